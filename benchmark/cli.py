@@ -1,0 +1,227 @@
+"""The command line. The one place where our errors become one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+import providers
+import tasks as task_registry
+from benchmark import __version__
+from benchmark.errors import BenchError
+from benchmark.rundir import RunDir, default_run_path
+from benchmark.runner import RunConfig, Runner, TaskPlan
+from benchmark.schemas import SummaryRow
+from benchmark.sizes import format_size
+from reports import build_reports
+from reports.tables import pct
+
+DEFAULT_LIMIT = 40
+
+
+class RichProgress:
+    """The runner's progress as a rich bar on stderr, with retries shown as they happen."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.bar: Progress | None = None
+        self.task_id: TaskID | None = None
+        self.retries = 0
+
+    def loading(self, model: str) -> None:
+        self.console.print(f"loading {model} …")
+
+    def start_model(self, label: str, total: int) -> None:
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[note]}"),
+            console=self.console,
+        )
+        self.bar.start()
+        self.task_id = self.bar.add_task(label, total=total, note="")
+
+    def advance(self) -> None:
+        if self.bar is not None and self.task_id is not None:
+            self.bar.advance(self.task_id)
+
+    def retrying(self, message: str) -> None:
+        self.retries += 1
+        if self.bar is not None and self.task_id is not None:
+            self.bar.update(self.task_id, note=f"retries: {self.retries} ({message[:60]})")
+
+    def end_model(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+@click.group()
+@click.version_option(__version__, prog_name="bench")
+def cli() -> None:
+    """Measure how language-model abilities change with model size."""
+
+
+@cli.command()
+@click.option(
+    "--provider", default="local", show_default=True, help=f"One of: {', '.join(providers.names())}."
+)
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    help="Model id, one per size (repeatable). local: a .gguf path or REPO:FILE; default Gemma-3-270M.",
+)
+@click.option(
+    "--task",
+    "task_specs",
+    multiple=True,
+    help="NAME or NAME:key=value,... (repeatable); default: the whole suite.",
+)
+@click.option(
+    "--prompting",
+    type=click.Choice(["plain", "cot", "both"]),
+    default="both",
+    show_default=True,
+    help="Prompting conditions, for tasks that have them.",
+)
+@click.option(
+    "--limit",
+    type=int,
+    default=DEFAULT_LIMIT,
+    show_default=True,
+    help="Items per task and prompting condition.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the items and intervals.")
+@click.option("--concurrency", type=int, default=1, show_default=True, help="Requests in flight per model.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Run directory to create (default: runs/<timestamp>).",
+)
+def run(
+    provider: str,
+    models: tuple[str, ...],
+    task_specs: tuple[str, ...],
+    prompting: str,
+    limit: int,
+    seed: int,
+    concurrency: int,
+    out: Path | None,
+) -> None:
+    """Run tasks on every model and write a run directory with samples, summary and reports."""
+    if limit < 1:
+        raise BenchError(f"--limit must be at least 1, not {limit}")
+    if concurrency < 1:
+        raise BenchError(f"--concurrency must be at least 1, not {concurrency}")
+    plans = []
+    for spec in task_specs or task_registry.DEFAULT_SUITE:
+        task = task_registry.create(spec)
+        wanted = task.promptings if prompting == "both" else (prompting,)
+        chosen = tuple(p for p in task.promptings if p in wanted)
+        if not chosen:
+            raise BenchError(
+                f"task {task.name!r} has no prompting {prompting!r}; it has: {', '.join(task.promptings)}"
+            )
+        plans.append(TaskPlan(task, chosen))
+    model_list: list[str | None] = list(models) or [None]
+    providers.preflight(provider, model_list)
+
+    run_dir = RunDir.create(out or default_run_path())
+    console = Console(stderr=True)
+    progress = RichProgress(console)
+    config = RunConfig(
+        provider=provider,
+        models=model_list,
+        tasks=plans,
+        limit=limit,
+        seed=seed,
+        concurrency=concurrency,
+        command=["bench", *sys.argv[1:]],
+    )
+    try:
+        Runner(config, run_dir, progress).run()
+    finally:
+        run_dir.close()
+    rows = build_reports(run_dir)
+    Console().print(per_model_table(rows))
+    if progress.retries:
+        console.print(f"retries: {progress.retries}")
+    console.print(f"run directory: {run_dir.path}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+def report(run_dir: Path) -> None:
+    """Rebuild summary.json, report.md and report.html from a run directory (no model is called)."""
+    rows = build_reports(RunDir.open(run_dir))
+    Console().print(per_model_table(rows))
+
+
+@cli.group(name="tasks")
+def tasks_group() -> None:
+    """The task suite."""
+
+
+@tasks_group.command(name="list")
+def tasks_list() -> None:
+    """List the tasks with their versions, prompting conditions and chance levels."""
+    table = Table("task", "version", "promptings", "chance", "what it measures")
+    for name, cls in task_registry.TASKS.items():
+        table.add_row(name, cls.version, ", ".join(cls.promptings), pct(cls.chance), cls.description)
+    Console().print(table)
+
+
+def per_model_table(rows: list[SummaryRow]) -> Table:
+    """One line per model (by size), one column per task and prompting: accuracy [95% CI]."""
+    columns = list(dict.fromkeys(f"{r.task}\n{r.prompting}" for r in rows))
+    table = Table("model", "params", *columns, title="accuracy % [95% CI] by model")
+    models = sorted({(r.params is None, r.params or 0, r.model) for r in rows})
+    for _, _, model in models:
+        cells = {f"{r.task}\n{r.prompting}": r for r in rows if r.model == model}
+        first = next(iter(cells.values()))
+        name = f"{model} (scripted)" if first.scripted else model
+        table.add_row(
+            name,
+            format_size(first.params),
+            *(_cell(cells.get(col)) for col in columns),
+        )
+    return table
+
+
+def _cell(row: SummaryRow | None) -> str:
+    if row is None or row.accuracy is None or row.ci_low is None or row.ci_high is None:
+        return "–"
+    return f"{row.accuracy * 100:.0f} [{row.ci_low * 100:.0f}–{row.ci_high * 100:.0f}]"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `bench` script: our errors and click's usage errors are one line, exit 2."""
+    try:
+        cli.main(args=argv, prog_name="bench", standalone_mode=False)
+    except BenchError as exc:
+        click.echo(f"bench: error: {exc}", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        click.echo(f"bench: error: {exc.format_message()}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("bench: interrupted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("bench: interrupted; samples finished so far are in the run directory", err=True)
+        sys.exit(130)

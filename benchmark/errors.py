@@ -1,0 +1,21 @@
+"""Our exception types. Only the CLI turns them into one line and exit code 2."""
+
+from __future__ import annotations
+
+
+class BenchError(Exception):
+    """A problem the user can fix; the message says what to do."""
+
+
+class UsageError(BenchError):
+    """Bad input: an unknown name, a bad value, a malformed file, an unwritable folder."""
+
+
+class MissingExtraError(BenchError):
+    """An optional package is not installed."""
+
+    def __init__(self, package: str, extra: str, purpose: str) -> None:
+        super().__init__(
+            f"{purpose} needs the Python package '{package}', which is not installed: "
+            f"pip install 'bench[{extra}]' (from a checkout: pip install -e '.[{extra}]')"
+        )

@@ -1,0 +1,135 @@
+"""Everything a run saves to disk, as pydantic models.
+
+These are the contract of a run directory: `manifest.json`, `samples.jsonl` and `summary.json` are
+instances of the models below, and every later tool (reports, comparisons, outside scripts) reads them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+"""Bumped when a saved record changes incompatibly; readers refuse run directories from a newer one."""
+
+AnswerType = Literal["number", "choice"]
+ScoringMode = Literal["logprob", "generate"]
+
+
+class Record(BaseModel):
+    """Base of every saved record: unknown fields are an error, not silently kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelInfo(Record):
+    """One model (one size) of a run."""
+
+    provider: str = Field(description="Provider adapter that served the model (local, scripted, ...).")
+    model: str = Field(description="Model id as given on the command line (path, repo:file or name).")
+    label: str = Field(description="Short name shown in tables and plots.")
+    params: int | None = Field(
+        description="Parameter count; for local models counted from the GGUF tensors. None when unknown."
+    )
+    scripted: bool = Field(description="True for the scripted test provider: not a real model.")
+    supports_logprobs: bool = Field(description="Whether the provider scores given continuations.")
+    details: dict[str, str] = Field(
+        default_factory=dict, description="Provider-specific facts (file, sha256, architecture, ...)."
+    )
+
+
+class TaskInfo(Record):
+    """One task of a run, with the version of its prompts, data and scoring."""
+
+    name: str = Field(description="Task name as selected with --task.")
+    version: str = Field(description="Bumped whenever prompts, data or scoring change.")
+    promptings: list[str] = Field(description="Prompting conditions run for this task (plain, cot).")
+    chance: float = Field(description="Accuracy of guessing: 1/classes for choice tasks, ~0 for exact match.")
+    params: dict[str, str] = Field(default_factory=dict, description="Task parameters (digits, shots, ...).")
+
+
+class Manifest(Record):
+    """`manifest.json`: what was run, with what, and when."""
+
+    schema_version: int = Field(default=SCHEMA_VERSION, description="Version of this record format.")
+    tool_version: str = Field(description="Version of bench that wrote the run.")
+    command: list[str] = Field(description="The command line, as typed (argv).")
+    seed: int = Field(description="Seed of item generation and bootstrap intervals.")
+    limit: int | None = Field(description="Items per task and prompting condition; None means all.")
+    tasks: list[TaskInfo] = Field(description="Tasks with their versions.")
+    models: list[ModelInfo] = Field(description="Models in the order they were run.")
+    started_at: datetime = Field(description="UTC start time.")
+    finished_at: datetime | None = Field(default=None, description="UTC end time; None while running.")
+
+
+class Instance(Record):
+    """One rendered prompt of one item under one prompting condition: what a provider is asked."""
+
+    task: str = Field(description="Task name.")
+    prompting: str = Field(description="Prompting condition (plain, cot).")
+    item_id: str = Field(description="Item id, stable for a seed; shared by the item's promptings.")
+    prompt: str = Field(description="The exact text sent to the model.")
+    answer_type: AnswerType = Field(description="number: exact match of a number; choice: one of classes.")
+    target: str = Field(description="The correct answer (a number, or the correct class).")
+    classes: list[str] | None = Field(default=None, description="Answer classes of a choice item.")
+    answer_index: int | None = Field(default=None, description="Index of the correct class.")
+    max_tokens: int = Field(description="Generation budget.")
+    stop: list[str] = Field(default_factory=list, description="Stop sequences for generation.")
+
+
+class Sample(Record):
+    """One line of `samples.jsonl`: one (model, task, prompting, item) and how it was scored."""
+
+    model: str = Field(description="Label of the model (ModelInfo.label).")
+    provider: str = Field(description="Provider adapter.")
+    params: int | None = Field(description="Parameter count of the model, if known.")
+    scripted: bool = Field(description="True when a scripted provider answered: not a real model.")
+    task: str = Field(description="Task name.")
+    task_version: str = Field(description="Task version.")
+    prompting: str = Field(description="Prompting condition.")
+    item_id: str = Field(description="Item id.")
+    prompt: str = Field(description="The exact prompt text.")
+    response: str | None = Field(description="Raw generated text; None when scored by log-probs only.")
+    extracted: str | None = Field(description="Answer read from the response; None when none was found.")
+    target: str = Field(description="Correct answer.")
+    correct: bool = Field(description="Whether the extracted answer equals the target.")
+    extraction_failed: bool = Field(description="No answer could be read from the response.")
+    scoring: ScoringMode = Field(description="logprob: argmax over class log-probs; generate: text.")
+    class_logprobs: dict[str, float] | None = Field(
+        default=None, description="Log-probability of each class after the prompt (logprob scoring)."
+    )
+    prompt_tokens: int | None = Field(default=None, description="Tokens in the prompt.")
+    completion_tokens: int | None = Field(default=None, description="Tokens generated or scored.")
+    latency_s: float = Field(description="Wall time of the provider call(s) for this sample.")
+    error: str | None = Field(
+        default=None, description="Why no answer was obtained after the retry budget; None on success."
+    )
+
+
+class SummaryRow(Record):
+    """One row of `summary.json`: accuracy of one model on one task under one prompting condition."""
+
+    task: str
+    task_version: str
+    prompting: str
+    model: str
+    provider: str
+    params: int | None
+    scripted: bool
+    n: int = Field(description="Items scored.")
+    correct: int = Field(description="Items answered correctly.")
+    accuracy: float | None = Field(description="correct / n; None when no item was answered.")
+    ci_low: float | None = Field(description="Lower end of the 95% bootstrap interval of accuracy.")
+    ci_high: float | None = Field(description="Upper end of the 95% bootstrap interval of accuracy.")
+    chance: float
+    extraction_failures: int = Field(
+        description="Items whose answer could not be read; included in n and not correct, shown apart."
+    )
+    errors: int = Field(description="Items with no answer after the retry budget; not in n.")
+    scoring: str = Field(description="Scoring mode(s) used for this row: logprob, generate, or both.")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

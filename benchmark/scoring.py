@@ -1,0 +1,71 @@
+"""Answer extraction and scoring. Extraction is transparent: a response with no readable answer is
+an extraction failure, recorded as such, never quietly treated as a wrong number."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from benchmark.schemas import Instance
+
+_NUMBER = r"-?\d[\d,]*(?:\.\d+)?"
+_EXPLICIT = re.compile(rf"(?:the answer is|answer:)\s*\$?\s*({_NUMBER})", re.IGNORECASE)
+_ANY_NUMBER = re.compile(_NUMBER)
+
+
+@dataclass(frozen=True)
+class Score:
+    extracted: str | None
+    correct: bool
+
+    @property
+    def extraction_failed(self) -> bool:
+        return self.extracted is None
+
+
+def _normalize_number(text: str) -> str:
+    text = text.replace(",", "")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def extract_number(response: str) -> str | None:
+    """The final answer: the last "The answer is N" / "ANSWER: N", else the last number, else None."""
+    explicit = _EXPLICIT.findall(response)
+    if explicit:
+        return _normalize_number(explicit[-1])
+    numbers = _ANY_NUMBER.findall(response)
+    return _normalize_number(numbers[-1]) if numbers else None
+
+
+def extract_choice(response: str, classes: Sequence[str]) -> str | None:
+    """The class whose text the response starts with (ignoring leading spaces), else None."""
+    stripped = response.lstrip()
+    # Longest class first, so that " No" is not read as " N" when both exist.
+    for cls in sorted(classes, key=lambda c: len(c.strip()), reverse=True):
+        label = cls.strip()
+        if label and stripped.startswith(label):
+            rest = stripped[len(label) :]
+            if not rest or not rest[0].isalnum():
+                return cls
+    return None
+
+
+def score_generation(instance: Instance, response: str) -> Score:
+    if instance.answer_type == "number":
+        extracted = extract_number(response)
+        return Score(extracted, extracted is not None and extracted == _normalize_number(instance.target))
+    extracted = extract_choice(response, instance.classes or [])
+    return Score(extracted, extracted == instance.target)
+
+
+def score_logprobs(instance: Instance, logprobs: Sequence[float]) -> Score:
+    """The prize's rule: the predicted class is the argmax of the class log-probabilities."""
+    classes = instance.classes or []
+    if len(logprobs) != len(classes) or any(math.isnan(x) for x in logprobs):
+        raise ValueError(f"expected {len(classes)} finite log-probs, got {list(logprobs)}")
+    best = max(range(len(classes)), key=lambda i: logprobs[i])
+    return Score(classes[best], best == instance.answer_index)

@@ -1,0 +1,27 @@
+"""Parameter counts written the way people write them: 270M, 1.3B, 7e9."""
+
+from __future__ import annotations
+
+import re
+
+from benchmark.errors import UsageError
+
+_SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*([kmbt]?)\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    match = _SIZE.match(text)
+    if not match:
+        raise UsageError(f"cannot read {text!r} as a parameter count (examples: 270M, 1.3B, 7e9)")
+    return int(round(float(match.group(1)) * _SUFFIX[match.group(2).lower()]))
+
+
+def format_size(params: int | None) -> str:
+    if params is None:
+        return "?"
+    for suffix, scale in (("T", 10**12), ("B", 10**9), ("M", 10**6), ("K", 10**3)):
+        if params >= scale:
+            value = params / scale
+            return f"{value:.0f}{suffix}" if value >= 10 else f"{value:.1f}{suffix}".replace(".0", "")
+    return str(params)

@@ -1,0 +1,56 @@
+"""Provider adapters, registered lazily: a backend's package is imported only when it is chosen."""
+
+from __future__ import annotations
+
+import importlib
+
+from benchmark.errors import UsageError
+from providers.base import (
+    ContinuationScores,
+    ErrorKind,
+    GenerateRequest,
+    Generation,
+    Provider,
+    ProviderError,
+)
+
+_REGISTRY: dict[str, tuple[str, str]] = {
+    "local": ("providers.local", "LocalProvider"),
+    "scripted": ("providers.scripted", "ScriptedProvider"),
+}
+
+__all__ = [
+    "ContinuationScores",
+    "ErrorKind",
+    "GenerateRequest",
+    "Generation",
+    "Provider",
+    "ProviderError",
+    "create",
+    "names",
+    "preflight",
+]
+
+
+def names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def _provider_class(provider: str) -> type[Provider]:
+    if provider not in _REGISTRY:
+        raise UsageError(f"unknown provider {provider!r}; choose one of: {', '.join(names())}")
+    module_name, class_name = _REGISTRY[provider]
+    cls: type[Provider] = getattr(importlib.import_module(module_name), class_name)
+    return cls
+
+
+def preflight(provider: str, models: list[str | None]) -> None:
+    """Fail before anything is written: unknown provider, missing package, model that cannot be found."""
+    cls = _provider_class(provider)
+    for model in models:
+        cls.check_spec(model)
+
+
+def create(provider: str, model: str | None) -> Provider:
+    """Load `model` through the named provider; `model=None` means the provider's default model."""
+    return _provider_class(provider).from_spec(model)

@@ -1,0 +1,86 @@
+"""The provider interface: one required method, `generate`; log-probs where the backend can."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import ClassVar
+
+from benchmark.schemas import ModelInfo
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    """Greedy completion of `prompt` (temperature 0), stopping at any of `stop`."""
+
+    prompt: str
+    max_tokens: int
+    stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class ContinuationScores:
+    """Total log-probability of each continuation after the prompt, in the order asked."""
+
+    logprobs: tuple[float, ...]
+    prompt_tokens: int | None = None
+    continuation_tokens: int | None = None
+
+
+class ErrorKind(Enum):
+    RATE_LIMIT = "rate_limit"
+    TRANSIENT = "transient"
+    FATAL = "fatal"
+
+
+@dataclass(frozen=True)
+class ProviderError(Exception):
+    """An adapter's classification of a failed request; the runner alone decides whether to retry."""
+
+    kind: ErrorKind
+    message: str
+    retry_after: float | None = field(default=None)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Provider:
+    """One model behind one backend.
+
+    Subclasses implement `generate`; those whose backend can score given text also set
+    `supports_logprobs = True` and implement `score_continuations`. `info` describes the model.
+    """
+
+    name: ClassVar[str]
+    supports_logprobs: bool = False
+    max_concurrency: ClassVar[int | None] = None
+    """Upper bound on requests in flight (1 for an in-process engine); None leaves it to the user."""
+
+    info: ModelInfo
+
+    @classmethod
+    def from_spec(cls, spec: str | None) -> Provider:
+        """Load the model named by `spec` (None: the provider's default)."""
+        raise NotImplementedError
+
+    @classmethod
+    def check_spec(cls, spec: str | None) -> None:
+        """Raise a BenchError if `spec` clearly cannot be loaded; cheap, loads nothing."""
+
+    async def generate(self, request: GenerateRequest) -> Generation:
+        raise NotImplementedError
+
+    async def score_continuations(self, prompt: str, continuations: Sequence[str]) -> ContinuationScores:
+        raise NotImplementedError(f"provider {self.name!r} does not give log-probabilities")
+
+    def close(self) -> None:
+        """Free the model (a size sweep loads one model at a time)."""

@@ -1,0 +1,101 @@
+"""A scripted provider for tests: answers come from a rule, not a model. Always labelled scripted.
+
+Built-in scripts, chosen with `--model SCRIPT[@SIZE]` (SIZE such as 1B gives it a place on the size
+axis of a report):
+- `calculator`: reads the last question of the prompt and answers it by rule: "What is A plus B?"
+  (plus, minus, times) with the number, an expected-value gamble with Y or N; anything else gets
+  "I don't know." (an extraction failure).
+- `constant:TEXT`: always answers TEXT.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+
+from benchmark.errors import UsageError
+from benchmark.schemas import ModelInfo
+from benchmark.sizes import parse_size
+from providers.base import ContinuationScores, GenerateRequest, Generation, Provider
+
+Rule = Callable[[str], str]
+
+_ARITHMETIC = re.compile(r"What is (-?\d+) (plus|minus|times) (-?\d+)\?")
+_GAMBLE = re.compile(
+    r"(\d+) percent chance of losing (\d+) dollars and a (\d+) percent chance of earning (\d+) dollars"
+)
+_CONFIDENCE = 0.9
+"""Probability a scripted model puts on the class its rule picks, for log-prob scoring."""
+
+
+def calculator(prompt: str) -> str:
+    arithmetic = _ARITHMETIC.findall(prompt)
+    gamble = _GAMBLE.findall(prompt)
+    last_arithmetic = prompt.rfind("What is ")
+    last_gamble = prompt.rfind("percent chance of losing")
+    if arithmetic and last_arithmetic > last_gamble:
+        a, op, b = arithmetic[-1]
+        x, y = int(a), int(b)
+        return f" {x + y if op == 'plus' else x - y if op == 'minus' else x * y}"
+    if gamble:
+        lose_p, lose, win_p, win = map(int, gamble[-1])
+        return " Y" if win_p * win - lose_p * lose > 0 else " N"
+    return " I don't know."
+
+
+class ScriptedProvider(Provider):
+    name = "scripted"
+
+    def __init__(
+        self, rule: Rule, label: str, params: int | None = None, supports_logprobs: bool = True
+    ) -> None:
+        self.rule = rule
+        self.supports_logprobs = supports_logprobs
+        self.calls = 0
+        self.info = ModelInfo(
+            provider=self.name,
+            model=label,
+            label=f"scripted:{label}",
+            params=params,
+            scripted=True,
+            supports_logprobs=supports_logprobs,
+            details={"note": "scripted answers from a rule, not a language model"},
+        )
+
+    @classmethod
+    def check_spec(cls, spec: str | None) -> None:
+        cls.from_spec(spec)
+
+    @classmethod
+    def from_spec(cls, spec: str | None) -> ScriptedProvider:
+        spec = spec or "calculator"
+        script, _, size = spec.partition("@")
+        params = parse_size(size) if size else None
+        if script == "calculator":
+            return cls(calculator, spec, params)
+        if script.startswith("constant:"):
+            text = script.removeprefix("constant:")
+            return cls(lambda _prompt: text, spec, params)
+        raise UsageError(
+            f"unknown scripted model {script!r}; use calculator or constant:TEXT, optionally with @SIZE"
+        )
+
+    async def generate(self, request: GenerateRequest) -> Generation:
+        self.calls += 1
+        text = self.rule(request.prompt)
+        for stop in request.stop:
+            if stop in text:
+                text = text[: text.index(stop)]
+        return Generation(text=text)
+
+    async def score_continuations(self, prompt: str, continuations: Sequence[str]) -> ContinuationScores:
+        """The class the rule answers gets probability 0.9, the rest share 0.1 (uniform if none)."""
+        self.calls += 1
+        answer = self.rule(prompt).strip()
+        k = len(continuations)
+        picked = [c.strip() == answer for c in continuations]
+        if not any(picked) or k == 1:
+            return ContinuationScores(tuple(math.log(1 / k) for _ in continuations))
+        other = math.log((1 - _CONFIDENCE) / (k - 1))
+        return ContinuationScores(tuple(math.log(_CONFIDENCE) if p else other for p in picked))

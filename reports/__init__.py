@@ -1,0 +1,20 @@
+"""Turn a run directory's samples into summary.json, report.md and report.html. No model is called."""
+
+from __future__ import annotations
+
+from benchmark.rundir import RunDir
+from benchmark.schemas import SummaryRow
+from reports.aggregate import summarize
+from reports.html import render_html
+from reports.markdown import render_markdown
+
+__all__ = ["build_reports", "summarize"]
+
+
+def build_reports(run: RunDir) -> list[SummaryRow]:
+    manifest = run.read_manifest()
+    rows = summarize(run.iter_samples(), manifest)
+    run.write_summary(rows)
+    run.write_text("report.md", render_markdown(manifest, rows))
+    run.write_text("report.html", render_html(manifest, rows))
+    return rows

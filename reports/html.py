@@ -1,0 +1,82 @@
+"""report.html: one self-contained page (inline CSS and SVG, no scripts, no network fetches).
+
+Everything that comes from a model or a file (labels, task names) is escaped.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from benchmark.schemas import Manifest, SummaryRow
+from benchmark.sizes import format_size
+from reports.svg import Point, Series, scaling_plot
+from reports.tables import group_rows, pct
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .6em}
+td.num{text-align:right}.scripted{background:#fff3cd;border:1px solid #e0c060;padding:.5em 1em}
+.note{color:#666;font-size:90%}
+"""
+
+
+def render_html(manifest: Manifest, rows: list[SummaryRow]) -> str:
+    body = [
+        f"<h1>bench report</h1><p>Seed {manifest.seed}, limit {manifest.limit}, "
+        f"bench {escape(manifest.tool_version)}.</p>"
+    ]
+    if any(m.scripted for m in manifest.models):
+        body.append(
+            '<p class="scripted"><strong>Scripted models</strong> answer by a fixed rule for '
+            "testing; they are not language models.</p>"
+        )
+    groups = group_rows(rows)
+    for task in dict.fromkeys(task for task, _ in groups):
+        task_groups = {p: g for (t, p), g in groups.items() if t == task}
+        chance = next(iter(task_groups.values()))[0].chance
+        series = [
+            Series(
+                name=prompting,
+                points=[
+                    Point(r.params, r.accuracy, r.ci_low, r.ci_high, r.model)
+                    for r in group
+                    if r.params is not None
+                    and r.accuracy is not None
+                    and r.ci_low is not None
+                    and r.ci_high is not None
+                ],
+            )
+            for prompting, group in task_groups.items()
+        ]
+        body.append(f"<h2>{escape(task)}</h2>")
+        body.append(scaling_plot(f"{task}: accuracy by model size", series, chance))
+        unplaced = sorted({r.model for g in task_groups.values() for r in g if r.params is None})
+        if unplaced:
+            body.append(
+                f'<p class="note">Not on the size axis (no parameter count): '
+                f"{escape(', '.join(unplaced))}.</p>"
+            )
+        for prompting, group in task_groups.items():
+            body.append(f"<h3>{escape(task)} · {escape(prompting)}</h3>{_table(group)}")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        "<title>bench report</title>"
+        f"<style>{_STYLE}</style></head><body>{''.join(body)}</body></html>\n"
+    )
+
+
+def _table(group: list[SummaryRow]) -> str:
+    head = (
+        "<tr><th>model</th><th>params</th><th>n</th><th>accuracy</th><th>95% CI</th>"
+        "<th>chance</th><th>extraction failures</th><th>errors</th><th>scoring</th></tr>"
+    )
+    cells = []
+    for r in group:
+        name = escape(r.model) + (" <em>(scripted)</em>" if r.scripted else "")
+        cells.append(
+            f"<tr><td>{name}</td><td class=num>{format_size(r.params)}</td><td class=num>{r.n}</td>"
+            f"<td class=num>{pct(r.accuracy)}</td><td>[{pct(r.ci_low)}, {pct(r.ci_high)}]</td>"
+            f"<td class=num>{pct(r.chance)}</td><td class=num>{r.extraction_failures}</td>"
+            f"<td class=num>{r.errors}</td><td>{escape(r.scoring)}</td></tr>"
+        )
+    return f"<table>{head}{''.join(cells)}</table>"

@@ -1,0 +1,103 @@
+"""A scaling plot as inline SVG: accuracy against parameter count (log axis), chance line, 95% intervals."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from html import escape
+
+from benchmark.sizes import format_size
+
+WIDTH, HEIGHT = 560, 320
+LEFT, RIGHT, TOP, BOTTOM = 56, 150, 20, 44
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"]
+
+
+@dataclass(frozen=True)
+class Point:
+    params: int
+    accuracy: float
+    low: float
+    high: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    points: list[Point]
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.1f}"
+
+
+def scaling_plot(title: str, series: list[Series], chance: float) -> str:
+    """One plot; every string that reaches the SVG is escaped."""
+    all_points = [p for s in series for p in s.points]
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    if all_points:
+        lo = math.log10(min(p.params for p in all_points))
+        hi = math.log10(max(p.params for p in all_points))
+    else:
+        lo = hi = 9.0
+    lo, hi = math.floor(lo - 0.25), math.ceil(hi + 0.25)
+
+    def x(params: float) -> float:
+        return LEFT + (math.log10(params) - lo) / (hi - lo) * plot_w
+
+    def y(acc: float) -> float:
+        return TOP + (1 - acc) * plot_h
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" class="plot">',
+        f"<title>{escape(title)}</title>",
+        f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#888"/>',
+    ]
+    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
+        parts.append(
+            f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{_fmt(y(tick))}" y2="{_fmt(y(tick))}" '
+            'stroke="#eee"/>'
+            f'<text x="{LEFT - 6}" y="{_fmt(y(tick) + 4)}" font-size="11" text-anchor="end">{tick:.0%}</text>'
+        )
+    for decade in range(lo, hi + 1):
+        parts.append(
+            f'<line x1="{_fmt(x(10**decade))}" x2="{_fmt(x(10**decade))}" y1="{TOP}" y2="{TOP + plot_h}" '
+            f'stroke="#eee"/><text x="{_fmt(x(10**decade))}" y="{TOP + plot_h + 16}" font-size="11" '
+            f'text-anchor="middle">{format_size(10**decade)}</text>'
+        )
+    parts.append(
+        f'<text x="{LEFT + plot_w / 2}" y="{HEIGHT - 8}" font-size="12" text-anchor="middle">'
+        "parameters (log scale)</text>"
+        f'<text x="14" y="{TOP + plot_h / 2}" font-size="12" text-anchor="middle" '
+        f'transform="rotate(-90 14 {TOP + plot_h / 2})">accuracy</text>'
+    )
+    parts.append(
+        f'<line class="chance" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{_fmt(y(chance))}" '
+        f'y2="{_fmt(y(chance))}" stroke="#555" stroke-dasharray="5,4"/>'
+        f'<text x="{LEFT + plot_w - 4}" y="{_fmt(y(chance) - 4)}" font-size="10" text-anchor="end" '
+        f'fill="#555">chance {chance:.0%}</text>'
+    )
+    for index, s in enumerate(series):
+        color = COLORS[index % len(COLORS)]
+        points = sorted(s.points, key=lambda p: p.params)
+        if len(points) > 1:
+            path = " ".join(f"{_fmt(x(p.params))},{_fmt(y(p.accuracy))}" for p in points)
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
+        for p in points:
+            px = _fmt(x(p.params))
+            tip = f"{s.name} · {p.label}: {p.accuracy:.1%} [{p.low:.1%}, {p.high:.1%}]"
+            parts.append(
+                f'<line x1="{px}" x2="{px}" y1="{_fmt(y(p.high))}" y2="{_fmt(y(p.low))}" '
+                f'stroke="{color}" stroke-width="1.5"/>'
+                f'<circle class="point" cx="{px}" cy="{_fmt(y(p.accuracy))}" r="4" fill="{color}">'
+                f"<title>{escape(tip)}</title></circle>"
+            )
+        legend_y = TOP + 14 + index * 18
+        parts.append(
+            f'<rect x="{LEFT + plot_w + 12}" y="{legend_y - 9}" width="12" height="12" fill="{color}"/>'
+            f'<text x="{LEFT + plot_w + 30}" y="{legend_y + 1}" font-size="12">{escape(s.name)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,0 +1,53 @@
+"""The task interface: a typed factory of seeded instances."""
+
+from __future__ import annotations
+
+import random
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+from benchmark.errors import UsageError
+from benchmark.schemas import AnswerType, Instance, TaskInfo
+
+
+class Task(ABC):
+    """A task generates items from a seed and renders each under every prompting condition it supports.
+
+    Items are drawn independently of the prompting condition, so `plain` and `cot` see the very
+    same items (a paired comparison). Subclasses set the class variables and implement `instances`.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    description: ClassVar[str]
+    promptings: ClassVar[tuple[str, ...]] = ("plain",)
+    answer_type: ClassVar[AnswerType]
+    chance: ClassVar[float]
+
+    @abstractmethod
+    def instances(self, seed: int, limit: int | None, prompting: str) -> list[Instance]:
+        """The first `limit` items for `seed` (all when None), rendered under `prompting`."""
+
+    def params(self) -> dict[str, str]:
+        """Parameters that select this variant, as written in the manifest."""
+        return {}
+
+    def info(self, promptings: list[str]) -> TaskInfo:
+        return TaskInfo(
+            name=self.name,
+            version=self.version,
+            promptings=promptings,
+            chance=self.chance,
+            params=self.params(),
+        )
+
+    def rng(self, seed: int, stream: str) -> random.Random:
+        """A generator that depends only on the task, its parameters, the seed and the stream name."""
+        key = ",".join(f"{k}={v}" for k, v in sorted(self.params().items()))
+        return random.Random(f"{self.name}|{self.version}|{key}|{seed}|{stream}")
+
+    def check_prompting(self, prompting: str) -> None:
+        if prompting not in self.promptings:
+            raise UsageError(
+                f"task {self.name!r} has no prompting {prompting!r}; it has: {', '.join(self.promptings)}"
+            )

