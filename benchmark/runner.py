@@ -173,12 +173,16 @@ class Runner:
         try:
             if use_logprobs:
                 classes = instance.classes or []
-                scores = await self._call(lambda: provider.score_continuations(instance.prompt, classes))
+                scores = await self._call(
+                    lambda: provider.score_continuations(instance.prompt, classes, instance.shared_prefix)
+                )
                 score = score_logprobs(instance, scores.logprobs)
                 class_logprobs = dict(zip(classes, scores.logprobs, strict=True))
                 prompt_tokens, completion_tokens = scores.prompt_tokens, scores.continuation_tokens
             else:
-                request = GenerateRequest(instance.prompt, instance.max_tokens, tuple(instance.stop))
+                request = GenerateRequest(
+                    instance.prompt, instance.max_tokens, tuple(instance.stop), instance.shared_prefix
+                )
                 generation = await self._call(lambda: provider.generate(request))
                 response = generation.text
                 score = score_generation(instance, response)

@@ -77,6 +77,9 @@ class Instance(Record):
     answer_index: int | None = Field(default=None, description="Index of the correct class.")
     max_tokens: int = Field(description="Generation budget.")
     stop: list[str] = Field(default_factory=list, description="Stop sequences for generation.")
+    shared_prefix: int = Field(
+        default=0, description="Characters at the start of the prompt shared by every item (exemplars)."
+    )
 
 
 class Sample(Record):

@@ -17,6 +17,9 @@ class GenerateRequest:
     prompt: str
     max_tokens: int
     stop: tuple[str, ...] = ()
+    shared_prefix: int = 0
+    """Length in characters of the prompt's start that other requests share (few-shot exemplars);
+    a hint for engines with a prefix cache, free to ignore."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,10 @@ class Provider:
     async def generate(self, request: GenerateRequest) -> Generation:
         raise NotImplementedError
 
-    async def score_continuations(self, prompt: str, continuations: Sequence[str]) -> ContinuationScores:
+    async def score_continuations(
+        self, prompt: str, continuations: Sequence[str], shared_prefix: int = 0
+    ) -> ContinuationScores:
+        """Log-probability of each continuation after `prompt` (`shared_prefix` as in GenerateRequest)."""
         raise NotImplementedError(f"provider {self.name!r} does not give log-probabilities")
 
     def close(self) -> None:

@@ -7,9 +7,11 @@ import asyncio
 import contextlib
 import hashlib
 import os
-from collections.abc import Sequence
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -59,6 +61,9 @@ def resolve_model(spec: str | None) -> Path:
     path = Path(spec).expanduser()
     if not path.is_file():
         raise UsageError(f"model file not found: {spec} (give a .gguf path, or REPO:FILE to download one)")
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"GGUF":
+            raise UsageError(f"{spec} is not a GGUF model file (llama.cpp reads .gguf files)")
     return path
 
 
@@ -77,6 +82,22 @@ def _download(spec: str) -> Path:
             f"cannot download {file} from {repo} ({type(exc).__name__}: no network, or no such "
             "repository or file); download the .gguf where there is a network and pass its path to --model"
         ) from None
+
+
+@contextlib.contextmanager
+def _native_stderr_captured() -> Iterator[IO[str]]:
+    """Capture what the C library writes to file descriptor 2 (llama.cpp's load notices), to show it
+    only if loading fails."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile("w+") as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield sink
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
 
 
 def _file_digest(path: Path) -> str:
@@ -102,17 +123,23 @@ class LocalProvider(Provider):
         _require_engine()
         from llama_cpp import Llama
 
-        try:
-            self.llm: Any = Llama(
-                model_path=str(path),
-                n_ctx=N_CTX,
-                n_threads=os.cpu_count() or 1,
-                logits_all=False,
-                verbose=False,
-                seed=0,
-            )
-        except (ValueError, RuntimeError) as exc:
-            raise UsageError(f"llama.cpp cannot load {path}: {exc}") from None
+        with _native_stderr_captured() as captured:
+            try:
+                self.llm: Any = Llama(
+                    model_path=str(path),
+                    n_ctx=N_CTX,
+                    n_threads=os.cpu_count() or 1,
+                    logits_all=False,
+                    verbose=False,
+                    seed=0,
+                )
+            except (ValueError, RuntimeError) as exc:
+                load_error: Exception | None = exc
+            else:
+                load_error = None
+            detail = " ".join(captured.read().split())[-200:]
+        if load_error is not None:
+            raise UsageError(f"llama.cpp cannot load {path}: {load_error} {detail}".strip()) from None
         self.n_vocab: int = self.llm.n_vocab()
         self._lock = asyncio.Lock()
         metadata: dict[str, str] = dict(self.llm.metadata)
@@ -151,9 +178,10 @@ class LocalProvider(Provider):
         with contextlib.suppress(Exception):
             self.llm.close()
 
-    # -- generation ---------------------------------------------------------------------------
+    # -- prompt evaluation ---------------------------------------------------------------------
     def _tokenize(self, text: str, add_bos: bool = True) -> list[int]:
-        tokens: list[int] = self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos)
+        # special=True, as llama-cpp-python's create_completion tokenizes: both paths see the same tokens.
+        tokens: list[int] = self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
         return tokens
 
     def _check_length(self, n_tokens: int) -> None:
@@ -162,8 +190,46 @@ class LocalProvider(Provider):
                 ErrorKind.FATAL, f"prompt of {n_tokens} tokens exceeds the context of {N_CTX}"
             )
 
+    def _last_logits(self) -> np.ndarray:
+        return np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.n_vocab,)).copy()
+
+    def _eval_at(self, tokens: list[int], start: int) -> None:
+        """Evaluate `tokens[start:]` on top of the cached first `start` tokens."""
+        self.llm.n_tokens = start
+        self.llm.eval(tokens[start:])
+
+    def _evaluate_prompt(self, prompt: str, shared_prefix: int) -> list[int]:
+        """Evaluate the prompt, reusing the KV cache of its shared prefix when it is already there.
+
+        The prompt is always evaluated in the same pieces, whatever was evaluated before: the shared
+        prefix (the first `shared_prefix` characters, e.g. the few-shot exemplars every item has) from
+        position 0, then the rest from the prefix's end. llama.cpp's numbers depend slightly on how
+        tokens are batched, so splitting by history (longest cached match) would make an item's
+        score depend on the item before it; splitting by the prompt alone keeps runs reproducible.
+        """
+        tokens = self._tokenize(prompt)
+        boundary = 0
+        if shared_prefix:
+            prefix = self._tokenize(prompt[:shared_prefix])
+            if len(prefix) < len(tokens) and tokens[: len(prefix)] == prefix:
+                boundary = len(prefix)
+        cached = self.llm.input_ids[: self.llm.n_tokens]
+        if not (
+            boundary and len(cached) >= boundary and np.array_equal(cached[:boundary], tokens[:boundary])
+        ):
+            if boundary:
+                self._eval_at(tokens[:boundary], 0)
+            else:
+                self.llm.reset()
+        self._eval_at(tokens, boundary)
+        return tokens
+
+    # -- generation ---------------------------------------------------------------------------
     def _generate(self, request: GenerateRequest) -> Generation:
-        self._check_length(len(self._tokenize(request.prompt)) + request.max_tokens)
+        tokens = self._tokenize(request.prompt)
+        self._check_length(len(tokens) + request.max_tokens)
+        self._evaluate_prompt(request.prompt, request.shared_prefix)
+        # The prompt is now evaluated exactly; create_completion sees it cached and samples from it.
         out = self.llm.create_completion(
             request.prompt,
             max_tokens=request.max_tokens,
@@ -184,22 +250,8 @@ class LocalProvider(Provider):
             return await asyncio.to_thread(self._generate, request)
 
     # -- log-probabilities of continuations ------------------------------------------------------
-    def _eval_from(self, tokens: list[int], keep: int) -> np.ndarray:
-        """Evaluate `tokens[keep:]` on top of the cached first `keep` tokens; the last logits, copied."""
-        self.llm.n_tokens = keep
-        self.llm.eval(tokens[keep:])
-        return np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.n_vocab,)).copy()
-
-    def _cached_prefix(self, tokens: list[int]) -> int:
-        cached = self.llm.input_ids[: self.llm.n_tokens]
-        limit = min(len(cached), len(tokens) - 1)  # at least one token is evaluated, for its logits
-        same = 0
-        while same < limit and cached[same] == tokens[same]:
-            same += 1
-        return same
-
-    def _score(self, prompt: str, continuations: Sequence[str]) -> ContinuationScores:
-        """Evaluate the prompt once (reusing the cached prefix), then only each continuation's tokens.
+    def _score(self, prompt: str, continuations: Sequence[str], shared_prefix: int) -> ContinuationScores:
+        """Evaluate the prompt once, then only each continuation's tokens, one at a time.
 
         Continuation tokens are split from the prompt as lm-evaluation-harness does: tokenize
         prompt + continuation together and take the tokens after the prompt's own tokenization.
@@ -213,22 +265,23 @@ class LocalProvider(Provider):
                 raise ProviderError(ErrorKind.FATAL, f"continuation {text!r} has no tokens")
             splits.append(cont)
         self._check_length(len(context) + max(len(c) for c in splits))
-        first = self._eval_from(context, self._cached_prefix(context))
+        self._evaluate_prompt(prompt, shared_prefix)
+        first = self._last_logits()
         first_norm = _logsumexp(first)
         results = []
         for cont in splits:
             total = float(first[cont[0]]) - first_norm
             for position in range(1, len(cont)):
-                logits = self._eval_from(context + cont[:position], len(context) + position - 1)
+                self._eval_at(context + cont[:position], len(context) + position - 1)
+                logits = self._last_logits()
                 total += float(logits[cont[position]]) - _logsumexp(logits)
             results.append(total)
-        # Leave the cache at the prompt minus its last token: the next call over the same prompt
-        # (generation or scoring) re-evaluates one token and gets the prompt's logits, not a class's.
-        self.llm.n_tokens = len(context) - 1
         return ContinuationScores(
             tuple(results), prompt_tokens=len(context), continuation_tokens=sum(len(c) for c in splits)
         )
 
-    async def score_continuations(self, prompt: str, continuations: Sequence[str]) -> ContinuationScores:
+    async def score_continuations(
+        self, prompt: str, continuations: Sequence[str], shared_prefix: int = 0
+    ) -> ContinuationScores:
         async with self._lock:
-            return await asyncio.to_thread(self._score, prompt, continuations)
+            return await asyncio.to_thread(self._score, prompt, continuations, shared_prefix)

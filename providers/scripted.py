@@ -89,7 +89,9 @@ class ScriptedProvider(Provider):
                 text = text[: text.index(stop)]
         return Generation(text=text)
 
-    async def score_continuations(self, prompt: str, continuations: Sequence[str]) -> ContinuationScores:
+    async def score_continuations(
+        self, prompt: str, continuations: Sequence[str], shared_prefix: int = 0
+    ) -> ContinuationScores:
         """The class the rule answers gets probability 0.9, the rest share 0.1 (uniform if none)."""
         self.calls += 1
         answer = self.rule(prompt).strip()

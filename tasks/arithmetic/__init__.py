@@ -66,6 +66,7 @@ class Arithmetic(Task):
                     target=str(self._answer(a, b)),
                     max_tokens=self.digits * 2 + 3,
                     stop=["\n"],
+                    shared_prefix=len(context),
                 )
             )
         return out

