@@ -158,7 +158,7 @@ def run(
     finally:
         run_dir.close()
     rows = build_reports(run_dir)
-    Console().print(per_model_table(rows))
+    _stdout().print(per_model_table(rows))
     if progress.retries:
         console.print(f"retries: {progress.retries}")
     console.print(f"run directory: {run_dir.path}")
@@ -169,7 +169,7 @@ def run(
 def report(run_dir: Path) -> None:
     """Rebuild summary.json, report.md and report.html from a run directory (no model is called)."""
     rows = build_reports(RunDir.open(run_dir))
-    Console().print(per_model_table(rows))
+    _stdout().print(per_model_table(rows))
 
 
 @cli.group(name="tasks")
@@ -184,6 +184,12 @@ def tasks_list() -> None:
     for name, cls in task_registry.TASKS.items():
         table.add_row(name, cls.version, ", ".join(cls.promptings), pct(cls.chance), cls.description)
     Console().print(table)
+
+
+def _stdout() -> Console:
+    """Tables on stdout; when it is a file or a pipe, wide enough not to wrap the columns."""
+    console = Console()
+    return console if console.is_terminal else Console(width=200)
 
 
 def per_model_table(rows: list[SummaryRow]) -> Table:
