@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 SCHEMA_VERSION = 1
 """Bumped when a saved record changes incompatibly; readers refuse run directories from a newer one."""
 
-AnswerType = Literal["number", "choice"]
+AnswerType = Literal["number", "choice", "text"]
 ScoringMode = Literal["logprob", "generate"]
 
 
@@ -71,7 +71,10 @@ class Instance(Record):
     prompting: str = Field(description="Prompting condition (plain, cot).")
     item_id: str = Field(description="Item id, stable for a seed; shared by the item's promptings.")
     prompt: str = Field(description="The exact text sent to the model.")
-    answer_type: AnswerType = Field(description="number: exact match of a number; choice: one of classes.")
+    answer_type: AnswerType = Field(
+        description="number: exact match of the final number; choice: one of classes; "
+        "text: exact match of the first line of the response, stripped."
+    )
     target: str = Field(description="The correct answer (a number, or the correct class).")
     classes: list[str] | None = Field(default=None, description="Answer classes of a choice item.")
     answer_index: int | None = Field(default=None, description="Index of the correct class.")

@@ -54,10 +54,21 @@ def extract_choice(response: str, classes: Sequence[str]) -> str | None:
     return None
 
 
+def extract_text(response: str) -> str | None:
+    """The first non-empty line, stripped; None for an empty response."""
+    for line in response.splitlines():
+        if line.strip():
+            return line.strip()
+    return None
+
+
 def score_generation(instance: Instance, response: str) -> Score:
     if instance.answer_type == "number":
         extracted = extract_number(response)
         return Score(extracted, extracted is not None and extracted == _normalize_number(instance.target))
+    if instance.answer_type == "text":
+        extracted = extract_text(response)
+        return Score(extracted, extracted == instance.target.strip())
     extracted = extract_choice(response, instance.classes or [])
     return Score(extracted, extracted == instance.target)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
-from typing import ClassVar
 
 from benchmark.errors import UsageError
 from benchmark.schemas import AnswerType, Instance, TaskInfo
@@ -17,12 +16,13 @@ class Task(ABC):
     same items (a paired comparison). Subclasses set the class variables and implement `instances`.
     """
 
-    name: ClassVar[str]
-    version: ClassVar[str]
-    description: ClassVar[str]
-    promptings: ClassVar[tuple[str, ...]] = ("plain",)
-    answer_type: ClassVar[AnswerType]
-    chance: ClassVar[float]
+    # Set as class attributes by generated tasks, per instance by tasks read from a file.
+    name: str
+    version: str
+    description: str
+    promptings: tuple[str, ...] = ("plain",)
+    answer_type: AnswerType
+    chance: float
 
     @abstractmethod
     def instances(self, seed: int, limit: int | None, prompting: str) -> list[Instance]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from typing import ClassVar
 
 from benchmark.errors import UsageError
 from benchmark.schemas import Instance
@@ -14,11 +13,11 @@ _DEFAULT_ITEMS = 1000
 
 
 class Arithmetic(Task):
-    name: ClassVar[str] = "arithmetic"
-    version: ClassVar[str] = "1"
-    description: ClassVar[str] = "n-digit arithmetic, k-shot, exact match (emergent abilities)"
+    name = "arithmetic"
+    version = "1"
+    description = "n-digit arithmetic, k-shot, exact match (emergent abilities)"
     answer_type = "number"
-    chance: ClassVar[float] = 0.0
+    chance = 0.0
 
     def __init__(self, digits: int = 2, op: str = "+", shots: int = 4) -> None:
         if not 1 <= digits <= 5:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import ClassVar
 
 from benchmark.errors import UsageError
 from benchmark.schemas import Instance
@@ -68,11 +67,11 @@ def draw_gamble(rng: random.Random, positive_ev: bool, won: bool) -> Gamble:
 
 
 class HindsightNeglect(Task):
-    name: ClassVar[str] = "hindsight_neglect"
-    version: ClassVar[str] = "1"
-    description: ClassVar[str] = "expected-value gamble trap, Y/N (inverse / U-shaped scaling)"
+    name = "hindsight_neglect"
+    version = "1"
+    description = "expected-value gamble trap, Y/N (inverse / U-shaped scaling)"
     answer_type = "choice"
-    chance: ClassVar[float] = 0.5
+    chance = 0.5
 
     def __init__(self, shots: int = 10) -> None:
         if not 0 <= shots <= 20:

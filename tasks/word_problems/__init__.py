@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
 
 from benchmark.errors import UsageError
 from benchmark.schemas import Instance
@@ -80,12 +79,12 @@ _TEMPLATES: list[Callable[[random.Random], Problem]] = [_boxes, _change, _pages,
 
 
 class WordProblems(Task):
-    name: ClassVar[str] = "word_problems"
-    version: ClassVar[str] = "1"
-    description: ClassVar[str] = "two-step word problems, plain vs chain-of-thought (guidance by size)"
-    promptings: ClassVar[tuple[str, ...]] = ("plain", "cot")
+    name = "word_problems"
+    version = "1"
+    description = "two-step word problems, plain vs chain-of-thought (guidance by size)"
+    promptings = ("plain", "cot")
     answer_type = "number"
-    chance: ClassVar[float] = 0.0
+    chance = 0.0
 
     def __init__(self, shots: int = 4) -> None:
         if not 0 <= shots <= 8:
