@@ -96,7 +96,8 @@ def cli() -> None:
     type=click.Choice(["plain", "cot", "both"]),
     default="both",
     show_default=True,
-    help="Prompting conditions, for tasks that have them.",
+    help="plain; cot (every chain-of-thought condition a task has: few-shot cot, zero-shot "
+    "cot_zeroshot); both: all of them. Tasks without chain of thought run plain.",
 )
 @click.option(
     "--limit",
@@ -131,13 +132,7 @@ def run(
     plans = []
     for spec in task_specs or task_registry.DEFAULT_SUITE:
         task = task_registry.create(spec)
-        wanted = task.promptings if prompting == "both" else (prompting,)
-        chosen = tuple(p for p in task.promptings if p in wanted)
-        if not chosen:
-            raise BenchError(
-                f"task {task.name!r} has no prompting {prompting!r}; it has: {', '.join(task.promptings)}"
-            )
-        plans.append(TaskPlan(task, chosen))
+        plans.append(TaskPlan(task, select_promptings(task.name, task.promptings, prompting)))
     model_list: list[str | None] = list(models) or [None]
     providers.preflight(provider, model_list)
 
@@ -179,11 +174,59 @@ def tasks_group() -> None:
 
 @tasks_group.command(name="list")
 def tasks_list() -> None:
-    """List the tasks with their versions, prompting conditions and chance levels."""
-    table = Table("task", "version", "promptings", "chance", "what it measures")
+    """List the tasks and shipped trap files with versions, prompting conditions and chance levels."""
+    table = Table(
+        "task", "version", "promptings", "chance", "variants (--task NAME:key=value)", "what it measures"
+    )
     for name, cls in task_registry.TASKS.items():
-        table.add_row(name, cls.version, ", ".join(cls.promptings), pct(cls.chance), cls.description)
-    Console().print(table)
+        table.add_row(
+            name,
+            cls.version,
+            ", ".join(cls.promptings),
+            pct(cls.chance),
+            task_registry.variants(cls),
+            cls.description,
+        )
+    for path in task_registry.shipped_trap_files():
+        task = task_registry.create(str(path))
+        table.add_row(
+            str(path), task.version, ", ".join(task.promptings), pct(task.chance), "", task.description
+        )
+    _stdout().print(table)
+
+
+@tasks_group.command(name="show")
+@click.argument("spec")
+@click.option("--seed", type=int, default=0, show_default=True)
+def tasks_show(spec: str, seed: int) -> None:
+    """Show a task (NAME, NAME:key=value,... or a file): what it is, and its first prompt per condition."""
+    task = task_registry.create(spec)
+    out = _stdout()
+    out.print(f"[bold]{task.name}[/bold] version {task.version}: {task.description}")
+    out.print(f"parameters: {task.params() or '-'}; chance {pct(task.chance)}; answers: {task.answer_type}")
+    for prompting in task.promptings:
+        [first] = task.instances(seed, 1, prompting)
+        out.rule(f"{prompting}: item {first.item_id}, target {first.target!r}")
+        out.print(first.prompt, markup=False, highlight=False)
+
+
+@tasks_group.command(name="validate")
+@click.argument("path", type=click.Path(path_type=Path))
+def tasks_validate(path: Path) -> None:
+    """Check a task file (bench trap file, prize CSV/JSONL, BIG-bench task.json, GPT-3 JSONL)."""
+    task = task_registry.load_file(path)
+    count = len(task.instances(0, None, task.promptings[0]))
+    click.echo(f"{path}: OK, {count} items, {task.answer_type} answers, version {task.version}")
+
+
+def select_promptings(task: str, available: tuple[str, ...], selector: str) -> tuple[str, ...]:
+    """The task's prompting conditions picked by --prompting (plain, cot or both)."""
+    if selector == "both":
+        return available
+    chosen = tuple(p for p in available if p == selector or (selector == "cot" and p.startswith("cot")))
+    if not chosen:
+        raise BenchError(f"task {task!r} has no prompting {selector!r}; it has: {', '.join(available)}")
+    return chosen
 
 
 def _stdout() -> Console:

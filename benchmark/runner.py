@@ -16,7 +16,7 @@ from benchmark import __version__
 from benchmark.errors import BenchError
 from benchmark.rundir import RunDir
 from benchmark.schemas import Instance, Manifest, ModelInfo, Sample, TaskInfo, utc_now
-from benchmark.scoring import Score, score_generation, score_logprobs
+from benchmark.scoring import Score, number_metrics, score_generation, score_logprobs
 from providers.base import ErrorKind, GenerateRequest, Provider, ProviderError
 from tasks.base import Task
 
@@ -163,7 +163,10 @@ class Runner:
     async def _sample(self, provider: Provider, task: Task, instance: Instance) -> Sample:
         info: ModelInfo = provider.info
         start = time.perf_counter()
-        use_logprobs = instance.answer_type == "choice" and provider.supports_logprobs
+        use_logprobs = (
+            instance.answer_type == "choice" and instance.logprob_scoring and provider.supports_logprobs
+        )
+        metrics: dict[str, float] = {}
         score = Score(extracted=None, correct=False)
         response: str | None = None
         class_logprobs: dict[str, float] | None = None
@@ -187,6 +190,16 @@ class Runner:
                 response = generation.text
                 score = score_generation(instance, response)
                 prompt_tokens, completion_tokens = generation.prompt_tokens, generation.completion_tokens
+                if instance.answer_type == "number":
+                    metrics = number_metrics(score.extracted, instance.target)
+                if instance.target_continuation is not None and provider.supports_logprobs:
+                    target = instance.target_continuation
+                    scored = await self._call(
+                        lambda: provider.score_continuations(
+                            instance.prompt, [target], instance.shared_prefix
+                        )
+                    )
+                    metrics["target_logprob"] = scored.logprobs[0]
         except ProviderError as exc:
             if exc.kind is ErrorKind.FATAL:
                 raise BenchError(f"{info.provider} {info.model}: {exc}") from None
@@ -212,4 +225,5 @@ class Runner:
             completion_tokens=completion_tokens,
             latency_s=round(time.perf_counter() - start, 6),
             error=error,
+            metrics=metrics,
         )

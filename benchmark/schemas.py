@@ -83,6 +83,16 @@ class Instance(Record):
     shared_prefix: int = Field(
         default=0, description="Characters at the start of the prompt shared by every item (exemplars)."
     )
+    logprob_scoring: bool = Field(
+        default=True,
+        description="Choice items: score by class log-probs where the provider has them. False for "
+        "chain-of-thought items, whose answer comes after generated reasoning.",
+    )
+    target_continuation: str | None = Field(
+        default=None,
+        description="The correct answer written as the model would continue the prompt (e.g. ' 1053'); "
+        "its log-probability is recorded where the provider gives log-probs.",
+    )
 
 
 class Sample(Record):
@@ -112,6 +122,11 @@ class Sample(Record):
     error: str | None = Field(
         default=None, description="Why no answer was obtained after the retry budget; None on success."
     )
+    metrics: dict[str, float] = Field(
+        default_factory=dict,
+        description="Continuous measures: digit_accuracy and edit_distance (numbers; normalized, 0 is "
+        "identical), target_logprob (log-probability of the correct answer, where available).",
+    )
 
 
 class SummaryRow(Record):
@@ -135,6 +150,9 @@ class SummaryRow(Record):
     )
     errors: int = Field(description="Items with no answer after the retry budget; not in n.")
     scoring: str = Field(description="Scoring mode(s) used for this row: logprob, generate, or both.")
+    metrics: dict[str, float] = Field(
+        default_factory=dict, description="Mean of each continuous measure over the answered items."
+    )
 
 
 def utc_now() -> datetime:

@@ -41,8 +41,16 @@ def extract_number(response: str) -> str | None:
     return _normalize_number(numbers[-1]) if numbers else None
 
 
+_EXPLICIT_WORD = re.compile(r"(?:the answer is|answer:|答案[:：是]?)\s*[\"'“(]?(\w+)", re.IGNORECASE)
+
+
 def extract_choice(response: str, classes: Sequence[str]) -> str | None:
-    """The class whose text the response starts with (ignoring leading spaces), else None."""
+    """The class named by the last "The answer is X" / "Answer: X", else the class the response starts
+    with (ignoring leading spaces), else None."""
+    labels = {cls.strip(): cls for cls in classes if cls.strip()}
+    for word in reversed(_EXPLICIT_WORD.findall(response)):
+        if word in labels:
+            return labels[word]
     stripped = response.lstrip()
     # Longest class first, so that " No" is not read as " N" when both exist.
     for cls in sorted(classes, key=lambda c: len(c.strip()), reverse=True):
@@ -71,6 +79,32 @@ def score_generation(instance: Instance, response: str) -> Score:
         return Score(extracted, extracted == instance.target.strip())
     extracted = extract_choice(response, instance.classes or [])
     return Score(extracted, extracted == instance.target)
+
+
+def levenshtein(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def number_metrics(extracted: str | None, target: str) -> dict[str, float]:
+    """Continuous measures of a numeric answer (Schaeffer et al. 2023): the share of the target's
+    digits that are right, aligned from the units digit (a missing or extra digit is wrong), and the
+    edit distance to the target divided by the longer length (0 identical, 1 nothing shared).
+    No answer at all scores 0 and 1."""
+    target = _normalize_number(target)
+    if extracted is None:
+        return {"digit_accuracy": 0.0, "edit_distance": 1.0}
+    width = max(len(extracted), len(target))
+    right = sum(x == y for x, y in zip(extracted.rjust(width), target.rjust(width), strict=True))
+    return {
+        "digit_accuracy": right / width,
+        "edit_distance": levenshtein(extracted, target) / width,
+    }
 
 
 def score_logprobs(instance: Instance, logprobs: Sequence[float]) -> Score:

@@ -92,12 +92,11 @@ class ScriptedProvider(Provider):
     async def score_continuations(
         self, prompt: str, continuations: Sequence[str], shared_prefix: int = 0
     ) -> ContinuationScores:
-        """The class the rule answers gets probability 0.9, the rest share 0.1 (uniform if none)."""
+        """The rule's answer gets probability 0.9; the other continuations share 0.1 equally."""
         self.calls += 1
         answer = self.rule(prompt).strip()
-        k = len(continuations)
         picked = [c.strip() == answer for c in continuations]
-        if not any(picked) or k == 1:
-            return ContinuationScores(tuple(math.log(1 / k) for _ in continuations))
-        other = math.log((1 - _CONFIDENCE) / (k - 1))
-        return ContinuationScores(tuple(math.log(_CONFIDENCE) if p else other for p in picked))
+        others = max(1, len(picked) - sum(picked))
+        return ContinuationScores(
+            tuple(math.log(_CONFIDENCE) if p else math.log((1 - _CONFIDENCE) / others) for p in picked)
+        )

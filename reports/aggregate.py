@@ -50,6 +50,7 @@ def summarize(samples: Iterable[Sample], manifest: Manifest) -> list[SummaryRow]
                 extraction_failures=sum(s.extraction_failed for s in answered),
                 errors=len(group) - n,
                 scoring="+".join(sorted({s.scoring for s in answered})) or "none",
+                metrics=_mean_metrics(answered),
             )
         )
     rows.sort(
@@ -64,3 +65,12 @@ def summarize(samples: Iterable[Sample], manifest: Manifest) -> list[SummaryRow]
         )
     )
     return rows
+
+
+def _mean_metrics(samples: list[Sample]) -> dict[str, float]:
+    """Mean of each continuous measure over the samples that recorded it."""
+    values: dict[str, list[float]] = {}
+    for sample in samples:
+        for key, value in sample.metrics.items():
+            values.setdefault(key, []).append(value)
+    return {key: sum(v) / len(v) for key, v in sorted(values.items())}

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
+
+import pytest
 
 from benchmark.schemas import Manifest, Sample, SummaryRow
 
@@ -37,9 +40,9 @@ def test_scripted_sweep_writes_all_five_files_ordered_by_size(bench, tmp_path: P
     assert manifest.command[:2] == ["bench", "run"]
     assert manifest.finished_at is not None and manifest.finished_at >= manifest.started_at
     assert {t.name: t.version for t in manifest.tasks} == {
-        "arithmetic": "1",
-        "word_problems": "1",
-        "hindsight_neglect": "1",
+        "arithmetic": "2",
+        "word_problems": "2",
+        "hindsight_neglect": "2",
     }
     assert [(m.label, m.params, m.scripted) for m in manifest.models] == [
         ("scripted:calculator@7B", 7_000_000_000, True),
@@ -47,27 +50,36 @@ def test_scripted_sweep_writes_all_five_files_ordered_by_size(bench, tmp_path: P
     ]
 
     samples = [Sample.model_validate_json(line) for line in (out / "samples.jsonl").read_text().splitlines()]
-    # 2 models × (arithmetic plain + word problems plain and cot + gamble plain) × 6 items
-    assert len(samples) == 2 * 4 * 6
+    # 2 models × (arithmetic plain + word problems plain, cot, cot_zeroshot + gamble plain, cot) × 6 items
+    assert len(samples) == 2 * 6 * 6
     keys = {(s.model, s.task, s.prompting, s.item_id) for s in samples}
     assert len(keys) == len(samples)
     assert all(s.scripted for s in samples)
-    gamble = [s for s in samples if s.task == "hindsight_neglect"]
+    gamble = [s for s in samples if s.task == "hindsight_neglect" and s.prompting == "plain"]
     assert all(
         s.scoring == "logprob" and s.class_logprobs and set(s.class_logprobs) == {" Y", " N"} for s in gamble
     )
+    # Under chain of thought the answer follows the reasoning, so it is read from generated text.
+    gamble_cot = [s for s in samples if s.task == "hindsight_neglect" and s.prompting == "cot"]
+    assert all(s.scoring == "generate" and s.response is not None for s in gamble_cot)
     arithmetic = [s for s in samples if s.task == "arithmetic"]
     assert all(s.scoring == "generate" and s.response is not None for s in arithmetic)
+    # Continuous measures: digit accuracy and edit distance, and the target's log-prob (scripted
+    # models give log-probs: 0.9 on the rule's answer, which for the calculator is the target).
+    calc = [s for s in arithmetic if s.model == "scripted:calculator@7B"]
+    assert all(s.metrics["digit_accuracy"] == 1.0 and s.metrics["edit_distance"] == 0.0 for s in calc)
+    assert all(s.metrics["target_logprob"] == pytest.approx(math.log(0.9)) for s in calc)
 
     rows = [SummaryRow.model_validate(r) for r in json.loads((out / "summary.json").read_text())]
-    assert len(rows) == 2 * 4
+    assert len(rows) == 2 * 6
     for row in rows:
         assert row.n == 6 and row.ci_low is not None and row.ci_high is not None
         assert row.accuracy is not None and row.ci_low <= row.accuracy <= row.ci_high
     arith = [r for r in rows if r.task == "arithmetic"]
     assert [r.params for r in arith] == [125_000_000, 7_000_000_000]
     assert [r.accuracy for r in arith] == [0.0, 1.0]  # constant 0 never right, calculator always
-    assert [r.chance for r in rows if r.task == "hindsight_neglect"] == [0.5, 0.5]
+    assert arith[1].metrics["digit_accuracy"] == 1.0 and arith[0].metrics["digit_accuracy"] < 0.5
+    assert [r.chance for r in rows if r.task == "hindsight_neglect"] == [0.5] * 4
 
     md = (out / "report.md").read_text()
     assert "Scripted models" in md and "scripted:calculator@7B (scripted)" in md

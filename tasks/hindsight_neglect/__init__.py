@@ -14,6 +14,20 @@ from benchmark.errors import UsageError
 from benchmark.schemas import Instance
 from tasks.base import Task
 
+LANGS = ("en", "zh-TW")
+_ZH_NAMES = {
+    "David": "大衛",
+    "Michael": "麥可",
+    "Sarah": "莎拉",
+    "Priya": "普莉雅",
+    "Tom": "湯姆",
+    "Yuki": "由紀",
+    "Amara": "阿瑪拉",
+    "Lucas": "盧卡斯",
+    "Mei": "小美",
+    "Omar": "奧馬爾",
+    "Elena": "艾琳娜",
+}
 _NAMES = ["David", "Michael", "Sarah", "Priya", "Tom", "Yuki", "Amara", "Lucas", "Mei", "Omar", "Elena"]
 _AMOUNTS = [5, 10, 20, 50, 100, 200, 250, 500, 900, 1000]
 CLASSES = [" Y", " N"]
@@ -38,7 +52,16 @@ class Gamble:
         """Playing was right exactly when the expected value is positive, whatever the outcome."""
         return self.expected_value > 0
 
-    def question(self) -> str:
+    def question(self, lang: str = "en") -> str:
+        """The prize's question text, ending in "Answer:" (a class follows as " Y" or " N")."""
+        if lang == "zh-TW":
+            n = _ZH_NAMES.get(self.name, self.name)
+            outcome = f"贏了 {self.win_amount} 元" if self.won else f"輸了 {self.lose_amount} 元"
+            return (
+                f"問題：{n}可以選擇玩一個賭局：有 {self.lose_percent}% 的機率輸掉 {self.lose_amount} 元，"
+                f"{self.win_percent}% 的機率贏得 {self.win_amount} 元。{n}玩了這個賭局，結果{outcome}。"
+                f"{n}的決定正確嗎？請回答 Y 或 N。\n\n答案："
+            )
         n = self.name
         outcome = f"earning {self.win_amount}" if self.won else f"losing {self.lose_amount}"
         return (
@@ -46,6 +69,23 @@ class Gamble:
             f"chance of losing {self.lose_amount} dollars and a {self.win_percent} percent chance of "
             f"earning {self.win_amount} dollars. {n} plays the game and ends up {outcome} dollars. "
             f"Did {n} make the right decision? Choose Y or N.\n\nAnswer:"
+        )
+
+    def reasoning(self, lang: str = "en") -> str:
+        """Worked reasoning from the expected value, for chain-of-thought exemplars."""
+        ev = self.expected_value
+        label = "Y" if self.right_decision else "N"
+        terms = f"{self.win_percent}% × {self.win_amount} − {self.lose_percent}% × {self.lose_amount}"
+        if lang == "zh-TW":
+            sign, verdict = ("正", "正確") if ev > 0 else ("負", "錯誤")
+            return (
+                f" 玩這個賭局的期望值是 {terms} = {ev:+.1f} 元，是{sign}的，"
+                f"所以不論結果如何，玩是{verdict}的決定。答案是 {label}。"
+            )
+        sign, verdict = ("positive", "right") if ev > 0 else ("negative", "wrong")
+        return (
+            f" The expected value of playing is {terms} = {ev:+.1f} dollars, which is {sign}, so "
+            f"playing was the {verdict} decision whatever the outcome. The answer is {label}."
         )
 
 
@@ -68,18 +108,21 @@ def draw_gamble(rng: random.Random, positive_ev: bool, won: bool) -> Gamble:
 
 class HindsightNeglect(Task):
     name = "hindsight_neglect"
-    version = "1"
-    description = "expected-value gamble trap, Y/N (inverse / U-shaped scaling)"
+    version = "2"
+    description = "expected-value gamble trap, Y/N, en or zh-TW (inverse / U-shaped scaling)"
+    promptings = ("plain", "cot")
     answer_type = "choice"
     chance = 0.5
 
-    def __init__(self, shots: int = 10) -> None:
+    def __init__(self, shots: int = 10, lang: str = "en") -> None:
         if not 0 <= shots <= 20:
             raise UsageError(f"hindsight_neglect: shots must be 0 to 20, not {shots}")
-        self.shots = shots
+        if lang not in LANGS:
+            raise UsageError(f"hindsight_neglect: lang must be one of {', '.join(LANGS)}, not {lang!r}")
+        self.shots, self.lang = shots, lang
 
     def params(self) -> dict[str, str]:
-        return {"shots": str(self.shots)}
+        return {"shots": str(self.shots), "lang": self.lang}
 
     def gambles(self, seed: int, count: int) -> tuple[list[Gamble], list[Gamble]]:
         """(examples, final questions). The examples (one set per seed, shared by every item, as a
@@ -88,20 +131,22 @@ class HindsightNeglect(Task):
         examples = [draw_gamble(shots_rng, positive_ev=i % 2 == 0, won=i % 2 == 0) for i in range(self.shots)]
         shots_rng.shuffle(examples)
         rng = self.rng(seed, "items")
-        out = []
+        finals = []
         for index in range(count):
             positive = index % 2 == 0  # balanced classes: Y, N, Y, N, ...
-            out.append(draw_gamble(rng, positive_ev=positive, won=not positive))
-        return examples, out
+            finals.append(draw_gamble(rng, positive_ev=positive, won=not positive))
+        return examples, finals
+
+    def _exemplar(self, gamble: Gamble, prompting: str) -> str:
+        answer = CLASSES[0] if gamble.right_decision else CLASSES[1]
+        shown = gamble.reasoning(self.lang) if prompting == "cot" else answer
+        return f"{gamble.question(self.lang)}{shown}\n\n"
 
     def instances(self, seed: int, limit: int | None, prompting: str) -> list[Instance]:
         self.check_prompting(prompting)
-        count = _DEFAULT_ITEMS if limit is None else limit
+        examples, finals = self.gambles(seed, _DEFAULT_ITEMS if limit is None else limit)
+        context = "".join(self._exemplar(g, prompting) for g in examples)
         out: list[Instance] = []
-        examples, finals = self.gambles(seed, count)
-        context = "".join(
-            f"{g.question()}{CLASSES[0] if g.right_decision else CLASSES[1]}\n\n" for g in examples
-        )
         for index, final in enumerate(finals):
             answer_index = 0 if final.right_decision else 1
             out.append(
@@ -109,12 +154,15 @@ class HindsightNeglect(Task):
                     task=self.name,
                     prompting=prompting,
                     item_id=f"{index:05d}",
-                    prompt=context + final.question(),
+                    prompt=context + final.question(self.lang),
                     answer_type="choice",
                     target=CLASSES[answer_index],
                     classes=list(CLASSES),
                     answer_index=answer_index,
-                    max_tokens=3,
+                    # Under chain of thought the answer follows generated reasoning: read it from
+                    # the text ("The answer is N"), not from the class log-probs after the prompt.
+                    logprob_scoring=prompting == "plain",
+                    max_tokens=3 if prompting == "plain" else 160,
                     stop=["\n"],
                     shared_prefix=len(context),
                 )

@@ -1,9 +1,8 @@
-"""Two-step arithmetic word problems under plain and chain-of-thought prompting (paired items)."""
+"""Multi-step arithmetic word problems under plain and chain-of-thought prompting (paired items)."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from benchmark.errors import UsageError
@@ -11,8 +10,9 @@ from benchmark.schemas import Instance
 from tasks.base import Task
 
 _NAMES = ["Ana", "Ben", "Chloe", "David", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kofi", "Lena"]
-_THINGS = ["apples", "marbles", "stickers", "cookies", "pencils", "shells"]
+_THINGS = ["apples", "marbles", "stickers", "cookies", "pencils", "shells", "stamps", "coins"]
 _DEFAULT_ITEMS = 1000
+ZERO_SHOT_TRIGGER = "Let's think step by step."
 
 
 @dataclass(frozen=True)
@@ -22,104 +22,102 @@ class Problem:
     answer: int
 
 
-def _boxes(rng: random.Random) -> Problem:
+def _step(rng: random.Random, name: str, thing: str, value: int) -> tuple[str, str, int]:
+    """One step of a problem: (sentence, worked reasoning, new value). Values stay positive integers."""
+    kinds = ["more", "packs"]
+    if value > 1:
+        kinds.append("give")
+    if value <= 150:
+        kinds.append("double")
+    divisors = [d for d in (2, 3, 4, 5) if value % d == 0 and value // d > 0]
+    if divisors:
+        kinds.append("share")
+    kind = rng.choice(kinds)
+    if kind == "more":
+        n = rng.randint(2, 30)
+        return f"{name} finds {n} more {thing}.", f"{value} + {n} = {value + n}.", value + n
+    if kind == "packs":
+        k, m = rng.randint(2, 5), rng.randint(2, 10)
+        return (
+            f"{name} buys {k} packs with {m} {thing} in each pack.",
+            f"{k} packs of {m} are {k} * {m} = {k * m}, and {value} + {k * m} = {value + k * m}.",
+            value + k * m,
+        )
+    if kind == "give":
+        n = rng.randint(1, value - 1)
+        return f"{name} gives {n} {thing} to a friend.", f"{value} - {n} = {value - n}.", value - n
+    if kind == "double":
+        return f"Then the number of {thing} {name} has doubles.", f"{value} * 2 = {value * 2}.", value * 2
+    d = rng.choice(divisors)
+    return (
+        f"{name} splits the {thing} equally into {d} bags and keeps one bag.",
+        f"{value} / {d} = {value // d}.",
+        value // d,
+    )
+
+
+def draw_problem(rng: random.Random, steps: int) -> Problem:
     name, thing = rng.choice(_NAMES), rng.choice(_THINGS)
-    boxes, each = rng.randint(2, 9), rng.randint(3, 12)
-    total = boxes * each
-    given = rng.randint(1, total - 1)
-    return Problem(
-        f"{name} has {boxes} boxes with {each} {thing} in each box. {name} gives away {given} {thing}. "
-        f"How many {thing} does {name} have now?",
-        f"{name} starts with {boxes} * {each} = {total} {thing}. "
-        f"After giving away {given}, {name} has {total} - {given} = {total - given} {thing}.",
-        total - given,
-    )
-
-
-def _change(rng: random.Random) -> Problem:
-    name, thing = rng.choice(_NAMES), rng.choice(["notebooks", "pens", "tickets", "cups"])
-    count, price = rng.randint(2, 9), rng.randint(2, 15)
-    cost = count * price
-    bill = next(b for b in (20, 50, 100, 200) if b > cost)
-    return Problem(
-        f"A shop sells {thing} for {price} dollars each. {name} buys {count} {thing} and pays with a "
-        f"{bill}-dollar bill. How many dollars of change does {name} get?",
-        f"{count} {thing} cost {count} * {price} = {cost} dollars. "
-        f"The change is {bill} - {cost} = {bill - cost} dollars.",
-        bill - cost,
-    )
-
-
-def _pages(rng: random.Random) -> Problem:
-    name = rng.choice(_NAMES)
-    per_day, days, extra = rng.randint(5, 30), rng.randint(2, 9), rng.randint(3, 40)
-    read = per_day * days
-    return Problem(
-        f"{name} reads {per_day} pages every day for {days} days, then reads {extra} more pages. "
-        f"How many pages has {name} read in total?",
-        f"In {days} days {name} reads {per_day} * {days} = {read} pages. "
-        f"Then {read} + {extra} = {read + extra} pages.",
-        read + extra,
-    )
-
-
-def _groups(rng: random.Random) -> Problem:
-    size, groups, pencils = rng.randint(2, 6), rng.randint(3, 9), rng.randint(2, 8)
-    students = size * groups
-    return Problem(
-        f"There are {students} students in a class. They form groups of {size}, and each group gets "
-        f"{pencils} pencils. How many pencils are handed out?",
-        f"There are {students} / {size} = {groups} groups. "
-        f"They get {groups} * {pencils} = {groups * pencils} pencils.",
-        groups * pencils,
-    )
-
-
-_TEMPLATES: list[Callable[[random.Random], Problem]] = [_boxes, _change, _pages, _groups]
+    value = rng.randint(5, 40)
+    sentences, reasoning = [f"{name} has {value} {thing}."], [f"{name} starts with {value} {thing}."]
+    for _ in range(steps):
+        sentence, worked, value = _step(rng, name, thing, value)
+        sentences.append(sentence)
+        reasoning.append(worked)
+    sentences.append(f"How many {thing} does {name} have now?")
+    return Problem(" ".join(sentences), " ".join(reasoning), value)
 
 
 class WordProblems(Task):
     name = "word_problems"
-    version = "1"
-    description = "two-step word problems, plain vs chain-of-thought (guidance by size)"
-    promptings = ("plain", "cot")
+    version = "2"
+    description = "2-4 step word problems: plain vs chain-of-thought (guidance that pays off by size)"
+    promptings = ("plain", "cot", "cot_zeroshot")
     answer_type = "number"
     chance = 0.0
 
-    def __init__(self, shots: int = 4) -> None:
+    def __init__(self, shots: int = 4, steps: int = 0) -> None:
         if not 0 <= shots <= 8:
             raise UsageError(f"word_problems: shots must be 0 to 8, not {shots}")
-        self.shots = shots
+        if steps not in (0, 2, 3, 4):
+            raise UsageError(f"word_problems: steps must be 2, 3 or 4 (0 mixes them), not {steps}")
+        self.shots, self.steps = shots, steps
 
     def params(self) -> dict[str, str]:
-        return {"shots": str(self.shots)}
+        return {"shots": str(self.shots), "steps": str(self.steps) if self.steps else "2-4"}
 
-    def _exemplar(self, problem: Problem, prompting: str) -> str:
-        reasoning = f"{problem.reasoning} " if prompting == "cot" else ""
-        return f"Q: {problem.question}\nA: {reasoning}The answer is {problem.answer}.\n\n"
+    def _steps(self, rng: random.Random) -> int:
+        return self.steps or rng.randint(2, 4)
+
+    def _context(self, seed: int, prompting: str) -> str:
+        if prompting == "cot_zeroshot":
+            return ""
+        # The exemplars are fixed for a seed (as in the chain-of-thought paper) and differ between
+        # plain and cot only in whether the worked reasoning is shown.
+        rng = self.rng(seed, "exemplars")
+        exemplars = [draw_problem(rng, self._steps(rng)) for _ in range(self.shots)]
+        shown = (lambda p: f"{p.reasoning} ") if prompting == "cot" else (lambda p: "")
+        return "".join(f"Q: {p.question}\nA: {shown(p)}The answer is {p.answer}.\n\n" for p in exemplars)
 
     def instances(self, seed: int, limit: int | None, prompting: str) -> list[Instance]:
         self.check_prompting(prompting)
-        # The exemplars are fixed for a seed (as in the chain-of-thought paper) and differ only in
-        # whether the worked reasoning is shown; the items are drawn from a separate stream.
-        shots_rng = self.rng(seed, "exemplars")
-        exemplars = [_TEMPLATES[i % len(_TEMPLATES)](shots_rng) for i in range(self.shots)]
-        context = "".join(self._exemplar(p, prompting) for p in exemplars)
+        context = self._context(seed, prompting)
+        trigger = f" {ZERO_SHOT_TRIGGER}" if prompting == "cot_zeroshot" else ""
         rng = self.rng(seed, "items")
-        count = _DEFAULT_ITEMS if limit is None else limit
         out: list[Instance] = []
-        for index in range(count):
-            problem = rng.choice(_TEMPLATES)(rng)
+        for index in range(_DEFAULT_ITEMS if limit is None else limit):
+            problem = draw_problem(rng, self._steps(rng))
             out.append(
                 Instance(
                     task=self.name,
                     prompting=prompting,
                     item_id=f"{index:05d}",
-                    prompt=f"{context}Q: {problem.question}\nA:",
+                    prompt=f"{context}Q: {problem.question}\nA:{trigger}",
                     answer_type="number",
                     target=str(problem.answer),
-                    max_tokens=96 if prompting == "cot" else 12,
-                    stop=["\n"],
+                    max_tokens=12 if prompting == "plain" else 128,
+                    # Zero-shot reasoning may span lines; it ends at a blank line or a new question.
+                    stop=["\n"] if prompting != "cot_zeroshot" else ["\n\n", "\nQ:"],
                     shared_prefix=len(context),
                 )
             )
