@@ -21,14 +21,14 @@ import providers
 import tasks as task_registry
 from benchmark import __version__
 from benchmark.errors import BenchError
-from benchmark.rundir import RunDir, default_run_path
+from benchmark.rundir import RunDir, default_run_path, write_atomic
 from benchmark.runner import RunConfig, Runner, TaskPlan
 from benchmark.schemas import SummaryRow
 from benchmark.sizes import format_size
 from reports import build_reports
 from reports.tables import pct
 
-DEFAULT_LIMIT = 40
+DEFAULT_LIMIT = 20
 
 
 class RichProgress:
@@ -217,6 +217,30 @@ def tasks_validate(path: Path) -> None:
     task = task_registry.load_file(path)
     count = len(task.instances(0, None, task.promptings[0]))
     click.echo(f"{path}: OK, {count} items, {task.answer_type} answers, version {task.version}")
+
+
+@tasks_group.command(name="export")
+@click.argument("spec")
+@click.option("--format", "fmt", type=click.Choice(["prize-jsonl"]), default="prize-jsonl", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--limit", type=int, default=None, help="Items to write (default: the task's full set).")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="File to write (default: stdout).")
+def tasks_export(spec: str, fmt: str, seed: int, limit: int | None, out: Path | None) -> None:
+    """Write a choice task's plain items as Inverse Scaling Prize JSONL (prompt, classes, answer_index)."""
+    from tasks.files import export_prize_jsonl
+
+    if limit is not None and limit < 1:
+        raise BenchError(f"--limit must be at least 1, not {limit}")
+    task = task_registry.create(spec)
+    text = export_prize_jsonl(task.instances(seed, limit, "plain"))
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        write_atomic(out, text)
+    except OSError as exc:
+        raise BenchError(f"cannot write {out}: {exc.strerror or exc}") from None
+    click.echo(f"{out}: {text.count(chr(10))} items ({fmt})", err=True)
 
 
 def select_promptings(task: str, available: tuple[str, ...], selector: str) -> tuple[str, ...]:

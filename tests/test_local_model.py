@@ -43,7 +43,7 @@ def test_default_run_writes_a_real_report(bench, tmp_path: Path) -> None:
     assert model.params == GEMMA_PARAMS
     assert model.details["architecture"] == "gemma3" and len(model.details["sha256"]) == 64
     samples = [Sample.model_validate_json(x) for x in (out / "samples.jsonl").read_text().splitlines()]
-    assert len(samples) == 4 * 3 and not any(s.scripted for s in samples)
+    assert len(samples) == 6 * 3 and not any(s.scripted for s in samples)  # 6 task × prompting conditions
     for s in samples:
         if s.scoring == "generate":
             assert s.response is not None and s.completion_tokens and s.completion_tokens > 0
@@ -71,6 +71,8 @@ def test_two_gguf_files_in_one_report_ordered_by_size(bench, gemma_path: Path, t
         str(small),
         "--task",
         "hindsight_neglect",
+        "--prompting",
+        "plain",
         "--limit",
         "2",
         "--out",

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from benchmark.schemas import Instance
-from benchmark.scoring import extract_choice, extract_number, score_generation, score_logprobs
+from benchmark.scoring import extract_choice, extract_number, number_metrics, score_generation, score_logprobs
 
 
 @pytest.mark.parametrize(
@@ -63,3 +63,44 @@ def test_logprob_scoring_is_argmax() -> None:
     assert score_logprobs(item, [-0.1, -0.5]).extracted == " Y"
     with pytest.raises(ValueError):
         score_logprobs(item, [math.nan, -1.0])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (" The expected value is -46.7, so playing was wrong. The answer is N.", " N"),
+        (" 期望值是負的，所以玩是錯誤的決定。答案是 N。", " N"),
+        (" Answer: Y", " Y"),
+        (" Y is tempting, but the answer is N.", " N"),
+        (" The answer is maybe.", None),
+    ],
+)
+def test_extract_choice_reads_the_final_answer_after_reasoning(text: str, expected: str | None) -> None:
+    assert extract_choice(text, [" Y", " N"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("extracted", "target", "digits", "distance"),
+    [
+        ("1053", "1053", 1.0, 0.0),
+        ("1063", "1053", 0.75, 0.25),
+        ("53", "1053", 0.5, 0.5),  # aligned from the units digit; missing digits are wrong
+        ("10530", "1053", 0.0, 0.2),
+        (None, "1053", 0.0, 1.0),
+    ],
+)
+def test_number_metrics(extracted: str | None, target: str, digits: float, distance: float) -> None:
+    assert number_metrics(extracted, target) == {"digit_accuracy": digits, "edit_distance": distance}
+
+
+@given(st.integers(min_value=0, max_value=10**8), st.integers(min_value=0, max_value=10**8))
+def test_number_metrics_are_bounded_and_exact_only_when_equal(a: int, b: int) -> None:
+    m = number_metrics(str(a), str(b))
+    assert 0 <= m["digit_accuracy"] <= 1 and 0 <= m["edit_distance"] <= 1
+    assert (m["digit_accuracy"] == 1) == (a == b) == (m["edit_distance"] == 0)
+
+
+@given(st.lists(st.integers(min_value=-(10**6), max_value=10**6), min_size=1, max_size=6))
+def test_without_an_explicit_answer_the_last_number_counts(numbers: list[int]) -> None:
+    text = " then ".join(f"{n:,}" for n in numbers)
+    assert extract_number(text) == str(numbers[-1])

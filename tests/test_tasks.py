@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tasks import DEFAULT_SUITE, TASKS, create
 from tasks.hindsight_neglect import CLASSES, HindsightNeglect
@@ -68,3 +70,75 @@ def test_gamble_labels_come_from_the_expected_value() -> None:
 def test_every_task_is_listed_with_version_and_chance() -> None:
     for cls in TASKS.values():
         assert cls.version and 0 <= cls.chance < 1 and cls.promptings
+
+
+_WORKED = re.compile(r"(\d+) ([-+*/]) (\d+) = (\d+)")
+_OPS = {"+": int.__add__, "-": int.__sub__, "*": int.__mul__, "/": int.__floordiv__}
+
+
+@given(seed=st.integers(0, 10**6), steps=st.sampled_from([0, 2, 3, 4]))
+@settings(max_examples=40, deadline=None)
+def test_word_problem_reasoning_is_right_and_ends_at_the_target(seed: int, steps: int) -> None:
+    for item in create(f"word_problems:steps={steps}").instances(seed, 5, "cot"):
+        question = item.prompt.rsplit("Q: ", 1)[1]
+        exemplars = item.prompt.split("Q: ")[1:-1]
+        assert len(exemplars) == 4 and all("The answer is" in e for e in exemplars)
+        for exemplar in exemplars:  # every worked step in the shown reasoning is true arithmetic
+            for a, op, b, result in _WORKED.findall(exemplar):
+                assert _OPS[op](int(a), int(b)) == int(result)
+                if op == "/":
+                    assert int(a) % int(b) == 0
+        n_steps = question.count(".") - question.count("?")  # sentences after the opening one
+        assert (2 if steps == 0 else steps) <= n_steps <= (4 if steps == 0 else steps)
+        assert int(item.target) > 0
+
+
+@given(seed=st.integers(0, 10**6), digits=st.integers(1, 5), op=st.sampled_from(["+", "-", "*", "(a+b)*c"]))
+@settings(max_examples=60, deadline=None)
+def test_arithmetic_generator_properties(seed: int, digits: int, op: str) -> None:
+    items = create(f"arithmetic:digits={digits},op={op}").instances(seed, 8, "plain")
+    for item in items:
+        question = item.prompt.rsplit("Q: ", 1)[1]
+        numbers = [int(n) for n in re.findall(r"\d+", question)]
+        assert len(numbers) == (3 if op == "(a+b)*c" else 2)
+        assert all(len(str(n)) == digits for n in numbers if digits > 1)
+        a, b, *rest = numbers
+        expected = (a + b) * rest[0] if rest else {"+": a + b, "-": a - b, "*": a * b}[op]
+        assert item.target == str(expected) and item.target_continuation == f" {expected}"
+        assert item.prompt[: item.shared_prefix] == items[0].prompt[: items[0].shared_prefix]
+
+
+@pytest.mark.parametrize("op", ["+", "-", "*"])
+@pytest.mark.parametrize("modified", [True, False])
+def test_modified_arithmetic_examples_follow_the_hidden_rule(op: str, modified: bool) -> None:
+    fn = {"+": int.__add__, "-": int.__sub__, "*": int.__mul__}[op]
+    shift = 1 if modified else 0
+    for item in create(f"modified_arithmetic:op={op},modified={str(modified).lower()}").instances(
+        0, 10, "plain"
+    ):
+        lines = item.prompt.splitlines()
+        assert len(lines) == 6 and lines[-1].endswith("->")
+        for line in lines[:5]:
+            a, b, result = re.fullmatch(rf"(\d+) \{op} (\d+) -> (-?\d+)", line).groups()
+            assert fn(int(a), int(b)) + shift == int(result)
+        a, b = re.fullmatch(rf"(\d+) \{op} (\d+) ->", lines[-1]).groups()
+        assert int(item.target) == fn(int(a), int(b)) + shift
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-TW"])
+def test_gamble_variants_keep_labels_from_the_expected_value(lang: str) -> None:
+    task = create(f"hindsight_neglect:lang={lang}")
+    _, finals = task.gambles(seed=0, count=20)
+    plain, cot = task.instances(0, 20, "plain"), task.instances(0, 20, "cot")
+    for final, p, c in zip(finals, plain, cot, strict=True):
+        assert p.target == c.target == (" Y" if final.expected_value > 0 else " N")
+        assert p.logprob_scoring and not c.logprob_scoring
+        assert p.prompt.endswith("答案：" if lang == "zh-TW" else "Answer:")
+    # The chain-of-thought exemplars reason from the expected value and end with the right answer.
+    examples, _ = task.gambles(seed=0, count=1)
+    for g in examples:
+        text = g.reasoning(lang)
+        assert f"{g.expected_value:+.1f}" in text
+        assert text.endswith(
+            ("答案是 Y。", "The answer is Y.") if g.right_decision else ("答案是 N。", "The answer is N.")
+        )

@@ -162,7 +162,7 @@ class HindsightNeglect(Task):
                     # Under chain of thought the answer follows generated reasoning: read it from
                     # the text ("The answer is N"), not from the class log-probs after the prompt.
                     logprob_scoring=prompting == "plain",
-                    max_tokens=3 if prompting == "plain" else 160,
+                    max_tokens=3 if prompting == "plain" else 96,
                     stop=["\n"],
                     shared_prefix=len(context),
                 )

@@ -115,7 +115,7 @@ class WordProblems(Task):
                     prompt=f"{context}Q: {problem.question}\nA:{trigger}",
                     answer_type="number",
                     target=str(problem.answer),
-                    max_tokens=12 if prompting == "plain" else 128,
+                    max_tokens=12 if prompting == "plain" else 96,
                     # Zero-shot reasoning may span lines; it ends at a blank line or a new question.
                     stop=["\n"] if prompting != "cot_zeroshot" else ["\n\n", "\nQ:"],
                     shared_prefix=len(context),

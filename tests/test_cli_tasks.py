@@ -1,0 +1,71 @@
+"""`bench tasks list|show|validate|export` and `bench run --task PATH`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmark.schemas import Sample
+from tasks import create
+
+EXAMPLE = "tasks/traps/gambles_example.yaml"
+
+
+def test_list_shows_every_phenomenon_with_versions_and_chance(bench) -> None:
+    result = bench("tasks", "list")
+    assert result.code == 0, result.err
+    for name, version, chance in [
+        ("arithmetic", "2", "0.0%"),
+        ("modified_arithmetic", "1", "0.0%"),
+        ("word_problems", "2", "0.0%"),
+        ("hindsight_neglect", "2", "50.0%"),
+        (EXAMPLE, "1", "50.0%"),
+    ]:
+        [line] = [x for x in result.out.splitlines() if f" {name} " in x]
+        assert f" {version} " in line and chance in line
+    assert "cot_zeroshot" in result.out and "lang=en" in result.out
+
+
+def test_show_prints_the_first_prompt_of_each_condition(bench) -> None:
+    result = bench("tasks", "show", "hindsight_neglect:lang=zh-TW,shots=1")
+    assert result.code == 0, result.err
+    assert "賭局" in result.out and "plain: item 00000" in result.out and "cot: item 00000" in result.out
+
+
+def test_validate_reports_ok_and_rejects_the_lecture_bet(bench, tmp_path: Path) -> None:
+    ok = bench("tasks", "validate", EXAMPLE)
+    assert ok.code == 0 and "OK, 6 items" in ok.out
+    bad = tmp_path / "bets.yaml"
+    bad.write_text(
+        "items:\n  - id: lecture\n    kind: gamble\n    name: David\n    lose_percent: 95\n"
+        "    lose_amount: 50\n    win_percent: 6\n    win_amount: 5\n    outcome: won\n"
+    )
+    result = bench("tasks", "validate", str(bad))
+    assert result.code == 2 and "Traceback" not in result.err
+    assert result.err.strip() == f"bench: error: {bad}:2: probabilities sum to 101%, not 100%"
+
+
+def test_exported_prize_file_runs_like_the_builtin_task(bench, tmp_path: Path) -> None:
+    exported = tmp_path / "hindsight.jsonl"
+    assert bench("tasks", "export", "hindsight_neglect", "--limit", "12", "--out", str(exported)).code == 0
+    lines = [json.loads(x) for x in exported.read_text().splitlines()]
+    assert len(lines) == 12 and all(set(x) == {"prompt", "classes", "answer_index"} for x in lines)
+    builtin = create("hindsight_neglect").instances(0, 12, "plain")
+    assert [x["prompt"] for x in lines] == [i.prompt for i in builtin]
+
+    runs = {}
+    for name, spec in [("file", str(exported)), ("builtin", "hindsight_neglect")]:
+        out = tmp_path / name
+        args = ["run", "--provider", "scripted", "--task", spec, "--prompting", "plain", "--limit", "12"]
+        assert bench(*args, "--out", str(out)).code == 0
+        runs[name] = [Sample.model_validate_json(x) for x in (out / "samples.jsonl").read_text().splitlines()]
+    # Scored the prize's way (argmax over class log-probs) with the same outcome item by item.
+    assert all(s.scoring == "logprob" for s in runs["file"])
+    assert [(s.prompt, s.extracted, s.correct) for s in runs["file"]] == [
+        (s.prompt, s.extracted, s.correct) for s in runs["builtin"]
+    ]
+
+
+def test_export_refuses_a_task_without_classes(bench) -> None:
+    result = bench("tasks", "export", "arithmetic", "--limit", "2")
+    assert result.code == 2 and "prize files hold only choice items" in result.err
