@@ -25,6 +25,7 @@ from benchmark.rundir import RunDir, default_run_path, write_atomic
 from benchmark.runner import RunConfig, Runner, TaskPlan
 from benchmark.schemas import SummaryRow
 from benchmark.sizes import format_size
+from providers.base import ProviderOptions
 from reports import build_reports
 from reports.tables import pct
 
@@ -109,6 +110,17 @@ def cli() -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the items and intervals.")
 @click.option("--concurrency", type=int, default=1, show_default=True, help="Requests in flight per model.")
 @click.option(
+    "--base-url", default=None, help="Server URL for API providers (vLLM, TGI, llama.cpp server, ...)."
+)
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds per request.")
+@click.option(
+    "--api",
+    type=click.Choice(["auto", "completions", "chat"]),
+    default="auto",
+    show_default=True,
+    help="openai: completions (base models) or chat (chat models).",
+)
+@click.option(
     "--out",
     type=click.Path(path_type=Path),
     default=None,
@@ -122,6 +134,9 @@ def run(
     limit: int,
     seed: int,
     concurrency: int,
+    base_url: str | None,
+    timeout: float,
+    api: str,
     out: Path | None,
 ) -> None:
     """Run tasks on every model and write a run directory with samples, summary and reports."""
@@ -133,8 +148,11 @@ def run(
     for spec in task_specs or task_registry.DEFAULT_SUITE:
         task = task_registry.create(spec)
         plans.append(TaskPlan(task, select_promptings(task.name, task.promptings, prompting)))
+    if timeout <= 0:
+        raise BenchError(f"--timeout must be positive, not {timeout}")
+    options = ProviderOptions(base_url=base_url, timeout=timeout, api=api)
     model_list: list[str | None] = list(models) or [None]
-    providers.preflight(provider, model_list)
+    providers.preflight(provider, model_list, options)
 
     run_dir = RunDir.create(out or default_run_path())
     console = Console(stderr=True)
@@ -147,6 +165,7 @@ def run(
         seed=seed,
         concurrency=concurrency,
         command=["bench", *sys.argv[1:]],
+        options=options,
     )
     try:
         Runner(config, run_dir, progress).run()

@@ -17,7 +17,7 @@ from benchmark.errors import BenchError
 from benchmark.rundir import RunDir
 from benchmark.schemas import Instance, Manifest, ModelInfo, Sample, TaskInfo, utc_now
 from benchmark.scoring import Score, number_metrics, score_generation, score_logprobs
-from providers.base import ErrorKind, GenerateRequest, Provider, ProviderError
+from providers.base import ErrorKind, GenerateRequest, Provider, ProviderError, ProviderOptions
 from tasks.base import Task
 
 T = TypeVar("T")
@@ -40,6 +40,7 @@ class RunConfig:
     concurrency: int = 1
     max_attempts: int = 5
     command: list[str] = field(default_factory=list)
+    options: ProviderOptions = field(default_factory=ProviderOptions)
 
 
 class Progress(Protocol):
@@ -58,7 +59,7 @@ class SilentProgress:
     def end_model(self) -> None: ...
 
 
-ProviderFactory = Callable[[str, str | None], Provider]
+ProviderFactory = Callable[[str, str | None, ProviderOptions], Provider]
 
 
 def _retryable(error: BaseException) -> bool:
@@ -112,7 +113,7 @@ class Runner:
         self.run_dir.write_manifest(manifest)
         for model in config.models:
             self.progress.loading(model or f"{config.provider} default model")
-            provider = await asyncio.to_thread(self.factory, config.provider, model)
+            provider = await asyncio.to_thread(self.factory, config.provider, model, config.options)
             try:
                 manifest.models.append(provider.info)
                 self.run_dir.write_manifest(manifest)

@@ -12,6 +12,7 @@ from providers.base import (
     Generation,
     Provider,
     ProviderError,
+    ProviderOptions,
 )
 
 _REGISTRY: dict[str, tuple[str, str]] = {
@@ -26,6 +27,7 @@ __all__ = [
     "Generation",
     "Provider",
     "ProviderError",
+    "ProviderOptions",
     "create",
     "names",
     "preflight",
@@ -44,13 +46,13 @@ def _provider_class(provider: str) -> type[Provider]:
     return cls
 
 
-def preflight(provider: str, models: list[str | None]) -> None:
+def preflight(provider: str, models: list[str | None], options: ProviderOptions | None = None) -> None:
     """Fail before anything is written: unknown provider, missing package, model that cannot be found."""
     cls = _provider_class(provider)
     for model in models:
-        cls.check_spec(model)
+        cls.check_spec(model, options or ProviderOptions())
 
 
-def create(provider: str, model: str | None) -> Provider:
+def create(provider: str, model: str | None, options: ProviderOptions | None = None) -> Provider:
     """Load `model` through the named provider; `model=None` means the provider's default model."""
-    return _provider_class(provider).from_spec(model)
+    return _provider_class(provider).from_spec(model, options or ProviderOptions())

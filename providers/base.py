@@ -11,6 +11,18 @@ from benchmark.schemas import ModelInfo
 
 
 @dataclass(frozen=True)
+class ProviderOptions:
+    """Settings from the command line that apply to every model of a run."""
+
+    base_url: str | None = None
+    """Endpoint of an OpenAI-compatible, TGI or other server (vLLM, llama.cpp server, Ollama, ...)."""
+    timeout: float = 60.0
+    """Seconds before one request is abandoned (then retried by the runner, as a transient error)."""
+    api: str = "auto"
+    """openai: "completions" for base models, "chat" for chat models; "auto" lets the adapter decide."""
+
+
+@dataclass(frozen=True)
 class GenerateRequest:
     """Greedy completion of `prompt` (temperature 0), stopping at any of `stop`."""
 
@@ -71,13 +83,13 @@ class Provider:
     info: ModelInfo
 
     @classmethod
-    def from_spec(cls, spec: str | None) -> Provider:
+    def from_spec(cls, spec: str | None, options: ProviderOptions) -> Provider:
         """Load the model named by `spec` (None: the provider's default)."""
         raise NotImplementedError
 
     @classmethod
-    def check_spec(cls, spec: str | None) -> None:
-        """Raise a BenchError if `spec` clearly cannot be loaded; cheap, loads nothing."""
+    def check_spec(cls, spec: str | None, options: ProviderOptions) -> None:
+        """Raise a BenchError if `spec` clearly cannot be used (missing package, file or key); cheap."""
 
     async def generate(self, request: GenerateRequest) -> Generation:
         raise NotImplementedError

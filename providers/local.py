@@ -24,6 +24,7 @@ from providers.base import (
     Generation,
     Provider,
     ProviderError,
+    ProviderOptions,
 )
 
 N_CTX = 8192
@@ -162,7 +163,7 @@ class LocalProvider(Provider):
         )
 
     @classmethod
-    def check_spec(cls, spec: str | None) -> None:
+    def check_spec(cls, spec: str | None, options: ProviderOptions) -> None:
         _require_engine()
         if spec is None:
             _require_default_model()
@@ -170,7 +171,7 @@ class LocalProvider(Provider):
             resolve_model(spec)  # a missing file fails here; REPO:FILE is downloaded now, once
 
     @classmethod
-    def from_spec(cls, spec: str | None) -> LocalProvider:
+    def from_spec(cls, spec: str | None, options: ProviderOptions) -> LocalProvider:
         _require_engine()
         return cls(resolve_model(spec), spec)
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from benchmark.errors import UsageError
 from benchmark.schemas import ModelInfo
 from benchmark.sizes import parse_size
-from providers.base import ContinuationScores, GenerateRequest, Generation, Provider
+from providers.base import ContinuationScores, GenerateRequest, Generation, Provider, ProviderOptions
 
 Rule = Callable[[str], str]
 
@@ -64,11 +64,11 @@ class ScriptedProvider(Provider):
         )
 
     @classmethod
-    def check_spec(cls, spec: str | None) -> None:
-        cls.from_spec(spec)
+    def check_spec(cls, spec: str | None, options: ProviderOptions) -> None:
+        cls.from_spec(spec, options)
 
     @classmethod
-    def from_spec(cls, spec: str | None) -> ScriptedProvider:
+    def from_spec(cls, spec: str | None, options: ProviderOptions) -> ScriptedProvider:
         spec = spec or "calculator"
         script, _, size = spec.partition("@")
         params = parse_size(size) if size else None

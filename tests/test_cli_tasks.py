@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from benchmark.schemas import Sample
 from tasks import create
 
@@ -69,3 +71,51 @@ def test_exported_prize_file_runs_like_the_builtin_task(bench, tmp_path: Path) -
 def test_export_refuses_a_task_without_classes(bench) -> None:
     result = bench("tasks", "export", "arithmetic", "--limit", "2")
     assert result.code == 2 and "prize files hold only choice items" in result.err
+
+
+def test_same_seed_gives_byte_identical_prompts_across_runs(bench, tmp_path: Path) -> None:
+    def prompts(name: str, seed: str) -> bytes:
+        out = tmp_path / name
+        args = ["run", "--provider", "scripted", "--limit", "5", "--seed", seed, "--out", str(out)]
+        assert bench(*args).code == 0
+        lines = (out / "samples.jsonl").read_text().splitlines()
+        return "\n".join(json.loads(x)["prompt"] for x in lines).encode()
+
+    first, again, other = prompts("a", "11"), prompts("b", "11"), prompts("c", "12")
+    assert first == again
+    assert first != other
+
+
+@pytest.mark.parametrize(
+    ("path", "scoring"),
+    [
+        ("tests/data/prize.csv", "logprob"),
+        ("tests/data/prize.jsonl", "logprob"),
+        ("tests/data/bigbench_choice/task.json", "logprob"),
+        ("tests/data/bigbench_gen/task.json", "generate"),
+        ("tests/data/gpt3_arithmetic.jsonl", "generate"),
+        (EXAMPLE, "logprob"),
+    ],
+)
+def test_each_imported_format_runs_and_is_scored_like_its_source(
+    bench, tmp_path: Path, path: str, scoring: str
+):
+    out = tmp_path / "run"
+    result = bench("run", "--provider", "scripted", "--task", path, "--out", str(out))
+    assert result.code == 0, result.err
+    samples = [Sample.model_validate_json(x) for x in (out / "samples.jsonl").read_text().splitlines()]
+    assert samples and all(s.scoring == scoring for s in samples)
+    if scoring == "logprob":  # the prize's rule: the predicted class is the argmax of the class log-probs
+        for s in samples:
+            assert s.class_logprobs is not None
+            assert s.extracted == max(s.class_logprobs, key=s.class_logprobs.__getitem__)
+
+
+def test_a_malformed_task_file_stops_before_anything_runs(bench, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("prompt,classes,answer_index\n\"Q?\",\"[' Y', ' N']\",2\n")
+    out = tmp_path / "run"
+    result = bench("run", "--provider", "scripted", "--task", str(bad), "--out", str(out))
+    assert result.code == 2 and "Traceback" not in result.err
+    assert result.err.startswith(f"bench: error: {bad}:2: ") and "answer_index" in result.err
+    assert not out.exists()

@@ -26,9 +26,10 @@ def gemma_path() -> Path:
 
 @pytest.fixture(scope="module")
 def provider():
+    from providers.base import ProviderOptions
     from providers.local import LocalProvider
 
-    p = LocalProvider.from_spec(None)
+    p = LocalProvider.from_spec(None, ProviderOptions())
     yield p
     p.close()
 

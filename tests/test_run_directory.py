@@ -106,7 +106,7 @@ def test_generated_answers_score_choice_items_when_provider_has_no_logprobs(tmp_
     from providers.scripted import ScriptedProvider, calculator
     from tasks import create
 
-    def factory(_provider: str, _model: str | None) -> ScriptedProvider:
+    def factory(_provider: str, _model: str | None, _options: object) -> ScriptedProvider:
         return ScriptedProvider(calculator, "calculator-text", params=None, supports_logprobs=False)
 
     run = RunDir.create(tmp_path / "run")
