@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -21,8 +22,10 @@ import providers
 import tasks as task_registry
 from benchmark import __version__
 from benchmark.errors import BenchError
+from benchmark.families import load_family
+from benchmark.families import shipped as shipped_families
 from benchmark.rundir import RunDir, default_run_path, write_atomic
-from benchmark.runner import RunConfig, Runner, TaskPlan
+from benchmark.runner import ModelSpec, RunConfig, Runner, TaskPlan
 from benchmark.schemas import SummaryRow
 from benchmark.sizes import format_size
 from providers.base import ProviderOptions
@@ -121,6 +124,12 @@ def cli() -> None:
     help="openai: completions (base models) or chat (chat models).",
 )
 @click.option(
+    "--family",
+    "families",
+    multiple=True,
+    help="Run every member of a model family (a shipped name or a .yaml file; repeatable).",
+)
+@click.option(
     "--out",
     type=click.Path(path_type=Path),
     default=None,
@@ -137,6 +146,7 @@ def run(
     base_url: str | None,
     timeout: float,
     api: str,
+    families: tuple[str, ...],
     out: Path | None,
 ) -> None:
     """Run tasks on every model and write a run directory with samples, summary and reports."""
@@ -151,15 +161,16 @@ def run(
     if timeout <= 0:
         raise BenchError(f"--timeout must be positive, not {timeout}")
     options = ProviderOptions(base_url=base_url, timeout=timeout, api=api)
-    model_list: list[str | None] = list(models) or [None]
-    providers.preflight(provider, model_list, options)
+    specs = model_specs(provider, models, families)
+    for member in specs:
+        member_options = replace(options, base_url=member.base_url or base_url)
+        providers.preflight(member.provider, [member.model], member_options)
 
     run_dir = RunDir.create(out or default_run_path())
     console = Console(stderr=True)
     progress = RichProgress(console)
     config = RunConfig(
-        provider=provider,
-        models=model_list,
+        models=specs,
         tasks=plans,
         limit=limit,
         seed=seed,
@@ -176,6 +187,64 @@ def run(
     if progress.retries:
         console.print(f"retries: {progress.retries}")
     console.print(f"run directory: {run_dir.path}")
+
+
+def model_specs(provider: str, models: tuple[str, ...], families: tuple[str, ...]) -> list[ModelSpec]:
+    """The models to run: --model ids for --provider, or every member of each --family."""
+    if families and models:
+        raise BenchError("give --model or --family, not both (add models to a family file instead)")
+    if not families:
+        ids: list[str | None] = list(models) or [None]
+        return [ModelSpec(provider, model) for model in ids]
+    specs = []
+    for name in families:
+        family = load_family(name)
+        for m in family.members:
+            specs.append(ModelSpec(m.provider, m.model, family.name, m.variant, m.params, m.rank, m.base_url))
+    return specs
+
+
+@cli.group(name="families")
+def families_group() -> None:
+    """Model families: the members of a family at several sizes."""
+
+
+@families_group.command(name="list")
+def families_list() -> None:
+    """List the shipped families with their sizes and variants."""
+    table = Table("family", "members", "sizes", "variants", "providers", "description")
+    for path in shipped_families():
+        family = load_family(path.stem)
+        sizes = (
+            "rank " + ", ".join(str(m.rank) for m in family.members)
+            if family.by_rank
+            else ", ".join(dict.fromkeys(format_size(m.params) for m in family.members))
+        )
+        table.add_row(
+            family.name,
+            str(len(family.members)),
+            sizes,
+            ", ".join(dict.fromkeys(m.variant for m in family.members)),
+            ", ".join(dict.fromkeys(m.provider for m in family.members)),
+            family.description,
+        )
+    _stdout().print(table)
+
+
+@families_group.command(name="show")
+@click.argument("name")
+def families_show(name: str) -> None:
+    """Show the members of a family (a shipped name or a .yaml file)."""
+    family = load_family(name)
+    out = _stdout()
+    out.print(f"[bold]{family.name}[/bold] version {family.version}: {family.description}", highlight=False)
+    out.print(f"sizes from: {family.source}", highlight=False)
+    size_column = "rank (undisclosed sizes)" if family.by_rank else "params"
+    table = Table("provider", "model", size_column, "variant", "base_url")
+    for m in family.members:
+        size = str(m.rank) if family.by_rank else format_size(m.params)
+        table.add_row(m.provider, m.model or "(default)", size, m.variant, m.base_url or "")
+    out.print(table)
 
 
 @cli.command()

@@ -6,7 +6,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
@@ -30,10 +30,25 @@ class TaskPlan:
 
 
 @dataclass(frozen=True)
-class RunConfig:
+class ModelSpec:
+    """One model to run: from --provider/--model, or a member of a --family file."""
+
     provider: str
-    models: list[str | None]
-    """Model ids, one per size; None is the provider's default model."""
+    model: str | None
+    """Model id for the provider; None is the provider's default model."""
+    family: str | None = None
+    variant: str | None = None
+    params: int | None = None
+    """Stated size, used when the provider cannot count parameters itself."""
+    rank: int | None = None
+    """Size rank, for families whose sizes are undisclosed."""
+    base_url: str | None = None
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    models: list[ModelSpec]
+    """One per size, run in this order (one loaded at a time)."""
     tasks: list[TaskPlan]
     limit: int | None
     seed: int
@@ -111,29 +126,51 @@ class Runner:
             started_at=utc_now(),
         )
         self.run_dir.write_manifest(manifest)
-        for model in config.models:
-            self.progress.loading(model or f"{config.provider} default model")
-            provider = await asyncio.to_thread(self.factory, config.provider, model, config.options)
+        for spec in config.models:
+            self.progress.loading(spec.model or f"{spec.provider} default model")
+            options = replace(config.options, base_url=spec.base_url or config.options.base_url)
+            provider = await asyncio.to_thread(self.factory, spec.provider, spec.model, options)
             try:
-                manifest.models.append(provider.info)
+                info = self._describe(provider.info, spec, {m.label for m in manifest.models})
+                manifest.models.append(info)
                 self.run_dir.write_manifest(manifest)
-                await self._run_model(provider, instances)
+                await self._run_model(provider, info, instances)
             finally:
                 provider.close()  # one model in memory at a time
         manifest.finished_at = utc_now()
         self.run_dir.write_manifest(manifest)
         return manifest
 
-    async def _run_model(self, provider: Provider, instances: list[tuple[Task, Instance]]) -> None:
+    @staticmethod
+    def _describe(info: ModelInfo, spec: ModelSpec, taken: set[str]) -> ModelInfo:
+        """The provider's description plus what the family file says; labels made unique."""
+        label = info.label
+        if label in taken:
+            label = f"{label} [{spec.model or spec.provider}]"
+        while label in taken:
+            label += "'"
+        return info.model_copy(
+            update={
+                "label": label,
+                "params": info.params if info.params is not None else spec.params,
+                "family": spec.family,
+                "variant": spec.variant,
+                "size_rank": spec.rank,
+            }
+        )
+
+    async def _run_model(
+        self, provider: Provider, info: ModelInfo, instances: list[tuple[Task, Instance]]
+    ) -> None:
         limit = self.config.concurrency
         if provider.max_concurrency is not None:
             limit = min(limit, provider.max_concurrency)
         semaphore = asyncio.Semaphore(limit)
-        self.progress.start_model(provider.info.label, len(instances))
+        self.progress.start_model(info.label, len(instances))
 
         async def one(task: Task, instance: Instance) -> None:
             async with semaphore:
-                sample = await self._sample(provider, task, instance)
+                sample = await self._sample(provider, info, task, instance)
             self.run_dir.append_sample(sample)
             self.progress.advance()
 
@@ -161,8 +198,7 @@ class Runner:
                 return await make()
         raise AssertionError("unreachable")
 
-    async def _sample(self, provider: Provider, task: Task, instance: Instance) -> Sample:
-        info: ModelInfo = provider.info
+    async def _sample(self, provider: Provider, info: ModelInfo, task: Task, instance: Instance) -> Sample:
         start = time.perf_counter()
         use_logprobs = (
             instance.answer_type == "choice" and instance.logprob_scoring and provider.supports_logprobs
@@ -210,6 +246,9 @@ class Runner:
             provider=info.provider,
             params=info.params,
             scripted=info.scripted,
+            family=info.family,
+            variant=info.variant,
+            size_rank=info.size_rank,
             task=instance.task,
             task_version=task.version,
             prompting=instance.prompting,

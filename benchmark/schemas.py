@@ -38,6 +38,9 @@ class ModelInfo(Record):
     details: dict[str, str] = Field(
         default_factory=dict, description="Provider-specific facts (file, sha256, architecture, ...)."
     )
+    family: str | None = Field(default=None, description="Model family (from --family), if any.")
+    variant: str | None = Field(default=None, description="base or instruct, where the family says.")
+    size_rank: int | None = Field(default=None, description="Size rank where sizes are undisclosed.")
 
 
 class TaskInfo(Record):
@@ -102,6 +105,9 @@ class Sample(Record):
     provider: str = Field(description="Provider adapter.")
     params: int | None = Field(description="Parameter count of the model, if known.")
     scripted: bool = Field(description="True when a scripted provider answered: not a real model.")
+    family: str | None = Field(default=None, description="Model family, if any.")
+    variant: str | None = Field(default=None, description="base or instruct, where known.")
+    size_rank: int | None = Field(default=None, description="Size rank where sizes are undisclosed.")
     task: str = Field(description="Task name.")
     task_version: str = Field(description="Task version.")
     prompting: str = Field(description="Prompting condition.")
@@ -139,6 +145,9 @@ class SummaryRow(Record):
     provider: str
     params: int | None
     scripted: bool
+    family: str | None = None
+    variant: str | None = None
+    size_rank: int | None = None
     n: int = Field(description="Items scored.")
     correct: int = Field(description="Items answered correctly.")
     accuracy: float | None = Field(description="correct / n; None when no item was answered.")

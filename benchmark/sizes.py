@@ -22,6 +22,5 @@ def format_size(params: int | None) -> str:
         return "?"
     for suffix, scale in (("T", 10**12), ("B", 10**9), ("M", 10**6), ("K", 10**3)):
         if params >= scale:
-            value = params / scale
-            return f"{value:.0f}{suffix}" if value >= 10 else f"{value:.1f}{suffix}".replace(".0", "")
+            return f"{params / scale:.3g}{suffix}"
     return str(params)

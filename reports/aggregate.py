@@ -41,6 +41,9 @@ def summarize(samples: Iterable[Sample], manifest: Manifest) -> list[SummaryRow]
                 provider=first.provider,
                 params=first.params,
                 scripted=first.scripted,
+                family=first.family,
+                variant=first.variant,
+                size_rank=first.size_rank,
                 n=n,
                 correct=sum(outcomes),
                 accuracy=sum(outcomes) / n if n else None,
@@ -61,6 +64,9 @@ def summarize(samples: Iterable[Sample], manifest: Manifest) -> list[SummaryRow]
             r.prompting,
             r.params is None,
             r.params or 0,
+            r.size_rank or 0,
+            r.family or "",
+            r.variant or "",
             r.model,
         )
     )

@@ -33,27 +33,19 @@ def render_html(manifest: Manifest, rows: list[SummaryRow]) -> str:
     groups = group_rows(rows)
     for task in dict.fromkeys(task for task, _ in groups):
         task_groups = {p: g for (t, p), g in groups.items() if t == task}
-        chance = next(iter(task_groups.values()))[0].chance
-        series = [
-            Series(
-                name=prompting,
-                points=[
-                    Point(r.params, r.accuracy, r.ci_low, r.ci_high, r.model)
-                    for r in group
-                    if r.params is not None
-                    and r.accuracy is not None
-                    and r.ci_low is not None
-                    and r.ci_high is not None
-                ],
-            )
-            for prompting, group in task_groups.items()
-        ]
+        task_rows = [r for g in task_groups.values() for r in g]
+        chance = task_rows[0].chance
         body.append(f"<h2>{escape(task)}</h2>")
-        body.append(scaling_plot(f"{task}: accuracy by model size", series, chance))
-        unplaced = sorted({r.model for g in task_groups.values() for r in g if r.params is None})
+        by_params = [r for r in task_rows if r.params is not None]
+        by_rank = [r for r in task_rows if r.params is None and r.size_rank is not None]
+        if by_params or not by_rank:
+            body.append(scaling_plot(f"{task}: accuracy by model size", _series(by_params, False), chance))
+        if by_rank:
+            body.append(scaling_plot(f"{task}: accuracy by size rank", _series(by_rank, True), chance, True))
+        unplaced = sorted({r.model for r in task_rows if r.params is None and r.size_rank is None})
         if unplaced:
             body.append(
-                f'<p class="note">Not on the size axis (no parameter count): '
+                f'<p class="note">Not on the size axis (no parameter count or rank): '
                 f"{escape(', '.join(unplaced))}.</p>"
             )
         for prompting, group in task_groups.items():
@@ -63,6 +55,19 @@ def render_html(manifest: Manifest, rows: list[SummaryRow]) -> str:
         "<title>bench report</title>"
         f"<style>{_STYLE}</style></head><body>{''.join(body)}</body></html>\n"
     )
+
+
+def _series(rows: list[SummaryRow], by_rank: bool) -> list[Series]:
+    """One curve per family, variant and prompting condition (base and instruct apart)."""
+    curves: dict[str, list[Point]] = {}
+    for r in rows:
+        if r.accuracy is None or r.ci_low is None or r.ci_high is None:
+            continue
+        x = r.size_rank if by_rank else r.params
+        assert x is not None
+        name = " · ".join(part for part in (r.family, r.variant, r.prompting) if part)
+        curves.setdefault(name, []).append(Point(x, r.accuracy, r.ci_low, r.ci_high, r.model))
+    return [Series(name, points) for name, points in curves.items()]
 
 
 def _table(group: list[SummaryRow]) -> str:

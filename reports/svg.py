@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 
@@ -32,19 +33,25 @@ def _fmt(x: float) -> str:
     return f"{x:.1f}"
 
 
-def scaling_plot(title: str, series: list[Series], chance: float) -> str:
-    """One plot; every string that reaches the SVG is escaped."""
+def scaling_plot(title: str, series: list[Series], chance: float, by_rank: bool = False) -> str:
+    """One plot, x = parameters on a log axis, or (by_rank) the size rank of families whose sizes are
+    undisclosed (Point.params then holds the rank). Every string that reaches the SVG is escaped."""
     all_points = [p for s in series for p in s.points]
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    scale: Callable[[float], float] = (lambda v: v) if by_rank else math.log10
     if all_points:
-        lo = math.log10(min(p.params for p in all_points))
-        hi = math.log10(max(p.params for p in all_points))
+        lo, hi = scale(min(p.params for p in all_points)), scale(max(p.params for p in all_points))
     else:
-        lo = hi = 9.0
-    lo, hi = math.floor(lo - 0.25), math.ceil(hi + 0.25)
+        lo = hi = 1.0 if by_rank else 9.0
+    if by_rank:
+        lo, hi = lo - 0.5, hi + 0.5
+        ticks = [(float(r), f"rank {r}") for r in range(int(lo + 0.5), int(hi + 0.5) + 1)]
+    else:
+        lo, hi = math.floor(lo - 0.25), math.ceil(hi + 0.25)
+        ticks = [(float(10**d), format_size(10**d)) for d in range(int(lo), int(hi) + 1)]
 
-    def x(params: float) -> float:
-        return LEFT + (math.log10(params) - lo) / (hi - lo) * plot_w
+    def x(value: float) -> float:
+        return LEFT + (scale(value) - lo) / (hi - lo) * plot_w
 
     def y(acc: float) -> float:
         return TOP + (1 - acc) * plot_h
@@ -61,15 +68,15 @@ def scaling_plot(title: str, series: list[Series], chance: float) -> str:
             'stroke="#eee"/>'
             f'<text x="{LEFT - 6}" y="{_fmt(y(tick) + 4)}" font-size="11" text-anchor="end">{tick:.0%}</text>'
         )
-    for decade in range(lo, hi + 1):
+    for value, text in ticks:
         parts.append(
-            f'<line x1="{_fmt(x(10**decade))}" x2="{_fmt(x(10**decade))}" y1="{TOP}" y2="{TOP + plot_h}" '
-            f'stroke="#eee"/><text x="{_fmt(x(10**decade))}" y="{TOP + plot_h + 16}" font-size="11" '
-            f'text-anchor="middle">{format_size(10**decade)}</text>'
+            f'<line x1="{_fmt(x(value))}" x2="{_fmt(x(value))}" y1="{TOP}" y2="{TOP + plot_h}" '
+            f'stroke="#eee"/><text x="{_fmt(x(value))}" y="{TOP + plot_h + 16}" font-size="11" '
+            f'text-anchor="middle">{text}</text>'
         )
     parts.append(
         f'<text x="{LEFT + plot_w / 2}" y="{HEIGHT - 8}" font-size="12" text-anchor="middle">'
-        "parameters (log scale)</text>"
+        f"{'size rank (sizes undisclosed)' if by_rank else 'parameters (log scale)'}</text>"
         f'<text x="14" y="{TOP + plot_h / 2}" font-size="12" text-anchor="middle" '
         f'transform="rotate(-90 14 {TOP + plot_h / 2})">accuracy</text>'
     )

@@ -102,7 +102,7 @@ def test_report_rebuilds_summary_identically(bench, tmp_path: Path) -> None:
 
 def test_generated_answers_score_choice_items_when_provider_has_no_logprobs(tmp_path: Path) -> None:
     from benchmark.rundir import RunDir
-    from benchmark.runner import RunConfig, Runner, TaskPlan
+    from benchmark.runner import ModelSpec, RunConfig, Runner, TaskPlan
     from providers.scripted import ScriptedProvider, calculator
     from tasks import create
 
@@ -111,8 +111,7 @@ def test_generated_answers_score_choice_items_when_provider_has_no_logprobs(tmp_
 
     run = RunDir.create(tmp_path / "run")
     config = RunConfig(
-        provider="scripted",
-        models=[None],
+        models=[ModelSpec("scripted", None)],
         tasks=[TaskPlan(create("hindsight_neglect"), ("plain",))],
         limit=8,
         seed=0,

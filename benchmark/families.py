@@ -1,0 +1,125 @@
+"""Model families: the members of one family at several sizes, read from a YAML file.
+
+A family file names, for each member, the provider and model id, its size (a parameter count, or for
+API families whose sizes are undisclosed an explicit rank), and whether it is the base or the
+instruction-tuned variant. Shipped families are in providers/families/; a path works as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from benchmark.errors import UsageError
+from benchmark.sizes import parse_size
+
+SHIPPED = Path(__file__).resolve().parent.parent / "providers" / "families"
+
+
+class Member(BaseModel):
+    """One model of a family."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str = Field(description="Provider adapter (local, openai, anthropic, hf, scripted).")
+    model: str | None = Field(description="Model id for the provider; null: the provider's default model.")
+    params: int | None = Field(
+        default=None,
+        description="Parameter count (e.g. 1.4B); for a local GGUF the count read from the file wins.",
+    )
+    rank: int | None = Field(default=None, ge=1, description="Size rank when the sizes are undisclosed.")
+    variant: Literal["base", "instruct"] = Field(description="Pretrained base or instruction-tuned.")
+    base_url: str | None = Field(default=None, description="Server for this member (a server per size).")
+
+    @field_validator("params", mode="before")
+    @classmethod
+    def _size(cls, value: object) -> object:
+        return parse_size(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_size(self) -> Member:
+        if (self.params is None) == (self.rank is None):
+            raise ValueError("give exactly one of params (a parameter count) or rank (undisclosed sizes)")
+        return self
+
+
+class Family(BaseModel):
+    """A family file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    version: str = Field(description="Bumped when members or sizes change.")
+    description: str
+    source: str = Field(description="Where the sizes come from.")
+    members: list[Member] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Family:
+        ranked = {m.rank is not None for m in self.members}
+        if len(ranked) > 1:
+            raise ValueError("members must all give params, or all give rank")
+        keys = [(m.provider, m.model, m.variant) for m in self.members]
+        if len(set(keys)) != len(keys):
+            raise ValueError("a member (provider, model, variant) is listed twice")
+        return self
+
+    @property
+    def by_rank(self) -> bool:
+        return self.members[0].rank is not None
+
+
+def shipped() -> list[Path]:
+    return sorted(SHIPPED.glob("*.yaml"))
+
+
+def load_family(spec: str) -> Family:
+    """A shipped family by name, or a family file by path; UsageError with file:line on any problem."""
+    path = SHIPPED / f"{spec}.yaml"
+    if "/" in spec or not path.is_file():
+        path = Path(spec)
+        if not path.is_file():
+            names = ", ".join(p.stem for p in shipped())
+            raise UsageError(f"unknown family {spec!r}; shipped families: {names} (or give a .yaml path)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read family file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise UsageError(f"{path}:{line}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}:1: a family file is a mapping with name, version, description, members")
+    try:
+        return Family.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = list(error.get("loc", ()))
+        line = _line_of(node, where)
+        field = ".".join(str(x) for x in where) or "file"
+        raise UsageError(f"{path}:{line}: {field}: {error.get('msg', 'invalid')}") from None
+
+
+def _line_of(node: yaml.Node | None, where: Sequence[object]) -> int:
+    """The line of the YAML node at `where` (mapping keys and list indexes), as deep as it exists."""
+    line = node.start_mark.line + 1 if node is not None else 1
+    for key in where:
+        if isinstance(node, yaml.MappingNode):
+            found = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            found = node.value[key]
+        else:
+            found = None
+        if found is None:
+            break
+        node = found
+        line = node.start_mark.line + 1
+    return line

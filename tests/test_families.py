@@ -1,0 +1,133 @@
+"""Model families: files, `bench families`, and `bench run --family` with curves per variant."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmark.families import load_family, shipped
+from benchmark.schemas import Manifest
+
+SCRIPTED_FAMILY = """\
+name: toy
+version: "1"
+description: scripted stand-ins at three sizes, base and instruct
+source: made up for the test
+members:
+  - {provider: scripted, model: "constant: 0@100M", params: 100M, variant: base}
+  - {provider: scripted, model: "calculator@1B", params: 1B, variant: base}
+  - {provider: scripted, model: "calculator@10B", params: 10B, variant: base}
+  - {provider: scripted, model: "calculator@1000M", params: 1B, variant: instruct}
+"""
+
+
+def test_every_shipped_family_loads_with_sizes_or_ranks() -> None:
+    names = {load_family(p.stem).name for p in shipped()}
+    assert {
+        "pythia",
+        "qwen2.5",
+        "smollm2",
+        "gemma3",
+        "llama3",
+        "gpt2",
+        "openai-api",
+        "anthropic-api",
+    } <= names
+    for path in shipped():
+        family = load_family(path.stem)
+        sizes = [m.rank if family.by_rank else m.params for m in family.members]
+        assert all(s is not None and s > 0 for s in sizes)
+    assert load_family("openai-api").by_rank and not load_family("pythia").by_rank
+    assert {m.variant for m in load_family("qwen2.5").members} == {"base", "instruct"}
+
+
+def test_families_list_shows_sizes_and_variants(bench) -> None:
+    result = bench("families", "list")
+    assert result.code == 0, result.err
+    [pythia] = [line for line in result.out.splitlines() if line.startswith("│ pythia ")]
+    assert "70.4M" in pythia and "11.8B" in pythia and "base" in pythia
+    [qwen] = [line for line in result.out.splitlines() if line.startswith("│ qwen2.5 ")]
+    assert "base, instruct" in qwen
+    [api] = [line for line in result.out.splitlines() if line.startswith("│ anthropic-api ")]
+    assert "rank 1, 2, 3" in api
+
+
+def test_run_family_puts_variants_on_separate_curves(bench, tmp_path: Path) -> None:
+    family = tmp_path / "toy.yaml"
+    family.write_text(SCRIPTED_FAMILY)
+    out = tmp_path / "run"
+    result = bench("run", "--family", str(family), "--task", "arithmetic", "--limit", "4", "--out", str(out))
+    assert result.code == 0, result.err
+    manifest = Manifest.model_validate_json((out / "manifest.json").read_text())
+    assert [(m.family, m.variant, m.params) for m in manifest.models] == [
+        ("toy", "base", 100_000_000),
+        ("toy", "base", 10**9),
+        ("toy", "base", 10**10),
+        ("toy", "instruct", 10**9),
+    ]
+    rows = json.loads((out / "summary.json").read_text())
+    assert [(r["variant"], r["params"], r["accuracy"]) for r in rows] == [
+        ("base", 100_000_000, 0.0),
+        ("base", 10**9, 1.0),
+        ("instruct", 10**9, 1.0),
+        ("base", 10**10, 1.0),
+    ]
+    html = (out / "report.html").read_text()
+    assert "toy · base · plain" in html and "toy · instruct · plain" in html
+
+
+def test_undisclosed_sizes_are_plotted_by_rank(bench, tmp_path: Path) -> None:
+    family = tmp_path / "api.yaml"
+    family.write_text(
+        "name: api\nversion: '1'\ndescription: d\nsource: s\nmembers:\n"
+        "  - {provider: scripted, model: 'constant: 0', rank: 1, variant: instruct}\n"
+        "  - {provider: scripted, model: calculator, rank: 2, variant: instruct}\n"
+    )
+    out = tmp_path / "run"
+    assert (
+        bench("run", "--family", str(family), "--task", "arithmetic", "--limit", "3", "--out", str(out)).code
+        == 0
+    )
+    rows = json.loads((out / "summary.json").read_text())
+    assert [(r["params"], r["size_rank"]) for r in rows] == [(None, 1), (None, 2)]
+    html = (out / "report.html").read_text()
+    assert "size rank (sizes undisclosed)" in html and "parameters (log scale)" not in html
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("name: x\nversion: '1'\ndescription: d\nsource: s\nmembers: []\n", ":5: members"),
+        (
+            "name: x\nversion: '1'\ndescription: d\nsource: s\nmembers:\n"
+            "  - {provider: hf, model: a, variant: base}\n",
+            ":6: members.0: Value error, give exactly one of params",
+        ),
+        (
+            "name: x\nversion: '1'\ndescription: d\nsource: s\nmembers:\n"
+            "  - {provider: hf, model: a, params: 1B, variant: chat}\n",
+            ":6: members.0.variant",
+        ),
+        ("name: [unclosed\n", ":2: not valid YAML"),
+        ("- just\n- a list\n", ":1: a family file is a mapping"),
+    ],
+)
+def test_malformed_family_files_get_file_line_and_exit_2(
+    bench, tmp_path: Path, text: str, reason: str
+) -> None:
+    family = tmp_path / "bad.yaml"
+    family.write_text(text)
+    result = bench("run", "--family", str(family), "--out", str(tmp_path / "run"))
+    assert result.code == 2 and "Traceback" not in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert f"{family}{reason}" in result.err
+    assert not (tmp_path / "run").exists()
+
+
+def test_unknown_family_and_family_with_model(bench, tmp_path: Path) -> None:
+    unknown = bench("run", "--family", "nonesuch", "--out", str(tmp_path / "a"))
+    assert unknown.code == 2 and "unknown family 'nonesuch'" in unknown.err and "pythia" in unknown.err
+    both = bench("run", "--family", "pythia", "--model", "x", "--out", str(tmp_path / "b"))
+    assert both.code == 2 and "not both" in both.err
