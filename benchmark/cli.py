@@ -124,6 +124,12 @@ def cli() -> None:
     help="openai: completions (base models) or chat (chat models).",
 )
 @click.option(
+    "--max-cost",
+    type=float,
+    default=None,
+    help="Stop before the estimated cost in dollars would exceed this (providers/prices.yaml).",
+)
+@click.option(
     "--family",
     "families",
     multiple=True,
@@ -146,6 +152,7 @@ def run(
     base_url: str | None,
     timeout: float,
     api: str,
+    max_cost: float | None,
     families: tuple[str, ...],
     out: Path | None,
 ) -> None:
@@ -154,6 +161,8 @@ def run(
         raise BenchError(f"--limit must be at least 1, not {limit}")
     if concurrency < 1:
         raise BenchError(f"--concurrency must be at least 1, not {concurrency}")
+    if max_cost is not None and max_cost < 0:
+        raise BenchError(f"--max-cost must not be negative, not {max_cost}")
     plans = []
     for spec in task_specs or task_registry.DEFAULT_SUITE:
         task = task_registry.create(spec)
@@ -175,17 +184,23 @@ def run(
         limit=limit,
         seed=seed,
         concurrency=concurrency,
+        max_cost=max_cost,
         command=["bench", *sys.argv[1:]],
         options=options,
     )
+    runner = Runner(config, run_dir, progress)
     try:
-        Runner(config, run_dir, progress).run()
+        runner.run()
     finally:
         run_dir.close()
     rows = build_reports(run_dir)
     _stdout().print(per_model_table(rows))
     if progress.retries:
         console.print(f"retries: {progress.retries}")
+    if runner.budget is not None:
+        console.print(f"estimated cost: ${runner.budget.spent:.4f} of --max-cost ${runner.budget.limit:.4f}")
+        if runner.budget.stopped:
+            console.print(runner.budget.stopped)
     console.print(f"run directory: {run_dir.path}")
 
 

@@ -13,6 +13,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 import providers
 from benchmark import __version__
+from benchmark.cost import CHARS_PER_TOKEN, Budget, PriceTable, load_prices
 from benchmark.errors import BenchError
 from benchmark.rundir import RunDir
 from benchmark.schemas import Instance, Manifest, ModelInfo, Sample, TaskInfo, utc_now
@@ -56,6 +57,8 @@ class RunConfig:
     max_attempts: int = 5
     command: list[str] = field(default_factory=list)
     options: ProviderOptions = field(default_factory=ProviderOptions)
+    max_cost: float | None = None
+    """Dollars; the run stops before a request that would exceed it (prices: providers/prices.yaml)."""
 
 
 class Progress(Protocol):
@@ -96,12 +99,15 @@ class Runner:
         run_dir: RunDir,
         progress: Progress | None = None,
         factory: ProviderFactory = providers.create,
+        prices: PriceTable | None = None,
     ) -> None:
         self.config = config
         self.run_dir = run_dir
         self.progress = progress or SilentProgress()
         self.factory = factory
         self.retries = 0
+        self.prices = prices or load_prices()
+        self.budget = Budget(config.max_cost, self.prices) if config.max_cost is not None else None
 
     def run(self) -> Manifest:
         return asyncio.run(self._run())
@@ -127,6 +133,8 @@ class Runner:
         )
         self.run_dir.write_manifest(manifest)
         for spec in config.models:
+            if self.budget is not None and self.budget.stopped:
+                break
             self.progress.loading(spec.model or f"{spec.provider} default model")
             options = replace(config.options, base_url=spec.base_url or config.options.base_url)
             provider = await asyncio.to_thread(self.factory, spec.provider, spec.model, options)
@@ -170,7 +178,23 @@ class Runner:
 
         async def one(task: Task, instance: Instance) -> None:
             async with semaphore:
+                estimate = 0.0
+                if self.budget is not None:
+                    reserved = self.budget.reserve(info.model, instance.prompt, instance.max_tokens)
+                    if reserved is None:
+                        return  # over budget: not asked, no sample
+                    estimate = reserved
                 sample = await self._sample(provider, info, task, instance)
+                # Tokens as reported; estimated the same way as the reservation where they are not.
+                sample.cost_usd = self.prices.cost(
+                    info.model,
+                    sample.prompt_tokens
+                    if sample.prompt_tokens is not None
+                    else len(instance.prompt) // CHARS_PER_TOKEN + 1,
+                    sample.completion_tokens if sample.completion_tokens is not None else instance.max_tokens,
+                )
+                if self.budget is not None:
+                    self.budget.settle(estimate, sample.cost_usd)
             self.run_dir.append_sample(sample)
             self.progress.advance()
 

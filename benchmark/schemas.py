@@ -125,6 +125,10 @@ class Sample(Record):
     prompt_tokens: int | None = Field(default=None, description="Tokens in the prompt.")
     completion_tokens: int | None = Field(default=None, description="Tokens generated or scored.")
     latency_s: float = Field(description="Wall time of the provider call(s) for this sample.")
+    cost_usd: float | None = Field(
+        default=None,
+        description="Estimated cost from providers/prices.yaml; None when the model has no price.",
+    )
     error: str | None = Field(
         default=None, description="Why no answer was obtained after the retry budget; None on success."
     )
@@ -159,6 +163,9 @@ class SummaryRow(Record):
     )
     errors: int = Field(description="Items with no answer after the retry budget; not in n.")
     scoring: str = Field(description="Scoring mode(s) used for this row: logprob, generate, or both.")
+    prompt_tokens: int = Field(default=0, description="Prompt tokens of this row's samples, where reported.")
+    completion_tokens: int = Field(default=0, description="Generated or scored tokens, where reported.")
+    cost_usd: float | None = Field(default=None, description="Estimated cost; None when no price is known.")
     metrics: dict[str, float] = Field(
         default_factory=dict, description="Mean of each continuous measure over the answered items."
     )

@@ -54,6 +54,9 @@ def summarize(samples: Iterable[Sample], manifest: Manifest) -> list[SummaryRow]
                 errors=len(group) - n,
                 scoring="+".join(sorted({s.scoring for s in answered})) or "none",
                 metrics=_mean_metrics(answered),
+                prompt_tokens=sum(s.prompt_tokens or 0 for s in group),
+                completion_tokens=sum(s.completion_tokens or 0 for s in group),
+                cost_usd=_total_cost(group),
             )
         )
     rows.sort(
@@ -80,3 +83,8 @@ def _mean_metrics(samples: list[Sample]) -> dict[str, float]:
         for key, value in sample.metrics.items():
             values.setdefault(key, []).append(value)
     return {key: sum(v) / len(v) for key, v in sorted(values.items())}
+
+
+def _total_cost(samples: list[Sample]) -> float | None:
+    costs = [s.cost_usd for s in samples if s.cost_usd is not None]
+    return round(sum(costs), 6) if costs else None

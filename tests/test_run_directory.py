@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmark.rundir import RunDir
 from benchmark.schemas import Manifest, Sample, SummaryRow
 
 FILES = ["manifest.json", "samples.jsonl", "summary.json", "report.md", "report.html"]
@@ -132,3 +133,33 @@ def test_existing_run_is_not_overwritten(bench, tmp_path: Path) -> None:
     assert result.code == 2
     assert "already holds a run" in result.err
     assert {name: (out / name).read_bytes() for name in FILES} == before
+
+
+def test_max_cost_stops_cleanly_before_the_budget_is_exceeded(tmp_path: Path) -> None:
+    from benchmark.cost import CHARS_PER_TOKEN, Price, PriceTable
+    from benchmark.runner import ModelSpec, RunConfig, Runner, TaskPlan
+    from reports import build_reports
+    from tasks import create
+
+    task = create("arithmetic")
+    items = task.instances(0, 10, "plain")
+    prices = PriceTable(version="test", prices={"calculator": Price(input=1000.0, output=1000.0)})
+    per_item = prices.cost("calculator", len(items[0].prompt) // CHARS_PER_TOKEN + 1, items[0].max_tokens)
+    assert per_item is not None and per_item > 0
+    run = RunDir.create(tmp_path / "run")
+    config = RunConfig(
+        models=[ModelSpec("scripted", "calculator")],
+        tasks=[TaskPlan(task, ("plain",))],
+        limit=10,
+        seed=0,
+        max_cost=3.5 * per_item,
+    )
+    runner = Runner(config, run, prices=prices)
+    runner.run()
+    run.close()
+    samples = list(run.iter_samples())
+    assert len(samples) == 3  # the fourth would have gone over; nothing after it was asked
+    assert runner.budget is not None and runner.budget.stopped and "--max-cost" in runner.budget.stopped
+    assert runner.budget.spent <= config.max_cost
+    rows = build_reports(run)
+    assert rows[0].n == 3 and rows[0].cost_usd == pytest.approx(sum(s.cost_usd or 0 for s in samples))

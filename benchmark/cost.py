@@ -1,0 +1,76 @@
+"""Token cost estimates and the --max-cost budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from benchmark.errors import UsageError
+
+PRICES = Path(__file__).resolve().parent.parent / "providers" / "prices.yaml"
+CHARS_PER_TOKEN = 4
+"""Rough size of a token before a request is sent (its real count comes back with the answer)."""
+
+
+class Price(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    input: float
+    output: float
+
+
+class PriceTable(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: str
+    prices: dict[str, Price]
+
+    def cost(self, model: str | None, prompt_tokens: int, completion_tokens: int) -> float | None:
+        """Dollars for these tokens; None for a model without a price (local, scripted, unlisted)."""
+        price = self.prices.get(model or "")
+        if price is None:
+            return None
+        return (prompt_tokens * price.input + completion_tokens * price.output) / 1_000_000
+
+
+def load_prices(path: Path = PRICES) -> PriceTable:
+    try:
+        return PriceTable.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise UsageError(f"{path}: not a valid price table ({str(exc).splitlines()[0]})") from None
+
+
+@dataclass
+class Budget:
+    """Stops a run before a request whose estimated cost would take the total over `limit`.
+
+    Before a request its cost is estimated (prompt characters / 4, plus the whole generation budget)
+    and reserved; once it is answered, the reservation is replaced by the cost of the tokens used.
+    """
+
+    limit: float
+    prices: PriceTable
+    spent: float = 0.0
+    reserved: float = 0.0
+    stopped: str | None = field(default=None)
+
+    def reserve(self, model: str | None, prompt: str, max_tokens: int) -> float | None:
+        """The estimate held for a request, or None (and the run stops) if it does not fit."""
+        if self.stopped is not None:
+            return None
+        estimate = self.prices.cost(model, len(prompt) // CHARS_PER_TOKEN + 1, max_tokens) or 0.0
+        if self.spent + self.reserved + estimate > self.limit:
+            self.stopped = (
+                f"stopped before exceeding --max-cost ${self.limit:.4f}: spent ${self.spent:.4f}, and the "
+                f"next request to {model} was estimated at ${estimate:.4f}"
+            )
+            return None
+        self.reserved += estimate
+        return estimate
+
+    def settle(self, estimate: float, actual: float | None) -> None:
+        self.reserved -= estimate
+        self.spent += actual or 0.0
