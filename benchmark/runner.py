@@ -144,7 +144,7 @@ class Runner:
                 self.run_dir.write_manifest(manifest)
                 await self._run_model(provider, info, instances)
             finally:
-                provider.close()  # one model in memory at a time
+                await provider.aclose()  # one model in memory at a time
         manifest.finished_at = utc_now()
         self.run_dir.write_manifest(manifest)
         return manifest

@@ -16,7 +16,10 @@ from providers.base import (
 )
 
 _REGISTRY: dict[str, tuple[str, str]] = {
+    "anthropic": ("providers.anthropic", "AnthropicProvider"),
+    "hf": ("providers.hf", "HFProvider"),
     "local": ("providers.local", "LocalProvider"),
+    "openai": ("providers.openai", "OpenAIProvider"),
     "scripted": ("providers.scripted", "ScriptedProvider"),
 }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -100,5 +102,14 @@ class Provider:
         """Log-probability of each continuation after `prompt` (`shared_prefix` as in GenerateRequest)."""
         raise NotImplementedError(f"provider {self.name!r} does not give log-probabilities")
 
+    async def aclose(self) -> None:
+        """Free what the model holds; the runner awaits this after each model of a sweep (one model
+        in memory at a time). By default it closes an SDK client kept in `self.client`."""
+        client = getattr(self, "client", None)
+        if client is not None:
+            await client.close()
+
     def close(self) -> None:
-        """Free the model (a size sweep loads one model at a time)."""
+        """`aclose` for callers outside an event loop (scripts, tests)."""
+        with contextlib.suppress(Exception):  # connections of a loop that has ended: nothing to free
+            asyncio.run(self.aclose())

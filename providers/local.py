@@ -175,7 +175,7 @@ class LocalProvider(Provider):
         _require_engine()
         return cls(resolve_model(spec), spec)
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         with contextlib.suppress(Exception):
             self.llm.close()
 

@@ -1,0 +1,218 @@
+"""Claude through Anthropic's Messages API, with the official `anthropic` SDK (the `anthropic` extra).
+
+One user turn per item; no log-probabilities, so tasks that would score classes by log-prob are
+scored from the generated answer instead. Sampling is the API's default: the SDK this adapter is
+written against (anthropic 2.x) has no `temperature` parameter on `messages.create` any more, and
+forcing one in through `extra_body` risks a 400 from models that refuse sampling settings.
+The SDK's own retries are off (`max_retries=0`): the runner is the only retry layer, and this
+adapter only classifies failures.
+
+Stop sequences: the API rejects whitespace-only stop sequences (such as "\\n", which most tasks
+use), so those are left out of the request and the returned text is cut locally at the first
+occurrence of any of the request's stop sequences.
+
+The API key is read from ANTHROPIC_API_KEY and is never written into model info, errors or logs.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import importlib.util
+import os
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from benchmark.errors import MissingExtraError, UsageError
+from benchmark.schemas import ModelInfo
+from providers.base import ErrorKind, GenerateRequest, Generation, Provider, ProviderError, ProviderOptions
+
+if TYPE_CHECKING:
+    import anthropic as anthropic_sdk
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+_PLACEHOLDER_KEY = "no-key-set"
+"""Sent when --base-url points at a server of one's own and ANTHROPIC_API_KEY is unset."""
+_MAX_RETRY_AFTER = 60.0
+"""Longest Retry-After honoured, in seconds; a longer one is cut to this (the runner retries anyway)."""
+
+
+def _sdk_installed() -> bool:
+    """Whether the SDK can be imported, without importing it (that takes seconds)."""
+    if "anthropic" in sys.modules:
+        return sys.modules["anthropic"] is not None
+    try:
+        return importlib.util.find_spec("anthropic") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _import_sdk() -> Any:
+    try:
+        import anthropic
+    except ImportError:
+        raise MissingExtraError("anthropic", "anthropic", "--provider anthropic") from None
+    return anthropic
+
+
+def _public_url(url: str) -> str:
+    """`url` without any user:password part, fit to be written into a run directory."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def retry_after_seconds(headers: Any) -> float | None:
+    """Seconds to wait from `retry-after-ms` or `retry-after` (seconds or an HTTP date), if given."""
+    if headers is None:
+        return None
+    value: float | None = None
+    millis = headers.get("retry-after-ms")
+    if millis is not None:
+        try:
+            value = float(millis) / 1000
+        except ValueError:
+            value = None
+    if value is None:
+        seconds = headers.get("retry-after")
+        if seconds is not None:
+            try:
+                value = float(seconds)
+            except ValueError:
+                try:
+                    when = email.utils.parsedate_to_datetime(seconds)
+                except (TypeError, ValueError):
+                    when = None
+                if when is not None:
+                    value = when.timestamp() - time.time()
+    if value is None or value != value:  # absent or NaN
+        return None
+    return min(max(value, 0.0), _MAX_RETRY_AFTER)
+
+
+def cut_at_stops(text: str, stops: tuple[str, ...]) -> str:
+    """`text` up to the earliest occurrence of any stop sequence (the stop itself left out)."""
+    cut = len(text)
+    for stop in stops:
+        if stop:
+            index = text.find(stop)
+            if index != -1:
+                cut = min(cut, index)
+    return text[:cut]
+
+
+class AnthropicProvider(Provider):
+    name = "anthropic"
+    supports_logprobs = False
+
+    def __init__(self, model: str, options: ProviderOptions, api_key: str) -> None:
+        anthropic = _import_sdk()
+        self.model = model
+        self._sdk = anthropic
+        self._key = api_key
+        self._fatal: ProviderError | None = None
+        self.client: anthropic_sdk.AsyncAnthropic = anthropic.AsyncAnthropic(
+            api_key=api_key,
+            base_url=options.base_url,
+            max_retries=0,
+            timeout=options.timeout,
+        )
+        self.info = ModelInfo(
+            provider=self.name,
+            model=model,
+            label=model,
+            params=None,
+            scripted=False,
+            supports_logprobs=False,
+            details={
+                "base_url": _public_url(options.base_url or DEFAULT_BASE_URL),
+                "sampling": "API default (no temperature parameter in the Messages API SDK)",
+            },
+        )
+
+    @staticmethod
+    def _api_key(options: ProviderOptions) -> str | None:
+        key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+        if key:
+            return key
+        return _PLACEHOLDER_KEY if options.base_url else None
+
+    @classmethod
+    def check_spec(cls, spec: str | None, options: ProviderOptions) -> None:
+        if not _sdk_installed():
+            raise MissingExtraError("anthropic", "anthropic", "--provider anthropic")
+        if not spec:
+            raise UsageError("--provider anthropic needs --model (a Claude model id, e.g. claude-sonnet-4-5)")
+        if cls._api_key(options) is None:
+            raise UsageError("--provider anthropic: set ANTHROPIC_API_KEY to your Anthropic API key")
+
+    @classmethod
+    def from_spec(cls, spec: str | None, options: ProviderOptions) -> AnthropicProvider:
+        cls.check_spec(spec, options)
+        key = cls._api_key(options)
+        assert spec is not None and key is not None  # checked above
+        return cls(spec, options, key)
+
+    async def generate(self, request: GenerateRequest) -> Generation:
+        if self._fatal is not None:
+            # Fail fast: after a fatal answer (bad key, unknown model) every request would fail the same.
+            raise self._fatal
+        # The API refuses whitespace-only stop sequences; those are applied to the text below.
+        sent_stops = [stop for stop in request.stop if stop.strip()]
+        extra: dict[str, Any] = {"stop_sequences": sent_stops} if sent_stops else {}
+        try:
+            message = await self.client.messages.create(
+                model=self.model,
+                max_tokens=request.max_tokens,
+                messages=[{"role": "user", "content": request.prompt}],
+                **extra,
+            )
+        except self._sdk.AnthropicError as exc:
+            error = self._classify(exc)
+            if error.kind is ErrorKind.FATAL:
+                self._fatal = error
+            raise error from None
+        text = "".join(getattr(block, "text", "") for block in message.content if block.type == "text")
+        usage = message.usage
+        return Generation(
+            text=cut_at_stops(text, request.stop),
+            prompt_tokens=getattr(usage, "input_tokens", None),
+            completion_tokens=getattr(usage, "output_tokens", None),
+        )
+
+    def _redact(self, message: str) -> str:
+        return message.replace(self._key, "***") if self._key else message
+
+    def _classify(self, exc: Exception) -> ProviderError:
+        sdk = self._sdk
+        if isinstance(exc, sdk.APITimeoutError):
+            return ProviderError(ErrorKind.TRANSIENT, "request timed out")
+        if isinstance(exc, sdk.APIConnectionError):
+            cause = exc.__cause__ or exc.__context__
+            detail = f": {self._redact(str(cause)).splitlines()[0]}" if cause and str(cause) else ""
+            return ProviderError(ErrorKind.TRANSIENT, f"connection error{detail}")
+        if not isinstance(exc, sdk.APIStatusError):
+            first = (str(exc).splitlines() or [type(exc).__name__])[0]
+            return ProviderError(ErrorKind.FATAL, f"anthropic SDK error: {self._redact(first)}")
+        status = exc.status_code
+        server = getattr(exc, "api_message", None) or exc.message or ""
+        first_line = self._redact((str(server).strip().splitlines() or [""])[0])[:200]
+        described = f"HTTP {status}" + (f": {first_line}" if first_line else "")
+        retry_after = retry_after_seconds(exc.response.headers if exc.response is not None else None)
+        if status == 429:
+            return ProviderError(ErrorKind.RATE_LIMIT, f"rate limited ({described})", retry_after)
+        if status >= 500 or status in (408, 409):
+            # 529 is "overloaded"; 408 (request timeout) and 409 (lock conflict) are worth a retry too.
+            return ProviderError(ErrorKind.TRANSIENT, described, retry_after)
+        if status in (401, 403):
+            return ProviderError(
+                ErrorKind.FATAL, f"authentication failed ({status}): check ANTHROPIC_API_KEY"
+            )
+        if status == 404:
+            return ProviderError(ErrorKind.FATAL, f"model {self.model!r} not found ({described})")
+        return ProviderError(ErrorKind.FATAL, described)

