@@ -5,6 +5,7 @@ from __future__ import annotations
 from benchmark.rundir import RunDir
 from benchmark.schemas import SummaryRow
 from reports.aggregate import summarize
+from reports.csv import render_csv
 from reports.html import render_html
 from reports.markdown import render_markdown
 
@@ -16,5 +17,6 @@ def build_reports(run: RunDir) -> list[SummaryRow]:
     rows = summarize(run.iter_samples(), manifest)
     run.write_summary(rows)
     run.write_text("report.md", render_markdown(manifest, rows))
-    run.write_text("report.html", render_html(manifest, rows))
+    run.write_text("summary.csv", render_csv(rows))
+    run.write_text("report.html", render_html(manifest, rows, run.iter_samples()))
     return rows

@@ -5,10 +5,13 @@ Everything that comes from a model or a file (labels, task names) is escaped.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
 
-from benchmark.schemas import Manifest, SummaryRow
+from benchmark.schemas import Manifest, Sample, SummaryRow
 from benchmark.sizes import format_size
+from reports.samples import STYLE as SAMPLES_STYLE
+from reports.samples import render_browser
 from reports.svg import Point, Series, scaling_plot
 from reports.tables import group_rows, pct
 
@@ -20,7 +23,7 @@ td.num{text-align:right}.scripted{background:#fff3cd;border:1px solid #e0c060;pa
 """
 
 
-def render_html(manifest: Manifest, rows: list[SummaryRow]) -> str:
+def render_html(manifest: Manifest, rows: list[SummaryRow], samples: Iterable[Sample] = ()) -> str:
     body = [
         f"<h1>bench report</h1><p>Seed {manifest.seed}, limit {manifest.limit}, "
         f"bench {escape(manifest.tool_version)}.</p>"
@@ -50,10 +53,11 @@ def render_html(manifest: Manifest, rows: list[SummaryRow]) -> str:
             )
         for prompting, group in task_groups.items():
             body.append(f"<h3>{escape(task)} · {escape(prompting)}</h3>{_table(group)}")
+    body.append(render_browser(samples))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         "<title>bench report</title>"
-        f"<style>{_STYLE}</style></head><body>{''.join(body)}</body></html>\n"
+        f"<style>{_STYLE}{SAMPLES_STYLE}</style></head><body>{''.join(body)}</body></html>\n"
     )
 
 

@@ -59,6 +59,10 @@ def test_report_renders_plots_and_escapes_model_text(bench, tmp_path: Path) -> N
         and dom.stdout.count('class="point"') == 12  # 2 models × (1 + 3 + 2) curves
     )  # 2 models × (1 + 2 + 1) curves
 
+    # The scripted model's answer is the payload itself: in the sample browser it is text.
+    assert dom.stdout.count('<tr class="s ') == 2 * 6 * 4
+    assert "&lt;script&gt;document.title='pwned'&lt;/script&gt;" in dom.stdout
+
     shot = tmp_path / "report.png"
     taken = chromium(tmp_path, f"--screenshot={shot}", "--window-size=1000,1600", page)
     assert taken.returncode == 0, taken.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from benchmark.rundir import RunDir
 from benchmark.schemas import Manifest, Sample, SummaryRow
 
-FILES = ["manifest.json", "samples.jsonl", "summary.json", "report.md", "report.html"]
+FILES = ["manifest.json", "samples.jsonl", "summary.json", "summary.csv", "report.md", "report.html"]
 
 
 def test_scripted_sweep_writes_all_five_files_ordered_by_size(bench, tmp_path: Path) -> None:
@@ -81,6 +82,13 @@ def test_scripted_sweep_writes_all_five_files_ordered_by_size(bench, tmp_path: P
     assert [r.accuracy for r in arith] == [0.0, 1.0]  # constant 0 never right, calculator always
     assert arith[1].metrics["digit_accuracy"] == 1.0 and arith[0].metrics["digit_accuracy"] < 0.5
     assert [r.chance for r in rows if r.task == "hindsight_neglect"] == [0.5] * 4
+
+    with open(out / "summary.csv", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert [(r["task"], r["model"], r["accuracy"]) for r in table] == [
+        (r.task, r.model, str(r.accuracy)) for r in rows
+    ]
+    assert "metric_digit_accuracy" in table[0]
 
     md = (out / "report.md").read_text()
     assert "Scripted models" in md and "scripted:calculator@7B (scripted)" in md
