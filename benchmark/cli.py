@@ -270,6 +270,25 @@ def report(run_dir: Path) -> None:
     _stdout().print(per_model_table(rows))
 
 
+@cli.command()
+@click.argument("run_dirs", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Run directory to create with the merged runs (default: runs/compare-<timestamp>).",
+)
+def compare(run_dirs: tuple[Path, ...], out: Path | None) -> None:
+    """Merge runs of different families or dates into one report (same seed and task versions)."""
+    from reports.compare import merge_runs
+
+    runs = [RunDir.open(path) for path in run_dirs]
+    merged = merge_runs(runs, out or default_run_path(prefix="compare-"), ["bench", *sys.argv[1:]])
+    rows = build_reports(merged)
+    _stdout().print(per_model_table(rows))
+    click.echo(f"run directory: {merged.path}", err=True)
+
+
 @cli.group(name="tasks")
 def tasks_group() -> None:
     """The task suite."""

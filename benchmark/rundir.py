@@ -19,8 +19,8 @@ SAMPLES = "samples.jsonl"
 SUMMARY = "summary.json"
 
 
-def default_run_path(root: Path = Path("runs")) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+def default_run_path(root: Path = Path("runs"), prefix: str = "") -> Path:
+    stamp = prefix + datetime.now().strftime("%Y%m%d-%H%M%S")
     path = root / stamp
     suffix = 1
     while path.exists():

@@ -1,0 +1,67 @@
+"""Merge run directories (other families, other dates) into one, to report them side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmark.errors import UsageError
+from benchmark.rundir import RunDir
+from benchmark.schemas import Manifest, ModelInfo, TaskInfo
+
+
+def merge_runs(runs: list[RunDir], target: Path, command: list[str]) -> RunDir:
+    """Write the samples of `runs` into a new run directory at `target` under one manifest.
+
+    Refused, before anything is written, when the runs used different seeds (their items differ) or
+    when a task has a different version or different parameters in two runs (its items or scoring
+    differ). A model label used by two runs gets the run's folder name appended.
+    """
+    if len(runs) < 2:
+        raise UsageError("bench compare needs at least two run directories")
+    manifests = [run.read_manifest() for run in runs]
+    first = manifests[0]
+    tasks: dict[str, tuple[TaskInfo, RunDir]] = {}
+    for run, manifest in zip(runs, manifests, strict=True):
+        if manifest.seed != first.seed:
+            raise UsageError(
+                f"cannot compare {runs[0].path} and {run.path}: they used seeds {first.seed} and "
+                f"{manifest.seed}, so their items differ; rerun one with --seed {first.seed}"
+            )
+        for task in manifest.tasks:
+            seen = tasks.get(task.name)
+            if seen is None:
+                tasks[task.name] = (task, run)
+            elif (seen[0].version, seen[0].params) != (task.version, task.params):
+                raise UsageError(
+                    f"cannot compare: task {task.name} is version {seen[0].version} {seen[0].params} in "
+                    f"{seen[1].path} but version {task.version} {task.params} in {run.path}; "
+                    "rerun one of them so both use the same task version and parameters"
+                )
+    models: list[ModelInfo] = []
+    relabel: list[dict[str, str]] = []
+    for run, manifest in zip(runs, manifests, strict=True):
+        mapping = {}
+        for model in manifest.models:
+            label = model.label
+            if label in {m.label for m in models}:
+                label = f"{label} ({run.path.name})"
+            mapping[model.label] = label
+            models.append(model.model_copy(update={"label": label}))
+        relabel.append(mapping)
+    merged = Manifest(
+        tool_version=first.tool_version,
+        command=command,
+        seed=first.seed,
+        limit=first.limit if all(m.limit == first.limit for m in manifests) else None,
+        tasks=[task for task, _ in tasks.values()],
+        models=models,
+        started_at=min(m.started_at for m in manifests),
+        finished_at=max((m.finished_at for m in manifests if m.finished_at), default=None),
+    )
+    out = RunDir.create(target)
+    out.write_manifest(merged)
+    for run, mapping in zip(runs, relabel, strict=True):
+        for sample in run.iter_samples():
+            out.append_sample(sample.model_copy(update={"model": mapping.get(sample.model, sample.model)}))
+    out.close()
+    return out

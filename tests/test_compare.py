@@ -1,0 +1,43 @@
+"""`bench compare`: runs of different families or dates in one report, refused when items differ."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def _run(bench, out: Path, *args: str) -> None:
+    result = bench(
+        "run", "--provider", "scripted", "--task", "arithmetic", "--limit", "4", "--out", str(out), *args
+    )
+    assert result.code == 0, result.err
+
+
+def test_compare_merges_two_runs_into_one_report(bench, tmp_path: Path) -> None:
+    _run(bench, tmp_path / "small", "--model", "constant: 0@100M")
+    _run(bench, tmp_path / "big", "--model", "calculator@10B", "--model", "constant: 0@100M")
+    out = tmp_path / "both"
+    result = bench("compare", str(tmp_path / "small"), str(tmp_path / "big"), "--out", str(out))
+    assert result.code == 0, result.err
+    rows = json.loads((out / "summary.json").read_text())
+    # The label both runs used is kept apart by the second run's folder name.
+    assert [(r["model"], r["accuracy"]) for r in rows] == [
+        ("scripted:constant: 0@100M", 0.0),
+        ("scripted:constant: 0@100M (big)", 0.0),
+        ("scripted:calculator@10B", 1.0),
+    ]
+    assert (out / "report.html").is_file() and len((out / "samples.jsonl").read_text().splitlines()) == 12
+
+
+def test_compare_refuses_different_task_versions_or_seeds(bench, tmp_path: Path) -> None:
+    _run(bench, tmp_path / "a")
+    _run(bench, tmp_path / "b")
+    _run(bench, tmp_path / "c", "--seed", "5")
+    manifest = tmp_path / "b" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"version": "2"', '"version": "1"'))
+    for other, needle in [("b", "task arithmetic is version 2"), ("c", "seeds 0 and 5")]:
+        out = tmp_path / f"merged-{other}"
+        result = bench("compare", str(tmp_path / "a"), str(tmp_path / other), "--out", str(out))
+        assert result.code == 2 and "Traceback" not in result.err
+        assert needle in result.err and len(result.err.strip().splitlines()) == 1
+        assert not out.exists()
