@@ -166,6 +166,34 @@ class SummaryRow(Record):
     prompt_tokens: int = Field(default=0, description="Prompt tokens of this row's samples, where reported.")
     completion_tokens: int = Field(default=0, description="Generated or scored tokens, where reported.")
     cost_usd: float | None = Field(default=None, description="Estimated cost; None when no price is known.")
+    shape: str | None = Field(
+        default=None,
+        description="Verdict on this row's curve (same task, prompting, family, variant): flat, emergent, "
+        "monotone up, inverse, U-shaped or inconclusive, from the intervals; None for no size axis.",
+    )
+    shape_threshold: float | None = Field(
+        default=None, description="Emergent curves: first size above chance."
+    )
+    shape_minimum: float | None = Field(default=None, description="U-shaped curves: size at the minimum.")
+    shape_reason: str | None = Field(default=None, description="The intervals behind the verdict.")
+    step_diff: float | None = Field(
+        default=None, description="Accuracy minus that of the next smaller size on the curve (paired items)."
+    )
+    step_low: float | None = Field(default=None, description="95% bootstrap interval of step_diff, low end.")
+    step_high: float | None = Field(
+        default=None, description="95% bootstrap interval of step_diff, high end."
+    )
+    cot_gain: float | None = Field(
+        default=None, description="Chain-of-thought rows: accuracy minus plain, on the same items."
+    )
+    cot_gain_low: float | None = Field(default=None, description="95% paired bootstrap interval, low end.")
+    cot_gain_high: float | None = Field(default=None, description="95% paired bootstrap interval, high end.")
+    mcnemar_p: float | None = Field(default=None, description="Exact McNemar test of cot against plain.")
+    brier: float | None = Field(default=None, description="Brier score of the predicted class's probability.")
+    ece: float | None = Field(default=None, description="Expected calibration error, 10 equal-width bins.")
+    metric_note: str | None = Field(
+        default=None, description="Whether digit accuracy rises smoothly where exact match jumps."
+    )
     metrics: dict[str, float] = Field(
         default_factory=dict, description="Mean of each continuous measure over the answered items."
     )

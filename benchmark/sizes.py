@@ -17,10 +17,11 @@ def parse_size(text: str) -> int:
     return int(round(float(match.group(1)) * _SUFFIX[match.group(2).lower()]))
 
 
-def format_size(params: int | None) -> str:
+def format_size(params: float | None) -> str:
+    """A parameter count as people write it: 70426624 -> '70.4M', 1.3e9 -> '1.3B'; '?' when unknown."""
     if params is None:
         return "?"
-    for suffix, scale in (("T", 10**12), ("B", 10**9), ("M", 10**6), ("K", 10**3)):
-        if params >= scale:
+    for suffix, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(params) >= scale:
             return f"{params / scale:.3g}{suffix}"
-    return str(params)
+    return f"{params:.3g}"

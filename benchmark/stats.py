@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
+
+from benchmark.sizes import format_size
 
 BOOTSTRAP_RESAMPLES = 4000
 
@@ -33,3 +38,497 @@ def bootstrap_accuracy_ci(
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(means, [tail, 100 - tail])
     return (float(low), float(high))
+
+
+# --------------------------------------------------------------------------------------------------
+# Paired comparisons, scaling-curve shapes, calibration.
+#
+# Everything below is a pure function of its arguments: no I/O, and every random draw comes from
+# `np.random.default_rng(seed)` (or from a seed derived from it with `stable_seed`), so the same inputs
+# and seed give the same result on every machine.
+# --------------------------------------------------------------------------------------------------
+
+Shape = Literal["flat", "emergent", "monotone up", "inverse", "U-shaped", "inconclusive"]
+
+# A point whose accuracy interval lies wholly within this many accuracy units above chance counts as at
+# chance even when the interval excludes chance (exact-match tasks with chance 0, where 1 correct in 200
+# already excludes 0).
+AT_CHANCE_MARGIN = 0.05
+# ...and only if its interval lies within this many units of chance on either side: an interval too wide
+# to rule out a real difference from chance (20 items give about +-0.2) says "can't tell", not "at chance".
+CHANCE_BAND = 0.15
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate with a percentile bootstrap interval."""
+
+    estimate: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class McNemar:
+    """McNemar's test on paired 0/1 outcomes: the discordant counts and the exact two-sided p-value."""
+
+    a_only: int  # items a got right and b got wrong (b10)
+    b_only: int  # items b got right and a got wrong (b01)
+    p_value: float
+
+
+@dataclass(frozen=True)
+class SizePoint:
+    """One model's per-item outcomes on one task and prompting; `size` is its parameter count (or rank).
+
+    `outcomes[i]` is the outcome on item `item_ids[i]`; ids must be unique within a point.
+    """
+
+    size: float
+    outcomes: Sequence[bool]
+    item_ids: Sequence[str]
+
+    def __post_init__(self) -> None:
+        outcomes = tuple(bool(o) for o in self.outcomes)
+        item_ids = tuple(str(i) for i in self.item_ids)
+        if len(outcomes) != len(item_ids):
+            raise ValueError(f"size {self.size}: {len(outcomes)} outcomes but {len(item_ids)} item ids")
+        if not outcomes:
+            raise ValueError(f"size {self.size}: no outcomes")
+        if len(set(item_ids)) != len(item_ids):
+            raise ValueError(f"size {self.size}: duplicate item ids")
+        object.__setattr__(self, "outcomes", outcomes)
+        object.__setattr__(self, "item_ids", item_ids)
+
+    @property
+    def accuracy(self) -> float:
+        return sum(self.outcomes) / len(self.outcomes)
+
+
+@dataclass(frozen=True)
+class Step:
+    """The difference in accuracy (later minus earlier) between two sizes, and whether it was paired."""
+
+    from_size: float
+    to_size: float
+    diff: Interval
+    paired: bool
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The shape of a scaling curve, the size where it turns (if any), and why."""
+
+    shape: Shape
+    threshold: float | None  # emergent: the size of the first point above chance
+    minimum: float | None  # U-shaped: the size of the lowest point
+    reason: str
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Brier score and expected calibration error of the predicted class's probability."""
+
+    brier: float
+    ece: float
+    n: int
+
+
+def _check_level(level: float, resamples: int) -> None:
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    if resamples < 1:
+        raise ValueError(f"resamples must be at least 1, got {resamples}")
+
+
+def _percentile_interval(estimate: float, draws: np.ndarray, level: float) -> Interval:
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(draws, [tail, 100 - tail])
+    return Interval(estimate=float(estimate), low=float(low), high=float(high))
+
+
+def paired_bootstrap_diff(
+    a: Sequence[bool],
+    b: Sequence[bool],
+    seed: int,
+    level: float = 0.95,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+) -> Interval:
+    """mean(b) - mean(a) on the same items (a[i] and b[i] are one item), with a percentile bootstrap interval.
+
+    Method: resample the n items (pairs) with replacement, `resamples` times, and take the mean of
+    b - a in each resample; the interval is the (1-level)/2 and (1+level)/2 percentiles of those means.
+    A pair contributes -1 (a right, b wrong), +1 (a wrong, b right) or 0, so the counts of the three
+    kinds in a resample of n pairs are Multinomial(n, observed proportions): they are drawn from that
+    distribution directly, which is the same distribution as resampling indices, without an n-by-B
+    index matrix (as `bootstrap_accuracy_ci` does for one model).
+    """
+    if len(a) != len(b):
+        raise ValueError(f"paired outcomes differ in length: {len(a)} and {len(b)}")
+    n = len(a)
+    if n == 0:
+        raise ValueError("no outcomes to resample")
+    _check_level(level, resamples)
+    down = sum(1 for x, y in zip(a, b, strict=True) if x and not y)
+    up = sum(1 for x, y in zip(a, b, strict=True) if y and not x)
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(n, [down / n, up / n, (n - down - up) / n], size=resamples)
+    means = (counts[:, 1] - counts[:, 0]) / n
+    return _percentile_interval((up - down) / n, means, level)
+
+
+def unpaired_bootstrap_diff(
+    a: Sequence[bool],
+    b: Sequence[bool],
+    seed: int,
+    level: float = 0.95,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+) -> Interval:
+    """mean(b) - mean(a) for independent samples, with a percentile bootstrap interval.
+
+    Method: resample each sample's items with replacement, independently (the number correct in a
+    resample of n items is Binomial(n, k/n), drawn directly), and take the percentiles of the
+    differences of the resampled means.
+    """
+    if not a or not b:
+        raise ValueError("no outcomes to resample")
+    _check_level(level, resamples)
+    pa = sum(bool(x) for x in a) / len(a)
+    pb = sum(bool(x) for x in b) / len(b)
+    rng = np.random.default_rng(seed)
+    means_a = rng.binomial(len(a), pa, size=resamples) / len(a)
+    means_b = rng.binomial(len(b), pb, size=resamples) / len(b)
+    return _percentile_interval(pb - pa, means_b - means_a, level)
+
+
+def mcnemar(a: Sequence[bool], b: Sequence[bool]) -> McNemar:
+    """Exact McNemar test of paired 0/1 outcomes a[i], b[i].
+
+    Only discordant items count: b01 (a wrong, b right) and b10 (a right, b wrong). Under the null
+    hypothesis each discordant item is equally likely to go either way, so min(b01, b10) is
+    Binomial(n = b01 + b10, 1/2) and the two-sided p-value is 2 * P(X <= min(b01, b10)), computed
+    exactly with `math.comb` and capped at 1. With no discordant items p = 1.
+    """
+    if len(a) != len(b):
+        raise ValueError(f"paired outcomes differ in length: {len(a)} and {len(b)}")
+    b10 = sum(1 for x, y in zip(a, b, strict=True) if x and not y)
+    b01 = sum(1 for x, y in zip(a, b, strict=True) if y and not x)
+    n = b01 + b10
+    if n == 0:
+        return McNemar(a_only=0, b_only=0, p_value=1.0)
+    tail = sum(math.comb(n, i) for i in range(min(b01, b10) + 1))
+    p = min(1.0, 2 * tail / 2**n)  # exact integer arithmetic, one correctly rounded division
+    return McNemar(a_only=b10, b_only=b01, p_value=p)
+
+
+def compare_sizes(
+    earlier: SizePoint,
+    later: SizePoint,
+    seed: int,
+    level: float = 0.95,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+) -> Step:
+    """Accuracy of `later` minus accuracy of `earlier`, with a bootstrap interval.
+
+    Paired (`paired_bootstrap_diff`) on the item ids both points share, in sorted id order, when they
+    share any (items only one point has are left out, so the estimate is the difference on the shared
+    items); otherwise unpaired (`unpaired_bootstrap_diff`) on all items of each.
+    """
+    a = dict(zip(earlier.item_ids, earlier.outcomes, strict=True))
+    b = dict(zip(later.item_ids, later.outcomes, strict=True))
+    shared = sorted(a.keys() & b.keys())
+    if shared:
+        diff = paired_bootstrap_diff(
+            [a[i] for i in shared], [b[i] for i in shared], seed, level=level, resamples=resamples
+        )
+    else:
+        diff = unpaired_bootstrap_diff(
+            earlier.outcomes, later.outcomes, seed, level=level, resamples=resamples
+        )
+    return Step(from_size=earlier.size, to_size=later.size, diff=diff, paired=bool(shared))
+
+
+def _pair_seed(seed: int, earlier: SizePoint, later: SizePoint) -> int:
+    return stable_seed(seed, "difference", repr(float(earlier.size)), repr(float(later.size)))
+
+
+def _accuracy_seed(seed: int, point: SizePoint) -> int:
+    return stable_seed(seed, "accuracy", repr(float(point.size)))
+
+
+def _sorted_points(points: Sequence[SizePoint]) -> list[SizePoint]:
+    ordered = sorted(points, key=lambda p: p.size)
+    for p, q in zip(ordered, ordered[1:], strict=False):
+        if p.size == q.size:
+            raise ValueError(f"two points with size {p.size}")
+    return ordered
+
+
+def neighbour_differences(
+    points: Sequence[SizePoint],
+    seed: int,
+    level: float = 0.95,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+) -> list[Step]:
+    """The accuracy difference between each pair of neighbouring sizes, smallest size first.
+
+    Points are sorted by size (two points of one size are an error); each neighbouring pair is compared
+    with `compare_sizes` (paired on shared item ids, else unpaired), with a seed derived from `seed`
+    and the two sizes, so a pair's interval does not depend on which other sizes are present.
+    """
+    ordered = _sorted_points(points)
+    return [
+        compare_sizes(p, q, _pair_seed(seed, p, q), level=level, resamples=resamples)
+        for p, q in zip(ordered, ordered[1:], strict=False)
+    ]
+
+
+def _direction(interval: Interval) -> Literal["up", "down", "none"]:
+    if interval.low > 0:
+        return "up"
+    if interval.high < 0:
+        return "down"
+    return "none"
+
+
+def _position(low: float, high: float, chance: float) -> Literal["at", "above", "below", "unclear"]:
+    consistent = low <= chance <= high or (chance <= low and high <= chance + AT_CHANCE_MARGIN)
+    precise = chance - CHANCE_BAND <= low and high <= chance + CHANCE_BAND
+    if consistent and precise:
+        return "at"
+    if consistent:
+        return "unclear"
+    return "above" if low > chance else "below"
+
+
+def _step_text(step: Step) -> str:
+    return (
+        f"{format_size(step.from_size)}→{format_size(step.to_size)} {step.diff.estimate * 100:+.0f} points "
+        f"[{step.diff.low * 100:+.0f}, {step.diff.high * 100:+.0f}]"
+    )
+
+
+def shape_verdict(
+    points: Sequence[SizePoint],
+    chance: float,
+    seed: int,
+    level: float = 0.95,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+) -> Verdict:
+    """Classify a scaling curve (accuracy against size) from bootstrap intervals.
+
+    Ingredients, all at `level`:
+
+    - each point's accuracy interval (`bootstrap_accuracy_ci`). A point is *at chance* if its interval
+      is consistent with chance -- it contains `chance` or lies wholly within [chance, chance +
+      AT_CHANCE_MARGIN] (so 1/200 correct on an exact-match task with chance 0 is still at chance) --
+      and is precise: it lies within chance +- CHANCE_BAND. Consistent but not precise is *unclear*
+      (too few items to tell). Otherwise the point is *above* (low end > chance) or *below* chance;
+    - the neighbour steps (`neighbour_differences`) and the first-to-last difference (`compare_sizes`);
+      a difference is *up* if its interval's low end is > 0, *down* if its high end is < 0 (significant),
+      else *none*.
+
+    Rules, first match wins (points sorted by size; "rise" = the first-to-last difference or some step
+    is up; "fall" = it or some step is down):
+
+    1. one size: inconclusive. Two sizes: monotone up / inverse if the one step is up / down, else
+       inconclusive (too few sizes to tell flat, emergent or U-shaped).
+    2. U-shaped: the lowest point (lowest accuracy, first if tied) is interior, and both the difference
+       from the highest earlier point to it is down and the difference from it to the highest later
+       point is up. `minimum` = its size.
+    3. emergent: for some k >= 2, points 0..k-1 are all at chance (a flat stretch of at least two
+       sizes), points k.. are all above chance, the step k-1 -> k is up, and no step is down.
+       `threshold` = the size of point k, the first above chance.
+    4. monotone up: a rise and no step down.
+    5. inverse: a fall and no step up.
+    6. flat: no step up or down, first-to-last none, and every point at chance (so a noisy curve whose
+       wide intervals merely contain chance is not flat).
+    7. otherwise inconclusive: rises and falls without a U (e.g. an inverted U), or no significant change
+       but some point not clearly at chance (intervals too wide to tell, or a flat curve above chance).
+
+    No correction is made for the several comparisons; with few sizes and the stated rules (which
+    need an interval to exclude 0) a noisy curve comes out inconclusive rather than shaped.
+    """
+    if not points:
+        raise ValueError("no points")
+    ordered = _sorted_points(points)
+    if len(ordered) == 1:
+        return Verdict("inconclusive", None, None, "only one size: a curve needs at least two")
+
+    def diff(p: SizePoint, q: SizePoint) -> Step:
+        return compare_sizes(p, q, _pair_seed(seed, p, q), level=level, resamples=resamples)
+
+    steps = neighbour_differences(ordered, seed, level=level, resamples=resamples)
+    directions = [_direction(s.diff) for s in steps]
+    overall = diff(ordered[0], ordered[-1])
+    overall_direction = _direction(overall.diff)
+    significant = "; ".join(_step_text(s) for s, d in zip(steps, directions, strict=True) if d != "none")
+
+    if len(ordered) == 2:
+        if directions[0] == "up":
+            return Verdict("monotone up", None, None, f"two sizes, significant rise: {_step_text(steps[0])}")
+        if directions[0] == "down":
+            return Verdict("inverse", None, None, f"two sizes, significant fall: {_step_text(steps[0])}")
+        return Verdict(
+            "inconclusive", None, None, f"two sizes, no significant difference: {_step_text(steps[0])}"
+        )
+
+    accuracies = [p.accuracy for p in ordered]
+    intervals = [
+        bootstrap_accuracy_ci(p.outcomes, _accuracy_seed(seed, p), level, resamples) for p in ordered
+    ]
+    positions = [_position(low, high, chance) for low, high in intervals]
+
+    # 2. U-shaped.
+    m = int(np.argmin(accuracies))
+    if 0 < m < len(ordered) - 1:
+        before = max(range(m), key=lambda i: accuracies[i])
+        after = max(range(m + 1, len(ordered)), key=lambda i: accuracies[i])
+        fall, rise = diff(ordered[before], ordered[m]), diff(ordered[m], ordered[after])
+        if _direction(fall.diff) == "down" and _direction(rise.diff) == "up":
+            return Verdict(
+                "U-shaped",
+                None,
+                ordered[m].size,
+                f"significant fall to a minimum at {format_size(ordered[m].size)} "
+                f"({_step_text(fall)}) and rise after it ({_step_text(rise)})",
+            )
+
+    # 3. Emergent.
+    if "down" not in directions:
+        for k in range(2, len(ordered)):
+            if (
+                all(pos == "at" for pos in positions[:k])
+                and all(pos == "above" for pos in positions[k:])
+                and directions[k - 1] == "up"
+            ):
+                return Verdict(
+                    "emergent",
+                    ordered[k].size,
+                    None,
+                    f"at chance ({chance:g}) up to {format_size(ordered[k - 1].size)}, above chance from "
+                    f"{format_size(ordered[k].size)} on, significant jump {_step_text(steps[k - 1])}",
+                )
+
+    rises = overall_direction == "up" or "up" in directions
+    falls = overall_direction == "down" or "down" in directions
+    # 4. and 5. Monotone up, inverse.
+    if rises and "down" not in directions:
+        return Verdict(
+            "monotone up", None, None, f"significant rise first to last ({_step_text(overall)}), no step down"
+        )
+    if falls and "up" not in directions:
+        return Verdict(
+            "inverse", None, None, f"significant fall first to last ({_step_text(overall)}), no step up"
+        )
+    # 6. Flat.
+    if not rises and not falls:
+        if all(pos == "at" for pos in positions):
+            return Verdict("flat", None, None, f"every size at chance ({chance:g}) and no significant change")
+        return Verdict(
+            "inconclusive",
+            None,
+            None,
+            f"no significant change between sizes ({_step_text(overall)} first to last), "
+            f"but not every size is clearly at chance ({chance:g}): intervals too wide, or off chance",
+        )
+    # 7. Mixed.
+    return Verdict(
+        "inconclusive",
+        None,
+        None,
+        f"significant rises and falls without a U around the lowest point: {significant}",
+    )
+
+
+def class_probabilities(logprobs: Sequence[float]) -> list[float]:
+    """Softmax of class log-probabilities (renormalised over the classes given), numerically stable.
+
+    Subtracts the largest log-probability before exponentiating; -inf entries get probability 0.
+    """
+    values = np.asarray(logprobs, dtype=float)
+    if values.size == 0:
+        raise ValueError("no log-probabilities")
+    if np.isnan(values).any() or np.isposinf(values).any():
+        raise ValueError("log-probabilities must be finite or -inf")
+    top = values.max()
+    if np.isneginf(top):
+        raise ValueError("every log-probability is -inf")
+    weights = np.exp(values - top)
+    return [float(w) for w in weights / weights.sum()]
+
+
+def calibration(probabilities: Sequence[float], correct: Sequence[bool], bins: int = 10) -> Calibration:
+    """Brier score and expected calibration error (ECE) of a model's confidence in its predictions.
+
+    `probabilities[i]` is the probability the model gave to the class it predicted on item i (e.g. the
+    largest of `class_probabilities`), `correct[i]` whether that prediction was right (y = 1 or 0).
+    Brier = mean((p - y)^2). ECE = sum over bins of (n_b / n) * |mean(y) - mean(p)| in the bin, with
+    `bins` equal-width bins over [0, 1] ([0, 1/B), [1/B, 2/B), ..., [(B-1)/B, 1]; empty bins count
+    nothing), as in Kadavath et al. 2022, "Language Models (Mostly) Know What They Know".
+    """
+    if len(probabilities) != len(correct):
+        raise ValueError(f"{len(probabilities)} probabilities but {len(correct)} outcomes")
+    if not probabilities:
+        raise ValueError("no predictions")
+    if bins < 1:
+        raise ValueError(f"bins must be at least 1, got {bins}")
+    p = np.asarray(probabilities, dtype=float)
+    if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
+        raise ValueError("probabilities must lie in [0, 1]")
+    y = np.asarray([bool(c) for c in correct], dtype=float)
+    n = len(p)
+    brier = float(np.mean((p - y) ** 2))
+    index = np.minimum((p * bins).astype(int), bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        in_bin = index == b
+        count = int(in_bin.sum())
+        if count:
+            ece += count / n * abs(float(y[in_bin].mean()) - float(p[in_bin].mean()))
+    return Calibration(brier=brier, ece=ece, n=n)
+
+
+def smoothness_note(
+    accuracy_steps: Sequence[Step],
+    metric_points: Sequence[tuple[float, float]],
+    metric_name: str = "the continuous measure",
+) -> str:
+    """One sentence on whether a continuous measure rises smoothly where accuracy jumps (Schaeffer et al.
+    2023, "Are Emergent Abilities of Large Language Models a Mirage?").
+
+    Rule. A quantity *jumps* across an interval of sizes if that interval carries more than half of its
+    total rise over the sizes measured. Accuracy jumps across its largest significant up-step (interval
+    low > 0) if that step carries more than half the sum of all step estimates. The continuous measure
+    (`metric_points`: (size, value) pairs) *rises steadily* if it increases at every neighbouring pair
+    of its sizes and the jump's interval (its two sizes must both be measured) carries at most half of
+    its first-to-last rise. Steady rise under an accuracy jump: the jump may be a metric artifact. If the
+    measure itself jumps across the same interval (more than half its rise, or no overall rise): consistent
+    with a real jump. Otherwise (not increasing everywhere, but no jump there): no sign of an artifact.
+    Sizes are matched exactly.
+    """
+    ups = [s for s in accuracy_steps if s.diff.low > 0]
+    total = sum(s.diff.estimate for s in accuracy_steps)
+    jump = max(ups, key=lambda s: s.diff.estimate) if ups else None
+    if jump is None or total <= 0 or jump.diff.estimate / total <= 0.5:
+        return "accuracy has no jump (no significant step carrying over half its rise): nothing to compare"
+    where = (
+        f"accuracy jumps between {format_size(jump.from_size)} and {format_size(jump.to_size)} "
+        f"({jump.diff.estimate * 100:+.0f} points)"
+    )
+    metric = sorted(metric_points)
+    values = dict(metric)
+    if jump.from_size not in values or jump.to_size not in values:
+        return f"{where}, but {metric_name} is not measured at both sizes: nothing to compare"
+    trace = " → ".join(f"{v:.2f}" for _, v in metric)
+    rise = metric[-1][1] - metric[0][1]
+    increasing = all(v2 > v1 for (_, v1), (_, v2) in zip(metric, metric[1:], strict=False))
+    share = (values[jump.to_size] - values[jump.from_size]) / rise if rise > 0 else 1.0
+    if increasing and share <= 0.5:
+        return (
+            f"{where} while {metric_name} rises steadily ({trace}): "
+            "the jump may be a metric artifact (Schaeffer et al. 2023)"
+        )
+    if share > 0.5:
+        return f"{where} and {metric_name} rises with it ({trace}): consistent with a real jump"
+    return f"{where} and {metric_name} does not rise steadily ({trace}): no sign of a metric artifact"

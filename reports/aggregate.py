@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from benchmark.schemas import Manifest, Sample, SummaryRow
 from benchmark.stats import bootstrap_accuracy_ci, stable_seed
+from reports.analysis import annotate
 
 
 def summarize(samples: Iterable[Sample], manifest: Manifest) -> list[SummaryRow]:
@@ -73,7 +74,7 @@ def summarize(samples: Iterable[Sample], manifest: Manifest) -> list[SummaryRow]
             r.model,
         )
     )
-    return rows
+    return annotate(rows, groups, manifest.seed)
 
 
 def _mean_metrics(samples: list[Sample]) -> dict[str, float]:

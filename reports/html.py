@@ -9,11 +9,10 @@ from collections.abc import Iterable
 from html import escape
 
 from benchmark.schemas import Manifest, Sample, SummaryRow
-from benchmark.sizes import format_size
 from reports.samples import STYLE as SAMPLES_STYLE
 from reports.samples import render_browser
 from reports.svg import Point, Series, scaling_plot
-from reports.tables import group_rows, pct
+from reports.tables import gain_text, group_rows, pct, size_text, step_text, verdict_lines
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222}
@@ -53,6 +52,9 @@ def render_html(manifest: Manifest, rows: list[SummaryRow], samples: Iterable[Sa
             )
         for prompting, group in task_groups.items():
             body.append(f"<h3>{escape(task)} · {escape(prompting)}</h3>{_table(group)}")
+            verdicts = "".join(f"<li>{_bold(escape(line))}</li>" for line in verdict_lines(group))
+            if verdicts:
+                body.append(f'<ul class="verdicts">{verdicts}</ul>')
     body.append(render_browser(samples))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -74,17 +76,25 @@ def _series(rows: list[SummaryRow], by_rank: bool) -> list[Series]:
     return [Series(name, points) for name, points in curves.items()]
 
 
+def _bold(text: str) -> str:
+    """The markdown **shape** of a verdict line as <strong>; the text is already escaped."""
+    parts = text.split("**")
+    return "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(parts))
+
+
 def _table(group: list[SummaryRow]) -> str:
     head = (
-        "<tr><th>model</th><th>params</th><th>n</th><th>accuracy</th><th>95% CI</th>"
+        "<tr><th>model</th><th>size</th><th>n</th><th>accuracy</th><th>95% CI</th>"
+        "<th>Δ vs next smaller</th><th>vs plain, McNemar p</th>"
         "<th>chance</th><th>extraction failures</th><th>errors</th><th>scoring</th></tr>"
     )
     cells = []
     for r in group:
         name = escape(r.model) + (" <em>(scripted)</em>" if r.scripted else "")
         cells.append(
-            f"<tr><td>{name}</td><td class=num>{format_size(r.params)}</td><td class=num>{r.n}</td>"
+            f"<tr><td>{name}</td><td class=num>{size_text(r)}</td><td class=num>{r.n}</td>"
             f"<td class=num>{pct(r.accuracy)}</td><td>[{pct(r.ci_low)}, {pct(r.ci_high)}]</td>"
+            f"<td>{escape(step_text(r))}</td><td>{escape(gain_text(r))}</td>"
             f"<td class=num>{pct(r.chance)}</td><td class=num>{r.extraction_failures}</td>"
             f"<td class=num>{r.errors}</td><td>{escape(r.scoring)}</td></tr>"
         )

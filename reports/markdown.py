@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from benchmark.schemas import Manifest, SummaryRow
-from benchmark.sizes import format_size
-from reports.tables import group_rows, pct
+from reports.tables import gain_text, group_rows, pct, size_text, step_text, verdict_lines
 
 
 def render_markdown(manifest: Manifest, rows: list[SummaryRow]) -> str:
@@ -28,15 +27,20 @@ def render_markdown(manifest: Manifest, rows: list[SummaryRow]) -> str:
             f"Chance: {pct(chance)}. Scoring: {', '.join(sorted({r.scoring for r in group}))}.",
             "",
         ]
-        lines.append("| model | params | n | accuracy | 95% CI | extraction failures | errors |")
-        lines.append("|---|---:|---:|---:|---|---:|---:|")
+        lines.append(
+            "| model | params | n | accuracy | 95% CI | Δ vs next smaller [95% CI] "
+            "| vs plain [95% CI], McNemar p | extraction failures | errors |"
+        )
+        lines.append("|---|---:|---:|---:|---|---|---|---:|---:|")
         for r in group:
             name = f"{r.model} (scripted)" if r.scripted else r.model
-            interval = f"[{pct(r.ci_low)}, {pct(r.ci_high)}]"
             lines.append(
-                f"| {_cell(name)} | {format_size(r.params)} | {r.n} | {pct(r.accuracy)} | "
-                f"{interval} | {r.extraction_failures} | {r.errors} |"
+                f"| {_cell(name)} | {size_text(r)} | {r.n} | {pct(r.accuracy)} | "
+                f"[{pct(r.ci_low)}, {pct(r.ci_high)}] | {step_text(r)} | {gain_text(r)} | "
+                f"{r.extraction_failures} | {r.errors} |"
             )
+        lines.append("")
+        lines += [f"- {_cell(line)}" for line in verdict_lines(group)]
         lines.append("")
     return "\n".join(lines)
 

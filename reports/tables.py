@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from benchmark.schemas import SummaryRow
+from benchmark.sizes import format_size
 
 
 def group_rows(rows: list[SummaryRow]) -> dict[tuple[str, str], list[SummaryRow]]:
@@ -15,3 +16,57 @@ def group_rows(rows: list[SummaryRow]) -> dict[tuple[str, str], list[SummaryRow]
 
 def pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
+
+
+def points(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:+.0f}"
+
+
+def size_text(row: SummaryRow) -> str:
+    if row.params is not None:
+        return format_size(row.params)
+    return f"rank {row.size_rank}" if row.size_rank is not None else "?"
+
+
+def step_text(row: SummaryRow) -> str:
+    if row.step_diff is None:
+        return "–"
+    return f"{points(row.step_diff)} [{points(row.step_low)}, {points(row.step_high)}] points"
+
+
+def gain_text(row: SummaryRow) -> str:
+    if row.cot_gain is None:
+        return "–"
+    return (
+        f"{points(row.cot_gain)} [{points(row.cot_gain_low)}, {points(row.cot_gain_high)}] points, "
+        f"p={row.mcnemar_p:.3g}"
+    )
+
+
+def verdict_lines(group: list[SummaryRow]) -> list[str]:
+    """One line per curve in the group: its shape with the intervals behind it, calibration, and the
+    note on whether a continuous measure rises smoothly where accuracy jumps."""
+    lines: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    for row in group:
+        curve = (row.family or "", row.variant or "")
+        if row.shape is None or curve in seen:
+            continue
+        seen.add(curve)
+        name = " ".join(part for part in curve if part) or "curve"
+        where = ""
+        if row.shape_threshold is not None:
+            where = f" (threshold {size_label(row.shape_threshold, row)})"
+        elif row.shape_minimum is not None:
+            where = f" (minimum at {size_label(row.shape_minimum, row)})"
+        lines.append(f"Shape of the {name}: **{row.shape}**{where}. {row.shape_reason or ''}".strip())
+        if row.metric_note and "nothing to compare" not in row.metric_note:
+            lines.append(f"Continuous measure: {row.metric_note}.")
+    for row in group:
+        if row.brier is not None and row.ece is not None:
+            lines.append(f"Calibration of {row.model}: Brier {row.brier:.3f}, ECE {row.ece:.3f}.")
+    return lines
+
+
+def size_label(size: float, row: SummaryRow) -> str:
+    return format_size(size) if row.params is not None else f"rank {size:.0f}"

@@ -131,3 +131,46 @@ def test_unknown_family_and_family_with_model(bench, tmp_path: Path) -> None:
     assert unknown.code == 2 and "unknown family 'nonesuch'" in unknown.err and "pythia" in unknown.err
     both = bench("run", "--family", "pythia", "--model", "x", "--out", str(tmp_path / "b"))
     assert both.code == 2 and "not both" in both.err
+
+
+EMERGENT_FAMILY = """\
+name: toy
+version: "1"
+description: scripted stand-ins, useless below 1B and perfect from 1B on
+source: made up for the test
+members:
+  - {provider: scripted, model: "constant: 0@100M", params: 100M, variant: base}
+  - {provider: scripted, model: "constant: 1@300M", params: 300M, variant: base}
+  - {provider: scripted, model: "calculator@1B", params: 1B, variant: base}
+  - {provider: scripted, model: "calculator@10B", params: 10B, variant: base}
+"""
+
+
+def test_summary_carries_shape_steps_cot_gain_and_calibration(bench, tmp_path: Path) -> None:
+    family = tmp_path / "toy.yaml"
+    family.write_text(EMERGENT_FAMILY)
+    out = tmp_path / "run"
+    result = bench("run", "--family", str(family), "--limit", "40", "--out", str(out))
+    assert result.code == 0, result.err
+    rows = json.loads((out / "summary.json").read_text())
+
+    arithmetic = [r for r in rows if r["task"] == "arithmetic"]
+    assert {(r["shape"], r["shape_threshold"]) for r in arithmetic} == {("emergent", 1e9)}
+    [jump] = [r for r in arithmetic if r["params"] == 10**9]
+    assert jump["step_diff"] == 1.0 and jump["step_low"] > 0  # the jump has an error bar above zero
+    assert {r["shape"] for r in rows if r["task"] == "word_problems"} == {"flat"}  # no one solves them
+
+    # Chain of thought against plain on the same items: no gain here, and McNemar finds none.
+    cot = [r for r in rows if r["prompting"] == "cot" and r["task"] == "word_problems"]
+    assert cot and all(r["cot_gain"] == 0.0 and r["mcnemar_p"] == 1.0 for r in cot)
+    # Class probabilities from log-probs: the calculator puts 0.9 on its (right) answer.
+    [calc] = [
+        r
+        for r in rows
+        if r["task"] == "hindsight_neglect" and r["prompting"] == "plain" and r["params"] == 10**10
+    ]
+    assert calc["brier"] == pytest.approx(0.01) and calc["ece"] == pytest.approx(0.1)
+
+    md = (out / "report.md").read_text()
+    assert "Shape of the toy base: **emergent** (threshold 1B)" in md
+    assert "digit accuracy rises with it" in md  # scripted answers jump in every measure at once

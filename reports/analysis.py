@@ -1,0 +1,105 @@
+"""Curve-level statistics attached to summary rows: shape verdicts, steps between neighbouring sizes,
+the chain-of-thought gain (paired, with McNemar's test), calibration, and the metric-artifact note."""
+
+from __future__ import annotations
+
+import math
+
+from benchmark.schemas import Sample, SummaryRow
+from benchmark.stats import (
+    SizePoint,
+    calibration,
+    class_probabilities,
+    mcnemar,
+    neighbour_differences,
+    paired_bootstrap_diff,
+    shape_verdict,
+    smoothness_note,
+    stable_seed,
+)
+
+Key = tuple[str, str, str]  # task, prompting, model
+
+
+def curve_key(row: SummaryRow) -> tuple[str, str, str, str]:
+    """Rows on one curve: same task, prompting, family and variant."""
+    return (row.task, row.prompting, row.family or "", row.variant or "")
+
+
+def _size(row: SummaryRow) -> float | None:
+    return float(row.params) if row.params is not None else row.size_rank
+
+
+def annotate(rows: list[SummaryRow], samples: dict[Key, list[Sample]], seed: int) -> list[SummaryRow]:
+    """The rows with their curve statistics filled in (rows are returned as new objects)."""
+    answered = {key: [s for s in group if s.error is None] for key, group in samples.items()}
+    updates: dict[Key, dict[str, object]] = {(r.task, r.prompting, r.model): {} for r in rows}
+
+    # Shape of each curve and the step from the next smaller size, both from paired intervals.
+    curves: dict[tuple[str, str, str, str], list[SummaryRow]] = {}
+    for row in rows:
+        if _size(row) is not None and row.n > 0:
+            curves.setdefault(curve_key(row), []).append(row)
+    for key, curve in curves.items():
+        points = [
+            SizePoint(
+                _size(r) or 0.0,
+                [s.correct for s in answered[(r.task, r.prompting, r.model)]],
+                [s.item_id for s in answered[(r.task, r.prompting, r.model)]],
+            )
+            for r in curve
+        ]
+        if len({p.size for p in points}) != len(points):
+            continue  # two models of the same size on one curve: no single curve to judge
+        curve_seed = stable_seed(seed, *key)
+        verdict = shape_verdict(points, curve[0].chance, curve_seed)
+        steps = {step.to_size: step for step in neighbour_differences(points, curve_seed)}
+        note = None
+        sizes_metric = [(p.size, r.metrics.get("digit_accuracy")) for p, r in zip(points, curve, strict=True)]
+        if len(points) >= 3 and all(v is not None for _, v in sizes_metric):
+            note = smoothness_note(
+                list(steps.values()), [(s, v) for s, v in sizes_metric if v is not None], "digit accuracy"
+            )
+        for point, row in zip(points, curve, strict=True):
+            update = updates[(row.task, row.prompting, row.model)]
+            update.update(
+                shape=verdict.shape,
+                shape_threshold=verdict.threshold,
+                shape_minimum=verdict.minimum,
+                shape_reason=verdict.reason,
+                metric_note=note,
+            )
+            step = steps.get(point.size)
+            if step is not None:
+                update.update(step_diff=step.diff.estimate, step_low=step.diff.low, step_high=step.diff.high)
+
+    # Chain-of-thought gain: the same items, the same model, against plain prompting.
+    for row in rows:
+        plain = answered.get((row.task, "plain", row.model))
+        if row.prompting == "plain" or not plain:
+            continue
+        guided = {s.item_id: s.correct for s in answered[(row.task, row.prompting, row.model)]}
+        base = {s.item_id: s.correct for s in plain}
+        shared = sorted(set(guided) & set(base))
+        if not shared:
+            continue
+        a, b = [base[i] for i in shared], [guided[i] for i in shared]
+        gain = paired_bootstrap_diff(a, b, stable_seed(seed, row.task, row.prompting, row.model, "gain"))
+        updates[(row.task, row.prompting, row.model)].update(
+            cot_gain=gain.estimate,
+            cot_gain_low=gain.low,
+            cot_gain_high=gain.high,
+            mcnemar_p=mcnemar(a, b).p_value,
+        )
+
+    # Calibration of class probabilities where log-probs scored the items.
+    for row in rows:
+        scored = [s for s in answered[(row.task, row.prompting, row.model)] if s.class_logprobs]
+        if not scored:
+            continue
+        confidence = [max(class_probabilities(list((s.class_logprobs or {}).values()))) for s in scored]
+        result = calibration(confidence, [s.correct for s in scored])
+        if not (math.isnan(result.brier) or math.isnan(result.ece)):
+            updates[(row.task, row.prompting, row.model)].update(brier=result.brier, ece=result.ece)
+
+    return [row.model_copy(update=updates[(row.task, row.prompting, row.model)]) for row in rows]
