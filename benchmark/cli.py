@@ -264,9 +264,17 @@ def families_show(name: str) -> None:
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
-def report(run_dir: Path) -> None:
-    """Rebuild summary.json, report.md and report.html from a run directory (no model is called)."""
-    rows = build_reports(RunDir.open(run_dir))
+@click.option(
+    "--reference",
+    default=None,
+    help="Overlay published curves on the plots (gsm8k-cot, gpt3-arithmetic); never in the statistics.",
+)
+def report(run_dir: Path, reference: str | None) -> None:
+    """Rebuild summary.json, summary.csv, report.md and report.html from a run (no model is called)."""
+    from reports.references import load_reference
+
+    published = load_reference(reference) if reference else None
+    rows = build_reports(RunDir.open(run_dir), published)
     _stdout().print(per_model_table(rows))
 
 

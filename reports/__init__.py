@@ -8,15 +8,18 @@ from reports.aggregate import summarize
 from reports.csv import render_csv
 from reports.html import render_html
 from reports.markdown import render_markdown
+from reports.references import Reference
 
 __all__ = ["build_reports", "summarize"]
 
 
-def build_reports(run: RunDir) -> list[SummaryRow]:
+def build_reports(run: RunDir, reference: Reference | None = None) -> list[SummaryRow]:
+    """Rebuild summary.json, summary.csv, report.md and report.html; `reference` only adds published
+    curves to the HTML plots."""
     manifest = run.read_manifest()
     rows = summarize(run.iter_samples(), manifest)
     run.write_summary(rows)
     run.write_text("report.md", render_markdown(manifest, rows))
     run.write_text("summary.csv", render_csv(rows))
-    run.write_text("report.html", render_html(manifest, rows, run.iter_samples()))
+    run.write_text("report.html", render_html(manifest, rows, run.iter_samples(), reference))
     return rows

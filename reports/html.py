@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from html import escape
 
 from benchmark.schemas import Manifest, Sample, SummaryRow
+from reports.references import Reference
 from reports.samples import STYLE as SAMPLES_STYLE
 from reports.samples import render_browser
 from reports.svg import Point, Series, scaling_plot
@@ -16,13 +17,19 @@ from reports.tables import gain_text, group_rows, pct, size_text, step_text, ver
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .6em}
+table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:90%}
+td,th{border:1px solid #ccc;padding:.25em .6em}
 td.num{text-align:right}.scripted{background:#fff3cd;border:1px solid #e0c060;padding:.5em 1em}
 .note{color:#666;font-size:90%}
 """
 
 
-def render_html(manifest: Manifest, rows: list[SummaryRow], samples: Iterable[Sample] = ()) -> str:
+def render_html(
+    manifest: Manifest,
+    rows: list[SummaryRow],
+    samples: Iterable[Sample] = (),
+    reference: Reference | None = None,
+) -> str:
     body = [
         f"<h1>bench report</h1><p>Seed {manifest.seed}, limit {manifest.limit}, "
         f"bench {escape(manifest.tool_version)}.</p>"
@@ -41,7 +48,21 @@ def render_html(manifest: Manifest, rows: list[SummaryRow], samples: Iterable[Sa
         by_params = [r for r in task_rows if r.params is not None]
         by_rank = [r for r in task_rows if r.params is None and r.size_rank is not None]
         if by_params or not by_rank:
-            body.append(scaling_plot(f"{task}: accuracy by model size", _series(by_params, False), chance))
+            series = _series(by_params, False) + _published(reference, manifest, task)
+            body.append(scaling_plot(f"{task}: accuracy by model size", series, chance))
+            metric = _metric_series(by_params, "digit_accuracy")
+            if metric:
+                body.append(
+                    scaling_plot(
+                        f"{task}: digit accuracy by model size", metric, None, y_label="digit accuracy"
+                    )
+                )
+        if reference is not None and _published(reference, manifest, task):
+            body.append(
+                '<p class="note">Dashed curves with hollow squares are published results '
+                f"({escape(reference.title)}), drawn for comparison; they are not part of this run or its "
+                "statistics.</p>"
+            )
         if by_rank:
             body.append(scaling_plot(f"{task}: accuracy by size rank", _series(by_rank, True), chance, True))
         unplaced = sorted({r.model for r in task_rows if r.params is None and r.size_rank is None})
@@ -61,6 +82,31 @@ def render_html(manifest: Manifest, rows: list[SummaryRow], samples: Iterable[Sa
         "<title>bench report</title>"
         f"<style>{_STYLE}{SAMPLES_STYLE}</style></head><body>{''.join(body)}</body></html>\n"
     )
+
+
+def _published(reference: Reference | None, manifest: Manifest, task: str) -> list[Series]:
+    if reference is None:
+        return []
+    info = next((t for t in manifest.tasks if t.name == task), None)
+    if info is None:
+        return []
+    return [
+        Series(curve.name, [Point(int(p), a, a, a, "") for p, a in curve.points], published=True)
+        for curve in reference.curves_for(info)
+        if curve.prompting in info.promptings
+    ]
+
+
+def _metric_series(rows: list[SummaryRow], metric: str) -> list[Series]:
+    """A continuous measure on the same size axis, one curve per family, variant and prompting."""
+    curves: dict[str, list[Point]] = {}
+    for r in rows:
+        value = r.metrics.get(metric)
+        if value is None or r.params is None:
+            continue
+        name = " · ".join(part for part in (r.family, r.variant, r.prompting) if part)
+        curves.setdefault(name, []).append(Point(r.params, value, value, value, r.model))
+    return [Series(name, points) for name, points in curves.items()]
 
 
 def _series(rows: list[SummaryRow], by_rank: bool) -> list[Series]:

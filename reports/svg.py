@@ -9,9 +9,10 @@ from html import escape
 
 from benchmark.sizes import format_size
 
-WIDTH, HEIGHT = 560, 320
-LEFT, RIGHT, TOP, BOTTOM = 56, 150, 20, 44
+WIDTH, HEIGHT = 660, 320
+LEFT, RIGHT, TOP, BOTTOM = 56, 230, 20, 44
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"]
+REFERENCE_COLORS = ["#7f7f7f", "#bcbd22", "#8c564b", "#e377c2", "#aec7e8", "#98df8a"]
 
 
 @dataclass(frozen=True)
@@ -27,13 +28,17 @@ class Point:
 class Series:
     name: str
     points: list[Point]
+    published: bool = False
+    """A published reference curve: drawn dashed and hollow, without intervals, labelled as published."""
 
 
 def _fmt(x: float) -> str:
     return f"{x:.1f}"
 
 
-def scaling_plot(title: str, series: list[Series], chance: float, by_rank: bool = False) -> str:
+def scaling_plot(
+    title: str, series: list[Series], chance: float | None, by_rank: bool = False, y_label: str = "accuracy"
+) -> str:
     """One plot, x = parameters on a log axis, or (by_rank) the size rank of families whose sizes are
     undisclosed (Point.params then holds the rank). Every string that reaches the SVG is escaped."""
     all_points = [p for s in series for p in s.points]
@@ -78,33 +83,50 @@ def scaling_plot(title: str, series: list[Series], chance: float, by_rank: bool 
         f'<text x="{LEFT + plot_w / 2}" y="{HEIGHT - 8}" font-size="12" text-anchor="middle">'
         f"{'size rank (sizes undisclosed)' if by_rank else 'parameters (log scale)'}</text>"
         f'<text x="14" y="{TOP + plot_h / 2}" font-size="12" text-anchor="middle" '
-        f'transform="rotate(-90 14 {TOP + plot_h / 2})">accuracy</text>'
+        f'transform="rotate(-90 14 {TOP + plot_h / 2})">{escape(y_label)}</text>'
     )
-    parts.append(
-        f'<line class="chance" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{_fmt(y(chance))}" '
-        f'y2="{_fmt(y(chance))}" stroke="#555" stroke-dasharray="5,4"/>'
-        f'<text x="{LEFT + plot_w - 4}" y="{_fmt(y(chance) - 4)}" font-size="10" text-anchor="end" '
-        f'fill="#555">chance {chance:.0%}</text>'
-    )
+    if chance is not None:
+        parts.append(
+            f'<line class="chance" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{_fmt(y(chance))}" '
+            f'y2="{_fmt(y(chance))}" stroke="#555" stroke-dasharray="5,4"/>'
+            f'<text x="{LEFT + plot_w - 4}" y="{_fmt(y(chance) - 4)}" font-size="10" text-anchor="end" '
+            f'fill="#555">chance {chance:.0%}</text>'
+        )
+    ours = [s for s in series if not s.published]
     for index, s in enumerate(series):
-        color = COLORS[index % len(COLORS)]
+        color = (
+            COLORS[ours.index(s) % len(COLORS)]
+            if not s.published
+            else REFERENCE_COLORS[(index - len(ours)) % len(REFERENCE_COLORS)]
+        )
+        dash = ' stroke-dasharray="6,3"' if s.published else ""
         points = sorted(s.points, key=lambda p: p.params)
         if len(points) > 1:
             path = " ".join(f"{_fmt(x(p.params))},{_fmt(y(p.accuracy))}" for p in points)
-            parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"{dash}/>')
         for p in points:
-            px = _fmt(x(p.params))
+            px, py = _fmt(x(p.params)), _fmt(y(p.accuracy))
+            if s.published:
+                tip = f"published: {s.name} · {format_size(p.params)}: {p.accuracy:.1%}"
+                parts.append(
+                    f'<rect class="published" x="{_fmt(x(p.params) - 3.5)}" y="{_fmt(y(p.accuracy) - 3.5)}" '
+                    f'width="7" height="7" fill="#fff" stroke="{color}" stroke-width="1.5">'
+                    f"<title>{escape(tip)}</title></rect>"
+                )
+                continue
             tip = f"{s.name} · {p.label}: {p.accuracy:.1%} [{p.low:.1%}, {p.high:.1%}]"
             parts.append(
                 f'<line x1="{px}" x2="{px}" y1="{_fmt(y(p.high))}" y2="{_fmt(y(p.low))}" '
                 f'stroke="{color}" stroke-width="1.5"/>'
-                f'<circle class="point" cx="{px}" cy="{_fmt(y(p.accuracy))}" r="4" fill="{color}">'
+                f'<circle class="point" cx="{px}" cy="{py}" r="4" fill="{color}">'
                 f"<title>{escape(tip)}</title></circle>"
             )
         legend_y = TOP + 14 + index * 18
+        name = f"published: {s.name}" if s.published else s.name
         parts.append(
-            f'<rect x="{LEFT + plot_w + 12}" y="{legend_y - 9}" width="12" height="12" fill="{color}"/>'
-            f'<text x="{LEFT + plot_w + 30}" y="{legend_y + 1}" font-size="12">{escape(s.name)}</text>'
+            f'<line x1="{LEFT + plot_w + 10}" x2="{LEFT + plot_w + 26}" y1="{legend_y - 3}" '
+            f'y2="{legend_y - 3}" stroke="{color}" stroke-width="3"{dash}/>'
+            f'<text x="{LEFT + plot_w + 30}" y="{legend_y + 1}" font-size="11">{escape(name)}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
