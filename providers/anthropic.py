@@ -16,17 +16,24 @@ The API key is read from ANTHROPIC_API_KEY and is never written into model info,
 
 from __future__ import annotations
 
-import email.utils
 import importlib.util
 import os
 import sys
-import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from benchmark.errors import MissingExtraError, UsageError
+from benchmark.errors import MissingExtraError
 from benchmark.schemas import ModelInfo
-from providers.base import ErrorKind, GenerateRequest, Generation, Provider, ProviderError, ProviderOptions
+from providers.base import (
+    ErrorKind,
+    GenerateRequest,
+    Generation,
+    Provider,
+    ProviderError,
+    ProviderOptions,
+    cut_at_stop,
+)
+from providers.http_api import check_api_spec, parse_retry_after
 
 if TYPE_CHECKING:
     import anthropic as anthropic_sdk
@@ -34,7 +41,6 @@ if TYPE_CHECKING:
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 _PLACEHOLDER_KEY = "no-key-set"
 """Sent when --base-url points at a server of one's own and ANTHROPIC_API_KEY is unset."""
-_MAX_RETRY_AFTER = 60.0
 """Longest Retry-After honoured, in seconds; a longer one is cut to this (the runner retries anyway)."""
 
 
@@ -65,45 +71,6 @@ def _public_url(url: str) -> str:
     if parts.port is not None:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-
-
-def retry_after_seconds(headers: Any) -> float | None:
-    """Seconds to wait from `retry-after-ms` or `retry-after` (seconds or an HTTP date), if given."""
-    if headers is None:
-        return None
-    value: float | None = None
-    millis = headers.get("retry-after-ms")
-    if millis is not None:
-        try:
-            value = float(millis) / 1000
-        except ValueError:
-            value = None
-    if value is None:
-        seconds = headers.get("retry-after")
-        if seconds is not None:
-            try:
-                value = float(seconds)
-            except ValueError:
-                try:
-                    when = email.utils.parsedate_to_datetime(seconds)
-                except (TypeError, ValueError):
-                    when = None
-                if when is not None:
-                    value = when.timestamp() - time.time()
-    if value is None or value != value:  # absent or NaN
-        return None
-    return min(max(value, 0.0), _MAX_RETRY_AFTER)
-
-
-def cut_at_stops(text: str, stops: tuple[str, ...]) -> str:
-    """`text` up to the earliest occurrence of any stop sequence (the stop itself left out)."""
-    cut = len(text)
-    for stop in stops:
-        if stop:
-            index = text.find(stop)
-            if index != -1:
-                cut = min(cut, index)
-    return text[:cut]
 
 
 class AnthropicProvider(Provider):
@@ -146,10 +113,9 @@ class AnthropicProvider(Provider):
     def check_spec(cls, spec: str | None, options: ProviderOptions) -> None:
         if not _sdk_installed():
             raise MissingExtraError("anthropic", "anthropic", "--provider anthropic")
-        if not spec:
-            raise UsageError("--provider anthropic needs --model (a Claude model id, e.g. claude-sonnet-4-5)")
-        if cls._api_key(options) is None:
-            raise UsageError("--provider anthropic: set ANTHROPIC_API_KEY to your Anthropic API key")
+        check_api_spec(
+            "anthropic", spec, options, "ANTHROPIC_API_KEY", "claude-sonnet-4-5", "the Anthropic API"
+        )
 
     @classmethod
     def from_spec(cls, spec: str | None, options: ProviderOptions) -> AnthropicProvider:
@@ -180,7 +146,7 @@ class AnthropicProvider(Provider):
         text = "".join(getattr(block, "text", "") for block in message.content if block.type == "text")
         usage = message.usage
         return Generation(
-            text=cut_at_stops(text, request.stop),
+            text=cut_at_stop(text, request.stop),
             prompt_tokens=getattr(usage, "input_tokens", None),
             completion_tokens=getattr(usage, "output_tokens", None),
         )
@@ -203,7 +169,7 @@ class AnthropicProvider(Provider):
         server = getattr(exc, "api_message", None) or exc.message or ""
         first_line = self._redact((str(server).strip().splitlines() or [""])[0])[:200]
         described = f"HTTP {status}" + (f": {first_line}" if first_line else "")
-        retry_after = retry_after_seconds(exc.response.headers if exc.response is not None else None)
+        retry_after = parse_retry_after(exc.response.headers if exc.response is not None else None)
         if status == 429:
             return ProviderError(ErrorKind.RATE_LIMIT, f"rate limited ({described})", retry_after)
         if status >= 500 or status in (408, 409):

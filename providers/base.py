@@ -52,6 +52,12 @@ class ContinuationScores:
     continuation_tokens: int | None = None
 
 
+def cut_at_stop(text: str, stop: Sequence[str]) -> str:
+    """`text` up to the first of `stop` (servers apply only some, or none, of the stop sequences)."""
+    cuts = [i for i in (text.find(s) for s in stop if s) if i >= 0]
+    return text[: min(cuts)] if cuts else text
+
+
 class ErrorKind(Enum):
     RATE_LIMIT = "rate_limit"
     TRANSIENT = "transient"

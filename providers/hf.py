@@ -27,8 +27,16 @@ from typing import Any
 
 from benchmark.errors import UsageError
 from benchmark.schemas import ModelInfo
-from providers.base import ErrorKind, GenerateRequest, Generation, Provider, ProviderError, ProviderOptions
-from providers.openai import cut_at_stop, first_line, parse_retry_after
+from providers.base import (
+    ErrorKind,
+    GenerateRequest,
+    Generation,
+    Provider,
+    ProviderError,
+    ProviderOptions,
+    cut_at_stop,
+)
+from providers.http_api import check_api_spec, first_line, parse_retry_after
 
 HF_ROUTER = "https://router.huggingface.co"
 PLACEHOLDER_TOKEN = "hf_no_token_needed"
@@ -146,16 +154,14 @@ class HFProvider(Provider):
     @classmethod
     def check_spec(cls, spec: str | None, options: ProviderOptions) -> None:
         _require_hub()
-        if spec is None:
-            raise UsageError(
-                "--provider hf needs --model (a Hub model id such as meta-llama/Llama-3.1-8B-Instruct, "
-                "or the name a --base-url server gives its model)"
-            )
-        if not os.environ.get("HF_TOKEN") and not options.base_url:
-            raise UsageError(
-                "--provider hf needs the environment variable HF_TOKEN for Hugging Face Inference "
-                "Providers (or --base-url for a TGI or OpenAI-compatible server)"
-            )
+        check_api_spec(
+            "hf",
+            spec,
+            options,
+            "HF_TOKEN",
+            "meta-llama/Llama-3.1-8B-Instruct",
+            "Hugging Face Inference Providers",
+        )
 
     @classmethod
     def from_spec(cls, spec: str | None, options: ProviderOptions) -> HFProvider:

@@ -28,10 +28,7 @@ ProviderError whose kind tells the runner whether to retry.
 
 from __future__ import annotations
 
-import contextlib
-import email.utils
 import os
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -45,7 +42,9 @@ from providers.base import (
     Provider,
     ProviderError,
     ProviderOptions,
+    cut_at_stop,
 )
+from providers.http_api import check_api_spec, first_line, parse_retry_after
 
 OPENAI_URL = "https://api.openai.com/v1"
 PLACEHOLDER_KEY = "sk-no-key-needed"
@@ -70,31 +69,6 @@ def choose_api(spec: str, options: ProviderOptions) -> str:
         return "completions"
     model = spec.rsplit("/", 1)[-1]
     return "completions" if model.endswith("-instruct") or model in _COMPLETIONS_MODELS else "chat"
-
-
-def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:
-    """Seconds to wait from `retry-after-ms`, or `retry-after` in seconds or as an HTTP date."""
-    if not headers:
-        return None
-    lower = {k.lower(): v for k, v in headers.items()}
-    millis = lower.get("retry-after-ms")
-    if millis is not None:
-        with contextlib.suppress(ValueError):
-            return max(0.0, float(millis) / 1000)
-    value = lower.get("retry-after")
-    if value is None:
-        return None
-    with contextlib.suppress(ValueError):
-        return max(0.0, float(value))
-    with contextlib.suppress(TypeError, ValueError, IndexError, OverflowError):
-        when = email.utils.parsedate_to_datetime(value)
-        return max(0.0, when.timestamp() - (time.time() if now is None else now))
-    return None
-
-
-def first_line(text: str, limit: int = 200) -> str:
-    line = next((x.strip() for x in text.splitlines() if x.strip()), "")
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _server_message(exc: Any) -> str:
@@ -148,12 +122,6 @@ def map_error(exc: BaseException, model: str, base_url: str, secret: str | None 
     return ProviderError(ErrorKind.FATAL, scrub(f"{type(exc).__name__}: {first_line(str(exc))}"))
 
 
-def cut_at_stop(text: str, stop: Sequence[str]) -> str:
-    """`text` up to the first of `stop` (servers apply only some, or none, of the stop sequences)."""
-    cuts = [i for i in (text.find(s) for s in stop if s) if i >= 0]
-    return text[: min(cuts)] if cuts else text
-
-
 class OpenAIProvider(Provider):
     name = "openai"
     max_concurrency = None
@@ -189,16 +157,7 @@ class OpenAIProvider(Provider):
     @classmethod
     def check_spec(cls, spec: str | None, options: ProviderOptions) -> None:
         _require_sdk()
-        if spec is None:
-            raise UsageError(
-                "--provider openai needs --model (a model id such as gpt-4o-mini, or the name a "
-                "--base-url server gives its model)"
-            )
-        if not os.environ.get("OPENAI_API_KEY") and not options.base_url:
-            raise UsageError(
-                "--provider openai needs the environment variable OPENAI_API_KEY "
-                "(or --base-url for a local OpenAI-compatible server)"
-            )
+        check_api_spec("openai", spec, options, "OPENAI_API_KEY", "gpt-4o-mini", "the OpenAI API")
 
     @classmethod
     def from_spec(cls, spec: str | None, options: ProviderOptions) -> OpenAIProvider:

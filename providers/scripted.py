@@ -17,7 +17,14 @@ from collections.abc import Callable, Sequence
 from benchmark.errors import UsageError
 from benchmark.schemas import ModelInfo
 from benchmark.sizes import parse_size
-from providers.base import ContinuationScores, GenerateRequest, Generation, Provider, ProviderOptions
+from providers.base import (
+    ContinuationScores,
+    GenerateRequest,
+    Generation,
+    Provider,
+    ProviderOptions,
+    cut_at_stop,
+)
 
 Rule = Callable[[str], str]
 
@@ -83,11 +90,7 @@ class ScriptedProvider(Provider):
 
     async def generate(self, request: GenerateRequest) -> Generation:
         self.calls += 1
-        text = self.rule(request.prompt)
-        for stop in request.stop:
-            if stop in text:
-                text = text[: text.index(stop)]
-        return Generation(text=text)
+        return Generation(text=cut_at_stop(self.rule(request.prompt), request.stop))
 
     async def score_continuations(
         self, prompt: str, continuations: Sequence[str], shared_prefix: int = 0

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from benchmark.errors import UsageError
-from providers.anthropic import AnthropicProvider, cut_at_stops, retry_after_seconds
-from providers.base import ErrorKind, GenerateRequest, Generation, ProviderError, ProviderOptions
+from providers.anthropic import AnthropicProvider
+from providers.base import ErrorKind, GenerateRequest, Generation, ProviderError, ProviderOptions, cut_at_stop
+from providers.http_api import parse_retry_after
 from tests.fake_anthropic import EXPLANATION, serve
 
 KEY = "sk-ant-test-SECRET-42"
@@ -75,8 +76,8 @@ def test_whitespace_stop_cut_locally(api_key: str) -> None:
         [request] = server.requests
     assert request.body["stop_sequences"] == ["Explanation"]
     assert generation.text == " 5"
-    assert cut_at_stops(" Y\n\nQ: next", ("Q:", "\n")) == " Y"
-    assert cut_at_stops(" Y", ("\n", "")) == " Y"
+    assert cut_at_stop(" Y\n\nQ: next", ("Q:", "\n")) == " Y"
+    assert cut_at_stop(" Y", ("\n", "")) == " Y"
 
 
 def test_rate_limit_with_retry_after(api_key: str) -> None:
@@ -163,12 +164,12 @@ def test_other_client_errors_are_fatal(api_key: str, action: str, needle: str) -
 
 
 def test_retry_after_headers() -> None:
-    assert retry_after_seconds({"retry-after": "3"}) == 3.0
-    assert retry_after_seconds({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
-    assert retry_after_seconds({"retry-after": "3600"}) == 60.0
-    assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
-    assert retry_after_seconds({"retry-after": "soon"}) is None
-    assert retry_after_seconds({}) is None
+    assert parse_retry_after({"retry-after": "3"}) == 3.0
+    assert parse_retry_after({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
+    assert parse_retry_after({"retry-after": "3600"}) == 60.0
+    assert parse_retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
+    assert parse_retry_after({"retry-after": "soon"}) is None
+    assert parse_retry_after({}) is None
 
 
 def test_check_spec(monkeypatch: pytest.MonkeyPatch) -> None:

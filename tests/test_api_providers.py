@@ -358,7 +358,7 @@ def test_openai_connection_errors_are_transient() -> None:
 def test_retry_after_headers() -> None:
     from email.utils import formatdate
 
-    from providers.openai import parse_retry_after
+    from providers.http_api import parse_retry_after
 
     now = time.time()
     assert parse_retry_after({"Retry-After": "3"}) == 3.0

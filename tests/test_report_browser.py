@@ -55,8 +55,9 @@ def test_report_renders_plots_and_escapes_model_text(bench, tmp_path: Path) -> N
     assert "<title>bench report</title>" in dom.stdout  # the payload did not run
     assert "pwned" in dom.stdout and "<script" not in dom.stdout  # shown as text, not as an element
     assert (
-        dom.stdout.count("<svg") == 3
-        and dom.stdout.count('class="point"') == 12  # 2 models × (1 + 3 + 2) curves
+        dom.stdout.count("<svg") == 5  # accuracy per task, digit accuracy for the two numeric ones
+        and dom.stdout.count('class="point"')
+        == 20  # 2 models × (1 + 3 + 2) curves + 2 × (1 + 3) digit accuracy
     )  # 2 models × (1 + 2 + 1) curves
 
     # The scripted model's answer is the payload itself: in the sample browser it is text.
