@@ -101,7 +101,7 @@ def cli() -> None:
     default="both",
     show_default=True,
     help="plain; cot (every chain-of-thought condition a task has: few-shot cot, zero-shot "
-    "cot_zeroshot); both: all of them. Tasks without chain of thought run plain.",
+    "cot_zeroshot); both: all of them. With cot, the default suite leaves out tasks that have none.",
 )
 @click.option(
     "--limit",
@@ -166,6 +166,8 @@ def run(
     plans = []
     for spec in task_specs or task_registry.DEFAULT_SUITE:
         task = task_registry.create(spec)
+        if not task_specs and not select_promptings(task.name, task.promptings, prompting, strict=False):
+            continue  # the default suite runs the tasks that have the asked condition
         plans.append(TaskPlan(task, select_promptings(task.name, task.promptings, prompting)))
     if timeout <= 0:
         raise BenchError(f"--timeout must be positive, not {timeout}")
@@ -373,12 +375,15 @@ def tasks_export(spec: str, fmt: str, seed: int, limit: int | None, out: Path | 
     click.echo(f"{out}: {text.count(chr(10))} items ({fmt})", err=True)
 
 
-def select_promptings(task: str, available: tuple[str, ...], selector: str) -> tuple[str, ...]:
-    """The task's prompting conditions picked by --prompting (plain, cot or both)."""
+def select_promptings(
+    task: str, available: tuple[str, ...], selector: str, strict: bool = True
+) -> tuple[str, ...]:
+    """The task's prompting conditions picked by --prompting (plain, cot or both); none is an error
+    when `strict`."""
     if selector == "both":
         return available
     chosen = tuple(p for p in available if p == selector or (selector == "cot" and p.startswith("cot")))
-    if not chosen:
+    if not chosen and strict:
         raise BenchError(f"task {task!r} has no prompting {selector!r}; it has: {', '.join(available)}")
     return chosen
 

@@ -119,3 +119,17 @@ def test_a_malformed_task_file_stops_before_anything_runs(bench, tmp_path: Path)
     assert result.code == 2 and "Traceback" not in result.err
     assert result.err.startswith(f"bench: error: {bad}:2: ") and "answer_index" in result.err
     assert not out.exists()
+
+
+def test_prompting_cot_on_the_default_suite_leaves_out_tasks_without_it(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert (
+        bench("run", "--provider", "scripted", "--prompting", "cot", "--limit", "2", "--out", str(out)).code
+        == 0
+    )
+    rows = json.loads((out / "summary.json").read_text())
+    assert [(r["task"], r["prompting"]) for r in rows] == [
+        ("word_problems", "cot"),
+        ("word_problems", "cot_zeroshot"),
+        ("hindsight_neglect", "cot"),
+    ]
