@@ -50,8 +50,10 @@ def test_report_renders_plots_and_escapes_model_text(bench, tmp_path: Path) -> N
     assert result.code == 0, result.err
     page = (out / "report.html").as_uri()
 
-    dom = chromium(tmp_path, "--dump-dom", page)
+    # With console logging on, a script error on the page would show as "Uncaught ..." on stderr.
+    dom = chromium(tmp_path, "--enable-logging=stderr", "--v=0", "--dump-dom", page)
     assert dom.returncode == 0, dom.stderr
+    assert "Uncaught" not in dom.stderr and "CONSOLE" not in dom.stderr
     assert "<title>bench report</title>" in dom.stdout  # the payload did not run
     assert "pwned" in dom.stdout and "<script" not in dom.stdout  # shown as text, not as an element
     assert (
