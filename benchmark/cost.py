@@ -15,6 +15,11 @@ CHARS_PER_TOKEN = 4
 """Rough size of a token before a request is sent (its real count comes back with the answer)."""
 
 
+def estimate_tokens(prompt: str) -> int:
+    """A prompt's tokens before it is sent (or when a provider does not report them)."""
+    return len(prompt) // CHARS_PER_TOKEN + 1
+
+
 class Price(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -61,7 +66,7 @@ class Budget:
         """The estimate held for a request, or None (and the run stops) if it does not fit."""
         if self.stopped is not None:
             return None
-        estimate = self.prices.cost(model, len(prompt) // CHARS_PER_TOKEN + 1, max_tokens) or 0.0
+        estimate = self.prices.cost(model, estimate_tokens(prompt), max_tokens) or 0.0
         if self.spent + self.reserved + estimate > self.limit:
             self.stopped = (
                 f"stopped before exceeding --max-cost ${self.limit:.4f}: spent ${self.spent:.4f}, and the "

@@ -13,7 +13,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 import providers
 from benchmark import __version__
-from benchmark.cost import CHARS_PER_TOKEN, Budget, PriceTable, load_prices
+from benchmark.cost import Budget, PriceTable, estimate_tokens, load_prices
 from benchmark.errors import BenchError
 from benchmark.rundir import RunDir
 from benchmark.schemas import Instance, Manifest, ModelInfo, Sample, TaskInfo, utc_now
@@ -190,7 +190,7 @@ class Runner:
                     info.model,
                     sample.prompt_tokens
                     if sample.prompt_tokens is not None
-                    else len(instance.prompt) // CHARS_PER_TOKEN + 1,
+                    else estimate_tokens(instance.prompt),
                     sample.completion_tokens if sample.completion_tokens is not None else instance.max_tokens,
                 )
                 if self.budget is not None:

@@ -33,7 +33,7 @@ from providers.base import (
     ProviderOptions,
     cut_at_stop,
 )
-from providers.http_api import check_api_spec, parse_retry_after
+from providers.http_api import check_api_spec, classify_status, first_line, redact
 
 if TYPE_CHECKING:
     import anthropic as anthropic_sdk
@@ -83,6 +83,7 @@ class AnthropicProvider(Provider):
         self._sdk = anthropic
         self._key = api_key
         self._fatal: ProviderError | None = None
+        self._where = _public_url(options.base_url or DEFAULT_BASE_URL)
         self.client: anthropic_sdk.AsyncAnthropic = anthropic.AsyncAnthropic(
             api_key=api_key,
             base_url=options.base_url,
@@ -97,7 +98,7 @@ class AnthropicProvider(Provider):
             scripted=False,
             supports_logprobs=False,
             details={
-                "base_url": _public_url(options.base_url or DEFAULT_BASE_URL),
+                "base_url": self._where,
                 "sampling": "API default (no temperature parameter in the Messages API SDK)",
             },
         )
@@ -152,7 +153,7 @@ class AnthropicProvider(Provider):
         )
 
     def _redact(self, message: str) -> str:
-        return message.replace(self._key, "***") if self._key else message
+        return redact(message, self._key)
 
     def _classify(self, exc: Exception) -> ProviderError:
         sdk = self._sdk
@@ -165,20 +166,13 @@ class AnthropicProvider(Provider):
         if not isinstance(exc, sdk.APIStatusError):
             first = (str(exc).splitlines() or [type(exc).__name__])[0]
             return ProviderError(ErrorKind.FATAL, f"anthropic SDK error: {self._redact(first)}")
-        status = exc.status_code
         server = getattr(exc, "api_message", None) or exc.message or ""
-        first_line = self._redact((str(server).strip().splitlines() or [""])[0])[:200]
-        described = f"HTTP {status}" + (f": {first_line}" if first_line else "")
-        retry_after = parse_retry_after(exc.response.headers if exc.response is not None else None)
-        if status == 429:
-            return ProviderError(ErrorKind.RATE_LIMIT, f"rate limited ({described})", retry_after)
-        if status >= 500 or status in (408, 409):
-            # 529 is "overloaded"; 408 (request timeout) and 409 (lock conflict) are worth a retry too.
-            return ProviderError(ErrorKind.TRANSIENT, described, retry_after)
-        if status in (401, 403):
-            return ProviderError(
-                ErrorKind.FATAL, f"authentication failed ({status}): check ANTHROPIC_API_KEY"
-            )
-        if status == 404:
-            return ProviderError(ErrorKind.FATAL, f"model {self.model!r} not found ({described})")
-        return ProviderError(ErrorKind.FATAL, described)
+        return classify_status(
+            exc.status_code,
+            first_line(self._redact(str(server)), 200),
+            key_variable="ANTHROPIC_API_KEY",
+            model=repr(self.model),
+            where=self._where,
+            headers=exc.response.headers if exc.response is not None else None,
+            wait_on_transient=True,
+        )

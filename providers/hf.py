@@ -36,7 +36,7 @@ from providers.base import (
     ProviderOptions,
     cut_at_stop,
 )
-from providers.http_api import check_api_spec, first_line, parse_retry_after
+from providers.http_api import check_api_spec, classify_status, first_line, redact
 
 HF_ROUTER = "https://router.huggingface.co"
 PLACEHOLDER_TOKEN = "hf_no_token_needed"
@@ -92,25 +92,18 @@ def map_error(exc: BaseException, model: str, where: str, secret: str | None = N
         timeouts, transport = (), ()
 
     def scrub(text: str) -> str:
-        return text.replace(secret, "***") if secret else text
+        return redact(text, secret)
 
     status, response = _http_status(exc)
     if status is not None:
-        message = scrub(_server_message(exc, response))
-        if status == 429:
-            headers = getattr(response, "headers", None)
-            return ProviderError(
-                ErrorKind.RATE_LIMIT, f"rate limited (429): {message}", retry_after=parse_retry_after(headers)
-            )
-        if status in (401, 403):
-            return ProviderError(ErrorKind.FATAL, f"authentication failed ({status}): check HF_TOKEN")
-        if status == 404:
-            return ProviderError(
-                ErrorKind.FATAL, f"model {model} not found at {where} (404: {first_line(message, 120)})"
-            )
-        if status >= 500 or status in (408, 409):
-            return ProviderError(ErrorKind.TRANSIENT, f"HTTP {status}: {message}")
-        return ProviderError(ErrorKind.FATAL, f"HTTP {status}: {message}")
+        return classify_status(
+            status,
+            scrub(_server_message(exc, response)),
+            key_variable="HF_TOKEN",
+            model=model,
+            where=where,
+            headers=getattr(response, "headers", None),
+        )
     if isinstance(exc, (InferenceTimeoutError, TimeoutError, *timeouts)):
         return ProviderError(ErrorKind.TRANSIENT, f"request timed out ({where})")
     if isinstance(exc, OverloadedError):

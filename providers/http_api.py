@@ -1,5 +1,5 @@
-"""What the HTTP API adapters (openai, anthropic, hf) share: reading Retry-After, one-line error text,
-and the checks of --model and the API key before anything is sent."""
+"""What the HTTP API adapters (openai, anthropic, hf) share: the checks of --model and the API key
+before anything is sent, and the classification of HTTP errors (Retry-After, one-line, redacted)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 from collections.abc import Mapping
 
 from benchmark.errors import UsageError
-from providers.base import ProviderOptions
+from providers.base import ErrorKind, ProviderError, ProviderOptions
 
 MAX_RETRY_AFTER = 60.0
 """A server asking for a longer wait is retried after this many seconds (the runner's budget applies)."""
@@ -64,3 +64,40 @@ def check_api_spec(
             f"--provider {provider} needs the environment variable {key_variable} for {service} "
             "(or --base-url for a server of your own)"
         )
+
+
+def redact(text: str, secret: str | None) -> str:
+    """`text` with the API key replaced, for messages that may quote a request or a URL."""
+    return text.replace(secret, "***") if secret else text
+
+
+def classify_status(
+    status: int,
+    message: str,
+    *,
+    key_variable: str,
+    model: str,
+    where: str,
+    headers: Mapping[str, str] | None = None,
+    not_found_hint: str = "",
+    wait_on_transient: bool = False,
+) -> ProviderError:
+    """The HTTP status policy shared by the API adapters (each only extracts status, message and
+    headers from its SDK's error): 429 waits for its Retry-After; 5xx (529 "overloaded" included), 408
+    and 409 are transient; 401/403 end the run naming the key to check; 404 names the model; any other
+    4xx ends the run with the server's message. `message` is one line, already redacted.
+    `wait_on_transient`: honour Retry-After on transient statuses too (Anthropic sends it with 529)."""
+    described = f"HTTP {status}: {message}" if message else f"HTTP {status}"
+    retry_after = parse_retry_after(headers)
+    if status == 429:
+        return ProviderError(ErrorKind.RATE_LIMIT, f"rate limited (429): {message}", retry_after)
+    if status >= 500 or status in (408, 409):
+        return ProviderError(ErrorKind.TRANSIENT, described, retry_after if wait_on_transient else None)
+    if status in (401, 403):
+        return ProviderError(ErrorKind.FATAL, f"authentication failed ({status}): check {key_variable}")
+    if status == 404:
+        return ProviderError(
+            ErrorKind.FATAL,
+            f"model {model} not found at {where} (404: {first_line(message, 120)}{not_found_hint})",
+        )
+    return ProviderError(ErrorKind.FATAL, described)

@@ -199,8 +199,9 @@ class LocalProvider(Provider):
         self.llm.n_tokens = start
         self.llm.eval(tokens[start:])
 
-    def _evaluate_prompt(self, prompt: str, shared_prefix: int) -> list[int]:
-        """Evaluate the prompt, reusing the KV cache of its shared prefix when it is already there.
+    def _evaluate_prompt(self, prompt: str, tokens: list[int], shared_prefix: int) -> None:
+        """Evaluate the prompt (`tokens` is its tokenization), reusing the KV cache of its shared prefix
+        when it is already there.
 
         The prompt is always evaluated in the same pieces, whatever was evaluated before: the shared
         prefix (the first `shared_prefix` characters, e.g. the few-shot exemplars every item has) from
@@ -208,7 +209,6 @@ class LocalProvider(Provider):
         tokens are batched, so splitting by history (longest cached match) would make an item's
         score depend on the item before it; splitting by the prompt alone keeps runs reproducible.
         """
-        tokens = self._tokenize(prompt)
         boundary = 0
         if shared_prefix:
             prefix = self._tokenize(prompt[:shared_prefix])
@@ -223,13 +223,12 @@ class LocalProvider(Provider):
             else:
                 self.llm.reset()
         self._eval_at(tokens, boundary)
-        return tokens
 
     # -- generation ---------------------------------------------------------------------------
     def _generate(self, request: GenerateRequest) -> Generation:
         tokens = self._tokenize(request.prompt)
         self._check_length(len(tokens) + request.max_tokens)
-        self._evaluate_prompt(request.prompt, request.shared_prefix)
+        self._evaluate_prompt(request.prompt, tokens, request.shared_prefix)
         # The prompt is now evaluated exactly; create_completion sees it cached and samples from it.
         out = self.llm.create_completion(
             request.prompt,
@@ -266,7 +265,7 @@ class LocalProvider(Provider):
                 raise ProviderError(ErrorKind.FATAL, f"continuation {text!r} has no tokens")
             splits.append(cont)
         self._check_length(len(context) + max(len(c) for c in splits))
-        self._evaluate_prompt(prompt, shared_prefix)
+        self._evaluate_prompt(prompt, context, shared_prefix)
         first = self._last_logits()
         first_norm = _logsumexp(first)
         results = []

@@ -44,7 +44,7 @@ from providers.base import (
     ProviderOptions,
     cut_at_stop,
 )
-from providers.http_api import check_api_spec, first_line, parse_retry_after
+from providers.http_api import check_api_spec, classify_status, first_line, redact
 
 OPENAI_URL = "https://api.openai.com/v1"
 PLACEHOLDER_KEY = "sk-no-key-needed"
@@ -88,31 +88,18 @@ def map_error(exc: BaseException, model: str, base_url: str, secret: str | None 
     import openai
 
     def scrub(text: str) -> str:
-        return text.replace(secret, "***") if secret else text
+        return redact(text, secret)
 
-    if isinstance(exc, openai.RateLimitError):
-        headers = getattr(exc.response, "headers", None)
-        return ProviderError(
-            ErrorKind.RATE_LIMIT,
-            scrub(f"rate limited (429): {first_line(_server_message(exc))}"),
-            retry_after=parse_retry_after(headers),
-        )
-    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-        return ProviderError(ErrorKind.FATAL, "authentication failed (401/403): check OPENAI_API_KEY")
-    if isinstance(exc, openai.NotFoundError):
-        return ProviderError(
-            ErrorKind.FATAL,
-            scrub(
-                f"model {model} not found at {base_url} (404: {first_line(_server_message(exc), 120)}; "
-                "check --model, and --base-url, which usually ends in /v1)"
-            ),
-        )
     if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        message = scrub(f"HTTP {status}: {first_line(_server_message(exc))}")
-        if status >= 500 or status in (408, 409):
-            return ProviderError(ErrorKind.TRANSIENT, message)
-        return ProviderError(ErrorKind.FATAL, message)
+        return classify_status(
+            exc.status_code,
+            scrub(first_line(_server_message(exc))),
+            key_variable="OPENAI_API_KEY",
+            model=model,
+            where=base_url,
+            headers=getattr(exc.response, "headers", None),
+            not_found_hint="; check --model, and --base-url, which usually ends in /v1",
+        )
     if isinstance(exc, openai.APITimeoutError):
         return ProviderError(ErrorKind.TRANSIENT, f"request timed out ({base_url})")
     if isinstance(exc, openai.APIConnectionError):

@@ -17,9 +17,10 @@ def build_reports(run: RunDir, reference: Reference | None = None) -> list[Summa
     """Rebuild summary.json, summary.csv, report.md and report.html; `reference` only adds published
     curves to the HTML plots."""
     manifest = run.read_manifest()
-    rows = summarize(run.iter_samples(), manifest)
+    samples = list(run.iter_samples())  # read once: the summary and the sample browser both need them
+    rows = summarize(samples, manifest)
     run.write_summary(rows)
     run.write_text("report.md", render_markdown(manifest, rows))
     run.write_text("summary.csv", render_csv(rows))
-    run.write_text("report.html", render_html(manifest, rows, run.iter_samples(), reference))
+    run.write_text("report.html", render_html(manifest, rows, samples, reference))
     return rows
