@@ -5,8 +5,10 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -21,6 +23,7 @@ from rich.table import Table
 import providers
 import tasks as task_registry
 from benchmark import __version__
+from benchmark.cache import ResponseCache, default_cache_dir
 from benchmark.errors import BenchError
 from benchmark.families import load_family
 from benchmark.families import shipped as shipped_families
@@ -141,6 +144,21 @@ def cli() -> None:
     default=None,
     help="Run directory to create (default: runs/<timestamp>).",
 )
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Finish an interrupted run directory: with the options it began with, asking only for the "
+    "samples it does not have yet.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of the response cache (default: $BENCH_CACHE_DIR, else ~/.cache/bench).",
+)
+@click.option("--no-cache", is_flag=True, help="Neither read answers from the cache nor store them.")
 def run(
     provider: str,
     models: tuple[str, ...],
@@ -155,8 +173,31 @@ def run(
     max_cost: float | None,
     families: tuple[str, ...],
     out: Path | None,
+    resume_dir: Path | None,
+    cache_dir: Path | None,
+    no_cache: bool,
 ) -> None:
-    """Run tasks on every model and write a run directory with samples, summary and reports."""
+    """Run tasks on every model and write a run directory with samples, summary and reports.
+
+    Exit code 0: every item answered; 1: some items failed after the retries (recorded as errors);
+    2: bad input; 130: interrupted (resume with --resume)."""
+    if resume_dir is not None:
+        _resume(resume_dir, cache_dir, no_cache)
+        return
+    config = _config(click.get_current_context().params, ["bench", *sys.argv[1:]])
+    cache = None if no_cache else ResponseCache(cache_dir or default_cache_dir())
+    run_dir = RunDir.create(out or default_run_path())
+    _execute(config, run_dir, cache, resume=False)
+
+
+def _config(params: dict[str, Any], command: list[str]) -> RunConfig:
+    """The run that `bench run`'s options ask for, checked before anything is written."""
+    limit, concurrency, max_cost, timeout = (
+        params["limit"],
+        params["concurrency"],
+        params["max_cost"],
+        params["timeout"],
+    )
     if limit < 1:
         raise BenchError(f"--limit must be at least 1, not {limit}")
     if concurrency < 1:
@@ -164,46 +205,106 @@ def run(
     if max_cost is not None and max_cost < 0:
         raise BenchError(f"--max-cost must not be negative, not {max_cost}")
     plans = []
-    for spec in task_specs or task_registry.DEFAULT_SUITE:
+    for spec in params["task_specs"] or task_registry.DEFAULT_SUITE:
         task = task_registry.create(spec)
-        if not task_specs and not select_promptings(task.name, task.promptings, prompting, strict=False):
+        chosen = select_promptings(task.name, task.promptings, params["prompting"], strict=False)
+        if not params["task_specs"] and not chosen:
             continue  # the default suite runs the tasks that have the asked condition
-        plans.append(TaskPlan(task, select_promptings(task.name, task.promptings, prompting)))
+        plans.append(TaskPlan(task, select_promptings(task.name, task.promptings, params["prompting"])))
     if timeout <= 0:
         raise BenchError(f"--timeout must be positive, not {timeout}")
-    options = ProviderOptions(base_url=base_url, timeout=timeout, api=api)
-    specs = model_specs(provider, models, families)
+    options = ProviderOptions(base_url=params["base_url"], timeout=timeout, api=params["api"])
+    specs = model_specs(params["provider"], params["models"], params["families"])
     for member in specs:
-        member_options = replace(options, base_url=member.base_url or base_url)
+        member_options = replace(options, base_url=member.base_url or options.base_url)
         providers.preflight(member.provider, [member.model], member_options)
-
-    run_dir = RunDir.create(out or default_run_path())
-    console = Console(stderr=True)
-    progress = RichProgress(console)
-    config = RunConfig(
+    return RunConfig(
         models=specs,
         tasks=plans,
         limit=limit,
-        seed=seed,
+        seed=params["seed"],
         concurrency=concurrency,
         max_cost=max_cost,
-        command=["bench", *sys.argv[1:]],
+        command=command,
         options=options,
     )
-    runner = Runner(config, run_dir, progress)
+
+
+RESUME_OPTIONS = {"resume_dir", "cache_dir", "no_cache"}
+
+
+def _resume(path: Path, cache_dir: Path | None, no_cache: bool) -> None:
+    """Re-read the options of the run in `path` from its manifest and finish it."""
+    ctx = click.get_current_context()
+    given = [
+        name
+        for name in ctx.params
+        if name not in RESUME_OPTIONS and ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
+    ]
+    if given:
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise BenchError(
+            f"--resume finishes a run with the options it began with; leave out {flags} "
+            "(only --cache-dir and --no-cache may change)"
+        )
+    run_dir = RunDir.open(path)
+    manifest = run_dir.read_manifest()
+    args = manifest.command[1:]
+    if not args or args[0] != "run":
+        raise BenchError(f"{path / 'manifest.json'}: its command is not a bench run: {' '.join(args)}")
+    original = run.make_context("run", list(args[1:]), parent=ctx.parent)
+    if original.params["resume_dir"] is not None:
+        raise BenchError(f"{path / 'manifest.json'}: its command is itself a --resume")
+    config = _config(original.params, manifest.command)
+    cache = None if no_cache else ResponseCache(cache_dir or default_cache_dir())
+    dropped = run_dir.repair()
+    if dropped:
+        click.echo(
+            f"dropped a torn last line of samples.jsonl ({dropped} bytes; that item is asked again)", err=True
+        )
+    _execute(config, run_dir, cache, resume=True)
+
+
+def _execute(config: RunConfig, run_dir: RunDir, cache: ResponseCache | None, resume: bool) -> None:
+    """Run, report, and say how it went; Ctrl-C keeps every finished sample and says how to resume."""
+    console = Console(stderr=True)
+    progress = RichProgress(console)
+    runner = Runner(config, run_dir, progress, cache=cache, resume=resume)
     try:
         runner.run()
+    except KeyboardInterrupt:
+        run_dir.close()
+        kept = sum(1 for _ in run_dir.iter_samples())
+        click.echo(  # not wrapped: the command is to be copied
+            f"interrupted: {kept} samples are saved in {run_dir.path}; "
+            f"finish the run with: bench run --resume {run_dir.path}",
+            err=True,
+        )
+        sys.exit(130)
     finally:
         run_dir.close()
+        if cache is not None:
+            cache.close()
     rows = build_reports(run_dir)
     _stdout().print(per_model_table(rows))
+    if resume:
+        console.print(f"resumed: {runner.kept} samples were already done")
     if progress.retries:
         console.print(f"retries: {progress.retries}")
+    if cache is not None:
+        console.print(f"model calls: {runner.requests}; answers from the cache: {cache.hits} ({cache.path})")
     if runner.budget is not None:
         console.print(f"estimated cost: ${runner.budget.spent:.4f} of --max-cost ${runner.budget.limit:.4f}")
         if runner.budget.stopped:
             console.print(runner.budget.stopped)
     console.print(f"run directory: {run_dir.path}")
+    failed = sum(row.errors for row in rows)
+    if failed:
+        console.print(
+            f"{failed} items got no answer after {config.max_attempts} attempts: recorded as errors "
+            "(not counted as wrong); a new run asks for them again, the rest comes from the cache"
+        )
+        sys.exit(1)
 
 
 def model_specs(provider: str, models: tuple[str, ...], families: tuple[str, ...]) -> list[ModelSpec]:

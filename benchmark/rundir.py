@@ -88,6 +88,8 @@ class RunDir:
             raise UsageError(f"{file}: not a bench manifest ({_first_error(exc)})") from None
 
     def append_sample(self, sample: Sample) -> None:
+        """Append one line and hand it to the operating system before returning: once this returns,
+        the sample survives the process being killed (the file is fsync'd when the run closes it)."""
         if self._samples is None:
             self._samples = open(self.path / SAMPLES, "a", encoding="utf-8")  # noqa: SIM115
         self._samples.write(sample.model_dump_json() + "\n")
@@ -95,19 +97,50 @@ class RunDir:
 
     def close(self) -> None:
         if self._samples is not None:
+            self._samples.flush()
+            os.fsync(self._samples.fileno())
             self._samples.close()
             self._samples = None
 
     def iter_samples(self) -> Iterator[Sample]:
+        """The samples, in the order written. A last line without its newline (a run killed while
+        writing it) is not a sample yet and is skipped; `repair` drops it before a resume."""
         file = self.path / SAMPLES
-        with open(file, encoding="utf-8") as handle:
+        with open(file, "rb") as handle:
             for number, line in enumerate(handle, start=1):
+                if not line.endswith(b"\n"):
+                    return
                 if not line.strip():
                     continue
                 try:
                     yield Sample.model_validate_json(line)
                 except ValidationError as exc:
                     raise UsageError(f"{file}:{number}: not a bench sample ({_first_error(exc)})") from None
+
+    def repair(self) -> int:
+        """Check every complete line, then cut a torn last line (a crash mid-write) off `samples.jsonl`.
+        Returns the bytes dropped. A damaged line elsewhere is an error and nothing is changed."""
+        file = self.path / SAMPLES
+        for _ in self.iter_samples():
+            pass
+        size = file.stat().st_size
+        with open(file, "rb") as handle:
+            end = size
+            while end > 0:
+                start = max(0, end - 65536)
+                handle.seek(start)
+                block = handle.read(end - start)
+                cut = block.rfind(b"\n")
+                if cut >= 0:
+                    end = start + cut + 1
+                    break
+                end = start
+        if end < size:
+            with open(file, "r+b") as handle:
+                handle.truncate(end)
+                handle.flush()
+                os.fsync(handle.fileno())
+        return size - end
 
     def write_summary(self, rows: list[SummaryRow]) -> None:
         data = [row.model_dump(mode="json") for row in rows]

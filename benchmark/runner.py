@@ -3,25 +3,46 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 import providers
 from benchmark import __version__
+from benchmark.cache import ResponseCache, request_key
 from benchmark.cost import Budget, PriceTable, estimate_tokens, load_prices
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, UsageError
 from benchmark.rundir import RunDir
 from benchmark.schemas import Instance, Manifest, ModelInfo, Sample, TaskInfo, utc_now
 from benchmark.scoring import Score, number_metrics, score_generation, score_logprobs
-from providers.base import ErrorKind, GenerateRequest, Provider, ProviderError, ProviderOptions
+from providers.base import (
+    ContinuationScores,
+    ErrorKind,
+    GenerateRequest,
+    Generation,
+    Provider,
+    ProviderError,
+    ProviderOptions,
+)
 from tasks.base import Task
 
 T = TypeVar("T")
+
+SampleKey = tuple[str, str, str, str]
+"""(model label, task, prompting, item id): one sample of a run."""
+
+
+def sample_key(model: str, instance: Instance) -> SampleKey:
+    return (model, instance.task, instance.prompting, instance.item_id)
+
+
+DEADLINE_GRACE_S = 5.0
+"""The runner abandons a remote call this long after the provider's own --timeout should have."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +101,10 @@ class SilentProgress:
 ProviderFactory = Callable[[str, str | None, ProviderOptions], Provider]
 
 
+def _identity(info: ModelInfo) -> tuple[str, str, str, str | None]:
+    return (info.provider, info.model, info.label, info.details.get("sha256"))
+
+
 def _retryable(error: BaseException) -> bool:
     return isinstance(error, ProviderError) and error.kind is not ErrorKind.FATAL
 
@@ -100,12 +125,25 @@ class Runner:
         progress: Progress | None = None,
         factory: ProviderFactory = providers.create,
         prices: PriceTable | None = None,
+        cache: ResponseCache | None = None,
+        resume: bool = False,
     ) -> None:
+        """`cache`: answers already bought are taken from it and new ones stored (None: --no-cache).
+        `resume`: `run_dir` holds an unfinished run of the same configuration; its samples are kept and
+        only the missing ones are asked for."""
         self.config = config
         self.run_dir = run_dir
         self.progress = progress or SilentProgress()
         self.factory = factory
+        self.cache = cache
+        self.resume = resume
         self.retries = 0
+        self.requests = 0
+        """Calls that reached a model (not answered from the cache), retries not counted."""
+        self.errors = 0
+        """Samples written with an error (no answer after the retry budget)."""
+        self.kept = 0
+        """Samples found in the run directory when resuming."""
         self.prices = prices or load_prices()
         self.budget = Budget(config.max_cost, self.prices) if config.max_cost is not None else None
 
@@ -122,29 +160,56 @@ class Runner:
             for prompting in plan.promptings
             for instance in plan.task.instances(config.seed, config.limit, prompting)
         ]
-        manifest = Manifest(
-            tool_version=__version__,
-            command=config.command,
-            seed=config.seed,
-            limit=config.limit,
-            tasks=task_infos,
-            models=[],
-            started_at=utc_now(),
-        )
+        done: set[SampleKey] = set()
+        previous: list[ModelInfo] = []
+        if self.resume:
+            manifest = self.run_dir.read_manifest()
+            if [t.model_dump() for t in manifest.tasks] != [t.model_dump() for t in task_infos]:
+                raise UsageError(
+                    f"{self.run_dir.path}: its tasks (names, versions, parameters) differ from what this "
+                    "bench renders for the same command; finish it with the bench version that began it"
+                )
+            done = {(s.model, s.task, s.prompting, s.item_id) for s in self.run_dir.iter_samples()}
+            self.kept = len(done)
+            previous, manifest.models = manifest.models, []
+            manifest.finished_at = None
+            manifest.resumed_at.append(utc_now())
+        else:
+            manifest = Manifest(
+                tool_version=__version__,
+                command=config.command,
+                seed=config.seed,
+                limit=config.limit,
+                tasks=task_infos,
+                models=[],
+                started_at=utc_now(),
+            )
         self.run_dir.write_manifest(manifest)
-        for spec in config.models:
+        for index, spec in enumerate(config.models):
             if self.budget is not None and self.budget.stopped:
                 break
+            before = previous[index] if index < len(previous) else None
+            if before is not None and all(sample_key(before.label, i) in done for _, i in instances):
+                manifest.models.append(before)  # finished before the interruption: not even loaded
+                continue
             self.progress.loading(spec.model or f"{spec.provider} default model")
             options = replace(config.options, base_url=spec.base_url or config.options.base_url)
             provider = await asyncio.to_thread(self.factory, spec.provider, spec.model, options)
             try:
                 info = self._describe(provider.info, spec, {m.label for m in manifest.models})
+                if before is not None and _identity(before) != _identity(info):
+                    raise UsageError(
+                        f"{self.run_dir.path}: model {index + 1} is not the one the run began with "
+                        f"({before.label}, {before.details.get('sha256', before.model)}); "
+                        "resume with the same models"
+                    )
                 manifest.models.append(info)
                 self.run_dir.write_manifest(manifest)
-                await self._run_model(provider, info, instances)
+                todo = [(t, i) for t, i in instances if sample_key(info.label, i) not in done]
+                await self._run_model(provider, info, todo)
             finally:
                 await provider.aclose()  # one model in memory at a time
+        manifest.models.extend(previous[len(manifest.models) :])  # stopped by --max-cost: keep the rest
         manifest.finished_at = utc_now()
         self.run_dir.write_manifest(manifest)
         return manifest
@@ -184,7 +249,7 @@ class Runner:
                     if reserved is None:
                         return  # over budget: not asked, no sample
                     estimate = reserved
-                sample = await self._sample(provider, info, task, instance)
+                sample = await self._sample(provider, identity, info, task, instance)
                 # Tokens as reported; estimated the same way as the reservation where they are not.
                 sample.cost_usd = self.prices.cost(
                     info.model,
@@ -194,22 +259,36 @@ class Runner:
                     sample.completion_tokens if sample.completion_tokens is not None else instance.max_tokens,
                 )
                 if self.budget is not None:
-                    self.budget.settle(estimate, sample.cost_usd)
+                    self.budget.settle(estimate, None if sample.cached else sample.cost_usd)
             self.run_dir.append_sample(sample)
+            if sample.error is not None:
+                self.errors += 1
             self.progress.advance()
 
+        identity = provider.identity
         try:
             await asyncio.gather(*(one(task, instance) for task, instance in instances))
         finally:
             self.progress.end_model()
 
-    async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
-        """Call the provider with the run's retry policy. Fatal errors end the run."""
+    async def _call(self, provider: Provider, make: Callable[[], Awaitable[T]]) -> T:
+        """Call the provider with the run's retry policy. Fatal errors end the run.
+
+        Remote calls also get a deadline of their own (the provider's timeout plus a grace period), so a
+        server that stops in the middle of an answer cannot hang the run."""
+        deadline = None if provider.in_process else self.config.options.timeout + DEADLINE_GRACE_S
 
         def before_sleep(state: RetryCallState) -> None:
             self.retries += 1
             error = state.outcome.exception() if state.outcome else None
             self.progress.retrying(f"retry {state.attempt_number}: {error}")
+
+        async def attempt_once() -> T:
+            self.requests += 1
+            try:
+                return await asyncio.wait_for(make(), deadline)
+            except TimeoutError:
+                raise ProviderError(ErrorKind.TRANSIENT, f"no answer within {deadline:g} s") from None
 
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(_retryable),
@@ -219,10 +298,33 @@ class Runner:
             reraise=True,
         ):
             with attempt:
-                return await make()
+                return await attempt_once()
         raise AssertionError("unreachable")
 
-    async def _sample(self, provider: Provider, info: ModelInfo, task: Task, instance: Instance) -> Sample:
+    async def _ask(
+        self,
+        provider: Provider,
+        identity: dict[str, str],
+        task: Task,
+        request: dict[str, Any],
+        make: Callable[[], Awaitable[T]],
+        decode: Callable[[dict[str, Any]], T],
+    ) -> tuple[T, bool]:
+        """The answer to `request` from the cache, or from the provider (then stored). Returns it and
+        whether it came from the cache."""
+        if self.cache is None:
+            return await self._call(provider, make), False
+        key = request_key(identity, request["kind"], request, task.version)
+        stored = self.cache.get(key)
+        if stored is not None:
+            return decode(stored), True
+        answer = await self._call(provider, make)
+        self.cache.put(key, request["kind"], dataclasses.asdict(answer))  # type: ignore[call-overload]
+        return answer, False
+
+    async def _sample(
+        self, provider: Provider, identity: dict[str, str], info: ModelInfo, task: Task, instance: Instance
+    ) -> Sample:
         start = time.perf_counter()
         use_logprobs = (
             instance.answer_type == "choice" and instance.logprob_scoring and provider.supports_logprobs
@@ -234,12 +336,30 @@ class Runner:
         prompt_tokens: int | None = None
         completion_tokens: int | None = None
         error: str | None = None
+        from_cache: list[bool] = []
+
+        async def scored(continuations: list[str]) -> ContinuationScores:
+            request = {
+                "kind": "score",
+                "prompt": instance.prompt,
+                "continuations": continuations,
+                "shared_prefix": instance.shared_prefix,
+            }
+            answer, hit = await self._ask(
+                provider,
+                identity,
+                task,
+                request,
+                lambda: provider.score_continuations(instance.prompt, continuations, instance.shared_prefix),
+                _decode_scores,
+            )
+            from_cache.append(hit)
+            return answer
+
         try:
             if use_logprobs:
                 classes = instance.classes or []
-                scores = await self._call(
-                    lambda: provider.score_continuations(instance.prompt, classes, instance.shared_prefix)
-                )
+                scores = await scored(classes)
                 score = score_logprobs(instance, scores.logprobs)
                 class_logprobs = dict(zip(classes, scores.logprobs, strict=True))
                 prompt_tokens, completion_tokens = scores.prompt_tokens, scores.continuation_tokens
@@ -247,20 +367,30 @@ class Runner:
                 request = GenerateRequest(
                     instance.prompt, instance.max_tokens, tuple(instance.stop), instance.shared_prefix
                 )
-                generation = await self._call(lambda: provider.generate(request))
+                generation, hit = await self._ask(
+                    provider,
+                    identity,
+                    task,
+                    {
+                        "kind": "generate",
+                        "prompt": request.prompt,
+                        "max_tokens": request.max_tokens,
+                        "stop": list(request.stop),
+                        "temperature": 0,
+                        "shared_prefix": request.shared_prefix,
+                    },
+                    lambda: provider.generate(request),
+                    lambda stored: Generation(**stored),
+                )
+                from_cache.append(hit)
                 response = generation.text
                 score = score_generation(instance, response)
                 prompt_tokens, completion_tokens = generation.prompt_tokens, generation.completion_tokens
                 if instance.answer_type == "number":
                     metrics = number_metrics(score.extracted, instance.target)
                 if instance.target_continuation is not None and provider.supports_logprobs:
-                    target = instance.target_continuation
-                    scored = await self._call(
-                        lambda: provider.score_continuations(
-                            instance.prompt, [target], instance.shared_prefix
-                        )
-                    )
-                    metrics["target_logprob"] = scored.logprobs[0]
+                    target_scores = await scored([instance.target_continuation])
+                    metrics["target_logprob"] = target_scores.logprobs[0]
         except ProviderError as exc:
             if exc.kind is ErrorKind.FATAL:
                 raise BenchError(f"{info.provider} {info.model}: {exc}") from None
@@ -288,6 +418,13 @@ class Runner:
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
             latency_s=round(time.perf_counter() - start, 6),
+            cached=bool(from_cache) and all(from_cache),
             error=error,
             metrics=metrics,
         )
+
+
+def _decode_scores(stored: dict[str, Any]) -> ContinuationScores:
+    return ContinuationScores(
+        tuple(stored["logprobs"]), stored.get("prompt_tokens"), stored.get("continuation_tokens")
+    )

@@ -11,8 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
-"""Bumped when a saved record changes incompatibly; readers refuse run directories from a newer one."""
+SCHEMA_VERSION = 2
+"""Bumped when a saved record changes (2: Sample.cached, Manifest.resumed_at); readers accept older
+versions and refuse run directories from a newer one."""
 
 AnswerType = Literal["number", "choice", "text"]
 ScoringMode = Literal["logprob", "generate"]
@@ -65,6 +66,9 @@ class Manifest(Record):
     models: list[ModelInfo] = Field(description="Models in the order they were run.")
     started_at: datetime = Field(description="UTC start time.")
     finished_at: datetime | None = Field(default=None, description="UTC end time; None while running.")
+    resumed_at: list[datetime] = Field(
+        default_factory=list, description="UTC times the run was resumed (bench run --resume)."
+    )
 
 
 class Instance(Record):
@@ -125,6 +129,10 @@ class Sample(Record):
     prompt_tokens: int | None = Field(default=None, description="Tokens in the prompt.")
     completion_tokens: int | None = Field(default=None, description="Tokens generated or scored.")
     latency_s: float = Field(description="Wall time of the provider call(s) for this sample.")
+    cached: bool = Field(
+        default=False,
+        description="True when every answer of this sample came from the response cache (no model call).",
+    )
     cost_usd: float | None = Field(
         default=None,
         description="Estimated cost from providers/prices.yaml; None when the model has no price.",

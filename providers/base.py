@@ -87,8 +87,18 @@ class Provider:
     supports_logprobs: bool = False
     max_concurrency: ClassVar[int | None] = None
     """Upper bound on requests in flight (1 for an in-process engine); None leaves it to the user."""
+    in_process: ClassVar[bool] = False
+    """True for an engine running in this process: its calls cannot be abandoned, so the runner does
+    not put its own deadline on them (remote calls get one, in case a server stops mid-answer)."""
 
     info: ModelInfo
+
+    @property
+    def identity(self) -> dict[str, str]:
+        """What makes this model's answers this model's: the response cache's key. By default the
+        provider, the model id and the details (endpoint, API); engines that read a file override it
+        with the file's hash."""
+        return {"provider": self.info.provider, "model": self.info.model, **self.info.details}
 
     @classmethod
     def from_spec(cls, spec: str | None, options: ProviderOptions) -> Provider:

@@ -119,6 +119,7 @@ class LocalProvider(Provider):
     name = "local"
     supports_logprobs = True
     max_concurrency = 1  # one in-process engine; requests are served one at a time
+    in_process = True
 
     def __init__(self, path: Path, spec: str | None) -> None:
         _require_engine()
@@ -161,6 +162,18 @@ class LocalProvider(Provider):
                 "n_ctx": str(N_CTX),
             },
         )
+
+    @property
+    def identity(self) -> dict[str, str]:
+        """The file's content and the engine's version, not the path: a moved file keeps its answers."""
+        import llama_cpp
+
+        return {
+            "provider": self.name,
+            "sha256": self.info.details["sha256"],
+            "engine": f"llama-cpp-python {llama_cpp.__version__}",
+            "n_ctx": str(N_CTX),
+        }
 
     @classmethod
     def check_spec(cls, spec: str | None, options: ProviderOptions) -> None:

@@ -6,11 +6,18 @@ axis of a report):
   (plus, minus, times) with the number, an expected-value gamble with Y or N; anything else gets
   "I don't know." (an extraction failure).
 - `constant:TEXT`: always answers TEXT.
+
+For tests of the runner, two environment variables instrument it: BENCH_SCRIPTED_DELAY (seconds each
+call takes) and BENCH_SCRIPTED_CALL_LOG (a file that gets one line per call, "kind<TAB>sha256 of the
+prompt", written when the call starts, so it survives the process being killed).
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import math
+import os
 import re
 from collections.abc import Callable, Sequence
 
@@ -27,6 +34,9 @@ from providers.base import (
 )
 
 Rule = Callable[[str], str]
+
+DELAY_ENV = "BENCH_SCRIPTED_DELAY"
+CALL_LOG_ENV = "BENCH_SCRIPTED_CALL_LOG"
 
 _ARITHMETIC = re.compile(r"What is (-?\d+) (plus|minus|times) (-?\d+)\?")
 _GAMBLE = re.compile(
@@ -88,15 +98,29 @@ class ScriptedProvider(Provider):
             f"unknown scripted model {script!r}; use calculator or constant:TEXT, optionally with @SIZE"
         )
 
-    async def generate(self, request: GenerateRequest) -> Generation:
+    async def _called(self, kind: str, prompt: str) -> None:
         self.calls += 1
+        log = os.environ.get(CALL_LOG_ENV)
+        if log:
+            line = f"{kind}\t{hashlib.sha256(prompt.encode()).hexdigest()}\n".encode()
+            fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, line)  # one write of one short line: whole or absent after a kill
+            finally:
+                os.close(fd)
+        delay = float(os.environ.get(DELAY_ENV) or 0)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def generate(self, request: GenerateRequest) -> Generation:
+        await self._called("generate", request.prompt)
         return Generation(text=cut_at_stop(self.rule(request.prompt), request.stop))
 
     async def score_continuations(
         self, prompt: str, continuations: Sequence[str], shared_prefix: int = 0
     ) -> ContinuationScores:
         """The rule's answer gets probability 0.9; the other continuations share 0.1 equally."""
-        self.calls += 1
+        await self._called("score", prompt)
         answer = self.rule(prompt).strip()
         picked = [c.strip() == answer for c in continuations]
         others = max(1, len(picked) - sum(picked))

