@@ -229,7 +229,8 @@ def _run_args(url: str, out: Path, *extra: str) -> list[str]:
 def test_cli_run_retries_faults_and_keeps_the_key_out(bench, tmp_path: Path) -> None:
     out = tmp_path / "run"
     with serve(FAULTS) as server:
-        result = bench(*_run_args(server.url, out), env={"ANTHROPIC_API_KEY": KEY})
+        env = {"ANTHROPIC_API_KEY": KEY, "BENCH_CACHE_DIR": str(tmp_path / "cache")}
+        result = bench(*_run_args(server.url, out), env=env)
         requests = list(server.requests)
     assert result.code == 0, result.err
     faults = sum(action != "ok" for action in FAULTS)
@@ -247,7 +248,8 @@ def test_cli_run_retries_faults_and_keeps_the_key_out(bench, tmp_path: Path) -> 
     assert all("stop_sequences" not in r.body for r in requests)  # "\n" is applied locally
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["models"][0]["supports_logprobs"] is False
-    for path in out.rglob("*"):
+    assert (tmp_path / "cache" / "responses.sqlite").is_file()
+    for path in tmp_path.rglob("*"):  # run directory, reports and the response cache
         if path.is_file():
             assert b"SECRET-42" not in path.read_bytes(), path
     assert "SECRET-42" not in result.out + result.err

@@ -91,13 +91,13 @@ def test_the_key_is_never_written(bench, fake: Fake, tmp_path: Path) -> None:
         "3",
         "--out",
         str(out),
-        env={"OPENAI_API_KEY": SECRET},
+        env={"OPENAI_API_KEY": SECRET, "BENCH_CACHE_DIR": str(tmp_path / "cache")},
     )
     assert result.code == 0, result.err
     assert fake.state.requests[0]["authorization"] == f"Bearer {SECRET}"  # it was used ...
     assert all(r["path"] == "/v1/chat/completions" for r in fake.state.requests)
-    files = [p for p in out.rglob("*") if p.is_file()]
-    assert files
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]  # run directory, reports, response cache
+    assert {p.name for p in files} >= {"samples.jsonl", "manifest.json", "report.html", "responses.sqlite"}
     for path in files:  # ... and never saved
         assert SECRET.encode() not in path.read_bytes(), path
     assert SECRET not in result.out + result.err
