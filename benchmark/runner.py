@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
@@ -109,12 +109,25 @@ def _retryable(error: BaseException) -> bool:
     return isinstance(error, ProviderError) and error.kind is not ErrorKind.FATAL
 
 
-def _wait(state: RetryCallState) -> float:
-    """Honour Retry-After; otherwise exponential backoff with full jitter (0.5 s base, 30 s cap)."""
-    error = state.outcome.exception() if state.outcome else None
+def _delay(error: BaseException | None, attempt: int) -> float:
+    """Seconds before retrying after failed attempt number `attempt`: the server's Retry-After, else
+    exponential backoff with full jitter (0.5 s base, 30 s cap)."""
     if isinstance(error, ProviderError) and error.retry_after is not None:
         return error.retry_after
-    return random.uniform(0, min(30.0, 0.5 * 2 ** (state.attempt_number - 1)))
+    return random.uniform(0, min(30.0, 0.5 * 2 ** (attempt - 1)))
+
+
+def _first_error(group: BaseExceptionGroup) -> BaseException:
+    """The exception to report from a group of failed workers: ours (a BenchError) first."""
+    leaves: list[BaseException] = []
+    stack: list[BaseException] = [group]
+    while stack:
+        error = stack.pop(0)
+        if isinstance(error, BaseExceptionGroup):
+            stack.extend(error.exceptions)
+        else:
+            leaves.append(error)
+    return next((e for e in leaves if isinstance(e, BenchError)), leaves[0])
 
 
 class Runner:
@@ -150,16 +163,19 @@ class Runner:
     def run(self) -> Manifest:
         return asyncio.run(self._run())
 
+    def _instances(self) -> Iterator[tuple[Task, Instance]]:
+        """Every (task, instance) of the run, rendered as needed (a large run is never held in memory)."""
+        config = self.config
+        for plan in config.tasks:
+            for prompting in plan.promptings:
+                for instance in plan.task.iter_instances(config.seed, config.limit, prompting):
+                    yield plan.task, instance
+
     async def _run(self) -> Manifest:
         config = self.config
         task_infos: list[TaskInfo] = [plan.task.info(list(plan.promptings)) for plan in config.tasks]
-        # Render every instance once, before any model is loaded: bad task options fail fast.
-        instances = [
-            (plan.task, instance)
-            for plan in config.tasks
-            for prompting in plan.promptings
-            for instance in plan.task.instances(config.seed, config.limit, prompting)
-        ]
+        # Render every instance once before any model is loaded: bad task options fail fast.
+        total = sum(1 for _ in self._instances())
         done: set[SampleKey] = set()
         previous: list[ModelInfo] = []
         if self.resume:
@@ -189,7 +205,8 @@ class Runner:
             if self.budget is not None and self.budget.stopped:
                 break
             before = previous[index] if index < len(previous) else None
-            if before is not None and all(sample_key(before.label, i) in done for _, i in instances):
+            already = sum(1 for key in done if key[0] == before.label) if before is not None else 0
+            if before is not None and already >= total:
                 manifest.models.append(before)  # finished before the interruption: not even loaded
                 continue
             self.progress.loading(spec.model or f"{spec.provider} default model")
@@ -205,8 +222,9 @@ class Runner:
                     )
                 manifest.models.append(info)
                 self.run_dir.write_manifest(manifest)
-                todo = [(t, i) for t, i in instances if sample_key(info.label, i) not in done]
-                await self._run_model(provider, info, todo)
+                label = info.label
+                todo = ((t, i) for t, i in self._instances() if sample_key(label, i) not in done)
+                await self._run_model(provider, info, todo, total - already)
             finally:
                 await provider.aclose()  # one model in memory at a time
         manifest.models.extend(previous[len(manifest.models) :])  # stopped by --max-cost: keep the rest
@@ -233,16 +251,18 @@ class Runner:
         )
 
     async def _run_model(
-        self, provider: Provider, info: ModelInfo, instances: list[tuple[Task, Instance]]
+        self, provider: Provider, info: ModelInfo, instances: Iterator[tuple[Task, Instance]], total: int
     ) -> None:
-        limit = self.config.concurrency
+        """Ask for every instance with `--concurrency` workers pulling from one iterator: the cost per
+        request does not grow with the run, and a fatal error stops the other workers at once."""
+        workers = self.config.concurrency
         if provider.max_concurrency is not None:
-            limit = min(limit, provider.max_concurrency)
-        semaphore = asyncio.Semaphore(limit)
-        self.progress.start_model(info.label, len(instances))
+            workers = min(workers, provider.max_concurrency)
+        self.progress.start_model(info.label, total)
+        identity = provider.identity
 
-        async def one(task: Task, instance: Instance) -> None:
-            async with semaphore:
+        async def worker() -> None:
+            for task, instance in instances:
                 estimate = 0.0
                 if self.budget is not None:
                     reserved = self.budget.reserve(info.model, instance.prompt, instance.max_tokens)
@@ -260,14 +280,17 @@ class Runner:
                 )
                 if self.budget is not None:
                     self.budget.settle(estimate, None if sample.cached else sample.cost_usd)
-            self.run_dir.append_sample(sample)
-            if sample.error is not None:
-                self.errors += 1
-            self.progress.advance()
+                self.run_dir.append_sample(sample)
+                if sample.error is not None:
+                    self.errors += 1
+                self.progress.advance()
 
-        identity = provider.identity
         try:
-            await asyncio.gather(*(one(task, instance) for task, instance in instances))
+            async with asyncio.TaskGroup() as group:
+                for _ in range(workers):
+                    group.create_task(worker())
+        except BaseExceptionGroup as failed:
+            raise _first_error(failed) from None
         finally:
             self.progress.end_model()
 
@@ -275,31 +298,46 @@ class Runner:
         """Call the provider with the run's retry policy. Fatal errors end the run.
 
         Remote calls also get a deadline of their own (the provider's timeout plus a grace period), so a
-        server that stops in the middle of an answer cannot hang the run."""
+        server that stops in the middle of an answer cannot hang the run. The first attempt is made
+        directly; tenacity takes over only after a retryable failure."""
         deadline = None if provider.in_process else self.config.options.timeout + DEADLINE_GRACE_S
-
-        def before_sleep(state: RetryCallState) -> None:
-            self.retries += 1
-            error = state.outcome.exception() if state.outcome else None
-            self.progress.retrying(f"retry {state.attempt_number}: {error}")
 
         async def attempt_once() -> T:
             self.requests += 1
             try:
-                return await asyncio.wait_for(make(), deadline)
+                async with asyncio.timeout(deadline):
+                    return await make()
             except TimeoutError:
                 raise ProviderError(ErrorKind.TRANSIENT, f"no answer within {deadline:g} s") from None
 
+        try:
+            return await attempt_once()
+        except ProviderError as error:
+            if not _retryable(error) or self.config.max_attempts < 2:
+                raise
+            self._retrying(1, error)
+            await asyncio.sleep(_delay(error, 1))
+
+        def before_sleep(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            self._retrying(state.attempt_number + 1, error)
+
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(_retryable),
-            wait=_wait,
-            stop=stop_after_attempt(self.config.max_attempts),
+            wait=lambda state: _delay(
+                state.outcome.exception() if state.outcome else None, state.attempt_number + 1
+            ),
+            stop=stop_after_attempt(self.config.max_attempts - 1),
             before_sleep=before_sleep,
             reraise=True,
         ):
             with attempt:
                 return await attempt_once()
         raise AssertionError("unreachable")
+
+    def _retrying(self, attempt: int, error: BaseException | None) -> None:
+        self.retries += 1
+        self.progress.retrying(f"retry {attempt}: {error}")
 
     async def _ask(
         self,

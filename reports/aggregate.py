@@ -3,38 +3,79 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from benchmark.schemas import Manifest, Sample, SummaryRow
-from benchmark.stats import bootstrap_accuracy_ci, stable_seed
-from reports.analysis import annotate
+from benchmark.stats import bootstrap_accuracy_ci, class_probabilities, stable_seed
+from reports.analysis import Outcome, annotate
+
+
+@dataclass
+class Tally:
+    """Running totals of one (task, prompting, model): memory per item is one Outcome, not a Sample."""
+
+    first: Sample
+    answered: list[Outcome] = field(default_factory=list)
+    errors: int = 0
+    extraction_failures: int = 0
+    scoring: set[str] = field(default_factory=set)
+    metric_values: dict[str, list[float]] = field(default_factory=dict)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    costs: list[float] = field(default_factory=list)
+
+    def add(self, sample: Sample) -> None:
+        self.prompt_tokens += sample.prompt_tokens or 0
+        self.completion_tokens += sample.completion_tokens or 0
+        if sample.cost_usd is not None:
+            self.costs.append(sample.cost_usd)
+        if sample.error is not None:
+            self.errors += 1
+            return
+        confidence = (
+            max(class_probabilities(list(sample.class_logprobs.values()))) if sample.class_logprobs else None
+        )
+        self.answered.append(Outcome(sample.item_id, sample.correct, confidence))
+        self.extraction_failures += sample.extraction_failed
+        self.scoring.add(sample.scoring)
+        for key, value in sample.metrics.items():
+            self.metric_values.setdefault(key, []).append(value)
 
 
 def summarize(samples: Iterable[Sample], manifest: Manifest) -> list[SummaryRow]:
     """One row per (task, prompting, model), ordered by task, prompting, then parameter count.
 
-    Samples that ended in an error (no answer after the retry budget) are counted in `errors` and
-    left out of `n` and accuracy: they were not answered wrongly, they were not answered.
+    Reads `samples` once, keeping per item only what the statistics need. Samples that ended in an
+    error (no answer after the retry budget) are counted in `errors` and left out of `n` and accuracy:
+    they were not answered wrongly, they were not answered.
     """
     chance = {t.name: t.chance for t in manifest.tasks}
     task_order = {t.name: i for i, t in enumerate(manifest.tasks)}
     prompting_order = {(t.name, p): i for t in manifest.tasks for i, p in enumerate(t.promptings)}
-    groups: dict[tuple[str, str, str], list[Sample]] = {}
+    tallies: dict[tuple[str, str, str], Tally] = {}
     for sample in samples:
-        groups.setdefault((sample.task, sample.prompting, sample.model), []).append(sample)
+        key = (sample.task, sample.prompting, sample.model)
+        tally = tallies.get(key)
+        if tally is None:
+            tally = tallies[key] = Tally(sample)
+        tally.add(sample)
 
     rows: list[SummaryRow] = []
-    for (task, prompting, model), group in groups.items():
+    groups: dict[tuple[str, str, str], list[Outcome]] = {}
+    for (task, prompting, model), tally in tallies.items():
         # Item order, not the order answers arrived (concurrency, resumed runs): same samples, same row.
-        group.sort(key=lambda s: s.item_id)
-        answered = [s for s in group if s.error is None]
-        outcomes = [s.correct for s in answered]
+        tally.answered.sort(key=lambda o: o.item_id)
+        for values in tally.metric_values.values():
+            values.sort()
+        groups[(task, prompting, model)] = tally.answered
+        outcomes = [o.correct for o in tally.answered]
         n = len(outcomes)
         low, high = (
             bootstrap_accuracy_ci(outcomes, stable_seed(manifest.seed, task, prompting, model))
             if n
             else (None, None)
         )
-        first = group[0]
+        first = tally.first
         rows.append(
             SummaryRow(
                 task=task,
@@ -53,13 +94,13 @@ def summarize(samples: Iterable[Sample], manifest: Manifest) -> list[SummaryRow]
                 ci_low=low,
                 ci_high=high,
                 chance=chance.get(task, 0.0),
-                extraction_failures=sum(s.extraction_failed for s in answered),
-                errors=len(group) - n,
-                scoring="+".join(sorted({s.scoring for s in answered})) or "none",
-                metrics=_mean_metrics(answered),
-                prompt_tokens=sum(s.prompt_tokens or 0 for s in group),
-                completion_tokens=sum(s.completion_tokens or 0 for s in group),
-                cost_usd=_total_cost(group),
+                extraction_failures=tally.extraction_failures,
+                errors=tally.errors,
+                scoring="+".join(sorted(tally.scoring)) or "none",
+                metrics={k: sum(v) / len(v) for k, v in sorted(tally.metric_values.items())},
+                prompt_tokens=tally.prompt_tokens,
+                completion_tokens=tally.completion_tokens,
+                cost_usd=round(sum(sorted(tally.costs)), 6) if tally.costs else None,
             )
         )
     rows.sort(
@@ -77,17 +118,3 @@ def summarize(samples: Iterable[Sample], manifest: Manifest) -> list[SummaryRow]
         )
     )
     return annotate(rows, groups, manifest.seed)
-
-
-def _mean_metrics(samples: list[Sample]) -> dict[str, float]:
-    """Mean of each continuous measure over the samples that recorded it."""
-    values: dict[str, list[float]] = {}
-    for sample in samples:
-        for key, value in sample.metrics.items():
-            values.setdefault(key, []).append(value)
-    return {key: sum(v) / len(v) for key, v in sorted(values.items())}
-
-
-def _total_cost(samples: list[Sample]) -> float | None:
-    costs = [s.cost_usd for s in samples if s.cost_usd is not None]
-    return round(sum(costs), 6) if costs else None

@@ -4,12 +4,12 @@ the chain-of-thought gain (paired, with McNemar's test), calibration, and the me
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
-from benchmark.schemas import Sample, SummaryRow
+from benchmark.schemas import SummaryRow
 from benchmark.stats import (
     SizePoint,
     calibration,
-    class_probabilities,
     mcnemar,
     neighbour_differences,
     paired_bootstrap_diff,
@@ -21,6 +21,16 @@ from benchmark.stats import (
 Key = tuple[str, str, str]  # task, prompting, model
 
 
+@dataclass(slots=True)
+class Outcome:
+    """What the statistics need of one answered sample (the rest of it stays in samples.jsonl)."""
+
+    item_id: str
+    correct: bool
+    confidence: float | None
+    """Probability of the predicted class, where log-probs scored the item."""
+
+
 def curve_key(row: SummaryRow) -> tuple[str, str, str, str]:
     """Rows on one curve: same task, prompting, family and variant."""
     return (row.task, row.prompting, row.family or "", row.variant or "")
@@ -30,9 +40,9 @@ def _size(row: SummaryRow) -> float | None:
     return float(row.params) if row.params is not None else row.size_rank
 
 
-def annotate(rows: list[SummaryRow], samples: dict[Key, list[Sample]], seed: int) -> list[SummaryRow]:
-    """The rows with their curve statistics filled in (rows are returned as new objects)."""
-    answered = {key: [s for s in group if s.error is None] for key, group in samples.items()}
+def annotate(rows: list[SummaryRow], answered: dict[Key, list[Outcome]], seed: int) -> list[SummaryRow]:
+    """The rows with their curve statistics filled in (rows are returned as new objects); `answered`
+    holds the answered items of each row, in item order."""
     updates: dict[Key, dict[str, object]] = {(r.task, r.prompting, r.model): {} for r in rows}
 
     # Shape of each curve and the step from the next smaller size, both from paired intervals.
@@ -94,11 +104,10 @@ def annotate(rows: list[SummaryRow], samples: dict[Key, list[Sample]], seed: int
 
     # Calibration of class probabilities where log-probs scored the items.
     for row in rows:
-        scored = [s for s in answered[(row.task, row.prompting, row.model)] if s.class_logprobs]
+        scored = [o for o in answered[(row.task, row.prompting, row.model)] if o.confidence is not None]
         if not scored:
             continue
-        confidence = [max(class_probabilities(list((s.class_logprobs or {}).values()))) for s in scored]
-        result = calibration(confidence, [s.correct for s in scored])
+        result = calibration([o.confidence or 0.0 for o in scored], [o.correct for o in scored])
         if not (math.isnan(result.brier) or math.isnan(result.ece)):
             updates[(row.task, row.prompting, row.model)].update(brier=result.brier, ece=result.ece)
 

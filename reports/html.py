@@ -11,7 +11,7 @@ from html import escape
 from benchmark.schemas import Manifest, Sample, SummaryRow
 from reports.references import Reference
 from reports.samples import STYLE as SAMPLES_STYLE
-from reports.samples import render_browser
+from reports.samples import SampleBrowser, render_browser
 from reports.svg import Point, Series, scaling_plot
 from reports.tables import gain_text, group_rows, pct, size_text, step_text, verdict_lines
 
@@ -27,7 +27,7 @@ td.num{text-align:right}.scripted{background:#fff3cd;border:1px solid #e0c060;pa
 def render_html(
     manifest: Manifest,
     rows: list[SummaryRow],
-    samples: Iterable[Sample] = (),
+    samples: Iterable[Sample] | SampleBrowser = (),
     reference: Reference | None = None,
 ) -> str:
     body = [
@@ -76,7 +76,7 @@ def render_html(
             verdicts = "".join(f"<li>{_bold(escape(line))}</li>" for line in verdict_lines(group))
             if verdicts:
                 body.append(f'<ul class="verdicts">{verdicts}</ul>')
-    body.append(render_browser(samples))
+    body.append(samples.render() if isinstance(samples, SampleBrowser) else render_browser(samples))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         "<title>bench report</title>"

@@ -27,20 +27,37 @@ def _kind(sample: Sample) -> str:
     return "ok" if sample.correct else "wrong"
 
 
+class SampleBrowser:
+    """Picks the samples the page shows (wrong answers, failures and errors first, then correct ones,
+    at most MAX_SHOWN) while a run's samples stream past, so a large run is never held in memory."""
+
+    def __init__(self) -> None:
+        self.shown: list[Sample] = []
+        self.correct_kept: list[Sample] = []
+        self.total = 0
+
+    def add(self, sample: Sample) -> None:
+        self.total += 1
+        if _kind(sample) != "ok":
+            if len(self.shown) < MAX_SHOWN:
+                self.shown.append(sample)
+        elif len(self.correct_kept) < MAX_SHOWN:
+            self.correct_kept.append(sample)
+
+    def render(self) -> str:
+        return _render(self.shown + self.correct_kept[: MAX_SHOWN - len(self.shown)], self.total)
+
+
 def render_browser(samples: Iterable[Sample]) -> str:
+    browser = SampleBrowser()
+    for sample in samples:
+        browser.add(sample)
+    return browser.render()
+
+
+def _render(shown: list[Sample], total: int) -> str:
     """A table of samples; radio buttons (CSS only) show all, wrong answers, extraction failures or
     errors. Prompts and responses are model or user text: always escaped, never interpreted."""
-    shown: list[Sample] = []
-    correct_kept: list[Sample] = []
-    total = 0
-    for sample in samples:
-        total += 1
-        if _kind(sample) != "ok":
-            if len(shown) < MAX_SHOWN:
-                shown.append(sample)
-        elif len(correct_kept) < MAX_SHOWN:
-            correct_kept.append(sample)
-    shown += correct_kept[: MAX_SHOWN - len(shown)]
     rows = []
     for s in shown:
         kind = _kind(s)

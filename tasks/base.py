@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 
 from benchmark.errors import UsageError
 from benchmark.schemas import AnswerType, Instance, TaskInfo
@@ -28,6 +29,10 @@ class Task(ABC):
     def instances(self, seed: int, limit: int | None, prompting: str) -> list[Instance]:
         """The first `limit` items for `seed` (all when None), rendered under `prompting`."""
 
+    def iter_instances(self, seed: int, limit: int | None, prompting: str) -> Iterator[Instance]:
+        """`instances`, one at a time (the runner's way of reading them)."""
+        return iter(self.instances(seed, limit, prompting))
+
     def params(self) -> dict[str, str]:
         """Parameters that select this variant, as written in the manifest."""
         return {}
@@ -51,3 +56,15 @@ class Task(ABC):
             raise UsageError(
                 f"task {self.name!r} has no prompting {prompting!r}; it has: {', '.join(self.promptings)}"
             )
+
+
+class GeneratedTask(Task):
+    """A task whose items are generated: it yields them one at a time (`iter_instances`), so a run of
+    100,000 items never holds them all; `instances` lists them for callers that want a list."""
+
+    @abstractmethod
+    def iter_instances(self, seed: int, limit: int | None, prompting: str) -> Iterator[Instance]:
+        """The first `limit` items for `seed` (a default number when None), rendered under `prompting`."""
+
+    def instances(self, seed: int, limit: int | None, prompting: str) -> list[Instance]:
+        return list(self.iter_instances(seed, limit, prompting))

@@ -8,11 +8,12 @@ jump under exact match can be told from a smooth rise underneath (Schaeffer et a
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from benchmark.errors import UsageError
 from benchmark.schemas import Instance
-from tasks.base import Task
+from tasks.base import GeneratedTask
 
 OPS = ("+", "-", "*", "(a+b)*c")
 _WORDS = {"+": "plus", "-": "minus", "*": "times"}
@@ -45,7 +46,7 @@ def draw_operand(rng: random.Random, digits: int) -> int:
     return rng.randint(low, 10**digits - 1)
 
 
-class Arithmetic(Task):
+class Arithmetic(GeneratedTask):
     name = "arithmetic"
     version = "2"
     description = "n-digit arithmetic, k-shot, exact match + continuous measures (emergent abilities)"
@@ -68,7 +69,7 @@ class Arithmetic(Task):
         count = 3 if self.op == "(a+b)*c" else 2
         return Problem(tuple(draw_operand(rng, self.digits) for _ in range(count)), self.op)
 
-    def instances(self, seed: int, limit: int | None, prompting: str) -> list[Instance]:
+    def iter_instances(self, seed: int, limit: int | None, prompting: str) -> Iterator[Instance]:
         self.check_prompting(prompting)
         # One exemplar set per seed, shared by all items: the few-shot prefix is the same for every
         # item, so an engine with a prefix cache pays for it once.
@@ -77,10 +78,9 @@ class Arithmetic(Task):
         context = "".join(f"{p.question()} {p.answer}\n\n" for p in exemplars)
         rng = self.rng(seed, "items")
         count = _DEFAULT_ITEMS if limit is None else limit
-        out: list[Instance] = []
         for index in range(count):
             problem = self.draw(rng)
-            out.append(
+            yield (
                 Instance(
                     task=self.name,
                     prompting=prompting,
@@ -94,4 +94,3 @@ class Arithmetic(Task):
                     shared_prefix=len(context),
                 )
             )
-        return out

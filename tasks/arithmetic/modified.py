@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from benchmark.errors import UsageError
 from benchmark.schemas import Instance
 from tasks.arithmetic import draw_operand
-from tasks.base import Task
+from tasks.base import GeneratedTask
 
 # op -> (symbol, digits, true operation). The modified form adds one to the result: the model must
 # infer from the five examples that "->" is not plain arithmetic.
@@ -18,7 +20,7 @@ _DEFAULT_ITEMS = 1000
 _LINES = 5
 
 
-class ModifiedArithmetic(Task):
+class ModifiedArithmetic(GeneratedTask):
     name = "modified_arithmetic"
     version = "1"
     description = "infer a hidden operation from five 'a op b -> c' lines (BIG-bench; emergent)"
@@ -33,19 +35,18 @@ class ModifiedArithmetic(Task):
     def params(self) -> dict[str, str]:
         return {"op": self.op, "modified": str(self.modified).lower()}
 
-    def instances(self, seed: int, limit: int | None, prompting: str) -> list[Instance]:
+    def iter_instances(self, seed: int, limit: int | None, prompting: str) -> Iterator[Instance]:
         self.check_prompting(prompting)
         symbol, digits, fn = _OPS[self.op]
         shift = 1 if self.modified else 0
         rng = self.rng(seed, "items")
-        out: list[Instance] = []
         for index in range(_DEFAULT_ITEMS if limit is None else limit):
             # Each item has its own five examples, as in BIG-bench.
             pairs = [(draw_operand(rng, digits), draw_operand(rng, digits)) for _ in range(_LINES + 1)]
             lines = [f"{a} {symbol} {b} -> {fn(a, b) + shift}\n" for a, b in pairs[:_LINES]]
             a, b = pairs[-1]
             answer = fn(a, b) + shift
-            out.append(
+            yield (
                 Instance(
                     task=self.name,
                     prompting=prompting,
@@ -58,4 +59,3 @@ class ModifiedArithmetic(Task):
                     stop=["\n"],
                 )
             )
-        return out

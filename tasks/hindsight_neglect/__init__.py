@@ -8,11 +8,12 @@ outcome disagrees with it, so a model that judges by the outcome answers wrongly
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from benchmark.errors import UsageError
 from benchmark.schemas import Instance
-from tasks.base import Task
+from tasks.base import GeneratedTask
 
 LANGS = ("en", "zh-TW")
 _ZH_NAMES = {
@@ -106,7 +107,7 @@ def draw_gamble(rng: random.Random, positive_ev: bool, won: bool) -> Gamble:
             return gamble
 
 
-class HindsightNeglect(Task):
+class HindsightNeglect(GeneratedTask):
     name = "hindsight_neglect"
     version = "2"
     description = "expected-value gamble trap, Y/N, en or zh-TW (inverse / U-shaped scaling)"
@@ -142,14 +143,13 @@ class HindsightNeglect(Task):
         shown = gamble.reasoning(self.lang) if prompting == "cot" else answer
         return f"{gamble.question(self.lang)}{shown}\n\n"
 
-    def instances(self, seed: int, limit: int | None, prompting: str) -> list[Instance]:
+    def iter_instances(self, seed: int, limit: int | None, prompting: str) -> Iterator[Instance]:
         self.check_prompting(prompting)
         examples, finals = self.gambles(seed, _DEFAULT_ITEMS if limit is None else limit)
         context = "".join(self._exemplar(g, prompting) for g in examples)
-        out: list[Instance] = []
         for index, final in enumerate(finals):
             answer_index = 0 if final.right_decision else 1
-            out.append(
+            yield (
                 Instance(
                     task=self.name,
                     prompting=prompting,
@@ -167,4 +167,3 @@ class HindsightNeglect(Task):
                     shared_prefix=len(context),
                 )
             )
-        return out

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from benchmark.errors import UsageError
 from benchmark.schemas import Instance
-from tasks.base import Task
+from tasks.base import GeneratedTask
 
 _NAMES = ["Ana", "Ben", "Chloe", "David", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kofi", "Lena"]
 _THINGS = ["apples", "marbles", "stickers", "cookies", "pencils", "shells", "stamps", "coins"]
@@ -68,7 +69,7 @@ def draw_problem(rng: random.Random, steps: int) -> Problem:
     return Problem(" ".join(sentences), " ".join(reasoning), value)
 
 
-class WordProblems(Task):
+class WordProblems(GeneratedTask):
     name = "word_problems"
     version = "2"
     description = "2-4 step word problems: plain vs chain-of-thought (guidance that pays off by size)"
@@ -99,15 +100,14 @@ class WordProblems(Task):
         shown = (lambda p: f"{p.reasoning} ") if prompting == "cot" else (lambda p: "")
         return "".join(f"Q: {p.question}\nA: {shown(p)}The answer is {p.answer}.\n\n" for p in exemplars)
 
-    def instances(self, seed: int, limit: int | None, prompting: str) -> list[Instance]:
+    def iter_instances(self, seed: int, limit: int | None, prompting: str) -> Iterator[Instance]:
         self.check_prompting(prompting)
         context = self._context(seed, prompting)
         trigger = f" {ZERO_SHOT_TRIGGER}" if prompting == "cot_zeroshot" else ""
         rng = self.rng(seed, "items")
-        out: list[Instance] = []
         for index in range(_DEFAULT_ITEMS if limit is None else limit):
             problem = draw_problem(rng, self._steps(rng))
-            out.append(
+            yield (
                 Instance(
                     task=self.name,
                     prompting=prompting,
@@ -121,4 +121,3 @@ class WordProblems(Task):
                     shared_prefix=len(context),
                 )
             )
-        return out
