@@ -10,6 +10,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -339,12 +340,17 @@ def families_list() -> None:
             else ", ".join(dict.fromkeys(format_size(m.params) for m in family.members))
         )
         table.add_row(
-            family.name,
-            str(len(family.members)),
-            sizes,
-            ", ".join(dict.fromkeys(m.variant for m in family.members)),
-            ", ".join(dict.fromkeys(m.provider for m in family.members)),
-            family.description,
+            *map(
+                escape,
+                (
+                    family.name,
+                    str(len(family.members)),
+                    sizes,
+                    ", ".join(dict.fromkeys(m.variant for m in family.members)),
+                    ", ".join(dict.fromkeys(m.provider for m in family.members)),
+                    family.description,
+                ),
+            )
         )
     _stdout().print(table)
 
@@ -355,13 +361,16 @@ def families_show(name: str) -> None:
     """Show the members of a family (a shipped name or a .yaml file)."""
     family = load_family(name)
     out = _stdout()
-    out.print(f"[bold]{family.name}[/bold] version {family.version}: {family.description}", highlight=False)
-    out.print(f"sizes from: {family.source}", highlight=False)
+    out.print(
+        f"[bold]{escape(family.name)}[/bold] version {escape(family.version)}: {escape(family.description)}",
+        highlight=False,
+    )
+    out.print(f"sizes from: {escape(family.source)}", highlight=False)
     size_column = "rank (undisclosed sizes)" if family.by_rank else "params"
     table = Table("provider", "model", size_column, "variant", "base_url")
     for m in family.members:
         size = str(m.rank) if family.by_rank else format_size(m.params)
-        table.add_row(m.provider, m.model or "(default)", size, m.variant, m.base_url or "")
+        table.add_row(*map(escape, (m.provider, m.model or "(default)", size, m.variant, m.base_url or "")))
     out.print(table)
 
 
@@ -422,9 +431,8 @@ def tasks_list() -> None:
         )
     for path in task_registry.shipped_trap_files():
         task = task_registry.create(str(path))
-        table.add_row(
-            str(path), task.version, ", ".join(task.promptings), pct(task.chance), "", task.description
-        )
+        cells = (str(path), task.version, ", ".join(task.promptings), pct(task.chance), "", task.description)
+        table.add_row(*map(escape, cells))
     _stdout().print(table)
 
 
@@ -435,11 +443,14 @@ def tasks_show(spec: str, seed: int) -> None:
     """Show a task (NAME, NAME:key=value,... or a file): what it is, and its first prompt per condition."""
     task = task_registry.create(spec)
     out = _stdout()
-    out.print(f"[bold]{task.name}[/bold] version {task.version}: {task.description}")
-    out.print(f"parameters: {task.params() or '-'}; chance {pct(task.chance)}; answers: {task.answer_type}")
+    out.print(f"[bold]{escape(task.name)}[/bold] version {escape(task.version)}: {escape(task.description)}")
+    out.print(
+        f"parameters: {task.params() or '-'}; chance {pct(task.chance)}; answers: {task.answer_type}",
+        markup=False,
+    )
     for prompting in task.promptings:
         [first] = task.instances(seed, 1, prompting)
-        out.rule(f"{prompting}: item {first.item_id}, target {first.target!r}")
+        out.rule(escape(f"{prompting}: item {first.item_id}, target {first.target!r}"))
         out.print(first.prompt, markup=False, highlight=False)
 
 
@@ -498,14 +509,14 @@ def _stdout() -> Console:
 def per_model_table(rows: list[SummaryRow]) -> Table:
     """One line per model (by size), one column per task and prompting: accuracy [95% CI]."""
     columns = list(dict.fromkeys(f"{r.task}\n{r.prompting}" for r in rows))
-    table = Table("model", "params", *columns, title="accuracy % [95% CI] by model")
+    table = Table("model", "params", *map(escape, columns), title="accuracy % \\[95% CI] by model")
     models = sorted({(r.params is None, r.params or 0, r.model) for r in rows})
     for _, _, model in models:
         cells = {f"{r.task}\n{r.prompting}": r for r in rows if r.model == model}
         first = next(iter(cells.values()))
         name = f"{model} (scripted)" if first.scripted else model
         table.add_row(
-            name,
+            escape(name),
             format_size(first.params),
             *(_cell(cells.get(col)) for col in columns),
         )

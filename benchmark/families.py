@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from benchmark.errors import UsageError
 from benchmark.sizes import parse_size
+from benchmark.yamlfile import check_duplicate_keys, read_yaml
 
 SHIPPED = Path(__file__).resolve().parent.parent / "providers" / "families"
 
@@ -29,6 +30,7 @@ class Member(BaseModel):
     model: str | None = Field(description="Model id for the provider; null: the provider's default model.")
     params: int | None = Field(
         default=None,
+        gt=0,
         description="Parameter count (e.g. 1.4B); for a local GGUF the count read from the file wins.",
     )
     rank: int | None = Field(default=None, ge=1, description="Size rank when the sizes are undisclosed.")
@@ -38,7 +40,12 @@ class Member(BaseModel):
     @field_validator("params", mode="before")
     @classmethod
     def _size(cls, value: object) -> object:
-        return parse_size(value) if isinstance(value, str) else value
+        if isinstance(value, bool):
+            raise ValueError(f"must be a number, not {value}")
+        try:
+            return parse_size(value) if isinstance(value, str) else value
+        except UsageError as exc:  # inside a validator, a ValueError gets the file, line and field
+            raise ValueError(str(exc)) from None
 
     @model_validator(mode="after")
     def _one_size(self) -> Member:
@@ -86,16 +93,17 @@ def load_family(spec: str) -> Family:
             names = ", ".join(p.stem for p in shipped())
             raise UsageError(f"unknown family {spec!r}; shipped families: {names} (or give a .yaml path)")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read family file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read family file {path}: {exc.strerror or exc}") from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise UsageError(f"{path}:{line}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise UsageError(f"{path}:{line}: not UTF-8 text") from None
+    node, data = read_yaml(path, text)
+    if node is not None:
+        check_duplicate_keys(path, node)
     if not isinstance(data, dict):
         raise UsageError(f"{path}:1: a family file is a mapping with name, version, description, members")
     try:

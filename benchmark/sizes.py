@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from benchmark.errors import UsageError
@@ -12,9 +13,10 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*([kmbt]?)\s*$", re.IGNORECAS
 
 def parse_size(text: str) -> int:
     match = _SIZE.match(text)
-    if not match:
-        raise UsageError(f"cannot read {text!r} as a parameter count (examples: 270M, 1.3B, 7e9)")
-    return int(round(float(match.group(1)) * _SUFFIX[match.group(2).lower()]))
+    value = float(match.group(1)) * _SUFFIX[match.group(2).lower()] if match else math.inf
+    if not math.isfinite(value):  # no match, or too many digits for a float ("1e999")
+        raise UsageError(f"cannot read {text[:40]!r} as a parameter count (examples: 270M, 1.3B, 7e9)")
+    return int(round(value))
 
 
 def format_size(params: float | None) -> str:

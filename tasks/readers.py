@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from benchmark.schemas import AnswerType
+from benchmark.yamlfile import check_duplicate_keys, read_yaml
 from tasks.formats import (
     _INTEGER,
     _KINDS,
@@ -49,49 +50,11 @@ def bench_item(path: Path, line: int, raw: Any) -> Item:
     return validate(path, line, model, raw).item(line)
 
 
-def _yaml_document(path: Path, text: str) -> tuple[yaml.Node | None, Any]:
-    loader: yaml.SafeLoader | None = None
-    try:
-        loader = yaml.SafeLoader(text)
-        node = loader.get_single_node()
-        return node, (loader.construct_document(node) if node is not None else None)
-    except yaml.reader.ReaderError as error:  # a control character: position, not a mark
-        fail(path, text.count("\n", 0, error.position) + 1, f"not valid YAML ({error.reason})")
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        fail(path, mark.line + 1 if mark is not None else 1, f"not valid YAML ({problem})")
-    except _PARSE_ERRORS as error:  # e.g. an impossible date or an over-long integer
-        fail(path, 1, f"not valid YAML ({str(error)[:80] or type(error).__name__})")
-    finally:
-        if loader is not None:
-            loader.dispose()
-
-
-def _check_duplicate_keys(path: Path, root: yaml.Node) -> None:
-    stack, seen = [root], set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            keys: set[str] = set()
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode):
-                    if key.value in keys:
-                        fail(path, key.start_mark.line + 1, f"duplicate key {key.value!r}")
-                    keys.add(key.value)
-                stack.extend((key, value))
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-
-
 def read_bench_yaml(path: Path, text: str) -> Parsed:
-    node, data = _yaml_document(path, text)
+    node, data = read_yaml(path, text)
     if node is None:
         fail(path, 1, "file is empty; a trap file needs 'items'")
-    _check_duplicate_keys(path, node)
+    check_duplicate_keys(path, node)
     if not isinstance(node, yaml.MappingNode) or not isinstance(data, dict):
         fail(path, node.start_mark.line + 1, "expected a mapping with an 'items' list at the top")
     keys = {k.value: (k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
@@ -139,7 +102,7 @@ def json_lines(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
-            fail(path, number, f"not valid JSON ({error.msg} at column {error.colno})")
+            fail(path, number, f"not valid JSON ({error.msg.removesuffix(' at')} at column {error.colno})")
         except _PARSE_ERRORS as error:
             fail(path, number, f"not valid JSON ({str(error)[:80] or type(error).__name__})")
         if not isinstance(record, dict):
@@ -238,7 +201,7 @@ def read_bigbench(path: Path, text: str) -> Parsed:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        fail(path, error.lineno, f"not valid JSON ({error.msg} at column {error.colno})")
+        fail(path, error.lineno, f"not valid JSON ({error.msg.removesuffix(' at')} at column {error.colno})")
     except _PARSE_ERRORS as error:
         fail(path, 1, f"not valid JSON ({str(error)[:80] or type(error).__name__})")
     if not isinstance(data, dict) or "examples" not in data:
