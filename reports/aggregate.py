@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -19,10 +21,11 @@ class Tally:
     errors: int = 0
     extraction_failures: int = 0
     scoring: set[str] = field(default_factory=set)
-    metric_values: dict[str, list[float]] = field(default_factory=dict)
+    metric_values: dict[str, array[float]] = field(default_factory=dict)
+    """Packed doubles: 8 bytes per value and item."""
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    costs: list[float] = field(default_factory=list)
+    costs: array[float] = field(default_factory=lambda: array("d"))
 
     def add(self, sample: Sample) -> None:
         self.prompt_tokens += sample.prompt_tokens or 0
@@ -39,7 +42,7 @@ class Tally:
         self.extraction_failures += sample.extraction_failed
         self.scoring.add(sample.scoring)
         for key, value in sample.metrics.items():
-            self.metric_values.setdefault(key, []).append(value)
+            self.metric_values.setdefault(key, array("d")).append(value)
 
 
 def summarize(samples: Iterable[Sample], manifest: Manifest) -> list[SummaryRow]:
@@ -65,8 +68,6 @@ def summarize(samples: Iterable[Sample], manifest: Manifest) -> list[SummaryRow]
     for (task, prompting, model), tally in tallies.items():
         # Item order, not the order answers arrived (concurrency, resumed runs): same samples, same row.
         tally.answered.sort(key=lambda o: o.item_id)
-        for values in tally.metric_values.values():
-            values.sort()
         groups[(task, prompting, model)] = tally.answered
         outcomes = [o.correct for o in tally.answered]
         n = len(outcomes)
@@ -97,10 +98,11 @@ def summarize(samples: Iterable[Sample], manifest: Manifest) -> list[SummaryRow]
                 extraction_failures=tally.extraction_failures,
                 errors=tally.errors,
                 scoring="+".join(sorted(tally.scoring)) or "none",
-                metrics={k: sum(v) / len(v) for k, v in sorted(tally.metric_values.items())},
+                # fsum is exactly rounded: the same means whatever order the answers arrived in
+                metrics={k: math.fsum(v) / len(v) for k, v in sorted(tally.metric_values.items())},
                 prompt_tokens=tally.prompt_tokens,
                 completion_tokens=tally.completion_tokens,
-                cost_usd=round(sum(sorted(tally.costs)), 6) if tally.costs else None,
+                cost_usd=round(math.fsum(tally.costs), 6) if tally.costs else None,
             )
         )
     rows.sort(
