@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from benchmark.errors import UsageError
@@ -40,6 +42,7 @@ class FileTask(Task):
         self.format = parsed.format
         self.items = parsed.items
         self.context = parsed.context
+        self.shared_prefix = len(self.context) + _common_start(item.prompt for item in self.items)
         stem = path.parent.name if path.name == "task.json" else path.stem
         self.name = _task_name(parsed.name or stem)
         self.version = parsed.version or "sha256:" + hashlib.sha256(data).hexdigest()[:12]
@@ -73,8 +76,28 @@ class FileTask(Task):
             answer_index=item.answer_index,
             max_tokens=item.max_tokens or DEFAULT_MAX_TOKENS[item.answer_type],
             stop=["\n"],
-            shared_prefix=len(self.context),
+            shared_prefix=self.shared_prefix,
         )
+
+
+def _common_start(prompts: Iterable[str]) -> int:
+    """Length of the text every prompt starts with (a file's few-shot exemplars written into each
+    item, as prize files do), cut back to the end of a line so that the boundary falls between tokens.
+    Engines with a prefix cache then evaluate it once."""
+    common: str | None = None
+    count = 0
+    for prompt in prompts:
+        count += 1
+        if common is None:
+            common = prompt
+            continue
+        if not prompt.startswith(common):
+            common = os.path.commonprefix([common, prompt])
+        if not common:
+            return 0
+    if common is None or count < 2:
+        return 0  # one item shares nothing
+    return common.rfind("\n") + 1
 
 
 def _check_items(path: Path, items: list[Item]) -> None:

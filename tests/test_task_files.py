@@ -452,3 +452,20 @@ def test_fuzz_only_usage_errors(
         assert str(e).startswith(f"{path}:")
     else:
         assert all_instances(task)
+
+
+def test_exemplars_written_into_every_prize_prompt_are_a_shared_prefix(tmp_path: Path) -> None:
+    """Prize files repeat their few-shot exemplars in each prompt: the common start, up to a line end,
+    is marked shared so that an engine with a prefix cache evaluates it once."""
+    shots = "Q: 2+2?\nA: 4\n\nQ: 3+3?\nA: 6\n\n"
+    rows = [
+        {"prompt": shots + f"Q: {a}+{a}?\nA:", "classes": [" yes", " no"], "answer_index": 0}
+        for a in (10, 12, 20)
+    ]
+    path = tmp_path / "p.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    instances = all_instances(load_task_file(path))
+    assert {i.shared_prefix for i in instances} == {len(shots)}
+    assert all(i.prompt.startswith(shots) and len(i.prompt) > len(shots) for i in instances)
+    path.write_text(json.dumps(rows[0]) + "\n")
+    assert all_instances(load_task_file(path))[0].shared_prefix == 0
