@@ -28,6 +28,10 @@ from providers.base import (
 )
 
 N_CTX = 8192
+MAX_SEQUENCES = 16
+"""Sequences the context holds at once (one KV cache shared by all): sequence 0 is the prompt the
+engine keeps (the shared few-shot prefix, generation); log-prob scoring puts each answer class of an
+item in a sequence of its own, so an item's prompt and all its classes are evaluated in one call."""
 
 
 def _require_engine() -> None:
@@ -101,6 +105,26 @@ def _native_stderr_captured() -> Iterator[IO[str]]:
             sink.seek(0)
 
 
+@contextlib.contextmanager
+def _sequences(count: int) -> Iterator[None]:
+    """Make the llama.cpp context that `Llama(...)` creates hold `count` sequences in one unified KV
+    cache (llama-cpp-python has no parameter for it; its constructor builds the context itself)."""
+    from llama_cpp import _internals
+
+    original = _internals.LlamaContext
+
+    def context(*, model: Any, params: Any, verbose: bool = True) -> Any:
+        params.n_seq_max = count
+        params.kv_unified = True
+        return original(model=model, params=params, verbose=verbose)
+
+    _internals.LlamaContext = context  # type: ignore[misc,assignment]
+    try:
+        yield
+    finally:
+        _internals.LlamaContext = original  # type: ignore[misc]
+
+
 def _file_digest(path: Path) -> str:
     """sha256 of the model file, for the manifest (the model's identity, not its name)."""
     digest = hashlib.sha256()
@@ -125,7 +149,7 @@ class LocalProvider(Provider):
         _require_engine()
         from llama_cpp import Llama
 
-        with _native_stderr_captured() as captured:
+        with _native_stderr_captured() as captured, _sequences(MAX_SEQUENCES):
             try:
                 self.llm: Any = Llama(
                     model_path=str(path),
@@ -143,6 +167,10 @@ class LocalProvider(Provider):
         if load_error is not None:
             raise UsageError(f"llama.cpp cannot load {path}: {load_error} {detail}".strip()) from None
         self.n_vocab: int = self.llm.n_vocab()
+        import llama_cpp
+
+        self._llama_cpp: Any = llama_cpp
+        self._batch: Any = llama_cpp.llama_batch_init(self.llm.n_batch, 0, MAX_SEQUENCES)
         self._lock = asyncio.Lock()
         metadata: dict[str, str] = dict(self.llm.metadata)
         params = int(self.llm._model.n_params())  # counted from the GGUF's tensors
@@ -190,6 +218,7 @@ class LocalProvider(Provider):
 
     async def aclose(self) -> None:
         with contextlib.suppress(Exception):
+            self._llama_cpp.llama_batch_free(self._batch)
             self.llm.close()
 
     # -- prompt evaluation ---------------------------------------------------------------------
@@ -264,10 +293,15 @@ class LocalProvider(Provider):
 
     # -- log-probabilities of continuations ------------------------------------------------------
     def _score(self, prompt: str, continuations: Sequence[str], shared_prefix: int) -> ContinuationScores:
-        """Evaluate the prompt once, then only each continuation's tokens, one at a time.
+        """Log-probs of every continuation from one evaluation of the prompt, in one llama.cpp call.
 
-        Continuation tokens are split from the prompt as lm-evaluation-harness does: tokenize
-        prompt + continuation together and take the tokens after the prompt's own tokenization.
+        The shared prefix stays in sequence 0 (evaluated once for all items that share it). Each
+        continuation gets a sequence of its own that starts as a copy of the prefix; the rest of the
+        prompt is added to all of them at once (its tokens belong to every continuation's sequence, so
+        they are computed once), then each continuation's tokens to its own sequence. Log-softmax is
+        computed only at the positions whose next token is scored. Continuation tokens are split from
+        the prompt as lm-evaluation-harness does: tokenize prompt + continuation together and take the
+        tokens after the prompt's own tokenization.
         """
         context = self._tokenize(prompt)
         splits = []
@@ -278,6 +312,90 @@ class LocalProvider(Provider):
                 raise ProviderError(ErrorKind.FATAL, f"continuation {text!r} has no tokens")
             splits.append(cont)
         self._check_length(len(context) + max(len(c) for c in splits))
+        if len(splits) >= MAX_SEQUENCES or len(context) + sum(len(c) for c in splits) > self.llm.n_batch:
+            return self._score_one_by_one(prompt, context, splits, shared_prefix)
+        boundary = self._evaluate_prefix(prompt, context, shared_prefix)
+        llama_cpp = self._llama_cpp
+        memory = llama_cpp.llama_get_memory(self.llm._ctx.ctx)
+        sequences = list(range(1, len(splits) + 1))
+        for seq in sequences:
+            llama_cpp.llama_memory_seq_rm(memory, seq, -1, -1)
+            if boundary:
+                llama_cpp.llama_memory_seq_cp(memory, 0, seq, 0, boundary)
+        batch = self._batch
+        batch.n_tokens = 0
+
+        def add(token: int, position: int, seqs: Sequence[int], logits: bool) -> int:
+            i = batch.n_tokens
+            batch.token[i], batch.pos[i], batch.n_seq_id[i], batch.logits[i] = (
+                token,
+                position,
+                len(seqs),
+                logits,
+            )
+            for k, seq in enumerate(seqs):
+                batch.seq_id[i][k] = seq
+            batch.n_tokens = i + 1
+            return i
+
+        rest = context[boundary:]
+        last = 0
+        for k, token in enumerate(rest):
+            last = add(token, boundary + k, sequences, k == len(rest) - 1)
+        rows: list[list[int]] = []  # per continuation: batch index whose logits predict each token
+        for seq, cont in zip(sequences, splits, strict=True):
+            row = [last]
+            for m, token in enumerate(cont[:-1]):
+                row.append(add(token, len(context) + m, [seq], True))
+            rows.append(row)
+        code = llama_cpp.llama_decode(self.llm._ctx.ctx, batch)
+        if code != 0:
+            raise ProviderError(
+                ErrorKind.FATAL, f"llama.cpp could not evaluate the prompt (llama_decode {code})"
+            )
+        results = []
+        norms: dict[int, float] = {}
+        for cont, row in zip(splits, rows, strict=True):
+            total = 0.0
+            for index, token in zip(row, cont, strict=True):
+                logits = np.ctypeslib.as_array(
+                    llama_cpp.llama_get_logits_ith(self.llm._ctx.ctx, index), shape=(self.n_vocab,)
+                )
+                if index not in norms:
+                    norms[index] = _logsumexp(logits)
+                total += float(logits[token]) - norms[index]
+            results.append(total)
+        for seq in sequences:
+            llama_cpp.llama_memory_seq_rm(memory, seq, -1, -1)
+        return ContinuationScores(
+            tuple(results), prompt_tokens=len(context), continuation_tokens=sum(len(c) for c in splits)
+        )
+
+    def _evaluate_prefix(self, prompt: str, tokens: list[int], shared_prefix: int) -> int:
+        """Make sequence 0 hold exactly the shared prefix of `prompt` (reusing it when it is already
+        there); returns its length in tokens (0 when the prompt has none)."""
+        boundary = 0
+        if shared_prefix:
+            prefix = self._tokenize(prompt[:shared_prefix])
+            if len(prefix) < len(tokens) and tokens[: len(prefix)] == prefix:
+                boundary = len(prefix)
+        cached = self.llm.input_ids[: self.llm.n_tokens]
+        if boundary and len(cached) >= boundary and np.array_equal(cached[:boundary], tokens[:boundary]):
+            self.llm.n_tokens = boundary
+            self.llm._ctx.kv_cache_seq_rm(0, boundary, -1)
+        elif boundary:
+            self.llm.reset()
+            self._eval_at(tokens[:boundary], 0)
+        else:
+            self.llm.reset()
+            self.llm._ctx.kv_cache_seq_rm(0, -1, -1)
+        return boundary
+
+    def _score_one_by_one(
+        self, prompt: str, context: list[int], splits: list[list[int]], shared_prefix: int
+    ) -> ContinuationScores:
+        """For prompts and classes too long for one batch: the prompt once, then each continuation's
+        tokens one call at a time."""
         self._evaluate_prompt(prompt, context, shared_prefix)
         first = self._last_logits()
         first_norm = _logsumexp(first)

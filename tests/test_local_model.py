@@ -119,14 +119,15 @@ def test_continuation_logprobs_match_a_naive_full_evaluation(provider, gemma_pat
         continuations = [" Y", " N", " 42 dollars", " maybe not"]
         for prompt in prompts:
             ours = asyncio.run(provider.score_continuations(prompt, continuations)).logprobs
-            # Same arithmetic as ours (one prompt batch, then token by token): equal to rounding.
-            stepwise = [_naive_logprob(naive, prompt, c, stepwise=True) for c in continuations]
-            assert ours == pytest.approx(stepwise, abs=1e-4)
-            # All in one batch (as lm-evaluation-harness does): llama.cpp's quantized kernels differ
-            # slightly with the batch shape, so the numbers drift a little (seen here: up to about
-            # 0.06 nats a token), which is why ours are always computed with the same shape.
+            # Ours evaluate the prompt and every continuation in one llama.cpp call (each continuation
+            # in a sequence of its own), as lm-evaluation-harness evaluates prompt + continuation in
+            # one batch: equal up to the small effect of the other continuations in the batch.
             batched = [_naive_logprob(naive, prompt, c, stepwise=False) for c in continuations]
-            for mine, theirs, text in zip(ours, batched, continuations, strict=True):
+            assert ours == pytest.approx(batched, abs=0.02), (ours, batched)
+            # Prompt first, then token by token: llama.cpp's quantized kernels differ with the batch
+            # shape, so the numbers drift a little (seen: up to about 0.08 nats a token).
+            stepwise = [_naive_logprob(naive, prompt, c, stepwise=True) for c in continuations]
+            for mine, theirs, text in zip(ours, stepwise, continuations, strict=True):
                 n_tokens = len(naive.tokenize(text.encode(), add_bos=False))
                 assert mine == pytest.approx(theirs, abs=0.1 * n_tokens), (text, mine, theirs)
     finally:
