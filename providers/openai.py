@@ -1,4 +1,12 @@
-"""OpenAI and OpenAI-compatible servers (vLLM, llama.cpp server, Ollama, ...) through the `openai` SDK.
+"""OpenAI and OpenAI-compatible servers (vLLM, llama.cpp server, Ollama, ...).
+
+Client: api.openai.com (no `--base-url`, or one on openai.com) goes through the `openai` SDK. Any
+other `--base-url` (a self-hosted server) goes through providers/http11.py, a plain keep-alive HTTP/1.1
+JSON client, as lm-evaluation-harness's local-completions does: the SDK's per-request CPU cost
+(several ms) capped a loopback server at a fifth of what `--concurrency` asked for. Both send the same
+JSON bodies and headers that matter (`Authorization: Bearer ...`), read the same fields of the answer
+and map failures to the same ProviderErrors, so a run's samples, errors and ModelInfo (its `details`,
+hence the response cache's key) do not depend on which client was used; the client is not recorded.
 
 The API key comes from the environment (`OPENAI_API_KEY`) only and is never written anywhere; with
 `--base-url` and no key, a placeholder key is sent (local servers do not check it).
@@ -22,15 +30,19 @@ They are not on by default because
 - `max_tokens=0` means "until the context is full" to llama-cpp-python, so the request asks for one
   token (`max_tokens=1`) and ignores it.
 
-The adapter never retries: the SDK client is made with `max_retries=0`, and every failure becomes a
-ProviderError whose kind tells the runner whether to retry.
+The adapter never retries: the SDK client is made with `max_retries=0` (http11 retries only a request
+that a stale keep-alive connection never delivered), and every failure becomes a ProviderError whose
+kind tells the runner whether to retry.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from benchmark.errors import MissingExtraError, UsageError
 from benchmark.schemas import ModelInfo
@@ -44,7 +56,10 @@ from providers.base import (
     ProviderOptions,
     cut_at_stop,
 )
+from providers.http11 import HTTP11Client, RequestTimeout, TransportError
 from providers.http_api import check_api_spec, classify_status, first_line, redact
+
+T = TypeVar("T")
 
 OPENAI_URL = "https://api.openai.com/v1"
 PLACEHOLDER_KEY = "sk-no-key-needed"
@@ -71,42 +86,90 @@ def choose_api(spec: str, options: ProviderOptions) -> str:
     return "completions" if model.endswith("-instruct") or model in _COMPLETIONS_MODELS else "chat"
 
 
-def _server_message(exc: Any) -> str:
-    """The server's own error message from an APIStatusError (body `{"error": {"message": ...}}`)."""
-    body = getattr(exc, "body", None)
+def is_self_hosted(base_url: str | None) -> bool:
+    """A --base-url that is not OpenAI's own API: served through http11 rather than the SDK."""
+    host = (urlsplit(base_url).hostname or "") if base_url else "openai.com"
+    return not (host == "openai.com" or host.endswith(".openai.com"))
+
+
+def _body_message(body: object) -> str | None:
+    """The server's own message in an error body (`{"error": {"message": ...}}`, as the SDK unwraps it)."""
     if isinstance(body, Mapping):
         message = body.get("message") or body.get("detail") or body.get("error")
         if message:
             return str(message)
     if isinstance(body, str) and body:
         return body
-    return str(getattr(exc, "message", "") or exc)
+    return None
+
+
+def _server_message(exc: Any) -> str:
+    """The server's own error message from an APIStatusError (body `{"error": {"message": ...}}`)."""
+    return _body_message(getattr(exc, "body", None)) or str(getattr(exc, "message", "") or exc)
+
+
+def _status_error(
+    status: int,
+    message: str,
+    headers: Mapping[str, str] | None,
+    model: str,
+    base_url: str,
+    secret: str | None,
+) -> ProviderError:
+    return classify_status(
+        status,
+        redact(first_line(message), secret),
+        key_variable="OPENAI_API_KEY",
+        model=model,
+        where=base_url,
+        headers=headers,
+        not_found_hint="; check --model, and --base-url, which usually ends in /v1",
+    )
 
 
 def map_error(exc: BaseException, model: str, base_url: str, secret: str | None = None) -> ProviderError:
-    """Classify an exception of the openai SDK for the runner (which alone retries)."""
+    """Classify an exception of the openai SDK or of http11 for the runner (which alone retries)."""
+    if isinstance(exc, RequestTimeout):
+        return ProviderError(ErrorKind.TRANSIENT, f"request timed out ({base_url})")
+    if isinstance(exc, TransportError):
+        detail = f": {first_line(str(exc), 120)}" if str(exc) else ""
+        return ProviderError(ErrorKind.TRANSIENT, redact(f"cannot connect to {base_url}{detail}", secret))
     import openai
 
-    def scrub(text: str) -> str:
-        return redact(text, secret)
-
     if isinstance(exc, openai.APIStatusError):
-        return classify_status(
-            exc.status_code,
-            scrub(first_line(_server_message(exc))),
-            key_variable="OPENAI_API_KEY",
-            model=model,
-            where=base_url,
-            headers=getattr(exc.response, "headers", None),
-            not_found_hint="; check --model, and --base-url, which usually ends in /v1",
-        )
+        headers = getattr(exc.response, "headers", None)
+        return _status_error(exc.status_code, _server_message(exc), headers, model, base_url, secret)
     if isinstance(exc, openai.APITimeoutError):
         return ProviderError(ErrorKind.TRANSIENT, f"request timed out ({base_url})")
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__
         detail = f": {first_line(str(cause), 120)}" if cause and str(cause) else ""
-        return ProviderError(ErrorKind.TRANSIENT, scrub(f"cannot connect to {base_url}{detail}"))
-    return ProviderError(ErrorKind.FATAL, scrub(f"{type(exc).__name__}: {first_line(str(exc))}"))
+        return ProviderError(ErrorKind.TRANSIENT, redact(f"cannot connect to {base_url}{detail}", secret))
+    return ProviderError(ErrorKind.FATAL, redact(f"{type(exc).__name__}: {first_line(str(exc))}", secret))
+
+
+def _get(obj: Any, name: str) -> Any:
+    """A field of an answer: an SDK object's attribute or a parsed JSON object's key (None if absent)."""
+    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+
+
+def _first_choice(out: Any) -> Any:
+    choices = _get(out, "choices")
+    return choices[0] if choices else None
+
+
+def _run_sync(make: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine from synchronous code (in a thread of its own if this one runs a loop)."""
+
+    async def run() -> T:
+        return await make()
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(run())
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 class OpenAIProvider(Provider):
@@ -115,19 +178,25 @@ class OpenAIProvider(Provider):
 
     def __init__(self, spec: str, options: ProviderOptions) -> None:
         _require_sdk()
-        from openai import AsyncOpenAI
-
         self.spec = spec
         self.api = choose_api(spec, options)
         self.base_url = options.base_url or OPENAI_URL
+        self.timeout = options.timeout
         key = os.environ.get("OPENAI_API_KEY") or None
         self._secret = key
-        self.client: Any = AsyncOpenAI(
-            api_key=key or PLACEHOLDER_KEY,
-            base_url=self.base_url,
-            max_retries=0,
-            timeout=options.timeout,
-        )
+        self.client: Any = None  # the SDK's, for OpenAI's own API
+        self.http: HTTP11Client | None = None  # http11's, for a self-hosted server
+        if is_self_hosted(options.base_url):
+            self.http = self._http_client()
+        else:
+            from openai import AsyncOpenAI
+
+            self.client = AsyncOpenAI(
+                api_key=key or PLACEHOLDER_KEY,
+                base_url=self.base_url,
+                max_retries=0,
+                timeout=options.timeout,
+            )
         self.supports_logprobs = False
         if os.environ.get(LOGPROBS_ENV, "") not in ("", "0"):
             self._enable_logprobs(options)
@@ -155,37 +224,62 @@ class OpenAIProvider(Provider):
     def _error(self, exc: BaseException) -> ProviderError:
         return map_error(exc, self.spec, self.base_url, self._secret)
 
+    def _http_client(self) -> HTTP11Client:
+        return HTTP11Client(self.base_url, {"Authorization": f"Bearer {self._secret or PLACEHOLDER_KEY}"})
+
+    async def aclose(self) -> None:
+        if self.http is not None:
+            await self.http.aclose()
+        await super().aclose()
+
+    async def _request(self, path: str, body: dict[str, Any], http: HTTP11Client | None = None) -> Any:
+        """POST `body` to the endpoint `path` (completions or chat/completions) and return the answer:
+        through http11 for a self-hosted server, else the SDK. Failures become ProviderErrors."""
+        http = http or self.http
+        if http is None:
+            import openai
+
+            endpoint = self.client.completions if path == "completions" else self.client.chat.completions
+            try:
+                return await endpoint.create(**body)
+            except openai.OpenAIError as exc:
+                raise self._error(exc) from None
+        try:
+            status, headers, out = await http.post_json(path, body, timeout=self.timeout)
+        except TransportError as exc:
+            raise self._error(exc) from None
+        if status >= 300:
+            data = out.get("error", out) if isinstance(out, Mapping) else out
+            message = _body_message(data) or f"Error code: {status}"
+            raise _status_error(status, message, headers, self.spec, self.base_url, self._secret)
+        if not isinstance(out, Mapping):
+            raise ProviderError(
+                ErrorKind.FATAL,
+                redact(
+                    f"{self.base_url}/{path} answered {first_line(str(out), 120)!r}, not a JSON object",
+                    self._secret,
+                ),
+            )
+        return out
+
     # -- generation ---------------------------------------------------------------------------
     async def generate(self, request: GenerateRequest) -> Generation:
-        import openai
-
         stop = list(request.stop)[:MAX_STOP] or None
-        try:
-            if self.api == "completions":
-                out = await self.client.completions.create(
-                    model=self.spec,
-                    prompt=request.prompt,
-                    max_tokens=request.max_tokens,
-                    temperature=0,
-                    stop=stop,
-                )
-                text = out.choices[0].text if out.choices else ""
-            else:
-                out = await self.client.chat.completions.create(
-                    model=self.spec,
-                    messages=[{"role": "user", "content": request.prompt}],
-                    max_tokens=request.max_tokens,
-                    temperature=0,
-                    stop=stop,
-                )
-                text = (out.choices[0].message.content if out.choices else None) or ""
-        except openai.OpenAIError as exc:
-            raise self._error(exc) from None
-        usage = getattr(out, "usage", None)
+        body: dict[str, Any] = {"model": self.spec}
+        if self.api == "completions":
+            body["prompt"] = request.prompt
+        else:
+            body["messages"] = [{"role": "user", "content": request.prompt}]
+        body.update(max_tokens=request.max_tokens, temperature=0, stop=stop)
+        path = "completions" if self.api == "completions" else "chat/completions"
+        out = await self._request(path, body)
+        choice = _first_choice(out)
+        text = _get(choice, "text") if self.api == "completions" else _get(_get(choice, "message"), "content")
+        usage = _get(out, "usage")
         return Generation(
             text=cut_at_stop(text or "", request.stop),
-            prompt_tokens=getattr(usage, "prompt_tokens", None),
-            completion_tokens=getattr(usage, "completion_tokens", None),
+            prompt_tokens=_get(usage, "prompt_tokens"),
+            completion_tokens=_get(usage, "completion_tokens"),
         )
 
     # -- log-probabilities ----------------------------------------------------------------------
@@ -193,28 +287,46 @@ class OpenAIProvider(Provider):
         """Ask once (synchronously, at load time) whether the endpoint returns prompt log-probs."""
         if self.api != "completions":
             raise UsageError(f"{LOGPROBS_ENV}=1 needs the completions API (--api completions)")
+        prompt, continuation = "The capital of France is", " Paris"
+        try:
+            out = self._probe(self._echo_args(prompt + continuation), options)
+        except ProviderError as exc:
+            raise UsageError(
+                f"{LOGPROBS_ENV}=1: {self.base_url} does not give prompt log-probs "
+                f"({exc.message}); llama.cpp's server needs --logits_all true"
+            ) from None
+        try:
+            _sum_after(out, len(prompt), len(prompt + continuation))
+        except ProviderError as exc:
+            raise UsageError(f"{LOGPROBS_ENV}=1: {self.base_url} {exc.message}") from None
+        self.supports_logprobs = True
+
+    def _probe(self, body: dict[str, Any], options: ProviderOptions) -> Any:
+        """One completions request from synchronous code, on a client of its own."""
+        if self.http is not None:
+            probe = self._http_client()
+
+            async def ask() -> Any:
+                try:
+                    return await self._request("completions", body, probe)
+                finally:
+                    await probe.aclose()
+
+            return _run_sync(ask)
         import openai
 
-        probe = openai.OpenAI(
+        client = openai.OpenAI(
             api_key=self._secret or PLACEHOLDER_KEY,
             base_url=self.base_url,
             max_retries=0,
             timeout=options.timeout,
         )
-        prompt, continuation = "The capital of France is", " Paris"
         try:
-            out = probe.completions.create(**self._echo_args(prompt + continuation))
-            _sum_after(out, len(prompt), len(prompt + continuation))
+            return client.completions.create(**body)
         except openai.OpenAIError as exc:
-            raise UsageError(
-                f"{LOGPROBS_ENV}=1: {self.base_url} does not give prompt log-probs "
-                f"({self._error(exc).message}); llama.cpp's server needs --logits_all true"
-            ) from None
-        except ProviderError as exc:
-            raise UsageError(f"{LOGPROBS_ENV}=1: {self.base_url} {exc.message}") from None
+            raise self._error(exc) from None
         finally:
-            probe.close()
-        self.supports_logprobs = True
+            client.close()
 
     def _echo_args(self, text: str) -> dict[str, Any]:
         # max_tokens=1, not 0: llama-cpp-python reads 0 as "until the context is full".
@@ -230,22 +342,17 @@ class OpenAIProvider(Provider):
     async def score_continuations(
         self, prompt: str, continuations: Sequence[str], shared_prefix: int = 0
     ) -> ContinuationScores:
-        import openai
-
         if not self.supports_logprobs:
             raise ProviderError(ErrorKind.FATAL, f"log-probs are off (set {LOGPROBS_ENV}=1)")
         totals: list[float] = []
         counted = 0
         prompt_tokens: int | None = None
         for continuation in continuations:
-            try:
-                out = await self.client.completions.create(**self._echo_args(prompt + continuation))
-            except openai.OpenAIError as exc:
-                raise self._error(exc) from None
+            out = await self._request("completions", self._echo_args(prompt + continuation))
             total, n = _sum_after(out, len(prompt), len(prompt + continuation))
             totals.append(total)
             counted += n
-            used: int | None = getattr(getattr(out, "usage", None), "prompt_tokens", None)
+            used: int | None = _get(_get(out, "usage"), "prompt_tokens")
             if prompt_tokens is None and used is not None:
                 prompt_tokens = max(0, used - n)
         return ContinuationScores(tuple(totals), prompt_tokens=prompt_tokens, continuation_tokens=counted)
@@ -253,10 +360,9 @@ class OpenAIProvider(Provider):
 
 def _sum_after(out: Any, start: int, end: int) -> tuple[float, int]:
     """Sum of the echoed token log-probs with text offset in [start, end), and their number."""
-    choice = out.choices[0] if getattr(out, "choices", None) else None
-    logprobs = getattr(choice, "logprobs", None)
-    offsets = getattr(logprobs, "text_offset", None)
-    values = getattr(logprobs, "token_logprobs", None)
+    logprobs = _get(_first_choice(out), "logprobs")
+    offsets = _get(logprobs, "text_offset")
+    values = _get(logprobs, "token_logprobs")
     if not offsets or not values:
         raise ProviderError(ErrorKind.FATAL, "the endpoint returned no prompt log-probs (echo + logprobs)")
     total, n = 0.0, 0
