@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -357,7 +356,7 @@ class Runner:
         if stored is not None:
             return decode(stored), True
         answer = await self._call(provider, make)
-        self.cache.put(key, request["kind"], dataclasses.asdict(answer))  # type: ignore[call-overload]
+        self.cache.put(key, request["kind"], dict(vars(answer)))  # a flat dataclass: its fields
         return answer, False
 
     async def _sample(
