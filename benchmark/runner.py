@@ -151,7 +151,7 @@ class Runner:
         self.resume = resume
         self.retries = 0
         self.requests = 0
-        """Calls that reached a model (not answered from the cache), retries not counted."""
+        """Attempts that reached a model (answers not taken from the cache; each retry counts)."""
         self.errors = 0
         """Samples written with an error (no answer after the retry budget)."""
         self.kept = 0
