@@ -105,8 +105,10 @@ def test_report_on_a_folder_that_is_not_a_run(bench, tmp_path: Path) -> None:
 def test_report_on_a_run_from_a_newer_version(bench, tmp_path: Path) -> None:
     out = tmp_path / "run"
     assert bench("run", "--provider", "scripted", "--limit", "2", "--out", str(out)).code == 0
-    manifest = (out / "manifest.json").read_text().replace(
-        f'"schema_version": {SCHEMA_VERSION}', '"schema_version": 99'
+    manifest = (
+        (out / "manifest.json")
+        .read_text()
+        .replace(f'"schema_version": {SCHEMA_VERSION}', '"schema_version": 99')
     )
     (out / "manifest.json").write_text(manifest)
     before = (out / "summary.json").read_bytes()
