@@ -28,6 +28,9 @@ from providers.base import (
 )
 
 N_CTX = 8192
+METHOD = "2: prompt and all classes in one call"
+"""How this engine evaluates: part of the response cache's key, bumped when a change here changes the
+numbers, so answers cached by an older bench are not mixed with new ones."""
 MAX_SEQUENCES = 16
 """Sequences the context holds at once (one KV cache shared by all): sequence 0 is the prompt the
 engine keeps (the shared few-shot prefix, generation); log-prob scoring puts each answer class of an
@@ -200,6 +203,7 @@ class LocalProvider(Provider):
             "provider": self.name,
             "sha256": self.info.details["sha256"],
             "engine": f"llama-cpp-python {llama_cpp.__version__}",
+            "method": METHOD,
             "n_ctx": str(N_CTX),
         }
 
