@@ -41,6 +41,8 @@ LMEVAL_VENV = PERF / ".venv-lmeval"
 WORKLOADS = ("zeroshot", "trap", "arith")
 RUN_ORDER = ("arith", "zeroshot", "trap")  # the quickest first, the longest last
 BATCH_SIZE = 8
+REUSE = False
+"""--resume: reuse a tool run that finished in an unfinished workload folder (lm_eval's, the slow one)."""
 
 # The zero-shot workload: hindsight_neglect's own items without exemplars (`shots=0`), asked with two
 # multi-token classes instead of " Y"/" N" (no shipped task option gives multi-token classes).
@@ -138,6 +140,9 @@ def run_lmeval(name: str, data: Path, model: Path, folder: Path) -> dict[str, An
     (tasks_dir / f"{name}.yaml").write_text(lmeval_yaml(name, data), encoding="utf-8")
     timings_path = folder / "lmeval-timings.json"
     output = folder / "lmeval-output"
+    if REUSE and timings_path.exists():  # --resume: this lm_eval run finished in an earlier attempt
+        log(f"{name}: lm_eval's finished run reused from {folder}")
+        return read_lmeval(name, folder)
     command = [str(LMEVAL_VENV / "bin" / "python"), str(PERF / "timed_lmeval.py"), str(timings_path), "run"]
     command += [
         "--model",
@@ -152,6 +157,16 @@ def run_lmeval(name: str, data: Path, model: Path, folder: Path) -> dict[str, An
     command_s = run_logged(command, folder / "lmeval.log", offline)
     timings = json.loads(timings_path.read_text(encoding="utf-8"))
     timings["command_s"] = command_s
+    timings_path.write_text(json.dumps(timings, indent=2) + "\n", encoding="utf-8")
+    return read_lmeval(name, folder)
+
+
+def read_lmeval(name: str, folder: Path) -> dict[str, Any]:
+    """lm_eval's timings and per-item class log-likelihoods (document order) from its output folder."""
+    timings = json.loads((folder / "lmeval-timings.json").read_text(encoding="utf-8"))
+    # Saved with the timings since; before, only the wrapper's own wall time (imports excluded) was.
+    timings.setdefault("command_s", timings["wall_s"] + timings["import_s"])
+    output = folder / "lmeval-output"
     samples_files = sorted(output.rglob(f"samples_{name}_*.jsonl"))
     results_files = sorted(output.rglob("results_*.json"))
     if not samples_files or not results_files:
@@ -297,8 +312,9 @@ def trap(items: int, folder: Path, engine: Engine, file_run: bool = False) -> di
     instance = tasks.create("hindsight_neglect").instances(0, 1, "plain")[0]
     prefix = instance.prompt[: instance.shared_prefix]
     title = "10-shot expected-value trap"
+    file_task = str(data) if file_run else None
     return choice_workload(
-        "trap", title, records, data, "hindsight_neglect", folder, engine, prefix, str(data)
+        "trap", title, records, data, "hindsight_neglect", folder, engine, prefix, file_task
     )
 
 
@@ -441,6 +457,8 @@ def main() -> None:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = (args.out or PERF / "out" / stamp).resolve()
     out.mkdir(parents=True, exist_ok=args.resume)
+    global REUSE
+    REUSE = args.resume
     full = items == 200 and set(chosen) == set(WORKLOADS)
     results_md = args.results or (PERF / "results.md" if full else out / "results.md")
 
@@ -481,9 +499,10 @@ def main() -> None:
             log(f"{key}: taken from {folder / 'result.json'}")
             run["workloads"].append(json.loads((folder / "result.json").read_text(encoding="utf-8")))
             continue
-        if folder.exists():  # an unfinished attempt: kept aside
-            folder.rename(folder.with_name(f"{key}.unfinished-{stamp}"))
-        folder.mkdir()
+        for partial in ("bench", "bench-file"):  # bench runs of an unfinished attempt: kept aside
+            if (folder / partial).exists():
+                (folder / partial).rename(folder / f"{partial}.unfinished-{stamp}")
+        folder.mkdir(exist_ok=True)
         if key == "trap":
             result = trap(items, folder, engine, args.file_run)
         elif key == "arith":
