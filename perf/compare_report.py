@@ -124,8 +124,7 @@ def arith_text(w: dict[str, Any]) -> list[str]:
         f"bench: evaluation {_s(bt['eval_s'])}, of which target log-prob scoring {_s(bt['score_s'])}, "
         f"so generation {_s(generation_path)} ({_runs(w.get('bench_runs_s', [generation_path]))}); "
         f"{w['bench_tokens']:,} tokens generated",
-        f"identical generated text: {w['same_text']}/{w['items']} (raw's two runs identical: "
-        f"{w['raw_runs_agree']})",
+        f"identical generated text: {w['same_text']}/{w['items']} (raw runs alike: {w['raw_runs_agree']})",
         f"bench's overhead over raw llama.cpp generation: {100 * overhead:+.1f}% "
         f"(target <= 10%: {_mark(overhead <= 0.10)}); with the target log-prob scoring: "
         f"{100 * (bt['eval_s'] / w['raw_s'] - 1):+.1f}%; inside the engine's generation calls alone: "
