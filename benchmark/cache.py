@@ -118,12 +118,6 @@ class ResponseCache:
             raise self._damaged(exc) from None
         self.stored += 1
 
-    def count(self) -> int:
-        try:
-            return int(self._db.execute("SELECT count(*) FROM responses").fetchone()[0])
-        except sqlite3.DatabaseError as exc:
-            raise self._damaged(exc) from None
-
     def _damaged(self, exc: sqlite3.DatabaseError) -> BenchError:
         return UsageError(
             f"{self.path}: the response cache failed ({exc}); samples so far are kept — move the cache "

@@ -255,20 +255,7 @@ class LocalProvider(Provider):
         tokens are batched, so splitting by history (longest cached match) would make an item's
         score depend on the item before it; splitting by the prompt alone keeps runs reproducible.
         """
-        boundary = 0
-        if shared_prefix:
-            prefix = self._tokenize(prompt[:shared_prefix])
-            if len(prefix) < len(tokens) and tokens[: len(prefix)] == prefix:
-                boundary = len(prefix)
-        cached = self.llm.input_ids[: self.llm.n_tokens]
-        if not (
-            boundary and len(cached) >= boundary and np.array_equal(cached[:boundary], tokens[:boundary])
-        ):
-            if boundary:
-                self._eval_at(tokens[:boundary], 0)
-            else:
-                self.llm.reset()
-        self._eval_at(tokens, boundary)
+        self._eval_at(tokens, self._evaluate_prefix(prompt, tokens, shared_prefix))
 
     # -- generation ---------------------------------------------------------------------------
     def _generate(self, request: GenerateRequest) -> Generation:
