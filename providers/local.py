@@ -10,6 +10,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,7 +29,7 @@ from providers.base import (
 )
 
 N_CTX = 8192
-METHOD = "2: prompt and all classes in one call"
+METHOD = "3: prompt and all classes in one call, also after a long shared prefix"
 """How this engine evaluates: part of the response cache's key, bumped when a change here changes the
 numbers, so answers cached by an older bench are not mixed with new ones."""
 MAX_SEQUENCES = 16
@@ -135,6 +136,26 @@ def _file_digest(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """Log-probabilities of each of `continuations` after `prompt` (`shared_prefix` as in
+    GenerateRequest)."""
+
+    prompt: str
+    continuations: tuple[str, ...]
+    shared_prefix: int = 0
+
+
+@dataclass(frozen=True)
+class _Item:
+    """A score request, tokenized: the prompt, each continuation, the length of the shared prefix."""
+
+    request: ScoreRequest
+    context: list[int]
+    splits: list[list[int]]
+    boundary: int
 
 
 def _logsumexp(logits: np.ndarray) -> float:
@@ -283,33 +304,76 @@ class LocalProvider(Provider):
             return await asyncio.to_thread(self._generate, request)
 
     # -- log-probabilities of continuations ------------------------------------------------------
-    def _score(self, prompt: str, continuations: Sequence[str], shared_prefix: int) -> ContinuationScores:
-        """Log-probs of every continuation from one evaluation of the prompt, in one llama.cpp call.
-
-        The shared prefix stays in sequence 0 (evaluated once for all items that share it). Each
-        continuation gets a sequence of its own that starts as a copy of the prefix; the rest of the
-        prompt is added to all of them at once (its tokens belong to every continuation's sequence, so
-        they are computed once), then each continuation's tokens to its own sequence. Log-softmax is
-        computed only at the positions whose next token is scored. Continuation tokens are split from
-        the prompt as lm-evaluation-harness does: tokenize prompt + continuation together and take the
-        tokens after the prompt's own tokenization.
-        """
-        context = self._tokenize(prompt)
+    def _split(self, request: ScoreRequest) -> _Item:
+        """The request's prompt tokens and each continuation's tokens, split from the prompt as
+        lm-evaluation-harness does: tokenize prompt + continuation together and take the tokens after
+        the prompt's own tokenization."""
+        context = self._tokenize(request.prompt)
         splits = []
-        for text in continuations:
-            whole = self._tokenize(prompt + text)
+        for text in request.continuations:
+            whole = self._tokenize(request.prompt + text)
             cont = whole[len(context) :] if whole[: len(context)] == context else self._tokenize(text, False)
             if not cont:
                 raise ProviderError(ErrorKind.FATAL, f"continuation {text!r} has no tokens")
             splits.append(cont)
-        self._check_length(len(context) + max(len(c) for c in splits))
-        if len(splits) >= MAX_SEQUENCES or len(context) + sum(len(c) for c in splits) > self.llm.n_batch:
-            return self._score_one_by_one(prompt, context, splits, shared_prefix)
-        boundary = self._evaluate_prefix(prompt, context, shared_prefix)
+        self._check_length(len(context) + max((len(c) for c in splits), default=0))
+        return _Item(
+            request, context, splits, self._prefix_length(request.prompt, context, request.shared_prefix)
+        )
+
+    def _score_many(self, requests: Sequence[ScoreRequest]) -> list[ContinuationScores]:
+        """Log-probs of every continuation of every request, several items to one llama.cpp call.
+
+        Items are taken in order and put together while they share the same prefix (its KV cache is
+        kept in sequence 0 and evaluated once) and fit in one batch (`n_batch` tokens, MAX_SEQUENCES
+        sequences): each continuation gets a sequence of its own that starts as a copy of the prefix;
+        an item's own prompt tokens belong to all of its continuations' sequences (so they are computed
+        once), each continuation's tokens to its own sequence. Log-softmax is computed only at the
+        positions whose next token is scored. The grouping depends only on the requests, never on what
+        was evaluated before, so the same requests always give the same numbers.
+        """
+        items = [self._split(r) for r in requests]
+        results: list[ContinuationScores | None] = [None] * len(items)
+        pack: list[int] = []
+
+        def flush() -> None:
+            for n, result in zip(pack, self._decode_pack([items[k] for k in pack]), strict=True):
+                results[n] = result
+            pack.clear()
+
+        for n, item in enumerate(items):
+            if not item.splits:
+                results[n] = ContinuationScores((), len(item.context), 0)
+            elif not self._fits([item]):
+                results[n] = self._score_one_by_one(item)
+            else:
+                if pack and not self._fits([items[k] for k in pack] + [item]):
+                    flush()
+                pack.append(n)
+        if pack:
+            flush()
+        return [r for r in results if r is not None]
+
+    def _fits(self, items: Sequence[_Item]) -> bool:
+        """Whether these items can be evaluated in one call: one prefix, one batch."""
+        first = items[0]
+        same_prefix = all(
+            i.boundary == first.boundary and i.context[: i.boundary] == first.context[: first.boundary]
+            for i in items[1:]
+        )
+        sequences = sum(len(i.splits) for i in items)
+        tokens = sum(len(i.context) - i.boundary + sum(len(c) - 1 for c in i.splits) for i in items)
+        return same_prefix and sequences < MAX_SEQUENCES and tokens <= self.llm.n_batch
+
+    def _decode_pack(self, items: Sequence[_Item]) -> list[ContinuationScores]:
+        """One llama_decode for the items (see `_score_many`)."""
+        first = items[0]
+        boundary = self._evaluate_prefix(first.request.prompt, first.context, first.request.shared_prefix)
         llama_cpp = self._llama_cpp
-        memory = llama_cpp.llama_get_memory(self.llm._ctx.ctx)
-        sequences = list(range(1, len(splits) + 1))
-        for seq in sequences:
+        ctx = self.llm._ctx.ctx
+        memory = llama_cpp.llama_get_memory(ctx)
+        used = sum(len(i.splits) for i in items)
+        for seq in range(1, used + 1):
             llama_cpp.llama_memory_seq_rm(memory, seq, -1, -1)
             if boundary:
                 llama_cpp.llama_memory_seq_cp(memory, 0, seq, 0, boundary)
@@ -329,47 +393,58 @@ class LocalProvider(Provider):
             batch.n_tokens = i + 1
             return i
 
-        rest = context[boundary:]
-        last = 0
-        for k, token in enumerate(rest):
-            last = add(token, boundary + k, sequences, k == len(rest) - 1)
-        rows: list[list[int]] = []  # per continuation: batch index whose logits predict each token
-        for seq, cont in zip(sequences, splits, strict=True):
-            row = [last]
-            for m, token in enumerate(cont[:-1]):
-                row.append(add(token, len(context) + m, [seq], True))
-            rows.append(row)
-        code = llama_cpp.llama_decode(self.llm._ctx.ctx, batch)
+        rows: list[list[list[int]]] = []  # per item, per continuation: batch rows predicting its tokens
+        next_seq = 1
+        for item in items:
+            sequences = list(range(next_seq, next_seq + len(item.splits)))
+            next_seq += len(item.splits)
+            rest = item.context[boundary:]
+            last = 0
+            for k, token in enumerate(rest):
+                last = add(token, boundary + k, sequences, k == len(rest) - 1)
+            item_rows = []
+            for seq, cont in zip(sequences, item.splits, strict=True):
+                row = [last]
+                for m, token in enumerate(cont[:-1]):
+                    row.append(add(token, len(item.context) + m, [seq], True))
+                item_rows.append(row)
+            rows.append(item_rows)
+        code = llama_cpp.llama_decode(ctx, batch)
         if code != 0:
             raise ProviderError(
                 ErrorKind.FATAL, f"llama.cpp could not evaluate the prompt (llama_decode {code})"
             )
-        results = []
         norms: dict[int, float] = {}
-        for cont, row in zip(splits, rows, strict=True):
-            total = 0.0
-            for index, token in zip(row, cont, strict=True):
-                logits = np.ctypeslib.as_array(
-                    llama_cpp.llama_get_logits_ith(self.llm._ctx.ctx, index), shape=(self.n_vocab,)
-                )
-                if index not in norms:
-                    norms[index] = _logsumexp(logits)
-                total += float(logits[token]) - norms[index]
-            results.append(total)
-        for seq in sequences:
+
+        def logprob(index: int, token: int) -> float:
+            logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, index), shape=(self.n_vocab,))
+            if index not in norms:
+                norms[index] = _logsumexp(logits)
+            return float(logits[token]) - norms[index]
+
+        results = []
+        for item, item_rows in zip(items, rows, strict=True):
+            totals = tuple(
+                sum(logprob(index, token) for index, token in zip(row, cont, strict=True))
+                for row, cont in zip(item_rows, item.splits, strict=True)
+            )
+            results.append(ContinuationScores(totals, len(item.context), sum(len(c) for c in item.splits)))
+        for seq in range(1, used + 1):
             llama_cpp.llama_memory_seq_rm(memory, seq, -1, -1)
-        return ContinuationScores(
-            tuple(results), prompt_tokens=len(context), continuation_tokens=sum(len(c) for c in splits)
-        )
+        return results
+
+    def _prefix_length(self, prompt: str, tokens: list[int], shared_prefix: int) -> int:
+        """Tokens of the shared prefix (the first `shared_prefix` characters of `prompt`, whose
+        tokenization is `tokens`); 0 when there is none or its tokens are not a prefix of `tokens`."""
+        if not shared_prefix:
+            return 0
+        prefix = self._tokenize(prompt[:shared_prefix])
+        return len(prefix) if len(prefix) < len(tokens) and tokens[: len(prefix)] == prefix else 0
 
     def _evaluate_prefix(self, prompt: str, tokens: list[int], shared_prefix: int) -> int:
         """Make sequence 0 hold exactly the shared prefix of `prompt` (reusing it when it is already
         there); returns its length in tokens (0 when the prompt has none)."""
-        boundary = 0
-        if shared_prefix:
-            prefix = self._tokenize(prompt[:shared_prefix])
-            if len(prefix) < len(tokens) and tokens[: len(prefix)] == prefix:
-                boundary = len(prefix)
+        boundary = self._prefix_length(prompt, tokens, shared_prefix)
         cached = self.llm.input_ids[: self.llm.n_tokens]
         if boundary and len(cached) >= boundary and np.array_equal(cached[:boundary], tokens[:boundary]):
             self.llm.n_tokens = boundary
@@ -382,16 +457,15 @@ class LocalProvider(Provider):
             self.llm._ctx.kv_cache_seq_rm(0, -1, -1)
         return boundary
 
-    def _score_one_by_one(
-        self, prompt: str, context: list[int], splits: list[list[int]], shared_prefix: int
-    ) -> ContinuationScores:
-        """For prompts and classes too long for one batch: the prompt once, then each continuation's
-        tokens one call at a time."""
-        self._evaluate_prompt(prompt, context, shared_prefix)
+    def _score_one_by_one(self, item: _Item) -> ContinuationScores:
+        """For an item too long for one batch: the prompt once, then each continuation's tokens one call
+        at a time."""
+        context, request = item.context, item.request
+        self._evaluate_prompt(request.prompt, context, request.shared_prefix)
         first = self._last_logits()
         first_norm = _logsumexp(first)
         results = []
-        for cont in splits:
+        for cont in item.splits:
             total = float(first[cont[0]]) - first_norm
             for position in range(1, len(cont)):
                 self._eval_at(context + cont[:position], len(context) + position - 1)
@@ -399,11 +473,14 @@ class LocalProvider(Provider):
                 total += float(logits[cont[position]]) - _logsumexp(logits)
             results.append(total)
         return ContinuationScores(
-            tuple(results), prompt_tokens=len(context), continuation_tokens=sum(len(c) for c in splits)
+            tuple(results), prompt_tokens=len(context), continuation_tokens=sum(len(c) for c in item.splits)
         )
 
     async def score_continuations(
         self, prompt: str, continuations: Sequence[str], shared_prefix: int = 0
     ) -> ContinuationScores:
+        # One item per call: packing several (`_score_many` can) changes each item's numbers with its
+        # neighbours in the batch (perf/packing.py measures by how much) for a few percent of speed.
+        request = [ScoreRequest(prompt, tuple(continuations), shared_prefix)]
         async with self._lock:
-            return await asyncio.to_thread(self._score, prompt, continuations, shared_prefix)
+            return (await asyncio.to_thread(self._score_many, request))[0]

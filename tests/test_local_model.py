@@ -175,3 +175,58 @@ def test_scores_and_answers_do_not_depend_on_what_was_evaluated_before(provider)
     text = answer(words[1])
     score(gambles[1])
     assert answer(words[1]) == text
+
+
+def test_after_a_long_shared_prefix_classes_are_scored_in_one_call(provider, gemma_path: Path) -> None:
+    """A 10-shot prompt is longer than one batch (512 tokens); its exemplars are kept in the cache and
+    only the item's own tokens and the classes go into the call, which must match a plain evaluation."""
+    from llama_cpp import Llama
+
+    from tasks import create
+
+    items = create("hindsight_neglect").instances(0, 2, "plain")
+    assert len(provider._tokenize(items[1].prompt)) > provider.llm.n_batch
+    naive = Llama(model_path=str(gemma_path), n_ctx=2048, logits_all=True, verbose=False)
+    try:
+        continuations = [" Y", " N", " Yes, it was", " No, it was not"]
+        asyncio.run(provider.score_continuations(items[0].prompt, continuations, items[0].shared_prefix))
+        calls = 0
+        decode = provider._llama_cpp.llama_decode
+
+        def counting(*args):
+            nonlocal calls
+            calls += 1
+            return decode(*args)
+
+        provider._llama_cpp.llama_decode = counting
+        try:
+            ours = asyncio.run(
+                provider.score_continuations(items[1].prompt, continuations, items[1].shared_prefix)
+            ).logprobs
+        finally:
+            provider._llama_cpp.llama_decode = decode
+        assert calls == 1  # the prefix was cached; the item and all four classes in one call
+        batched = [_naive_logprob(naive, items[1].prompt, c, stepwise=False) for c in continuations]
+        assert ours == pytest.approx(batched, abs=0.05 * 4), (ours, batched)
+        assert ours[:2] == pytest.approx(batched[:2], abs=1e-3)  # one token each: the prompt's own logits
+    finally:
+        naive.close()
+
+
+def test_packed_items_are_reproducible_but_not_those_of_one_item_per_call(provider) -> None:
+    """The scoring routine can pack several items into one call (perf/packing.py); bench does not,
+    because an item's numbers then depend on its neighbours. Packing the same items again gives the
+    same numbers."""
+    from providers.local import ScoreRequest
+    from tasks import create
+
+    requests = [
+        ScoreRequest(i.prompt, tuple(i.classes or ()), i.shared_prefix)
+        for i in create("hindsight_neglect:shots=0").instances(0, 4, "plain")
+    ]
+    alone = [provider._score_many([r])[0].logprobs for r in requests]
+    packed = [s.logprobs for s in provider._score_many(requests)]
+    assert [s.logprobs for s in provider._score_many(requests)] == packed
+    assert packed[0] != alone[0] or packed[1:] != alone[1:]  # the neighbours show
+    for mine, theirs in zip(packed, alone, strict=True):
+        assert mine == pytest.approx(theirs, abs=0.5)
