@@ -76,7 +76,7 @@ def main() -> None:
         timings[f"{key}_calls"] = 0
     _timed_sync(local.LocalProvider, "__init__", timings, "load")
     _timed_sync(local.LocalProvider, "_generate", timings, "generate")
-    _timed_sync(local.LocalProvider, "_score", timings, "score")
+    _timed_sync(local.LocalProvider, "_score_many", timings, "score")
     _timed_async(Runner, "_run_model", timings, "eval")
 
     start = time.perf_counter()
