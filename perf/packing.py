@@ -23,17 +23,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import time
 from typing import Any
 
 import numpy as np
+from compare_lmeval import ZEROSHOT_CLASSES, ZEROSHOT_QUESTION
 from llama_raw import tokenize
 
-from providers.local import LocalProvider, ScoreRequest, resolve_model
-
-ZEROSHOT_QUESTION = re.compile(r"Did (.+?) make the right decision\? Choose Y or N\.")
-ZEROSHOT_CLASSES = (" The right decision", " The wrong decision")
+from providers.local import LocalProvider, ScoreRequest, _logsumexp, resolve_model
 
 
 def requests(workload: str, items: int) -> list[ScoreRequest]:
@@ -43,17 +40,12 @@ def requests(workload: str, items: int) -> list[ScoreRequest]:
         found = tasks.create("hindsight_neglect").instances(0, items, "plain")
         return [ScoreRequest(i.prompt, tuple(i.classes or ()), i.shared_prefix) for i in found]
     found = tasks.create("hindsight_neglect:shots=0").instances(0, items, "plain")
-    rewritten = []
-    for item in found:
-        prompt = ZEROSHOT_QUESTION.sub(r"Did \1 make the right decision or the wrong decision?", item.prompt)
-        rewritten.append(ScoreRequest(prompt, ZEROSHOT_CLASSES, 0))
-    return rewritten
+    pattern, replacement = ZEROSHOT_QUESTION
+    return [ScoreRequest(pattern.sub(replacement, i.prompt), tuple(ZEROSHOT_CLASSES), 0) for i in found]
 
 
 def log_softmax_at(row: np.ndarray, token: int) -> float:
-    row = row.astype(np.float64)
-    peak = row.max()
-    return float(row[token] - (peak + np.log(np.exp(row - peak).sum())))
+    return float(row[token]) - _logsumexp(row)
 
 
 def reference(every: Any, last: Any, request: ScoreRequest) -> list[float]:

@@ -276,7 +276,8 @@ class LocalProvider(Provider):
         tokens are batched, so splitting by history (longest cached match) would make an item's
         score depend on the item before it; splitting by the prompt alone keeps runs reproducible.
         """
-        self._eval_at(tokens, self._evaluate_prefix(prompt, tokens, shared_prefix))
+        boundary = self._prefix_length(prompt, tokens, shared_prefix)
+        self._eval_at(tokens, self._evaluate_prefix(tokens, boundary))
 
     # -- generation ---------------------------------------------------------------------------
     def _generate(self, request: GenerateRequest) -> Generation:
@@ -368,7 +369,7 @@ class LocalProvider(Provider):
     def _decode_pack(self, items: Sequence[_Item]) -> list[ContinuationScores]:
         """One llama_decode for the items (see `_score_many`)."""
         first = items[0]
-        boundary = self._evaluate_prefix(first.request.prompt, first.context, first.request.shared_prefix)
+        boundary = self._evaluate_prefix(first.context, first.boundary)
         llama_cpp = self._llama_cpp
         ctx = self.llm._ctx.ctx
         memory = llama_cpp.llama_get_memory(ctx)
@@ -441,10 +442,9 @@ class LocalProvider(Provider):
         prefix = self._tokenize(prompt[:shared_prefix])
         return len(prefix) if len(prefix) < len(tokens) and tokens[: len(prefix)] == prefix else 0
 
-    def _evaluate_prefix(self, prompt: str, tokens: list[int], shared_prefix: int) -> int:
-        """Make sequence 0 hold exactly the shared prefix of `prompt` (reusing it when it is already
-        there); returns its length in tokens (0 when the prompt has none)."""
-        boundary = self._prefix_length(prompt, tokens, shared_prefix)
+    def _evaluate_prefix(self, tokens: list[int], boundary: int) -> int:
+        """Make sequence 0 hold exactly `tokens[:boundary]`, the shared prefix (reusing it when it is
+        already there; 0: none); returns `boundary`."""
         cached = self.llm.input_ids[: self.llm.n_tokens]
         if boundary and len(cached) >= boundary and np.array_equal(cached[:boundary], tokens[:boundary]):
             self.llm.n_tokens = boundary
@@ -460,8 +460,8 @@ class LocalProvider(Provider):
     def _score_one_by_one(self, item: _Item) -> ContinuationScores:
         """For an item too long for one batch: the prompt once, then each continuation's tokens one call
         at a time."""
-        context, request = item.context, item.request
-        self._evaluate_prompt(request.prompt, context, request.shared_prefix)
+        context = item.context
+        self._eval_at(context, self._evaluate_prefix(context, item.boundary))
         first = self._last_logits()
         first_norm = _logsumexp(first)
         results = []

@@ -207,7 +207,7 @@ def test_after_a_long_shared_prefix_classes_are_scored_in_one_call(provider, gem
             provider._llama_cpp.llama_decode = decode
         assert calls == 1  # the prefix was cached; the item and all four classes in one call
         batched = [_naive_logprob(naive, items[1].prompt, c, stepwise=False) for c in continuations]
-        assert ours == pytest.approx(batched, abs=0.05 * 4), (ours, batched)
+        assert ours == pytest.approx(batched, abs=0.2), (ours, batched)
         assert ours[:2] == pytest.approx(batched[:2], abs=1e-3)  # one token each: the prompt's own logits
     finally:
         naive.close()
