@@ -128,6 +128,15 @@ def cli() -> None:
     help="openai: completions (base models) or chat (chat models).",
 )
 @click.option(
+    "--weights",
+    type=click.Choice(["native", "f32"]),
+    default="native",
+    show_default=True,
+    help="local: native computes with the file's quantized kernels; f32 dequantizes the weights once "
+    "to float32 (a copy under the cache folder, about 4 bytes a parameter) for the numbers "
+    "transformers and lm-evaluation-harness get from the same file.",
+)
+@click.option(
     "--max-cost",
     type=float,
     default=None,
@@ -171,6 +180,7 @@ def run(
     base_url: str | None,
     timeout: float,
     api: str,
+    weights: str,
     max_cost: float | None,
     families: tuple[str, ...],
     out: Path | None,
@@ -214,8 +224,12 @@ def _config(params: dict[str, Any], command: list[str]) -> RunConfig:
         plans.append(TaskPlan(task, select_promptings(task.name, task.promptings, params["prompting"])))
     if timeout <= 0:
         raise BenchError(f"--timeout must be positive, not {timeout}")
-    options = ProviderOptions(base_url=params["base_url"], timeout=timeout, api=params["api"])
+    options = ProviderOptions(
+        base_url=params["base_url"], timeout=timeout, api=params["api"], weights=params["weights"]
+    )
     specs = model_specs(params["provider"], params["models"], params["families"])
+    if options.weights != "native" and any(member.provider != "local" for member in specs):
+        raise BenchError(f"--weights {options.weights} applies to --provider local only")
     for member in specs:
         member_options = replace(options, base_url=member.base_url or options.base_url)
         providers.preflight(member.provider, [member.model], member_options)

@@ -90,8 +90,9 @@ def bench_export(spec: str, items: int, path: Path) -> list[dict[str, Any]]:
     return read_jsonl(path)
 
 
-def run_bench(task: str, items: int, folder: Path) -> dict[str, Any]:
-    """`bench run` on the local provider (through perf/timed_bench.py); its timings and samples in order.
+def run_bench(task: str, items: int, folder: Path, weights: str = "native") -> dict[str, Any]:
+    """`bench run` on the local provider (through perf/timed_bench.py) with `--weights WEIGHTS`; its
+    timings and samples in order.
 
     The response cache is a fresh, empty folder: every answer is computed (and stored), as in a first run.
     """
@@ -99,7 +100,7 @@ def run_bench(task: str, items: int, folder: Path) -> dict[str, Any]:
     timings_path = folder / "bench-timings.json"
     command = [sys.executable, str(PERF / "timed_bench.py"), str(timings_path), "run", "--provider", "local"]
     command += ["--task", task, "--prompting", "plain", "--limit", str(items), "--seed", "0"]
-    command += ["--out", str(folder / "run")]
+    command += ["--weights", weights, "--out", str(folder / "run")]
     command_s = run_logged(command, folder / "bench.log", {"BENCH_CACHE_DIR": str(folder / "cache")})
     timings = json.loads(timings_path.read_text(encoding="utf-8"))
     timings["command_s"] = command_s
@@ -215,19 +216,25 @@ class Engine:
     llm: Any
     texts: list[str]
     """Natural text for the throughput sequence (hindsight_neglect prompts of another seed)."""
+    f32_llm: Any = None
+    """The same model dequantized to float32 (bench's `--weights f32` engine file), for its floor."""
 
-    def throughput(self) -> float:
-        measured = prompt_throughput(self.llm, self.texts)
-        log(f"llama.cpp prompt throughput: {measured.tokens_per_s:,.0f} tokens/s")
+    def throughput(self, weights: str = "native") -> float:
+        llm = self.f32_llm if weights == "f32" else self.llm
+        measured = prompt_throughput(llm, self.texts)
+        log(f"llama.cpp prompt throughput ({weights} weights): {measured.tokens_per_s:,.0f} tokens/s")
         return measured.tokens_per_s
 
-    def bracketed_bench(self, task: str, items: int, folder: Path) -> tuple[dict[str, Any], dict[str, float]]:
-        """bench's run with llama.cpp's prompt throughput measured right before and right after it, so
-        that the floor sees the machine as bench saw it (other work on a 2-core machine shifts both)."""
-        before = self.throughput()
-        log(f"bench on {items} items ({task})")
-        bench = run_bench(task, items, folder)
-        after = self.throughput()
+    def bracketed_bench(
+        self, task: str, items: int, folder: Path, weights: str = "native"
+    ) -> tuple[dict[str, Any], dict[str, float]]:
+        """bench's run with llama.cpp's prompt throughput (on the same weights) measured right before and
+        right after it, so that the floor sees the machine as bench saw it (other work on a 2-core
+        machine shifts both)."""
+        before = self.throughput(weights)
+        log(f"bench --weights {weights} on {items} items ({task})")
+        bench = run_bench(task, items, folder, weights)
+        after = self.throughput(weights)
         return bench, {"before": before, "after": after, "tokens_per_s": (before + after) / 2}
 
 
@@ -271,6 +278,23 @@ def choice_workload(
         floor_s=tokens["bench"] / throughput["tokens_per_s"],
         requests=items * len(records[0]["classes"]),
     )
+    if engine.f32_llm is not None:
+        log(f"{key}: bench with the weights dequantized to float32, as lm-eval's hf model computes")
+        f32, f32_throughput = engine.bracketed_bench(bench_task, items, folder / "bench-f32", "f32")
+        if [s["prompt"] for s in f32["samples"]] != prompts:
+            raise SystemExit(f"{key}: bench's prompts are not the JSONL prompts")
+        same = report.compare_choices(lm["logprobs"], class_logprobs(f32["samples"], records), answers)
+        result["f32_run"] = {
+            **same,
+            "timings": f32["timings"],
+            "throughput": f32_throughput,
+            "floor_s": tokens["bench"] / f32_throughput["tokens_per_s"],
+            "native_vs_f32": report.compare_choices(
+                class_logprobs(f32["samples"], records),
+                class_logprobs(bench["samples"], records),
+                answers,
+            ),
+        }
     if file_task is not None:
         log(f"{key}: bench on the JSONL file itself, which carries no shared-prefix hint")
         extra, file_throughput = engine.bracketed_bench(file_task, items, folder / "bench-file")
@@ -474,6 +498,16 @@ def main() -> None:
     texts = [i.prompt for i in tasks.create("hindsight_neglect").instances(1, 20, "plain")]
     engine = Engine(model, llm, texts)
     throughput = prompt_throughput(llm, texts)
+    f32: dict[str, float] = {}
+    if any(w != "arith" for w in chosen):  # bench --weights f32 runs beside the default ones
+        from providers.local import _file_digest, dequantized
+
+        start = time.perf_counter()
+        f32_file = dequantized(model, _file_digest(model), out / "weights")
+        f32["convert_s"] = time.perf_counter() - start
+        log(f"raw llama.cpp: load {f32_file.name} (float32, {f32['convert_s']:.1f} s to convert or find)")
+        engine.f32_llm, f32["raw_load_s"] = load(f32_file)
+        f32["tokens_per_s"] = prompt_throughput(engine.f32_llm, texts).tokens_per_s
     run: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": " ".join(["perf/compare_lmeval.py", *sys.argv[1:]]),
@@ -489,6 +523,7 @@ def main() -> None:
             "seconds": throughput.seconds,
             "tokens_per_s": throughput.tokens_per_s,
         },
+        "f32": f32,
         "workloads": [],
     }
     for key in RUN_ORDER:

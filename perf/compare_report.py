@@ -73,6 +73,11 @@ def _loads(values: Sequence[float]) -> str:
     return ", ".join(f"{x:.2f}" for x in values)
 
 
+def _rss(timings: dict[str, Any]) -> str:
+    """bench's peak resident memory, where the run recorded it."""
+    return f"; bench peak memory {timings['peak_rss_mb']:,.0f} MB" if "peak_rss_mb" in timings else ""
+
+
 def _mark(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
@@ -95,13 +100,36 @@ def choice_text(w: dict[str, Any]) -> list[str]:
         f"mean {w['mean_abs_diff']:.3f} nats",
         f"evaluation: lm-eval {_s(lt['loglikelihood_s'])} ({w['requests']} log-likelihood requests, "
         f"batch 8), bench {_s(bt['eval_s'])}; bench {ratio:.1f}x faster (target >= 5x: {_mark(ratio >= 5)})",
-        f"model load: lm-eval {_s(lt['load_s'])}, bench {_s(bt['load_s'])}",
+        f"model load: lm-eval {_s(lt['load_s'])}, bench {_s(bt['load_s'])}{_rss(bt)}",
         f"whole command: lm-eval {_s(lt['command_s'])}, bench {_s(bt['command_s'])}",
         f"tokens through the model: lm-eval {w['tokens']['lmeval']:,}, bench {w['tokens']['bench']:,}",
         f"engine floor: {w['tokens']['bench']:,} tokens / {_tps(w['throughput'])} = "
         f"{_s(w['floor_s'])}; bench takes {floor_ratio:.2f}x the floor "
         f"(target <= 1.5x: {_mark(floor_ratio <= 1.5)})",
     ]
+    if "f32_run" in w:
+        f = w["f32_run"]
+        ft = f["timings"]
+        f_ratio, f_floor = lt["loglikelihood_s"] / ft["eval_s"], ft["eval_s"] / f["floor_s"]
+        f_near = f["max_margin_lmeval"] < NEAR_TIE and f["max_margin_bench"] < NEAR_TIE
+        n = f["native_vs_f32"]
+        lines += [
+            "bench --weights f32 (the GGUF dequantized to float32 by llama.cpp, as transformers does for "
+            "lm-eval):",
+            f"  agreement {round(f['agreement'] * items)}/{items} = {_pct(f['agreement'])} "
+            f"(target >= 98.5%: {_mark(f['agreement'] >= 0.985)}); {len(f['disagreements'])} "
+            f"disagreements, largest margin lm-eval {f['max_margin_lmeval']:.3f} nats, bench "
+            f"{f['max_margin_bench']:.3f} nats (target < {NEAR_TIE} in both: {_mark(f_near)})",
+            f"  accuracy {_pct(f['accuracy_bench'])}; class log-probs, |bench - lm-eval|: max "
+            f"{f['max_abs_diff']:.4f} nats, mean {f['mean_abs_diff']:.4f} nats",
+            f"  evaluation {_s(ft['eval_s'])}; {f_ratio:.1f}x faster than lm-eval "
+            f"(target >= 5x: {_mark(f_ratio >= 5)}); model load {_s(ft['load_s'])} (float32 copy made "
+            f"in it){_rss(ft)}",
+            f"  engine floor: {w['tokens']['bench']:,} tokens / {_tps(f['throughput'])} = "
+            f"{_s(f['floor_s'])}; {f_floor:.2f}x the floor (target <= 1.5x: {_mark(f_floor <= 1.5)})",
+            f"  native against f32 weights: same class on {_pct(n['agreement'])} of items; class "
+            f"log-probs apart by max {n['max_abs_diff']:.3f}, mean {n['mean_abs_diff']:.3f} nats",
+        ]
     if "file_run" in w:
         f = w["file_run"]
         ft = f["timings"]
@@ -156,6 +184,15 @@ def header_text(run: dict[str, Any]) -> str:
             f"llama.cpp prompt throughput at the start: {t['tokens_per_s']:,.0f} tokens/s (one "
             f"{t['tokens']}-token sequence, median of {_loads(t['seconds'])} s); "
             f"raw llama.cpp load {_s(run['raw_load_s'])}",
+            *(
+                [
+                    f"float32 copy (bench --weights f32): made or found in {_s(run['f32']['convert_s'])}, "
+                    f"raw load {_s(run['f32']['raw_load_s'])}, prompt throughput "
+                    f"{run['f32']['tokens_per_s']:,.0f} tokens/s"
+                ]
+                if run.get("f32")
+                else []
+            ),
             f"load average (1, 5, 15 min) at start {_loads(run['load_average_start'])}; "
             f"at end {_loads(run.get('load_average_end', ()))}",
         ]
@@ -200,6 +237,15 @@ def markdown_table(run: dict[str, Any]) -> str:
             f"| {lt['loglikelihood_s'] / bt['eval_s']:.1f}× faster | {_pct(w['agreement'])} "
             f"| {bt['eval_s'] / w['floor_s']:.2f}× | {_s(bt['load_s'])} / {_s(lt['load_s'])} |"
         )
+        if "f32_run" in w:
+            f = w["f32_run"]
+            ft = f["timings"]
+            rows.append(
+                f"| … bench `--weights f32` (float32, as lm-eval) | {w['items']} | {_s(ft['eval_s'])} "
+                f"| lm-eval hf | {_s(lt['loglikelihood_s'])} "
+                f"| {lt['loglikelihood_s'] / ft['eval_s']:.1f}× faster | {_pct(f['agreement'])} "
+                f"| {ft['eval_s'] / f['floor_s']:.2f}× | {_s(ft['load_s'])} / {_s(lt['load_s'])} |"
+            )
         if "file_run" in w:
             f = w["file_run"]
             ft = f["timings"]

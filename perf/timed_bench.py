@@ -10,7 +10,8 @@ TIMINGS.json:
 - `eval_s`: the runner's evaluation of all items of the model (`Runner._run_model`: requests, scoring,
   cache and `samples.jsonl` writes), i.e. everything between the loaded model and the last sample;
 - `generate_s` / `score_s`: the time inside the local engine's generation and log-prob scoring calls;
-- `wall_s`: the whole command in this process (imports excluded, report writing included).
+- `wall_s`: the whole command in this process (imports excluded, report writing included);
+- `peak_rss_mb`: the process's peak resident memory (the model's mapped weights included).
 
 A timer that cannot be attached (bench's internals changed) is reported as missing, never guessed.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import json
+import resource
 import sys
 import time
 from collections.abc import Callable
@@ -87,6 +89,7 @@ def main() -> None:
         code = exc.code
     timings["wall_s"] = time.perf_counter() - start
     timings["exit_code"] = code
+    timings["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     out.write_text(json.dumps(timings, indent=2) + "\n", encoding="utf-8")
     sys.exit(code)
 

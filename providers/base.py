@@ -22,6 +22,8 @@ class ProviderOptions:
     """Seconds before one request is abandoned (then retried by the runner, as a transient error)."""
     api: str = "auto"
     """openai: "completions" for base models, "chat" for chat models; "auto" lets the adapter decide."""
+    weights: str = "native"
+    """local: "native" (the file's quantized kernels) or "f32" (the weights dequantized to float32)."""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import hashlib
 import os
 import sys
@@ -32,6 +33,11 @@ N_CTX = 8192
 METHOD = "3: prompt and all classes in one call, also after a long shared prefix"
 """How this engine evaluates: part of the response cache's key, bumped when a change here changes the
 numbers, so answers cached by an older bench are not mixed with new ones."""
+WEIGHTS = ("native", "f32")
+"""How the engine computes with the file's weights. native: llama.cpp's kernels for the file's own
+(quantized) types, which also round the activations to 8 bits for the products; f32: the weights
+dequantized once to float32 (a converted copy under the cache folder) and every product in float32,
+the numbers transformers (and lm-evaluation-harness's `hf` model) compute from the same GGUF."""
 MAX_SEQUENCES = 16
 """Sequences the context holds at once (one KV cache shared by all): sequence 0 is the prompt the
 engine keeps (the shared few-shot prefix, generation); log-prob scoring puts each answer class of an
@@ -138,6 +144,35 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+def dequantized(path: Path, digest: str, folder: Path) -> Path:
+    """The GGUF at `path` with every tensor dequantized to float32 by llama.cpp: made once, kept in
+    `folder` by the source's sha256 (written to a partial file, then renamed into place)."""
+    target = folder / f"{digest[:32]}-f32.gguf"
+    if target.is_file():
+        return target
+    import llama_cpp
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {folder} for the float32 weights: {exc.strerror}") from None
+    partial = folder / f".{target.name}.{os.getpid()}.partial"
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = llama_cpp.LLAMA_FTYPE_ALL_F32
+    params.allow_requantize = True  # the input is quantized: dequantize it
+    params.nthread = os.cpu_count() or 1
+    with _native_stderr_captured() as captured:
+        status = llama_cpp.llama_model_quantize(
+            str(path).encode(), str(partial).encode(), ctypes.byref(params)
+        )
+        detail = " ".join(captured.read().split())[-200:]
+    if status != 0:
+        partial.unlink(missing_ok=True)
+        raise UsageError(f"llama.cpp cannot dequantize {path} to float32 into {folder}: {detail}")
+    os.replace(partial, target)
+    return target
+
+
 @dataclass(frozen=True)
 class ScoreRequest:
     """Log-probabilities of each of `continuations` after `prompt` (`shared_prefix` as in
@@ -169,14 +204,23 @@ class LocalProvider(Provider):
     max_concurrency = 1  # one in-process engine; requests are served one at a time
     in_process = True
 
-    def __init__(self, path: Path, spec: str | None) -> None:
+    def __init__(self, path: Path, spec: str | None, weights: str = "native") -> None:
         _require_engine()
         from llama_cpp import Llama
 
+        if weights not in WEIGHTS:
+            raise UsageError(f"weights must be one of {', '.join(WEIGHTS)}, not {weights!r}")
+        digest = _file_digest(path)
+        engine_file = path
+        if weights == "f32":
+            from benchmark.cache import default_cache_dir
+
+            engine_file = dequantized(path, digest, default_cache_dir() / "weights")
+        self.weights = weights
         with _native_stderr_captured() as captured, _sequences(MAX_SEQUENCES):
             try:
                 self.llm: Any = Llama(
-                    model_path=str(path),
+                    model_path=str(engine_file),
                     n_ctx=N_CTX,
                     n_threads=os.cpu_count() or 1,
                     logits_all=False,
@@ -201,13 +245,15 @@ class LocalProvider(Provider):
         self.info = ModelInfo(
             provider=self.name,
             model=spec or "gemma-3-270m (packaged default)",
-            label=metadata.get("general.name") or path.stem,
+            label=(metadata.get("general.name") or path.stem)
+            + ("" if weights == "native" else " (f32 weights)"),
             params=params,
             scripted=False,
             supports_logprobs=True,
             details={
                 "file": path.name,
-                "sha256": _file_digest(path),
+                "sha256": digest,
+                "weights": "native" if weights == "native" else "float32, dequantized from the file",
                 "architecture": metadata.get("general.architecture", "?"),
                 "size_label": metadata.get("general.size_label", "?"),
                 "file_type": metadata.get("general.file_type", "?"),
@@ -220,13 +266,16 @@ class LocalProvider(Provider):
         """The file's content and the engine's version, not the path: a moved file keeps its answers."""
         import llama_cpp
 
-        return {
+        identity = {
             "provider": self.name,
             "sha256": self.info.details["sha256"],
             "engine": f"llama-cpp-python {llama_cpp.__version__}",
             "method": METHOD,
             "n_ctx": str(N_CTX),
         }
+        if self.weights != "native":  # native answers keep the keys they had before this option
+            identity["weights"] = self.weights
+        return identity
 
     @classmethod
     def check_spec(cls, spec: str | None, options: ProviderOptions) -> None:
@@ -239,7 +288,7 @@ class LocalProvider(Provider):
     @classmethod
     def from_spec(cls, spec: str | None, options: ProviderOptions) -> LocalProvider:
         _require_engine()
-        return cls(resolve_model(spec), spec)
+        return cls(resolve_model(spec), spec, options.weights)
 
     async def aclose(self) -> None:
         with contextlib.suppress(Exception):

@@ -37,6 +37,8 @@ def assert_one_line_error(result, *needles: str) -> None:
             ["model file not found: missing/model.gguf"],
         ),
         (["--provider", "scripted", "--task", "arithmetic", "--prompting", "cot"], ["no prompting 'cot'"]),
+        (["--provider", "scripted", "--weights", "f32"], ["--weights f32 applies to --provider local only"]),
+        (["--provider", "local", "--weights", "f16"], ["'f16' is not one of 'native', 'f32'"]),
     ],
 )
 def test_bad_run_options(bench, tmp_path: Path, args: list[str], needles: list[str]) -> None:
