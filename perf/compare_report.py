@@ -205,6 +205,18 @@ def full_text(run: dict[str, Any]) -> str:
     return "\n\n".join([*parts, total])
 
 
+def _choice_row(
+    label: str, w: dict[str, Any], timings: dict[str, Any], run: dict[str, Any], other_load: str
+) -> str:
+    """A table row for one bench run of a choice workload `w`: `run` holds its agreement and floor."""
+    other = w["lmeval_timings"]["loglikelihood_s"]
+    return (
+        f"| {label} | {w['items']} | {_s(timings['eval_s'])} | lm-eval hf | {_s(other)} "
+        f"| {other / timings['eval_s']:.1f}× faster | {_pct(run['agreement'])} "
+        f"| {timings['eval_s'] / run['floor_s']:.2f}× | {_s(timings['load_s'])} / {other_load} |"
+    )
+
+
 def markdown_table(run: dict[str, Any]) -> str:
     m, v = run["machine"], run["versions"]
     caption = (
@@ -232,28 +244,15 @@ def markdown_table(run: dict[str, Any]) -> str:
             )
             continue
         lt = w["lmeval_timings"]
-        rows.append(
-            f"| {w['title']} | {w['items']} | {_s(bt['eval_s'])} | lm-eval hf | {_s(lt['loglikelihood_s'])} "
-            f"| {lt['loglikelihood_s'] / bt['eval_s']:.1f}× faster | {_pct(w['agreement'])} "
-            f"| {bt['eval_s'] / w['floor_s']:.2f}× | {_s(bt['load_s'])} / {_s(lt['load_s'])} |"
-        )
+        rows.append(_choice_row(w["title"], w, bt, w, _s(lt["load_s"])))
         if "f32_run" in w:
             f = w["f32_run"]
-            ft = f["timings"]
-            rows.append(
-                f"| … bench `--weights f32` (float32, as lm-eval) | {w['items']} | {_s(ft['eval_s'])} "
-                f"| lm-eval hf | {_s(lt['loglikelihood_s'])} "
-                f"| {lt['loglikelihood_s'] / ft['eval_s']:.1f}× faster | {_pct(f['agreement'])} "
-                f"| {ft['eval_s'] / f['floor_s']:.2f}× | {_s(ft['load_s'])} / {_s(lt['load_s'])} |"
-            )
+            label = "… bench `--weights f32` (float32, as lm-eval)"
+            rows.append(_choice_row(label, w, f["timings"], f, _s(lt["load_s"])))
         if "file_run" in w:
             f = w["file_run"]
-            ft = f["timings"]
             rows.append(
-                f"| … bench on the exported JSONL (no shared prefix) | {w['items']} | {_s(ft['eval_s'])} "
-                f"| lm-eval hf | {_s(lt['loglikelihood_s'])} "
-                f"| {lt['loglikelihood_s'] / ft['eval_s']:.1f}× faster | {_pct(f['agreement'])} "
-                f"| {ft['eval_s'] / f['floor_s']:.2f}× | {_s(ft['load_s'])} / – |"
+                _choice_row("… bench on the exported JSONL (no shared prefix)", w, f["timings"], f, "–")
             )
     return caption + "\n\n" + "\n".join(rows)
 
