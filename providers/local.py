@@ -115,6 +115,13 @@ def _native_stderr_captured() -> Iterator[IO[str]]:
             sink.seek(0)
 
 
+def _tail(captured: IO[str]) -> str:
+    """The last 200 characters of what was captured so far, on one line."""
+    captured.flush()
+    captured.seek(0)  # the C library's writes moved the shared file offset to the end
+    return " ".join(captured.read().split())[-200:]
+
+
 @contextlib.contextmanager
 def _sequences(count: int) -> Iterator[None]:
     """Make the llama.cpp context that `Llama(...)` creates hold `count` sequences in one unified KV
@@ -161,15 +168,17 @@ def dequantized(path: Path, digest: str, folder: Path) -> Path:
     params.ftype = llama_cpp.LLAMA_FTYPE_ALL_F32
     params.allow_requantize = True  # the input is quantized: dequantize it
     params.nthread = os.cpu_count() or 1
-    with _native_stderr_captured() as captured:
-        status = llama_cpp.llama_model_quantize(
-            str(path).encode(), str(partial).encode(), ctypes.byref(params)
-        )
-        detail = " ".join(captured.read().split())[-200:]
-    if status != 0:
+    try:
+        with _native_stderr_captured() as captured:
+            status = llama_cpp.llama_model_quantize(
+                str(path).encode(), str(partial).encode(), ctypes.byref(params)
+            )
+            detail = _tail(captured)
+        if status != 0:
+            raise UsageError(f"llama.cpp cannot dequantize {path} to float32 into {folder}: {detail}")
+        os.replace(partial, target)
+    finally:  # a failure or Ctrl-C leaves no partial copy behind (after the rename there is none)
         partial.unlink(missing_ok=True)
-        raise UsageError(f"llama.cpp cannot dequantize {path} to float32 into {folder}: {detail}")
-    os.replace(partial, target)
     return target
 
 
@@ -231,7 +240,7 @@ class LocalProvider(Provider):
                 load_error: Exception | None = exc
             else:
                 load_error = None
-            detail = " ".join(captured.read().split())[-200:]
+            detail = _tail(captured)
         if load_error is not None:
             raise UsageError(f"llama.cpp cannot load {path}: {load_error} {detail}".strip()) from None
         self.n_vocab: int = self.llm.n_vocab()
