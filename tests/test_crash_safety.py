@@ -108,7 +108,9 @@ def _run_with_kills(
         proc.wait()
         result.kills.append(Kill(requests(), {_key(s) for s in _complete_samples(out)}))
         samples = out / "samples.jsonl"
-        if samples.exists() and rng.random() < 0.3:  # a crash in the middle of writing a line
+        # A crash in the middle of writing a line: after the first kill that finds samples (so every
+        # run exercises it, however few kills its timing allows), then at random.
+        if samples.exists() and (result.torn_lines == 0 or rng.random() < 0.3):
             with open(samples, "ab") as handle:
                 handle.write(b'{"model": "scripted:calculator", "provider": "scr')
             result.torn_lines += 1
