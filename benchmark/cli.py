@@ -32,7 +32,7 @@ from benchmark.rundir import RunDir, default_run_path, write_atomic
 from benchmark.runner import ModelSpec, RunConfig, Runner, TaskPlan
 from benchmark.schemas import SummaryRow
 from benchmark.sizes import format_size
-from providers.base import ProviderOptions
+from providers.base import LOCAL_WEIGHTS, ProviderOptions
 from reports import build_reports
 from reports.tables import pct
 
@@ -129,7 +129,7 @@ def cli() -> None:
 )
 @click.option(
     "--weights",
-    type=click.Choice(["native", "f32"]),
+    type=click.Choice(LOCAL_WEIGHTS),
     default="native",
     show_default=True,
     help="local: native computes with the file's quantized kernels; f32 dequantizes the weights once "

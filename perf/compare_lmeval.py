@@ -260,10 +260,19 @@ def choice_workload(
     lm = run_lmeval(f"bench_perf_{key}", data, engine.model, folder)
     if lm["prompts"] != prompts or lm["contexts"] != prompts:
         raise SystemExit(f"{key}: lm_eval's contexts are not the JSONL prompts")
-    bench, throughput = engine.bracketed_bench(bench_task, items, folder / "bench")
-    if [s["prompt"] for s in bench["samples"]] != prompts:
-        raise SystemExit(f"{key}: bench's prompts are not the JSONL prompts")
-    result = report.compare_choices(lm["logprobs"], class_logprobs(bench["samples"], records), answers)
+
+    def bench_run(
+        task: str, sub: str, weights: str = "native"
+    ) -> tuple[dict[str, Any], dict[str, float], list[list[float]], dict[str, Any]]:
+        """bench on the items (its prompts checked), its floor's throughput, class log-probs, and its
+        item-level comparison with lm-eval."""
+        run, throughput = engine.bracketed_bench(task, items, folder / sub, weights)
+        if [s["prompt"] for s in run["samples"]] != prompts:
+            raise SystemExit(f"{key}: bench's prompts are not the JSONL prompts")
+        logprobs = class_logprobs(run["samples"], records)
+        return run, throughput, logprobs, report.compare_choices(lm["logprobs"], logprobs, answers)
+
+    bench, throughput, native_logprobs, result = bench_run(bench_task, "bench")
     tokens = choice_tokens(engine.llm, records, shared_prefix)
     result.update(
         key=key,
@@ -280,25 +289,17 @@ def choice_workload(
     )
     if engine.f32_llm is not None:
         log(f"{key}: bench with the weights dequantized to float32, as lm-eval's hf model computes")
-        f32, f32_throughput = engine.bracketed_bench(bench_task, items, folder / "bench-f32", "f32")
-        if [s["prompt"] for s in f32["samples"]] != prompts:
-            raise SystemExit(f"{key}: bench's prompts are not the JSONL prompts")
-        same = report.compare_choices(lm["logprobs"], class_logprobs(f32["samples"], records), answers)
+        f32, f32_throughput, f32_logprobs, same = bench_run(bench_task, "bench-f32", "f32")
         result["f32_run"] = {
             **same,
             "timings": f32["timings"],
             "throughput": f32_throughput,
             "floor_s": tokens["bench"] / f32_throughput["tokens_per_s"],
-            "native_vs_f32": report.compare_choices(
-                class_logprobs(f32["samples"], records),
-                class_logprobs(bench["samples"], records),
-                answers,
-            ),
+            "native_vs_f32": report.compare_choices(f32_logprobs, native_logprobs, answers),
         }
     if file_task is not None:
         log(f"{key}: bench on the JSONL file itself, which carries no shared-prefix hint")
-        extra, file_throughput = engine.bracketed_bench(file_task, items, folder / "bench-file")
-        same = report.compare_choices(lm["logprobs"], class_logprobs(extra["samples"], records), answers)
+        extra, file_throughput, _, same = bench_run(file_task, "bench-file")
         file_tokens = choice_tokens(engine.llm, records)["bench"]
         result["file_run"] = {
             "bench_task": file_task,
@@ -500,10 +501,10 @@ def main() -> None:
     throughput = prompt_throughput(llm, texts)
     f32: dict[str, float] = {}
     if any(w != "arith" for w in chosen):  # bench --weights f32 runs beside the default ones
-        from providers.local import _file_digest, dequantized
+        from providers.local import dequantized, file_digest
 
         start = time.perf_counter()
-        f32_file = dequantized(model, _file_digest(model), out / "weights")
+        f32_file = dequantized(model, file_digest(model), out / "weights")
         f32["convert_s"] = time.perf_counter() - start
         log(f"raw llama.cpp: load {f32_file.name} (float32, {f32['convert_s']:.1f} s to convert or find)")
         engine.f32_llm, f32["raw_load_s"] = load(f32_file)

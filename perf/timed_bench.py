@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import json
-import resource
 import sys
 import time
 from collections.abc import Callable
@@ -64,17 +63,17 @@ def _timed_async(owner: type, name: str, timings: dict[str, Any], key: str) -> N
     setattr(owner, name, wrapper)
 
 
-def _peak_rss_mb() -> float:
-    """This process's peak resident memory since its exec: /proc's VmHWM. (getrusage's ru_maxrss also
-    counts the parent's memory, which the forked child shared before exec: here, the comparison script
-    with two models loaded.)"""
+def _peak_rss_mb() -> float | None:
+    """This process's peak resident memory since its exec: /proc's VmHWM; None where there is no /proc.
+    (Not getrusage: its ru_maxrss also counts the parent's memory, which the forked child shared before
+    exec: here, the comparison script with two models loaded.)"""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024  # kB
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux; may include the parent
+    return None
 
 
 def main() -> None:
@@ -102,7 +101,9 @@ def main() -> None:
         code = exc.code
     timings["wall_s"] = time.perf_counter() - start
     timings["exit_code"] = code
-    timings["peak_rss_mb"] = _peak_rss_mb()
+    peak = _peak_rss_mb()
+    if peak is not None:  # the report leaves out what was not measured
+        timings["peak_rss_mb"] = peak
     out.write_text(json.dumps(timings, indent=2) + "\n", encoding="utf-8")
     sys.exit(code)
 

@@ -11,6 +11,12 @@ from typing import ClassVar
 
 from benchmark.schemas import ModelInfo
 
+LOCAL_WEIGHTS = ("native", "f32")
+"""How the local engine computes with a GGUF's weights. native: llama.cpp's kernels for the file's own
+(quantized) types, which also round the activations to 8 bits for the products; f32: the weights
+dequantized once to float32 (a converted copy under the cache folder) and every product in float32,
+the numbers transformers (and lm-evaluation-harness's `hf` model) compute from the same GGUF."""
+
 
 @dataclass(frozen=True)
 class ProviderOptions:
@@ -23,7 +29,7 @@ class ProviderOptions:
     api: str = "auto"
     """openai: "completions" for base models, "chat" for chat models; "auto" lets the adapter decide."""
     weights: str = "native"
-    """local: "native" (the file's quantized kernels) or "f32" (the weights dequantized to float32)."""
+    """local: one of LOCAL_WEIGHTS."""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import numpy as np
 from benchmark.errors import MissingExtraError, UsageError
 from benchmark.schemas import ModelInfo
 from providers.base import (
+    LOCAL_WEIGHTS,
     ContinuationScores,
     ErrorKind,
     GenerateRequest,
@@ -33,11 +34,6 @@ N_CTX = 8192
 METHOD = "3: prompt and all classes in one call, also after a long shared prefix"
 """How this engine evaluates: part of the response cache's key, bumped when a change here changes the
 numbers, so answers cached by an older bench are not mixed with new ones."""
-WEIGHTS = ("native", "f32")
-"""How the engine computes with the file's weights. native: llama.cpp's kernels for the file's own
-(quantized) types, which also round the activations to 8 bits for the products; f32: the weights
-dequantized once to float32 (a converted copy under the cache folder) and every product in float32,
-the numbers transformers (and lm-evaluation-harness's `hf` model) compute from the same GGUF."""
 MAX_SEQUENCES = 16
 """Sequences the context holds at once (one KV cache shared by all): sequence 0 is the prompt the
 engine keeps (the shared few-shot prefix, generation); log-prob scoring puts each answer class of an
@@ -142,7 +138,7 @@ def _sequences(count: int) -> Iterator[None]:
         _internals.LlamaContext = original  # type: ignore[misc]
 
 
-def _file_digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
     """sha256 of the model file, for the manifest (the model's identity, not its name)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -217,9 +213,9 @@ class LocalProvider(Provider):
         _require_engine()
         from llama_cpp import Llama
 
-        if weights not in WEIGHTS:
-            raise UsageError(f"weights must be one of {', '.join(WEIGHTS)}, not {weights!r}")
-        digest = _file_digest(path)
+        if weights not in LOCAL_WEIGHTS:
+            raise UsageError(f"weights must be one of {', '.join(LOCAL_WEIGHTS)}, not {weights!r}")
+        digest = file_digest(path)
         engine_file = path
         if weights == "f32":
             from benchmark.cache import default_cache_dir
