@@ -10,10 +10,11 @@ import hashlib
 import os
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import numpy as np
 
@@ -29,6 +30,9 @@ from providers.base import (
     ProviderError,
     ProviderOptions,
 )
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 N_CTX = 8192
 METHOD = "3: prompt and all classes in one call, also after a long shared prefix"
@@ -245,6 +249,12 @@ class LocalProvider(Provider):
         self._llama_cpp: Any = llama_cpp
         self._batch: Any = llama_cpp.llama_batch_init(self.llm.n_batch, 0, MAX_SEQUENCES)
         self._lock = asyncio.Lock()
+        # Every llama.cpp call runs on this one thread. llama.cpp computes with an OpenMP team that
+        # belongs to the calling thread: calls spread over asyncio's default pool (a new thread whenever
+        # the last one has not yet marked itself idle) gave each pool thread a team of its own, whose
+        # idle workers woke and spun beside the busy team on the same cores (bench's generation took
+        # ~20% longer than the same calls from one thread; perf/README.md).
+        self._engine_thread = ThreadPoolExecutor(1, thread_name_prefix="llama.cpp")
         metadata: dict[str, str] = dict(self.llm.metadata)
         params = int(self.llm._model.n_params())  # counted from the GGUF's tensors
         self.info = ModelInfo(
@@ -296,9 +306,15 @@ class LocalProvider(Provider):
         return cls(resolve_model(spec), spec, options.weights)
 
     async def aclose(self) -> None:
+        self._engine_thread.shutdown(wait=True)
         with contextlib.suppress(Exception):
             self._llama_cpp.llama_batch_free(self._batch)
             self.llm.close()
+
+    async def _on_engine_thread(self, call: Callable[[_T], _R], argument: _T) -> _R:
+        """`call(argument)` on the engine's own thread, one call at a time."""
+        async with self._lock:
+            return await asyncio.get_running_loop().run_in_executor(self._engine_thread, call, argument)
 
     # -- prompt evaluation ---------------------------------------------------------------------
     def _tokenize(self, text: str, add_bos: bool = True) -> list[int]:
@@ -355,8 +371,7 @@ class LocalProvider(Provider):
         )
 
     async def generate(self, request: GenerateRequest) -> Generation:
-        async with self._lock:
-            return await asyncio.to_thread(self._generate, request)
+        return await self._on_engine_thread(self._generate, request)
 
     # -- log-probabilities of continuations ------------------------------------------------------
     def _split(self, request: ScoreRequest) -> _Item:
@@ -536,5 +551,4 @@ class LocalProvider(Provider):
         # One item per call: packing several (`_score_many` can) changes each item's numbers with its
         # neighbours in the batch (perf/packing.py measures by how much) for a few percent of speed.
         request = [ScoreRequest(prompt, tuple(continuations), shared_prefix)]
-        async with self._lock:
-            return (await asyncio.to_thread(self._score_many, request))[0]
+        return (await self._on_engine_thread(self._score_many, request))[0]
