@@ -250,10 +250,10 @@ class LocalProvider(Provider):
         self._batch: Any = llama_cpp.llama_batch_init(self.llm.n_batch, 0, MAX_SEQUENCES)
         self._lock = asyncio.Lock()
         # Every llama.cpp call runs on this one thread. llama.cpp computes with an OpenMP team that
-        # belongs to the calling thread: calls spread over asyncio's default pool (a new thread whenever
-        # the last one has not yet marked itself idle) gave each pool thread a team of its own, whose
-        # idle workers woke and spun beside the busy team on the same cores (bench's generation took
-        # ~20% longer than the same calls from one thread; perf/README.md).
+        # belongs to the calling thread; through asyncio's default pool, two pool threads took turns in
+        # a bench run, each with a team of its own, and the idle team's workers spun beside the busy
+        # one on the same cores (generation and scoring ~20% slower than the same calls from one
+        # thread; perf/README.md).
         self._engine_thread = ThreadPoolExecutor(1, thread_name_prefix="llama.cpp")
         metadata: dict[str, str] = dict(self.llm.metadata)
         params = int(self.llm._model.n_params())  # counted from the GGUF's tensors
