@@ -112,7 +112,6 @@ def _native_stderr_captured() -> Iterator[IO[str]]:
         finally:
             os.dup2(saved, 2)
             os.close(saved)
-            sink.seek(0)
 
 
 def _tail(captured: IO[str]) -> str:
@@ -248,12 +247,11 @@ class LocalProvider(Provider):
 
         self._llama_cpp: Any = llama_cpp
         self._batch: Any = llama_cpp.llama_batch_init(self.llm.n_batch, 0, MAX_SEQUENCES)
-        self._lock = asyncio.Lock()
-        # Every llama.cpp call runs on this one thread. llama.cpp computes with an OpenMP team that
-        # belongs to the calling thread; through asyncio's default pool, two pool threads took turns in
-        # a bench run, each with a team of its own, and the idle team's workers spun beside the busy
-        # one on the same cores (generation and scoring ~20% slower than the same calls from one
-        # thread; perf/README.md).
+        # Every llama.cpp call runs on this one thread, one at a time. llama.cpp computes with an
+        # OpenMP team that belongs to the calling thread; through asyncio's default pool, two pool
+        # threads took turns in a bench run, each with a team of its own, and the idle team's workers
+        # spun beside the busy one on the same cores (generation and scoring ~20% slower than the same
+        # calls from one thread; perf/README.md).
         self._engine_thread = ThreadPoolExecutor(1, thread_name_prefix="llama.cpp")
         metadata: dict[str, str] = dict(self.llm.metadata)
         params = int(self.llm._model.n_params())  # counted from the GGUF's tensors
@@ -312,9 +310,8 @@ class LocalProvider(Provider):
             self.llm.close()
 
     async def _on_engine_thread(self, call: Callable[[_T], _R], argument: _T) -> _R:
-        """`call(argument)` on the engine's own thread, one call at a time."""
-        async with self._lock:
-            return await asyncio.get_running_loop().run_in_executor(self._engine_thread, call, argument)
+        """`call(argument)` on the engine's own thread (its one worker serves the calls in order)."""
+        return await asyncio.get_running_loop().run_in_executor(self._engine_thread, call, argument)
 
     # -- prompt evaluation ---------------------------------------------------------------------
     def _tokenize(self, text: str, add_bos: bool = True) -> list[int]:
