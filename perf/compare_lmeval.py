@@ -501,7 +501,7 @@ def main() -> None:
     throughput = prompt_throughput(llm, texts)
     f32: dict[str, float] = {}
     if any(w != "arith" for w in chosen):  # bench --weights f32 runs beside the default ones
-        from providers.local import dequantized, file_digest
+        from providers.llama_engine import dequantized, file_digest
 
         start = time.perf_counter()
         f32_file = dequantized(model, file_digest(model), out / "weights")

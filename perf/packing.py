@@ -28,9 +28,10 @@ from typing import Any
 
 import numpy as np
 from compare_lmeval import ZEROSHOT_CLASSES, ZEROSHOT_QUESTION
-from llama_raw import tokenize
+from llama_raw import last_logits, log_softmax_at, tokenize
 
-from providers.local import LocalProvider, ScoreRequest, _logsumexp, resolve_model
+from providers.llama_engine import open_model
+from providers.local import LocalProvider, ScoreRequest, resolve_model
 
 
 def requests(workload: str, items: int) -> list[ScoreRequest]:
@@ -44,10 +45,6 @@ def requests(workload: str, items: int) -> list[ScoreRequest]:
     return [ScoreRequest(pattern.sub(replacement, i.prompt), tuple(ZEROSHOT_CLASSES), 0) for i in found]
 
 
-def log_softmax_at(row: np.ndarray, token: int) -> float:
-    return float(row[token]) - _logsumexp(row)
-
-
 def reference(every: Any, last: Any, request: ScoreRequest) -> list[float]:
     """Log-prob of each class evaluated alone in a single-sequence context: prompt + class in one batch
     (`every`, which keeps the logits of every position); a one-token class from the prompt's last
@@ -57,7 +54,7 @@ def reference(every: Any, last: Any, request: ScoreRequest) -> list[float]:
     if all(len(whole) == len(context) + 1 and whole[: len(context)] == context for whole in wholes):
         last.reset()
         last.eval(context)
-        row = np.ctypeslib.as_array(last._ctx.get_logits(), shape=(last.n_vocab(),))
+        row = last_logits(last)
         return [log_softmax_at(row, whole[-1]) for whole in wholes]
     scores = []
     for whole in wholes:
@@ -85,13 +82,11 @@ def main() -> None:
     parser.add_argument("--trap", type=int, default=24, help="10-shot trap items (default 24)")
     parser.add_argument("--pack", type=int, default=16, help="items handed over at once (default 16)")
     args = parser.parse_args()
-    from llama_cpp import Llama
-
     path = resolve_model(None)
     provider = LocalProvider(path, None)
     threads = os.cpu_count() or 1
-    every = Llama(model_path=str(path), n_ctx=1024, n_threads=threads, logits_all=True, verbose=False)
-    last = Llama(model_path=str(path), n_ctx=4096, n_threads=threads, logits_all=False, verbose=False)
+    every = open_model(path, n_ctx=1024, n_threads=threads, logits_all=True, verbose=False)
+    last = open_model(path, n_ctx=4096, n_threads=threads, logits_all=False, verbose=False)
     print(f"model {path.name}; packs of {args.pack} items; {os.cpu_count()} threads")
     for workload, count in (("zeroshot", args.zeroshot), ("trap", args.trap)):
         if count <= 0:

@@ -5,21 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import hashlib
+import functools
 import os
 import sys
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
 from benchmark.errors import MissingExtraError, UsageError
 from benchmark.schemas import ModelInfo
+from providers import llama_engine
 from providers.base import (
     LOCAL_WEIGHTS,
     ContinuationScores,
@@ -99,88 +98,6 @@ def _download(spec: str) -> Path:
         ) from None
 
 
-@contextlib.contextmanager
-def _native_stderr_captured() -> Iterator[IO[str]]:
-    """Capture what the C library writes to file descriptor 2 (llama.cpp's load notices), to show it
-    only if loading fails."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile("w+") as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield sink
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-def _tail(captured: IO[str]) -> str:
-    """The last 200 characters of what was captured so far, on one line."""
-    captured.flush()
-    captured.seek(0)  # the C library's writes moved the shared file offset to the end
-    return " ".join(captured.read().split())[-200:]
-
-
-@contextlib.contextmanager
-def _sequences(count: int) -> Iterator[None]:
-    """Make the llama.cpp context that `Llama(...)` creates hold `count` sequences in one unified KV
-    cache (llama-cpp-python has no parameter for it; its constructor builds the context itself)."""
-    from llama_cpp import _internals
-
-    original = _internals.LlamaContext
-
-    def context(*, model: Any, params: Any, verbose: bool = True) -> Any:
-        params.n_seq_max = count
-        params.kv_unified = True
-        return original(model=model, params=params, verbose=verbose)
-
-    _internals.LlamaContext = context  # type: ignore[misc,assignment]
-    try:
-        yield
-    finally:
-        _internals.LlamaContext = original  # type: ignore[misc]
-
-
-def file_digest(path: Path) -> str:
-    """sha256 of the model file, for the manifest (the model's identity, not its name)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def dequantized(path: Path, digest: str, folder: Path) -> Path:
-    """The GGUF at `path` with every tensor dequantized to float32 by llama.cpp: made once, kept in
-    `folder` by the source's sha256 (written to a partial file, then renamed into place)."""
-    target = folder / f"{digest[:32]}-f32.gguf"
-    if target.is_file():
-        return target
-    import llama_cpp
-
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create {folder} for the float32 weights: {exc.strerror}") from None
-    partial = folder / f".{target.name}.{os.getpid()}.partial"
-    params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = llama_cpp.LLAMA_FTYPE_ALL_F32
-    params.allow_requantize = True  # the input is quantized: dequantize it
-    params.nthread = os.cpu_count() or 1
-    try:
-        with _native_stderr_captured() as captured:
-            status = llama_cpp.llama_model_quantize(
-                str(path).encode(), str(partial).encode(), ctypes.byref(params)
-            )
-            detail = _tail(captured)
-        if status != 0:
-            raise UsageError(f"llama.cpp cannot dequantize {path} to float32 into {folder}: {detail}")
-        os.replace(partial, target)
-    finally:  # a failure or Ctrl-C leaves no partial copy behind (after the rename there is none)
-        partial.unlink(missing_ok=True)
-    return target
-
-
 @dataclass(frozen=True)
 class ScoreRequest:
     """Log-probabilities of each of `continuations` after `prompt` (`shared_prefix` as in
@@ -201,6 +118,41 @@ class _Item:
     boundary: int
 
 
+@functools.lru_cache(maxsize=16)
+def _digest(path: Path, size: int, mtime_ns: int) -> str:
+    return llama_engine.file_digest(path)
+
+
+def _prepare(path: Path, weights: str, self_test: bool) -> tuple[Path, str]:
+    """The file llama.cpp will load for `path` (its float32 copy for weights="f32", made once) and the
+    sha256 of `path`, after the one-time self-test of this build with that file (llama_engine)."""
+    if weights not in LOCAL_WEIGHTS:
+        raise UsageError(f"weights must be one of {', '.join(LOCAL_WEIGHTS)}, not {weights!r}")
+    stat = path.stat()
+    digest = _digest(path, stat.st_size, stat.st_mtime_ns)
+    engine_file = path
+    from benchmark.cache import default_cache_dir
+
+    if weights == "f32":
+        engine_file = llama_engine.dequantized(path, digest, default_cache_dir() / "weights")
+    if self_test:
+        probe = [sys.executable, "-m", "providers.local", "--self-test", str(engine_file)]
+        llama_engine.check_build(engine_file, f"{digest}:{weights}", default_cache_dir() / "engine", probe)
+    return engine_file, digest
+
+
+def _self_test(engine_file: Path) -> None:
+    """What the child of llama_engine.check_build runs: load the file as the engine does and make each
+    kind of call once (a prompt longer than one batch, its shared prefix kept, classes scored in one
+    call, a few generated tokens). Dies by a signal if this build cannot run here."""
+    provider = LocalProvider(engine_file, str(engine_file), self_test=False)
+    shared = "".join(f"{n} plus {n + 1} is {2 * n + 1}. " for n in range(60))
+    prompt = shared + "What is 7 plus 8? The answer is"
+    provider._score_many([ScoreRequest(prompt, (" 15", " 16 or 17"), len(shared))])
+    provider._generate(GenerateRequest(prompt, 4, (), len(shared)))
+    provider.close()
+
+
 def _logsumexp(logits: np.ndarray) -> float:
     peak = float(logits.max())
     return peak + float(np.log(np.exp(logits - peak, dtype=np.float64).sum()))
@@ -212,23 +164,16 @@ class LocalProvider(Provider):
     max_concurrency = 1  # one in-process engine; requests are served one at a time
     in_process = True
 
-    def __init__(self, path: Path, spec: str | None, weights: str = "native") -> None:
+    def __init__(self, path: Path, spec: str | None, weights: str = "native", self_test: bool = True) -> None:
         _require_engine()
-        from llama_cpp import Llama
-
-        if weights not in LOCAL_WEIGHTS:
-            raise UsageError(f"weights must be one of {', '.join(LOCAL_WEIGHTS)}, not {weights!r}")
-        digest = file_digest(path)
-        engine_file = path
-        if weights == "f32":
-            from benchmark.cache import default_cache_dir
-
-            engine_file = dequantized(path, digest, default_cache_dir() / "weights")
+        engine_file, digest = _prepare(path, weights, self_test)
         self.weights = weights
-        with _native_stderr_captured() as captured, _sequences(MAX_SEQUENCES):
+        self.settings = llama_engine.settings()
+        with llama_engine.native_stderr_captured() as captured:
             try:
-                self.llm: Any = Llama(
-                    model_path=str(engine_file),
+                self.llm: Any = llama_engine.open_model(
+                    engine_file,
+                    sequences=MAX_SEQUENCES,
                     n_ctx=N_CTX,
                     n_threads=os.cpu_count() or 1,
                     logits_all=False,
@@ -239,7 +184,7 @@ class LocalProvider(Provider):
                 load_error: Exception | None = exc
             else:
                 load_error = None
-            detail = _tail(captured)
+            detail = llama_engine.tail(captured)
         if load_error is not None:
             raise UsageError(f"llama.cpp cannot load {path}: {load_error} {detail}".strip()) from None
         self.n_vocab: int = self.llm.n_vocab()
@@ -271,7 +216,8 @@ class LocalProvider(Provider):
                 "size_label": metadata.get("general.size_label", "?"),
                 "file_type": metadata.get("general.file_type", "?"),
                 "n_ctx": str(N_CTX),
-            },
+            }
+            | ({"engine_settings": self.settings.reason} if self.settings.reason else {}),
         )
 
     @property
@@ -288,15 +234,16 @@ class LocalProvider(Provider):
         }
         if self.weights != "native":  # native answers keep the keys they had before this option
             identity["weights"] = self.weights
+        if not self.settings.extra_buffers:  # other numbers than a build with llama.cpp's defaults
+            identity["extra_buffers"] = "off"
         return identity
 
     @classmethod
     def check_spec(cls, spec: str | None, options: ProviderOptions) -> None:
         _require_engine()
-        if spec is None:
-            _require_default_model()
-        else:
-            resolve_model(spec)  # a missing file fails here; REPO:FILE is downloaded now, once
+        # A missing file fails here; REPO:FILE is downloaded now, once; a build that crashes on this CPU
+        # is found by its self-test now, before anything of the run is written.
+        _prepare(resolve_model(spec), options.weights, self_test=True)
 
     @classmethod
     def from_spec(cls, spec: str | None, options: ProviderOptions) -> LocalProvider:
@@ -549,3 +496,9 @@ class LocalProvider(Provider):
         # neighbours in the batch (perf/packing.py measures by how much) for a few percent of speed.
         request = [ScoreRequest(prompt, tuple(continuations), shared_prefix)]
         return (await self._on_engine_thread(self._score_many, request))[0]
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] != ["--self-test"] or len(sys.argv) != 3:
+        sys.exit("usage: python -m providers.local --self-test FILE.gguf")
+    _self_test(Path(sys.argv[2]))
