@@ -58,8 +58,12 @@ def llama_server(model: str, folder: Path) -> Iterator[str]:
     }
     (folder / "config.json").write_text(json.dumps(config))
     log = open(folder / "server.log", "wb")  # noqa: SIM115 - closed below
-    command = [sys.executable, "-m", "llama_cpp.server", "--config_file", str(folder / "config.json")]
-    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    # Through serve_llama: this build's engine settings, and the server ends with the test process.
+    command = [sys.executable, "-m", "tests.helpers.serve_llama", str(os.getpid())]
+    command += ["--config_file", str(folder / "config.json")]
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     base = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 60
