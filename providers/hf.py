@@ -36,7 +36,7 @@ from providers.base import (
     ProviderOptions,
     cut_at_stop,
 )
-from providers.http_api import check_api_spec, classify_status, first_line, redact
+from providers.http_api import GREEDY_EXTRAS, GREEDY_NOTE, check_api_spec, classify_status, first_line, redact
 
 HF_ROUTER = "https://router.huggingface.co"
 PLACEHOLDER_TOKEN = "hf_no_token_needed"
@@ -141,7 +141,8 @@ class HFProvider(Provider):
             params=None,
             scripted=False,
             supports_logprobs=False,
-            details={"api": self.api, "base_url": self.where},
+            details={"api": self.api, "base_url": self.where}
+            | ({"decoding": GREEDY_NOTE} if self.base_url and self.api == "chat" else {}),
         )
 
     @classmethod
@@ -172,6 +173,7 @@ class HFProvider(Provider):
                     max_tokens=request.max_tokens,
                     temperature=0,
                     stop=stop,
+                    extra_body=GREEDY_EXTRAS if self.base_url else None,
                 )
                 text = (out.choices[0].message.content if out.choices else None) or ""
                 usage = getattr(out, "usage", None)

@@ -57,7 +57,7 @@ from providers.base import (
     cut_at_stop,
 )
 from providers.http11 import HTTP11Client, RequestTimeout, TransportError
-from providers.http_api import check_api_spec, classify_status, first_line, redact
+from providers.http_api import GREEDY_EXTRAS, GREEDY_NOTE, check_api_spec, classify_status, first_line, redact
 
 T = TypeVar("T")
 
@@ -207,7 +207,8 @@ class OpenAIProvider(Provider):
             params=None,
             scripted=False,
             supports_logprobs=self.supports_logprobs,
-            details={"api": self.api, "base_url": self.base_url},
+            details={"api": self.api, "base_url": self.base_url}
+            | ({"decoding": GREEDY_NOTE} if self.http is not None else {}),
         )
 
     @classmethod
@@ -271,6 +272,8 @@ class OpenAIProvider(Provider):
         else:
             body["messages"] = [{"role": "user", "content": request.prompt}]
         body.update(max_tokens=request.max_tokens, temperature=0, stop=stop)
+        if self.http is not None:
+            body.update(GREEDY_EXTRAS)
         path = "completions" if self.api == "completions" else "chat/completions"
         out = await self._request(path, body)
         choice = _first_choice(out)

@@ -493,8 +493,11 @@ def test_the_same_requests_and_answers_as_the_sdk(
         assert (provider.http is not None) is self_hosted
         got.append(asyncio.run(provider.generate(request)))
         provider.close()
-        assert provider.info.details == {"api": api, "base_url": fake.url}
+        decoding = {"decoding": "temperature 0, repeat_penalty 1"} if self_hosted else {}
+        assert provider.info.details == {"api": api, "base_url": fake.url} | decoding
     http11_request, sdk_request = fake.state.requests
-    assert http11_request == sdk_request and http11_request["authorization"] == f"Bearer {SECRET}"
+    # A self-hosted server is also told not to penalize repeats (llama-cpp-python's server would).
+    assert http11_request["body"] == sdk_request["body"] | {"repeat_penalty": 1.0}
+    assert http11_request["authorization"] == sdk_request["authorization"] == f"Bearer {SECRET}"
     assert got[0] == got[1]
     assert got[0].text == (" 5" if api == "chat" or stop == ("\n",) else " 5\n\nQ:")
