@@ -12,16 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from providers.llama_engine import open_model
 from providers.local import N_CTX
 
 
 def load(path: Path) -> tuple[Any, float]:
     """A llama.cpp model with the settings of bench's local provider, and the seconds it took to load."""
-    from llama_cpp import Llama
-
     start = time.perf_counter()
-    llm = Llama(
-        model_path=str(path),
+    llm = open_model(
+        path,
         n_ctx=N_CTX,
         n_threads=os.cpu_count() or 1,
         logits_all=False,
@@ -35,6 +36,47 @@ def tokenize(llm: Any, text: str, add_bos: bool = True) -> list[int]:
     """As bench's local provider and llama-cpp-python's create_completion tokenize (special=True)."""
     tokens: list[int] = llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
     return tokens
+
+
+def log_softmax_at(row: Any, token: int) -> float:
+    """log p(token) from one row of logits, in float64."""
+    row = np.asarray(row, dtype=np.float64)
+    peak = row.max()
+    return float(row[token] - (peak + np.log(np.exp(row - peak).sum())))
+
+
+def last_logits(llm: Any) -> Any:
+    """The logits after the last evaluated token (a model loaded with logits_all=False keeps only those)."""
+    return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
+
+
+def reference_logprob(llm: Any, prompt: str, continuation: str, stepwise: bool) -> float:
+    """log p(continuation | prompt) from scratch in `llm` (loaded with logits_all=True), as
+    lm-evaluation-harness computes it: prompt + continuation in one batch, or (stepwise) the prompt in
+    one batch, then the continuation one token at a time."""
+    context, cont = continuation_split(llm, prompt, continuation)
+    whole = context + cont
+    llm.reset()
+    if stepwise:
+        llm.eval(context)
+        for token in cont[:-1]:
+            llm.eval([token])
+    else:
+        llm.eval(whole)
+    return sum(log_softmax_at(llm.scores[p - 1], whole[p]) for p in range(len(context), len(whole)))
+
+
+def divergence_margin(llm: Any, prompt: str, first: str, second: str) -> float:
+    """Where two completions of `prompt` part: |log p(first's token) - log p(second's token)| at the first
+    token where they differ, from a fresh evaluation of the prompt and their common start in `llm`. A
+    small margin means the two engines parted at a near-tie, where batch shapes decide."""
+    a = tokenize(llm, prompt + first)
+    b = tokenize(llm, prompt + second)
+    k = next(n for n, (x, y) in enumerate(zip(a, b, strict=False)) if x != y)
+    llm.reset()
+    llm.eval(a[:k])
+    row = last_logits(llm)
+    return abs(log_softmax_at(row, a[k]) - log_softmax_at(row, b[k]))
 
 
 @dataclass(frozen=True)
@@ -71,6 +113,23 @@ def prompt_throughput(llm: Any, texts: Sequence[str], length: int = 1024, repeat
         seconds.append(time.perf_counter() - start)
     llm.reset()
     return Throughput(len(tokens), seconds)
+
+
+def decode_throughput(llm: Any, prompt: str, count: int = 128, repeats: int = 3) -> Throughput:
+    """llama.cpp's generation speed: after `prompt`, `count` tokens generated greedily one at a time (each
+    the argmax of the last logits, evaluated alone, as generation does; end-of-text does not stop it),
+    `repeats` times."""
+    context = tokenize(llm, prompt)
+    seconds = []
+    for _ in range(repeats):
+        llm.reset()
+        llm.eval(context)
+        start = time.perf_counter()
+        for _ in range(count):
+            llm.eval([int(np.argmax(last_logits(llm)))])
+        seconds.append(time.perf_counter() - start)
+    llm.reset()
+    return Throughput(count, seconds)
 
 
 def continuation_split(llm: Any, prompt: str, continuation: str) -> tuple[list[int], list[int]]:

