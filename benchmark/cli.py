@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -545,6 +546,10 @@ def _cell(row: SummaryRow | None) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `bench` script: our errors and click's usage errors are one line, exit 2."""
+    # A crash in a native engine (llama.cpp, torch) kills the process before Python can say anything;
+    # the self-test of a new llama.cpp build catches the usual case first (providers/llama_engine.py),
+    # and this names any other: "Fatal Python error: Illegal instruction" and where it happened.
+    faulthandler.enable()
     try:
         cli.main(args=argv, prog_name="bench", standalone_mode=False)
     except BenchError as exc:

@@ -244,3 +244,16 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
     except OSError:
         return True
+
+
+def test_a_crash_later_in_a_run_is_not_silent(bench, tmp_path: Path) -> None:
+    """Past the self-test, a native crash cannot be caught, but it is named on stderr (before: exit 132
+    and nothing at all)."""
+    pre = (
+        "import os, signal, threading, time\n"
+        "threading.Thread(target=lambda: (time.sleep(1), os.kill(os.getpid(), signal.SIGILL))).start()\n"
+    )
+    args = ("run", "--provider", "scripted", "--model", "calculator", "--limit", "100000")
+    result = bench(*args, "--out", str(tmp_path / "run"), pre=pre)
+    assert result.code == -signal.SIGILL
+    assert "Fatal Python error: Illegal instruction" in result.err
