@@ -163,8 +163,8 @@ class SummaryRow(Record):
     n: int = Field(description="Items scored.")
     correct: int = Field(description="Items answered correctly.")
     accuracy: float | None = Field(description="correct / n; None when no item was answered.")
-    ci_low: float | None = Field(description="Lower end of the 95% bootstrap interval of accuracy.")
-    ci_high: float | None = Field(description="Upper end of the 95% bootstrap interval of accuracy.")
+    ci_low: float | None = Field(description="Lower end of the 95% Wilson score interval of accuracy.")
+    ci_high: float | None = Field(description="Upper end of the 95% Wilson score interval of accuracy.")
     chance: float
     extraction_failures: int = Field(
         description="Items whose answer could not be read; included in n and not correct, shown apart."

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from benchmark.schemas import Manifest, Sample, SummaryRow
-from benchmark.stats import bootstrap_accuracy_ci, class_probabilities, stable_seed
+from benchmark.stats import accuracy_interval, class_probabilities
 from reports.analysis import Outcome, annotate
 
 
@@ -71,11 +71,7 @@ def summarize(samples: Iterable[Sample], manifest: Manifest) -> list[SummaryRow]
         groups[(task, prompting, model)] = tally.answered
         outcomes = [o.correct for o in tally.answered]
         n = len(outcomes)
-        low, high = (
-            bootstrap_accuracy_ci(outcomes, stable_seed(manifest.seed, task, prompting, model))
-            if n
-            else (None, None)
-        )
+        low, high = accuracy_interval(outcomes) if n else (None, None)
         first = tally.first
         rows.append(
             SummaryRow(

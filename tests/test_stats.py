@@ -14,7 +14,6 @@ from benchmark.stats import (
     Interval,
     SizePoint,
     Step,
-    bootstrap_accuracy_ci,
     calibration,
     class_probabilities,
     compare_sizes,
@@ -26,6 +25,7 @@ from benchmark.stats import (
     smoothness_note,
     stable_seed,
     unpaired_bootstrap_diff,
+    wilson_interval,
 )
 
 SIZES = [1e8, 1e9, 1e10, 1e11, 1e12]
@@ -55,9 +55,53 @@ seeds = st.integers(min_value=0, max_value=2**63 - 1)
 def test_existing_functions_unchanged() -> None:
     assert stable_seed("a", 1) == stable_seed("a", 1) != stable_seed("a", 2)
     assert stable_seed() == int.from_bytes(__import__("hashlib").sha256(b"").digest()[:8], "big") >> 1
-    low, high = bootstrap_accuracy_ci([True] * 50 + [False] * 50, seed=3)
-    assert low < 0.5 < high
-    assert bootstrap_accuracy_ci([True] * 10, seed=1) == (1.0, 1.0)
+
+
+# --- Wilson interval of a proportion ---------------------------------------------------------------------
+
+
+def test_wilson_known_cases() -> None:
+    # 0 of 20: not a zero-width "certainty" but [0, 16.1%] (z = 1.96: 3.8415 / 23.8415).
+    assert wilson_interval(0, 20) == (0.0, pytest.approx(0.16113, abs=1e-5))
+    low, high = wilson_interval(20, 20)
+    assert high == 1.0 and low == pytest.approx(1 - 0.16113, abs=1e-5)
+    # 10 of 20: symmetric about one half, [29.9%, 70.1%].
+    low, high = wilson_interval(10, 20)
+    assert (low, high) == (pytest.approx(0.29929, abs=1e-5), pytest.approx(0.70071, abs=1e-5))
+    # 7 of 50 by hand: centre (7 + 1.9207) / 53.8415 = 0.16568, half-width 1.96 * sqrt(6.02 + 0.96037)
+    # / 53.8415 = 0.09618.
+    assert wilson_interval(7, 50) == (pytest.approx(0.06951, abs=1e-5), pytest.approx(0.26186, abs=1e-5))
+    # A 99% interval is wider than a 95% one.
+    assert wilson_interval(3, 30, level=0.99)[1] > wilson_interval(3, 30)[1]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [lambda: wilson_interval(0, 0), lambda: wilson_interval(5, 4), lambda: wilson_interval(1, 4, level=1)],
+)
+def test_wilson_bad_input(call: Callable[[], object]) -> None:
+    with pytest.raises(ValueError):
+        call()
+
+
+@given(st.integers(1, 500).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))))
+@settings(max_examples=300, deadline=None)
+def test_wilson_contains_the_estimate_within_0_1(kn: tuple[int, int]) -> None:
+    k, n = kn
+    low, high = wilson_interval(k, n)
+    assert 0.0 <= low <= k / n <= high <= 1.0 and low < high
+
+
+def test_wilson_coverage_is_close_to_95_percent_in_a_seeded_simulation() -> None:
+    rng = np.random.default_rng(2024)
+    coverages = []
+    for n in (20, 50, 200):
+        for p in (0.05, 0.1, 0.3, 0.5, 0.7, 0.9):
+            draws = rng.binomial(n, p, size=4000)
+            inside = [low <= p <= high for low, high in (wilson_interval(int(k), n) for k in draws)]
+            coverages.append(sum(inside) / len(inside))
+    assert 0.93 <= sum(coverages) / len(coverages) <= 0.97  # close to nominal on average (0.958 here)
+    assert min(coverages) >= 0.87  # and never far below it on this grid
 
 
 # --- paired and unpaired bootstrap ---------------------------------------------------------------------
