@@ -29,10 +29,12 @@ from benchmark.cache import ResponseCache, default_cache_dir
 from benchmark.errors import BenchError
 from benchmark.families import load_family
 from benchmark.families import shipped as shipped_families
+from benchmark.jobs import SCORING_CHOICES
 from benchmark.rundir import RunDir, default_run_path, write_atomic
 from benchmark.runner import ModelSpec, RunConfig, Runner, TaskPlan
 from benchmark.schemas import SummaryRow
 from benchmark.sizes import format_size
+from benchmark.variants import SCORING_NAMES, task_label, variant_key
 from providers.base import LOCAL_WEIGHTS, ProviderOptions
 from reports import build_reports
 from reports.tables import pct
@@ -109,6 +111,15 @@ def cli() -> None:
     "cot_zeroshot); both: all of them. With cot, the default suite leaves out tasks that have none.",
 )
 @click.option(
+    "--scoring",
+    type=click.Choice(SCORING_CHOICES),
+    default="both",
+    show_default=True,
+    help="Choice items under plain prompting, on a model with log-probs: scored by class log-prob and "
+    "by generated answer (both: two rows), or one of them. Chain of thought is always scored by its "
+    "generated answer, and its gain is computed against plain prompting scored the same way.",
+)
+@click.option(
     "--limit",
     type=int,
     default=DEFAULT_LIMIT,
@@ -175,6 +186,7 @@ def run(
     models: tuple[str, ...],
     task_specs: tuple[str, ...],
     prompting: str,
+    scoring: str,
     limit: int,
     seed: int,
     concurrency: int,
@@ -217,12 +229,17 @@ def _config(params: dict[str, Any], command: list[str]) -> RunConfig:
     if max_cost is not None and max_cost < 0:
         raise BenchError(f"--max-cost must not be negative, not {max_cost}")
     plans = []
+    seen: set[tuple[str, object]] = set()
     for spec in params["task_specs"] or task_registry.DEFAULT_SUITE:
-        task = task_registry.create(spec)
-        chosen = select_promptings(task.name, task.promptings, params["prompting"], strict=False)
-        if not params["task_specs"] and not chosen:
-            continue  # the default suite runs the tasks that have the asked condition
-        plans.append(TaskPlan(task, select_promptings(task.name, task.promptings, params["prompting"])))
+        for task in task_registry.create_all(spec):
+            variant = (task.name, variant_key(task.params()))
+            if variant in seen:
+                raise BenchError(f"task {task_label(task.name, task.params())} is given twice; give it once")
+            seen.add(variant)
+            chosen = select_promptings(task.name, task.promptings, params["prompting"], strict=False)
+            if not params["task_specs"] and not chosen:
+                continue  # the default suite runs the tasks that have the asked condition
+            plans.append(TaskPlan(task, select_promptings(task.name, task.promptings, params["prompting"])))
     if timeout <= 0:
         raise BenchError(f"--timeout must be positive, not {timeout}")
     options = ProviderOptions(
@@ -243,6 +260,7 @@ def _config(params: dict[str, Any], command: list[str]) -> RunConfig:
         max_cost=max_cost,
         command=command,
         options=options,
+        scoring=params["scoring"],
     )
 
 
@@ -302,7 +320,7 @@ def _execute(config: RunConfig, run_dir: RunDir, cache: ResponseCache | None, re
         if cache is not None:
             cache.close()
     rows = build_reports(run_dir)
-    _stdout().print(per_model_table(rows))
+    _print_tables(rows)
     if resume:
         console.print(f"resumed: {runner.kept} samples were already done")
     if progress.retries:
@@ -402,7 +420,7 @@ def report(run_dir: Path, reference: str | None) -> None:
 
     published = load_reference(reference) if reference else None
     rows = build_reports(RunDir.open(run_dir), published)
-    _stdout().print(per_model_table(rows))
+    _print_tables(rows)
 
 
 @cli.command()
@@ -420,7 +438,7 @@ def compare(run_dirs: tuple[Path, ...], out: Path | None) -> None:
     runs = [RunDir.open(path) for path in run_dirs]
     merged = merge_runs(runs, out or default_run_path(prefix="compare-"), ["bench", *sys.argv[1:]])
     rows = build_reports(merged)
-    _stdout().print(per_model_table(rows))
+    _print_tables(rows)
     click.echo(f"run directory: {merged.path}", err=True)
 
 
@@ -521,21 +539,31 @@ def _stdout() -> Console:
     return console if console.is_terminal else Console(width=200)
 
 
-def per_model_table(rows: list[SummaryRow]) -> Table:
-    """One line per model (by size), one column per task and prompting: accuracy [95% CI]."""
-    columns = list(dict.fromkeys(f"{r.task}\n{r.prompting}" for r in rows))
-    table = Table("model", "params", *map(escape, columns), title="accuracy % \\[95% CI] by model")
-    models = sorted({(r.params is None, r.params or 0, r.model) for r in rows})
-    for _, _, model in models:
-        cells = {f"{r.task}\n{r.prompting}": r for r in rows if r.model == model}
-        first = next(iter(cells.values()))
-        name = f"{model} (scripted)" if first.scripted else model
-        table.add_row(
-            escape(name),
-            format_size(first.params),
-            *(_cell(cells.get(col)) for col in columns),
-        )
-    return table
+def per_model_tables(rows: list[SummaryRow]) -> list[Table]:
+    """One table per task variant: a line per model (by size), a column per prompting condition and
+    scoring mode, each cell accuracy % [95% Wilson interval]. Narrow enough for 100 columns."""
+    tables = []
+    for variant in dict.fromkeys((r.task, variant_key(r.task_params)) for r in rows):
+        chosen = [r for r in rows if (r.task, variant_key(r.task_params)) == variant]
+        columns = list(dict.fromkeys((r.prompting, r.scoring) for r in chosen))
+        title = f"{task_label(chosen[0].task, chosen[0].task_params)}: accuracy % [95% CI]"
+        table = Table("model", "params", title=escape(title))
+        for prompting, scoring in columns:
+            table.add_column(escape(f"{prompting}\n{SCORING_NAMES[scoring]}"), no_wrap=True)
+        models = sorted({(r.params is None, r.params or 0, r.model) for r in chosen})
+        for _, _, model in models:
+            cells = {(r.prompting, r.scoring): r for r in chosen if r.model == model}
+            first = next(iter(cells.values()))
+            name = f"{model} (scripted)" if first.scripted else model
+            table.add_row(escape(name), format_size(first.params), *(_cell(cells.get(c)) for c in columns))
+        tables.append(table)
+    return tables
+
+
+def _print_tables(rows: list[SummaryRow]) -> None:
+    out = _stdout()
+    for table in per_model_tables(rows):
+        out.print(table)
 
 
 def _cell(row: SummaryRow | None) -> str:

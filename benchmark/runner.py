@@ -16,8 +16,9 @@ from benchmark import __version__
 from benchmark.cache import ResponseCache, request_key
 from benchmark.cost import Budget, PriceTable, estimate_tokens, load_prices
 from benchmark.errors import BenchError, UsageError
+from benchmark.jobs import SampleKey, sample_key, saved_key, scoring_modes
 from benchmark.rundir import RunDir
-from benchmark.schemas import Instance, Manifest, ModelInfo, Sample, TaskInfo, utc_now
+from benchmark.schemas import Instance, Manifest, ModelInfo, Sample, ScoringMode, TaskInfo, utc_now
 from benchmark.scoring import Score, number_metrics, score_generation, score_logprobs
 from providers.base import (
     ContinuationScores,
@@ -31,14 +32,6 @@ from providers.base import (
 from tasks.base import Task
 
 T = TypeVar("T")
-
-SampleKey = tuple[str, str, str, str]
-"""(model label, task, prompting, item id): one sample of a run."""
-
-
-def sample_key(model: str, instance: Instance) -> SampleKey:
-    return (model, instance.task, instance.prompting, instance.item_id)
-
 
 DEADLINE_GRACE_S = 5.0
 """The runner abandons a remote call this long after the provider's own --timeout should have."""
@@ -79,6 +72,8 @@ class RunConfig:
     options: ProviderOptions = field(default_factory=ProviderOptions)
     max_cost: float | None = None
     """Dollars; the run stops before a request that would exceed it (prices: providers/prices.yaml)."""
+    scoring: str = "both"
+    """One of SCORING_CHOICES (see `scoring_modes`)."""
 
 
 class Progress(Protocol):
@@ -170,11 +165,25 @@ class Runner:
                 for instance in plan.task.iter_instances(config.seed, config.limit, prompting):
                     yield plan.task, instance
 
+    def _jobs(self, supports_logprobs: bool) -> Iterator[tuple[Task, Instance, ScoringMode]]:
+        """Every sample to take from a model: each instance once per scoring mode."""
+        for task, instance in self._instances():
+            for mode in scoring_modes(instance, supports_logprobs, self.config.scoring):
+                yield task, instance, mode
+
+    def _totals(self) -> dict[bool, int]:
+        """Samples per model, for a model without log-probs (False) and one with them (True)."""
+        totals = {False: 0, True: 0}
+        for _, instance in self._instances():
+            for supports in (False, True):
+                totals[supports] += len(scoring_modes(instance, supports, self.config.scoring))
+        return totals
+
     async def _run(self) -> Manifest:
         config = self.config
         task_infos: list[TaskInfo] = [plan.task.info(list(plan.promptings)) for plan in config.tasks]
         # Render every instance once before any model is loaded: bad task options fail fast.
-        total = sum(1 for _ in self._instances())
+        totals = self._totals()
         done: set[SampleKey] = set()
         previous: list[ModelInfo] = []
         if self.resume:
@@ -184,7 +193,7 @@ class Runner:
                     f"{self.run_dir.path}: its tasks (names, versions, parameters) differ from what this "
                     "bench renders for the same command; finish it with the bench version that began it"
                 )
-            done = {(s.model, s.task, s.prompting, s.item_id) for s in self.run_dir.iter_samples()}
+            done = {saved_key(s) for s in self.run_dir.iter_samples()}
             self.kept = len(done)
             previous, manifest.models = manifest.models, []
             manifest.finished_at = None
@@ -205,7 +214,7 @@ class Runner:
                 break
             before = previous[index] if index < len(previous) else None
             already = sum(1 for key in done if key[0] == before.label) if before is not None else 0
-            if before is not None and already >= total:
+            if before is not None and already >= totals[before.supports_logprobs]:
                 manifest.models.append(before)  # finished before the interruption: not even loaded
                 continue
             self.progress.loading(spec.model or f"{spec.provider} default model")
@@ -222,8 +231,12 @@ class Runner:
                 manifest.models.append(info)
                 self.run_dir.write_manifest(manifest)
                 label = info.label
-                todo = ((t, i) for t, i in self._instances() if sample_key(label, i) not in done)
-                await self._run_model(provider, info, todo, total - already)
+                todo = (
+                    job
+                    for job in self._jobs(info.supports_logprobs)
+                    if sample_key(label, job[0], job[1], job[2]) not in done
+                )
+                await self._run_model(provider, info, todo, totals[info.supports_logprobs] - already)
             finally:
                 await provider.aclose()  # one model in memory at a time
         manifest.models.extend(previous[len(manifest.models) :])  # stopped by --max-cost: keep the rest
@@ -250,7 +263,11 @@ class Runner:
         )
 
     async def _run_model(
-        self, provider: Provider, info: ModelInfo, instances: Iterator[tuple[Task, Instance]], total: int
+        self,
+        provider: Provider,
+        info: ModelInfo,
+        jobs: Iterator[tuple[Task, Instance, ScoringMode]],
+        total: int,
     ) -> None:
         """Ask for every instance with `--concurrency` workers pulling from one iterator: the cost per
         request does not grow with the run, and a fatal error stops the other workers at once."""
@@ -261,14 +278,14 @@ class Runner:
         identity = provider.identity
 
         async def worker() -> None:
-            for task, instance in instances:
+            for task, instance, mode in jobs:
                 estimate = 0.0
                 if self.budget is not None:
                     reserved = self.budget.reserve(info.model, instance.prompt, instance.max_tokens)
                     if reserved is None:
                         return  # over budget: not asked, no sample
                     estimate = reserved
-                sample = await self._sample(provider, identity, info, task, instance)
+                sample = await self._sample(provider, identity, info, task, instance, mode)
                 # Tokens as reported; estimated the same way as the reservation where they are not.
                 sample.cost_usd = self.prices.cost(
                     info.model,
@@ -360,12 +377,16 @@ class Runner:
         return answer, False
 
     async def _sample(
-        self, provider: Provider, identity: dict[str, str], info: ModelInfo, task: Task, instance: Instance
+        self,
+        provider: Provider,
+        identity: dict[str, str],
+        info: ModelInfo,
+        task: Task,
+        instance: Instance,
+        mode: ScoringMode,
     ) -> Sample:
         start = time.perf_counter()
-        use_logprobs = (
-            instance.answer_type == "choice" and instance.logprob_scoring and provider.supports_logprobs
-        )
+        use_logprobs = mode == "logprob"
         metrics: dict[str, float] = {}
         score = Score(extracted=None, correct=False)
         response: str | None = None
@@ -441,6 +462,7 @@ class Runner:
             variant=info.variant,
             size_rank=info.size_rank,
             task=instance.task,
+            task_params=task.params(),
             task_version=task.version,
             prompting=instance.prompting,
             item_id=instance.item_id,
@@ -450,7 +472,7 @@ class Runner:
             target=instance.target,
             correct=score.correct,
             extraction_failed=error is None and score.extraction_failed,
-            scoring="logprob" if use_logprobs else "generate",
+            scoring=mode,
             class_logprobs=class_logprobs,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,

@@ -11,9 +11,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 2
-"""Bumped when a saved record changes (2: Sample.cached, Manifest.resumed_at); readers accept older
-versions and refuse run directories from a newer one."""
+SCHEMA_VERSION = 3
+"""Bumped when a saved record changes (2: Sample.cached, Manifest.resumed_at; 3: Sample.task_params,
+one scoring mode per summary row); readers accept older versions and refuse run directories from a
+newer one."""
 
 AnswerType = Literal["number", "choice", "text"]
 ScoringMode = Literal["logprob", "generate"]
@@ -113,6 +114,11 @@ class Sample(Record):
     variant: str | None = Field(default=None, description="base or instruct, where known.")
     size_rank: int | None = Field(default=None, description="Size rank where sizes are undisclosed.")
     task: str = Field(description="Task name.")
+    task_params: dict[str, str] = Field(
+        default_factory=dict,
+        description="Parameters of the task's variant (TaskInfo.params: digits, lang, ...); two variants "
+        "of one task are separate rows and curves. Empty in runs written before schema 3.",
+    )
     task_version: str = Field(description="Task version.")
     prompting: str = Field(description="Prompting condition.")
     item_id: str = Field(description="Item id.")
@@ -148,9 +154,11 @@ class Sample(Record):
 
 
 class SummaryRow(Record):
-    """One row of `summary.json`: accuracy of one model on one task under one prompting condition."""
+    """One row of `summary.json`: accuracy of one model on one task variant under one prompting
+    condition and one scoring mode."""
 
     task: str
+    task_params: dict[str, str] = Field(default_factory=dict, description="The task variant's parameters.")
     task_version: str
     prompting: str
     model: str
@@ -170,7 +178,10 @@ class SummaryRow(Record):
         description="Items whose answer could not be read; included in n and not correct, shown apart."
     )
     errors: int = Field(description="Items with no answer after the retry budget; not in n.")
-    scoring: str = Field(description="Scoring mode(s) used for this row: logprob, generate, or both.")
+    scoring: ScoringMode = Field(
+        description="How this row's items were scored: logprob (argmax of class log-probs) or generate "
+        "(the answer read from generated text). A row, a curve and a comparison never mix the two."
+    )
     prompt_tokens: int = Field(default=0, description="Prompt tokens of this row's samples, where reported.")
     completion_tokens: int = Field(default=0, description="Generated or scored tokens, where reported.")
     cost_usd: float | None = Field(default=None, description="Estimated cost; None when no price is known.")
@@ -192,7 +203,9 @@ class SummaryRow(Record):
         default=None, description="95% bootstrap interval of step_diff, high end."
     )
     cot_gain: float | None = Field(
-        default=None, description="Chain-of-thought rows: accuracy minus plain, on the same items."
+        default=None,
+        description="Chain-of-thought rows: accuracy minus plain prompting with the same scoring mode, "
+        "on the same items.",
     )
     cot_gain_low: float | None = Field(default=None, description="95% paired bootstrap interval, low end.")
     cot_gain_high: float | None = Field(default=None, description="95% paired bootstrap interval, high end.")

@@ -7,9 +7,10 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from benchmark.schemas import Manifest, Sample, SummaryRow
+from benchmark.schemas import Manifest, Sample, SummaryRow, TaskInfo
 from benchmark.stats import accuracy_interval, class_probabilities
-from reports.analysis import Outcome, annotate
+from benchmark.variants import variant_key
+from reports.analysis import Outcome, RowKey, annotate, row_key
 
 
 @dataclass
@@ -20,7 +21,6 @@ class Tally:
     answered: list[Outcome] = field(default_factory=list)
     errors: int = 0
     extraction_failures: int = 0
-    scoring: set[str] = field(default_factory=set)
     metric_values: dict[str, array[float]] = field(default_factory=dict)
     """Packed doubles: 8 bytes per value and item."""
     prompt_tokens: int = 0
@@ -40,79 +40,104 @@ class Tally:
         )
         self.answered.append(Outcome(sample.item_id, sample.correct, confidence))
         self.extraction_failures += sample.extraction_failed
-        self.scoring.add(sample.scoring)
         for key, value in sample.metrics.items():
             self.metric_values.setdefault(key, array("d")).append(value)
 
 
+def task_info(manifest: Manifest, name: str, params: dict[str, str]) -> TaskInfo | None:
+    """The manifest's entry for a task variant; for samples written before variants were recorded
+    (no task_params), the task's first entry."""
+    same_name = [t for t in manifest.tasks if t.name == name]
+    exact = [t for t in same_name if variant_key(t.params) == variant_key(params)]
+    found = exact or (same_name if not params else [])
+    return found[0] if found else None
+
+
 def summarize(samples: Iterable[Sample], manifest: Manifest) -> list[SummaryRow]:
-    """One row per (task, prompting, model), ordered by task, prompting, then parameter count.
+    """One row per (task variant, prompting, scoring mode, model), ordered by task variant, prompting,
+    scoring mode, then parameter count.
 
     Reads `samples` once, keeping per item only what the statistics need. Samples that ended in an
     error (no answer after the retry budget) are counted in `errors` and left out of `n` and accuracy:
     they were not answered wrongly, they were not answered.
     """
-    chance = {t.name: t.chance for t in manifest.tasks}
-    task_order = {t.name: i for i, t in enumerate(manifest.tasks)}
-    prompting_order = {(t.name, p): i for t in manifest.tasks for i, p in enumerate(t.promptings)}
-    tallies: dict[tuple[str, str, str], Tally] = {}
+    tallies: dict[RowKey, Tally] = {}
     for sample in samples:
-        key = (sample.task, sample.prompting, sample.model)
+        key = RowKey(
+            sample.task, variant_key(sample.task_params), sample.prompting, sample.scoring, sample.model
+        )
         tally = tallies.get(key)
         if tally is None:
             tally = tallies[key] = Tally(sample)
         tally.add(sample)
 
     rows: list[SummaryRow] = []
-    groups: dict[tuple[str, str, str], list[Outcome]] = {}
-    for (task, prompting, model), tally in tallies.items():
+    groups: dict[RowKey, list[Outcome]] = {}
+    for key, tally in tallies.items():
         # Item order, not the order answers arrived (concurrency, resumed runs): same samples, same row.
         tally.answered.sort(key=lambda o: o.item_id)
-        groups[(task, prompting, model)] = tally.answered
-        outcomes = [o.correct for o in tally.answered]
-        n = len(outcomes)
-        low, high = accuracy_interval(outcomes) if n else (None, None)
-        first = tally.first
-        rows.append(
-            SummaryRow(
-                task=task,
-                task_version=first.task_version,
-                prompting=prompting,
-                model=model,
-                provider=first.provider,
-                params=first.params,
-                scripted=first.scripted,
-                family=first.family,
-                variant=first.variant,
-                size_rank=first.size_rank,
-                n=n,
-                correct=sum(outcomes),
-                accuracy=sum(outcomes) / n if n else None,
-                ci_low=low,
-                ci_high=high,
-                chance=chance.get(task, 0.0),
-                extraction_failures=tally.extraction_failures,
-                errors=tally.errors,
-                scoring="+".join(sorted(tally.scoring)) or "none",
-                # fsum is exactly rounded: the same means whatever order the answers arrived in
-                metrics={k: math.fsum(v) / len(v) for k, v in sorted(tally.metric_values.items())},
-                prompt_tokens=tally.prompt_tokens,
-                completion_tokens=tally.completion_tokens,
-                cost_usd=round(math.fsum(tally.costs), 6) if tally.costs else None,
-            )
-        )
-    rows.sort(
-        key=lambda r: (
-            task_order.get(r.task, len(task_order)),
-            r.task,
-            prompting_order.get((r.task, r.prompting), len(prompting_order)),
-            r.prompting,
-            r.params is None,
-            r.params or 0,
-            r.size_rank or 0,
-            r.family or "",
-            r.variant or "",
-            r.model,
-        )
-    )
+        groups[key] = tally.answered
+        rows.append(_row(tally, task_info(manifest, key.task, tally.first.task_params)))
+    rows.sort(key=lambda r: _order(manifest, r))
     return annotate(rows, groups, manifest.seed)
+
+
+def _row(tally: Tally, info: TaskInfo | None) -> SummaryRow:
+    outcomes = [o.correct for o in tally.answered]
+    n = len(outcomes)
+    low, high = accuracy_interval(outcomes) if n else (None, None)
+    first = tally.first
+    return SummaryRow(
+        task=first.task,
+        task_params=first.task_params,
+        task_version=first.task_version,
+        prompting=first.prompting,
+        model=first.model,
+        provider=first.provider,
+        params=first.params,
+        scripted=first.scripted,
+        family=first.family,
+        variant=first.variant,
+        size_rank=first.size_rank,
+        n=n,
+        correct=sum(outcomes),
+        accuracy=sum(outcomes) / n if n else None,
+        ci_low=low,
+        ci_high=high,
+        chance=info.chance if info is not None else 0.0,
+        extraction_failures=tally.extraction_failures,
+        errors=tally.errors,
+        scoring=first.scoring,
+        # fsum is exactly rounded: the same means whatever order the answers arrived in
+        metrics={k: math.fsum(v) / len(v) for k, v in sorted(tally.metric_values.items())},
+        prompt_tokens=tally.prompt_tokens,
+        completion_tokens=tally.completion_tokens,
+        cost_usd=round(math.fsum(tally.costs), 6) if tally.costs else None,
+    )
+
+
+_SCORING_ORDER = {"logprob": 0, "generate": 1}
+
+
+def _order(manifest: Manifest, row: SummaryRow) -> tuple[object, ...]:
+    """Task variants in the manifest's order, then promptings in the task's order, log-prob before
+    generated scoring, then by size."""
+    info = task_info(manifest, row.task, row.task_params)
+    task_index = manifest.tasks.index(info) if info is not None else len(manifest.tasks)
+    promptings = info.promptings if info is not None else []
+    prompting_index = promptings.index(row.prompting) if row.prompting in promptings else len(promptings)
+    key = row_key(row)
+    return (
+        task_index,
+        key.task,
+        key.variant,
+        prompting_index,
+        row.prompting,
+        _SCORING_ORDER[row.scoring],
+        row.params is None,
+        row.params or 0,
+        row.size_rank or 0,
+        row.family or "",
+        row.variant or "",
+        row.model,
+    )

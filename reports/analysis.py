@@ -17,8 +17,25 @@ from benchmark.stats import (
     smoothness_note,
     stable_seed,
 )
+from benchmark.variants import VariantKey, variant_key
 
-Key = tuple[str, str, str]  # task, prompting, model
+
+@dataclass(frozen=True)
+class RowKey:
+    """What tells one summary row from another: typed fields, never a joined string."""
+
+    task: str
+    variant: VariantKey
+    prompting: str
+    scoring: str
+    model: str
+
+
+def row_key(row: SummaryRow) -> RowKey:
+    return RowKey(row.task, variant_key(row.task_params), row.prompting, row.scoring, row.model)
+
+
+CurveKey = tuple[str, VariantKey, str, str, str, str]
 
 
 @dataclass(slots=True)
@@ -31,22 +48,23 @@ class Outcome:
     """Probability of the predicted class, where log-probs scored the item."""
 
 
-def curve_key(row: SummaryRow) -> tuple[str, str, str, str]:
-    """Rows on one curve: same task, prompting, family and variant."""
-    return (row.task, row.prompting, row.family or "", row.variant or "")
+def curve_key(row: SummaryRow) -> CurveKey:
+    """Rows on one curve: same task variant, prompting, scoring mode, family and model variant."""
+    key = row_key(row)
+    return (key.task, key.variant, key.prompting, key.scoring, row.family or "", row.variant or "")
 
 
 def _size(row: SummaryRow) -> float | None:
     return float(row.params) if row.params is not None else row.size_rank
 
 
-def annotate(rows: list[SummaryRow], answered: dict[Key, list[Outcome]], seed: int) -> list[SummaryRow]:
+def annotate(rows: list[SummaryRow], answered: dict[RowKey, list[Outcome]], seed: int) -> list[SummaryRow]:
     """The rows with their curve statistics filled in (rows are returned as new objects); `answered`
     holds the answered items of each row, in item order."""
-    updates: dict[Key, dict[str, object]] = {(r.task, r.prompting, r.model): {} for r in rows}
+    updates: dict[RowKey, dict[str, object]] = {row_key(r): {} for r in rows}
 
     # Shape of each curve and the step from the next smaller size, both from paired intervals.
-    curves: dict[tuple[str, str, str, str], list[SummaryRow]] = {}
+    curves: dict[CurveKey, list[SummaryRow]] = {}
     for row in rows:
         if _size(row) is not None and row.n > 0:
             curves.setdefault(curve_key(row), []).append(row)
@@ -54,14 +72,15 @@ def annotate(rows: list[SummaryRow], answered: dict[Key, list[Outcome]], seed: i
         points = [
             SizePoint(
                 _size(r) or 0.0,
-                [s.correct for s in answered[(r.task, r.prompting, r.model)]],
-                [s.item_id for s in answered[(r.task, r.prompting, r.model)]],
+                [s.correct for s in answered[row_key(r)]],
+                [s.item_id for s in answered[row_key(r)]],
             )
             for r in curve
         ]
         if len({p.size for p in points}) != len(points):
             continue  # two models of the same size on one curve: no single curve to judge
-        curve_seed = stable_seed(seed, *key)
+        task, variant, *rest = key
+        curve_seed = stable_seed(seed, task, *(f"{k}={v}" for k, v in variant), *rest)
         verdict = shape_verdict(points, curve[0].chance, curve_seed)
         steps = {step.to_size: step for step in neighbour_differences(points, curve_seed)}
         note = None
@@ -71,7 +90,7 @@ def annotate(rows: list[SummaryRow], answered: dict[Key, list[Outcome]], seed: i
                 list(steps.values()), [(s, v) for s, v in sizes_metric if v is not None], "digit accuracy"
             )
         for point, row in zip(points, curve, strict=True):
-            update = updates[(row.task, row.prompting, row.model)]
+            update = updates[row_key(row)]
             update.update(
                 shape=verdict.shape,
                 shape_threshold=verdict.threshold,
@@ -83,19 +102,20 @@ def annotate(rows: list[SummaryRow], answered: dict[Key, list[Outcome]], seed: i
             if step is not None:
                 update.update(step_diff=step.diff.estimate, step_low=step.diff.low, step_high=step.diff.high)
 
-    # Chain-of-thought gain: the same items, the same model, against plain prompting.
+    # Chain-of-thought gain: the same items, the same model, the same scoring mode, against plain.
     for row in rows:
-        plain = answered.get((row.task, "plain", row.model))
+        this = row_key(row)
+        plain = answered.get(RowKey(this.task, this.variant, "plain", this.scoring, this.model))
         if row.prompting == "plain" or not plain:
             continue
-        guided = {s.item_id: s.correct for s in answered[(row.task, row.prompting, row.model)]}
+        guided = {s.item_id: s.correct for s in answered[this]}
         base = {s.item_id: s.correct for s in plain}
         shared = sorted(set(guided) & set(base))
         if not shared:
             continue
         a, b = [base[i] for i in shared], [guided[i] for i in shared]
-        gain = paired_bootstrap_diff(a, b, stable_seed(seed, row.task, row.prompting, row.model, "gain"))
-        updates[(row.task, row.prompting, row.model)].update(
+        gain = paired_bootstrap_diff(a, b, stable_seed(seed, *_seed_parts(this), "gain"))
+        updates[this].update(
             cot_gain=gain.estimate,
             cot_gain_low=gain.low,
             cot_gain_high=gain.high,
@@ -104,11 +124,16 @@ def annotate(rows: list[SummaryRow], answered: dict[Key, list[Outcome]], seed: i
 
     # Calibration of class probabilities where log-probs scored the items.
     for row in rows:
-        scored = [o for o in answered[(row.task, row.prompting, row.model)] if o.confidence is not None]
+        scored = [o for o in answered[row_key(row)] if o.confidence is not None]
         if not scored:
             continue
         result = calibration([o.confidence or 0.0 for o in scored], [o.correct for o in scored])
         if not (math.isnan(result.brier) or math.isnan(result.ece)):
-            updates[(row.task, row.prompting, row.model)].update(brier=result.brier, ece=result.ece)
+            updates[row_key(row)].update(brier=result.brier, ece=result.ece)
 
-    return [row.model_copy(update=updates[(row.task, row.prompting, row.model)]) for row in rows]
+    return [row.model_copy(update=updates[row_key(row)]) for row in rows]
+
+
+def _seed_parts(key: RowKey) -> tuple[str, ...]:
+    """A row's key as the parts of a seed (`stable_seed`)."""
+    return (key.task, *(f"{k}={v}" for k, v in key.variant), key.prompting, key.scoring, key.model)

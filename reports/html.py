@@ -9,11 +9,12 @@ from collections.abc import Iterable
 from html import escape
 
 from benchmark.schemas import Manifest, Sample, SummaryRow
+from benchmark.variants import condition_label, task_label, variant_label
 from reports.references import Reference
 from reports.samples import STYLE as SAMPLES_STYLE
 from reports.samples import SampleBrowser, render_browser
 from reports.svg import Point, Series, scaling_plot
-from reports.tables import gain_text, group_rows, pct, size_text, step_text, verdict_lines
+from reports.tables import gain_text, group_rows, group_title, pct, size_text, step_text, verdict_lines
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222}
@@ -39,43 +40,8 @@ def render_html(
             '<p class="scripted"><strong>Scripted models</strong> answer by a fixed rule for '
             "testing; they are not language models.</p>"
         )
-    groups = group_rows(rows)
-    for task in dict.fromkeys(task for task, _ in groups):
-        task_groups = {p: g for (t, p), g in groups.items() if t == task}
-        task_rows = [r for g in task_groups.values() for r in g]
-        chance = task_rows[0].chance
-        body.append(f"<h2>{escape(task)}</h2>")
-        by_params = [r for r in task_rows if r.params is not None]
-        by_rank = [r for r in task_rows if r.params is None and r.size_rank is not None]
-        if by_params or not by_rank:
-            series = _series(by_params, False) + _published(reference, manifest, task)
-            body.append(scaling_plot(f"{task}: accuracy by model size", series, chance))
-            metric = _metric_series(by_params, "digit_accuracy")
-            if metric:
-                body.append(
-                    scaling_plot(
-                        f"{task}: digit accuracy by model size", metric, None, y_label="digit accuracy"
-                    )
-                )
-        if reference is not None and _published(reference, manifest, task):
-            body.append(
-                '<p class="note">Dashed curves with hollow squares are published results '
-                f"({escape(reference.title)}), drawn for comparison; they are not part of this run or its "
-                "statistics.</p>"
-            )
-        if by_rank:
-            body.append(scaling_plot(f"{task}: accuracy by size rank", _series(by_rank, True), chance, True))
-        unplaced = sorted({r.model for r in task_rows if r.params is None and r.size_rank is None})
-        if unplaced:
-            body.append(
-                f'<p class="note">Not on the size axis (no parameter count or rank): '
-                f"{escape(', '.join(unplaced))}.</p>"
-            )
-        for prompting, group in task_groups.items():
-            body.append(f"<h3>{escape(task)} · {escape(prompting)}</h3>{_table(group)}")
-            verdicts = "".join(f"<li>{_bold(escape(line))}</li>" for line in verdict_lines(group))
-            if verdicts:
-                body.append(f'<ul class="verdicts">{verdicts}</ul>')
+    for task in dict.fromkeys(r.task for r in rows):
+        body += _task_section(manifest, [r for r in rows if r.task == task], reference)
     body.append(samples.render() if isinstance(samples, SampleBrowser) else render_browser(samples))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -84,41 +50,99 @@ def render_html(
     )
 
 
+def _task_section(manifest: Manifest, task_rows: list[SummaryRow], reference: Reference | None) -> list[str]:
+    """One task's plots (every variant, condition and family a curve of its own) and tables."""
+    task = task_rows[0].task
+    common, varying = _split_params(task_rows)
+    title = task_label(task, common)
+    chance = task_rows[0].chance
+    body = [f"<h2>{escape(title)}</h2>"]
+    by_params = [r for r in task_rows if r.params is not None]
+    by_rank = [r for r in task_rows if r.params is None and r.size_rank is not None]
+    published = _published(reference, manifest, task)
+    if by_params or not by_rank:
+        series = _series(by_params, varying, False) + published
+        body.append(scaling_plot(f"{title}: accuracy by model size", series, chance))
+        metric = _metric_series(by_params, varying, "digit_accuracy")
+        if metric:
+            body.append(
+                scaling_plot(f"{title}: digit accuracy by model size", metric, None, y_label="digit accuracy")
+            )
+    if reference is not None and published:
+        body.append(
+            '<p class="note">Dashed curves with hollow squares are published results '
+            f"({escape(reference.title)}), drawn for comparison; they are not part of this run or its "
+            "statistics.</p>"
+        )
+    if by_rank:
+        body.append(
+            scaling_plot(f"{title}: accuracy by size rank", _series(by_rank, varying, True), chance, True)
+        )
+    unplaced = sorted({r.model for r in task_rows if r.params is None and r.size_rank is None})
+    if unplaced:
+        body.append(
+            f'<p class="note">Not on the size axis (no parameter count or rank): '
+            f"{escape(', '.join(unplaced))}.</p>"
+        )
+    for group in group_rows(task_rows).values():
+        body.append(f"<h3>{escape(group_title(group[0]))}</h3>{_table(group)}")
+        verdicts = "".join(f"<li>{_bold(escape(line))}</li>" for line in verdict_lines(group))
+        if verdicts:
+            body.append(f'<ul class="verdicts">{verdicts}</ul>')
+    return body
+
+
+def _split_params(rows: list[SummaryRow]) -> tuple[dict[str, str], list[str]]:
+    """The parameters every variant of a task in `rows` shares, and the names of those that differ."""
+    variants = [r.task_params for r in rows]
+    names = list(dict.fromkeys(k for params in variants for k in params))
+    varying = [k for k in names if len({params.get(k) for params in variants}) > 1]
+    common = {k: v for k, v in variants[0].items() if k not in varying}
+    return common, varying
+
+
+def _curve_name(row: SummaryRow, varying: list[str]) -> str:
+    """A curve's legend: the variant's own parameters, family, model variant, prompting and scoring."""
+    own = variant_label({k: row.task_params[k] for k in varying if k in row.task_params})
+    parts = (own, row.family, row.variant, condition_label(row.prompting, row.scoring))
+    return " · ".join(part for part in parts if part)
+
+
 def _published(reference: Reference | None, manifest: Manifest, task: str) -> list[Series]:
     if reference is None:
         return []
-    info = next((t for t in manifest.tasks if t.name == task), None)
-    if info is None:
-        return []
+    curves = {}
+    for info in (t for t in manifest.tasks if t.name == task):
+        for curve in reference.curves_for(info):
+            if curve.prompting in info.promptings:
+                curves[curve.name] = curve
     return [
         Series(curve.name, [Point(int(p), a, a, a, "") for p, a in curve.points], published=True)
-        for curve in reference.curves_for(info)
-        if curve.prompting in info.promptings
+        for curve in curves.values()
     ]
 
 
-def _metric_series(rows: list[SummaryRow], metric: str) -> list[Series]:
-    """A continuous measure on the same size axis, one curve per family, variant and prompting."""
+def _metric_series(rows: list[SummaryRow], varying: list[str], metric: str) -> list[Series]:
+    """A continuous measure on the same size axis, one curve per variant, family and condition."""
     curves: dict[str, list[Point]] = {}
     for r in rows:
         value = r.metrics.get(metric)
         if value is None or r.params is None:
             continue
-        name = " · ".join(part for part in (r.family, r.variant, r.prompting) if part)
-        curves.setdefault(name, []).append(Point(r.params, value, value, value, r.model))
+        curves.setdefault(_curve_name(r, varying), []).append(Point(r.params, value, value, value, r.model))
     return [Series(name, points) for name, points in curves.items()]
 
 
-def _series(rows: list[SummaryRow], by_rank: bool) -> list[Series]:
-    """One curve per family, variant and prompting condition (base and instruct apart)."""
+def _series(rows: list[SummaryRow], varying: list[str], by_rank: bool) -> list[Series]:
+    """One curve per task variant, family, model variant, prompting condition and scoring mode."""
     curves: dict[str, list[Point]] = {}
     for r in rows:
         if r.accuracy is None or r.ci_low is None or r.ci_high is None:
             continue
         x = r.size_rank if by_rank else r.params
         assert x is not None
-        name = " · ".join(part for part in (r.family, r.variant, r.prompting) if part)
-        curves.setdefault(name, []).append(Point(x, r.accuracy, r.ci_low, r.ci_high, r.model))
+        point = Point(x, r.accuracy, r.ci_low, r.ci_high, r.model)
+        curves.setdefault(_curve_name(r, varying), []).append(point)
     return [Series(name, points) for name, points in curves.items()]
 
 
@@ -130,8 +154,8 @@ def _bold(text: str) -> str:
 
 def _table(group: list[SummaryRow]) -> str:
     head = (
-        "<tr><th>model</th><th>size</th><th>n</th><th>accuracy</th><th>95% CI</th>"
-        "<th>Δ vs next smaller</th><th>vs plain, McNemar p</th>"
+        "<tr><th>model</th><th>size</th><th>n</th><th>accuracy</th><th>95% CI (Wilson)</th>"
+        "<th>Δ vs next smaller</th><th>vs plain, same scoring; McNemar p</th>"
         "<th>chance</th><th>extraction failures</th><th>errors</th><th>scoring</th></tr>"
     )
     cells = []

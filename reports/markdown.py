@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from benchmark.schemas import Manifest, SummaryRow
-from reports.tables import gain_text, group_rows, pct, size_text, step_text, verdict_lines
+from benchmark.variants import SCORING_NAMES
+from reports.tables import gain_text, group_rows, group_title, pct, size_text, step_text, verdict_lines
 
 
 def render_markdown(manifest: Manifest, rows: list[SummaryRow]) -> str:
@@ -19,17 +20,17 @@ def render_markdown(manifest: Manifest, rows: list[SummaryRow]) -> str:
             "they are not language models and their numbers say nothing about scaling.",
             "",
         ]
-    for (task, prompting), group in group_rows(rows).items():
-        chance = group[0].chance
+    for group in group_rows(rows).values():
+        first = group[0]
         lines += [
-            f"## {task} · {prompting}",
+            f"## {_cell(group_title(first))}",
             "",
-            f"Chance: {pct(chance)}. Scoring: {', '.join(sorted({r.scoring for r in group}))}.",
+            f"Chance: {pct(first.chance)}. Scored by {SCORING_NAMES[first.scoring]}; 95% CI: Wilson.",
             "",
         ]
         lines.append(
             "| model | params | n | accuracy | 95% CI | Δ vs next smaller [95% CI] "
-            "| vs plain [95% CI], McNemar p | extraction failures | errors |"
+            "| vs plain, same scoring [95% CI], McNemar p | extraction failures | errors |"
         )
         lines.append("|---|---:|---:|---:|---|---|---|---:|---:|")
         for r in group:

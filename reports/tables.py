@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from benchmark.schemas import SummaryRow
 from benchmark.sizes import format_size
+from benchmark.variants import VariantKey, condition_label, task_label, variant_key
+
+GroupKey = tuple[str, VariantKey, str, str]
+"""Rows of one table: task, task variant, prompting, scoring mode."""
 
 
-def group_rows(rows: list[SummaryRow]) -> dict[tuple[str, str], list[SummaryRow]]:
-    """Rows by (task, prompting), keeping the order of `rows` (already sorted by size)."""
-    groups: dict[tuple[str, str], list[SummaryRow]] = {}
+def group_rows(rows: list[SummaryRow]) -> dict[GroupKey, list[SummaryRow]]:
+    """Rows by (task variant, prompting, scoring mode), keeping the order of `rows` (sorted by size)."""
+    groups: dict[GroupKey, list[SummaryRow]] = {}
     for row in rows:
-        groups.setdefault((row.task, row.prompting), []).append(row)
+        key = (row.task, variant_key(row.task_params), row.prompting, row.scoring)
+        groups.setdefault(key, []).append(row)
     return groups
+
+
+def group_title(row: SummaryRow) -> str:
+    """`hindsight_neglect (shots=10, lang=zh-TW) · plain · log-prob`: the task, its variant, the
+    prompting condition and the scoring mode."""
+    return f"{task_label(row.task, row.task_params)} · {condition_label(row.prompting, row.scoring)}"
 
 
 def pct(value: float | None) -> str:

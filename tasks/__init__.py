@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 from pathlib import Path
 
 from benchmark.errors import UsageError
@@ -17,7 +18,16 @@ TASKS: dict[str, type[Task]] = {
 }
 DEFAULT_SUITE = ["arithmetic", "word_problems", "hindsight_neglect"]
 
-__all__ = ["DEFAULT_SUITE", "TASKS", "Task", "create", "load_file", "shipped_trap_files", "variants"]
+__all__ = [
+    "DEFAULT_SUITE",
+    "TASKS",
+    "Task",
+    "create",
+    "create_all",
+    "load_file",
+    "shipped_trap_files",
+    "variants",
+]
 
 
 TRAPS = Path(__file__).parent / "traps"
@@ -46,31 +56,79 @@ def load_file(path: Path) -> Task:
 def variants(cls: type[Task]) -> str:
     """The constructor parameters of a task with their defaults, e.g. "digits=2 op=+ shots=4"."""
     parameters = inspect.signature(cls.__init__).parameters.values()
-    return " ".join(f"{p.name}={p.default}" for p in parameters if p.name != "self")
+    return " ".join(f"{p.name}={_text(p.default)}" for p in parameters if p.name != "self")
+
+
+def _text(value: object) -> str:
+    """A default as `Task.params()` writes it (booleans in lower case, as they are typed)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def create(spec: str) -> Task:
     """Build a task from `NAME`, `NAME:key=value,key=value`, or the path of a task file."""
+    tasks = create_all(spec)
+    if len(tasks) > 1:
+        raise UsageError(f"{spec!r} names {len(tasks)} variants; give one value here, not a range")
+    return tasks[0]
+
+
+def create_all(spec: str) -> list[Task]:
+    """The tasks a `--task` names: one, or one per value of a sweep such as `arithmetic:digits=1-5`
+    (parameters a task lists in `sweeps` take a range `A-B`)."""
     if spec.endswith(_FILE_SUFFIXES) or "/" in spec or Path(spec).is_file():
-        return load_file(Path(spec))
+        return [load_file(Path(spec))]
     name, _, arg_text = spec.partition(":")
     if name not in TASKS:
         raise UsageError(f"unknown task {name!r}; choose one of: {', '.join(sorted(TASKS))}")
     cls = TASKS[name]
+    fixed: dict[str, str] = {}
+    sweep: tuple[str, list[str]] | None = None
+    for pair in filter(None, arg_text.split(",")):
+        key, sep, value = (part.strip() for part in pair.partition("="))
+        if not sep:
+            raise UsageError(_cannot_read(cls, pair))
+        values = _range(name, key, value) if key in cls.sweeps else None
+        if values is None:
+            fixed[key] = value
+        elif sweep is not None:
+            raise UsageError(f"task {name!r}: sweep one parameter at a time, not {sweep[0]} and {key}")
+        else:
+            sweep = (key, values)
+    if sweep is None:
+        return [_build(cls, fixed)]
+    key, values = sweep
+    return [_build(cls, {**fixed, key: value}) for value in values]
+
+
+def _range(task: str, key: str, value: str) -> list[str] | None:
+    """`1-5` as ["1", ..., "5"]; None when `value` is not a range."""
+    match = re.fullmatch(r"(\d+)-(\d+)", value)
+    if match is None:
+        return None
+    low, high = int(match[1]), int(match[2])
+    if low > high:
+        raise UsageError(f"task {task!r}: {key}={value} is an empty range; write it low-high, e.g. 1-5")
+    return [str(v) for v in range(low, high + 1)]
+
+
+def _build(cls: type[Task], given: dict[str, str]) -> Task:
     signature = inspect.signature(cls.__init__)
     kwargs: dict[str, object] = {}
-    for pair in filter(None, arg_text.split(",")):
-        key, sep, value = pair.partition("=")
-        parameter = signature.parameters.get(key.strip())
-        if not sep or parameter is None or key.strip() == "self":
-            known = ", ".join(p for p in signature.parameters if p != "self")
-            raise UsageError(f"task {name!r}: cannot read {pair!r}; parameters are: {known}")
+    for key, value in given.items():
+        parameter = signature.parameters.get(key)
+        if parameter is None or key == "self":
+            raise UsageError(_cannot_read(cls, f"{key}={value}"))
         kind = type(parameter.default)
         try:
-            kwargs[key.strip()] = _parse(kind, value.strip())
+            kwargs[key] = _parse(kind, value)
         except ValueError:
-            raise UsageError(f"task {name!r}: {key.strip()} must be {kind.__name__}, not {value!r}") from None
+            raise UsageError(f"task {cls.name!r}: {key} must be {kind.__name__}, not {value!r}") from None
     return cls(**kwargs)  # type: ignore[arg-type]
+
+
+def _cannot_read(cls: type[Task], pair: str) -> str:
+    known = ", ".join(p for p in inspect.signature(cls.__init__).parameters if p != "self")
+    return f"task {cls.name!r}: cannot read {pair!r}; parameters are: {known}"
 
 
 def _parse(kind: type, text: str) -> object:

@@ -24,6 +24,8 @@ class Task(ABC):
     promptings: tuple[str, ...] = ("plain",)
     answer_type: AnswerType
     chance: float
+    sweeps: tuple[str, ...] = ()
+    """Integer parameters that also take a range `A-B` on the command line: one variant per value."""
 
     @abstractmethod
     def instances(self, seed: int, limit: int | None, prompting: str) -> list[Instance]:

@@ -59,7 +59,7 @@ def test_exported_prize_file_runs_like_the_builtin_task(bench, tmp_path: Path) -
     for name, spec in [("file", str(exported)), ("builtin", "hindsight_neglect")]:
         out = tmp_path / name
         args = ["run", "--provider", "scripted", "--task", spec, "--prompting", "plain", "--limit", "12"]
-        assert bench(*args, "--out", str(out)).code == 0
+        assert bench(*args, "--scoring", "logprob", "--out", str(out)).code == 0
         runs[name] = [Sample.model_validate_json(x) for x in (out / "samples.jsonl").read_text().splitlines()]
     # Scored the prize's way (argmax over class log-probs) with the same outcome item by item.
     assert all(s.scoring == "logprob" for s in runs["file"])
@@ -104,11 +104,17 @@ def test_each_imported_format_runs_and_is_scored_like_its_source(
     result = bench("run", "--provider", "scripted", "--task", path, "--out", str(out))
     assert result.code == 0, result.err
     samples = [Sample.model_validate_json(x) for x in (out / "samples.jsonl").read_text().splitlines()]
-    assert samples and all(s.scoring == scoring for s in samples)
+    plain = [s for s in samples if s.prompting == "plain"]
+    by_mode = {mode: [s for s in plain if s.scoring == mode] for mode in ("logprob", "generate")}
+    assert by_mode[scoring] and all(s.scoring == "generate" for s in samples if s.prompting != "plain")
     if scoring == "logprob":  # the prize's rule: the predicted class is the argmax of the class log-probs
-        for s in samples:
+        for s in by_mode["logprob"]:
             assert s.class_logprobs is not None
             assert s.extracted == max(s.class_logprobs, key=s.class_logprobs.__getitem__)
+        # and the same items once more by their generated answer (the baseline of chain of thought)
+        assert [s.item_id for s in by_mode["generate"]] == [s.item_id for s in by_mode["logprob"]]
+    else:
+        assert not by_mode["logprob"]
 
 
 def test_a_malformed_task_file_stops_before_anything_runs(bench, tmp_path: Path) -> None:

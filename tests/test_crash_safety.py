@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,11 +28,11 @@ import pytest
 from benchmark.schemas import Sample
 from tests.conftest import ROOT
 
-Key = tuple[str, str, str, str]
+Key = tuple[str, str, str, str, str]
 
 
 def _key(sample: Sample) -> Key:
-    return (sample.model, sample.task, sample.prompting, sample.item_id)
+    return (sample.model, sample.task, sample.prompting, sample.scoring, sample.item_id)
 
 
 def _hash(prompt: str) -> str:
@@ -117,9 +117,14 @@ def _run_with_kills(
     raise AssertionError("the run did not finish after 60 starts")
 
 
-def _check_resumed_run(result: Interrupted, reference: Path, logged: list[str]) -> None:
+def _check_resumed_run(
+    result: Interrupted,
+    reference: Path,
+    logged: list[str],
+    requests_of: Callable[[Sample], set[str]] = lambda s: {_hash(s.prompt)},
+) -> None:
     """Every item exactly once, the same results as the uninterrupted `reference` run, and no item
-    asked for again after its sample was saved."""
+    asked for again after its sample was saved (`requests_of`: a sample's entries in `logged`)."""
     samples = _complete_samples(result.out)
     keys = [_key(s) for s in samples]
     assert len(keys) == len(set(keys)), "an item appears twice in samples.jsonl"
@@ -136,7 +141,8 @@ def _check_resumed_run(result: Interrupted, reference: Path, logged: list[str]) 
 
     items_of_prompt: dict[str, set[Key]] = {}
     for s in samples:
-        items_of_prompt.setdefault(_hash(s.prompt), set()).add(_key(s))
+        for request in requests_of(s):
+            items_of_prompt.setdefault(request, set()).add(_key(s))
     for kill in result.kills:
         for prompt_hash in logged[kill.requests_before :]:
             again = items_of_prompt.get(prompt_hash, set()) & kill.durable
@@ -176,7 +182,15 @@ def test_sigkill_at_random_points_then_resume_scripted(bench, tmp_path: Path) ->
     def logged() -> list[str]:
         if not call_log.exists():
             return []
-        return [line.split("\t")[1] for line in call_log.read_text().splitlines()]
+        return call_log.read_text().splitlines()  # "kind<TAB>sha256 of the prompt"
+
+    def requests_of(s: Sample) -> set[str]:
+        """The calls a sample makes: a log-prob-scored one scores classes; a generated one generates,
+        and scores the target where it records the target's log-prob."""
+        kinds = {"score"} if s.scoring == "logprob" else {"generate"}
+        if "target_logprob" in s.metrics:
+            kinds.add("score")
+        return {f"{kind}\t{_hash(s.prompt)}" for kind in kinds}
 
     rng = random.Random(6)
     result = _run_with_kills(
@@ -184,9 +198,10 @@ def test_sigkill_at_random_points_then_resume_scripted(bench, tmp_path: Path) ->
     )
     assert len(result.kills) >= 5, "too few kills to mean anything"
     assert result.torn_lines >= 1
-    _check_resumed_run(result, reference, logged())
+    _check_resumed_run(result, reference, logged(), requests_of)
     # The cache keeps even the answers whose sample was not yet written: few calls are bought twice.
-    needed = 2 * 40 + 40  # arithmetic: answer + log-prob of the target; hindsight: class log-probs
+    # arithmetic: answer + log-prob of the target; hindsight: class log-probs + generated answer
+    needed = 2 * 40 + 2 * 40
     assert needed <= len(logged()) <= needed + 2 * len(result.kills)
     assert "dropped a torn last line" in result.outputs
 
@@ -217,11 +232,12 @@ def test_ctrl_c_keeps_what_is_done_and_says_how_to_resume(bench, tmp_path: Path)
     assert "Traceback" not in text
     assert f"bench run --resume {out}" in text
     kept = _complete_samples(out)
-    assert 5 <= len(kept) < 80 and f"interrupted: {len(kept)} samples" in text
+    assert 5 <= len(kept) < 120 and f"interrupted: {len(kept)} samples" in text
     resumed = bench("run", "--resume", str(out), env=env)
     assert resumed.code == 0, resumed.err
     assert f"resumed: {len(kept)} samples were already done" in resumed.err
-    assert len({_key(s) for s in _complete_samples(out)}) == len(_complete_samples(out)) == 80
+    # arithmetic 40, hindsight 40 by log-prob and 40 by generated answer
+    assert len({_key(s) for s in _complete_samples(out)}) == len(_complete_samples(out)) == 120
 
 
 def test_resume_refuses_other_options_and_damaged_runs(bench, tmp_path: Path) -> None:

@@ -167,7 +167,10 @@ def test_summary_carries_shape_steps_cot_gain_and_calibration(bench, tmp_path: P
     [calc] = [
         r
         for r in rows
-        if r["task"] == "hindsight_neglect" and r["prompting"] == "plain" and r["params"] == 10**10
+        if r["task"] == "hindsight_neglect"
+        and r["prompting"] == "plain"
+        and r["scoring"] == "logprob"
+        and r["params"] == 10**10
     ]
     assert calc["brier"] == pytest.approx(0.01) and calc["ece"] == pytest.approx(0.1)
 

@@ -59,11 +59,11 @@ def test_report_renders_plots_and_escapes_model_text(bench, tmp_path: Path) -> N
     assert (
         dom.stdout.count("<svg") == 5  # accuracy per task, digit accuracy for the two numeric ones
         and dom.stdout.count('class="point"')
-        == 20  # 2 models × (1 + 3 + 2) curves + 2 × (1 + 3) digit accuracy
-    )  # 2 models × (1 + 2 + 1) curves
+        == 22  # 2 models × (1 + 3 + 3) curves + 2 × (1 + 3) digit accuracy
+    )  # the trap's plain condition is two curves: scored by log-prob and by generated answer
 
     # The scripted model's answer is the payload itself: in the sample browser it is text.
-    assert dom.stdout.count('<tr class="s ') == 2 * 6 * 4
+    assert dom.stdout.count('<tr class="s ') == 2 * 7 * 4
     assert "&lt;script&gt;document.title='pwned'&lt;/script&gt;" in dom.stdout
 
     shot = tmp_path / "report.png"

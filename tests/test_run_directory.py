@@ -52,15 +52,18 @@ def test_scripted_sweep_writes_all_five_files_ordered_by_size(bench, tmp_path: P
     ]
 
     samples = [Sample.model_validate_json(line) for line in (out / "samples.jsonl").read_text().splitlines()]
-    # 2 models × (arithmetic plain + word problems plain, cot, cot_zeroshot + gamble plain, cot) × 6 items
-    assert len(samples) == 2 * 6 * 6
-    keys = {(s.model, s.task, s.prompting, s.item_id) for s in samples}
+    # 2 models × (arithmetic plain + word problems plain, cot, cot_zeroshot + gamble plain scored two
+    # ways, cot) × 6 items
+    assert len(samples) == 2 * 7 * 6
+    keys = {(s.model, s.task, s.prompting, s.scoring, s.item_id) for s in samples}
     assert len(keys) == len(samples)
     assert all(s.scripted for s in samples)
     gamble = [s for s in samples if s.task == "hindsight_neglect" and s.prompting == "plain"]
-    assert all(
-        s.scoring == "logprob" and s.class_logprobs and set(s.class_logprobs) == {" Y", " N"} for s in gamble
-    )
+    by_logprob = [s for s in gamble if s.scoring == "logprob"]
+    assert len(by_logprob) == len(gamble) // 2 == 12
+    assert all(s.class_logprobs and set(s.class_logprobs) == {" Y", " N"} for s in by_logprob)
+    # ...and the same items by their generated answer, the plain baseline of chain of thought.
+    assert all(s.response is not None and s.class_logprobs is None for s in gamble if s not in by_logprob)
     # Under chain of thought the answer follows the reasoning, so it is read from generated text.
     gamble_cot = [s for s in samples if s.task == "hindsight_neglect" and s.prompting == "cot"]
     assert all(s.scoring == "generate" and s.response is not None for s in gamble_cot)
@@ -73,7 +76,7 @@ def test_scripted_sweep_writes_all_five_files_ordered_by_size(bench, tmp_path: P
     assert all(s.metrics["target_logprob"] == pytest.approx(math.log(0.9)) for s in calc)
 
     rows = [SummaryRow.model_validate(r) for r in json.loads((out / "summary.json").read_text())]
-    assert len(rows) == 2 * 6
+    assert len(rows) == 2 * 7
     for row in rows:
         assert row.n == 6 and row.ci_low is not None and row.ci_high is not None
         assert row.accuracy is not None and row.ci_low <= row.accuracy <= row.ci_high
@@ -81,7 +84,7 @@ def test_scripted_sweep_writes_all_five_files_ordered_by_size(bench, tmp_path: P
     assert [r.params for r in arith] == [125_000_000, 7_000_000_000]
     assert [r.accuracy for r in arith] == [0.0, 1.0]  # constant 0 never right, calculator always
     assert arith[1].metrics["digit_accuracy"] == 1.0 and arith[0].metrics["digit_accuracy"] < 0.5
-    assert [r.chance for r in rows if r.task == "hindsight_neglect"] == [0.5] * 4
+    assert [r.chance for r in rows if r.task == "hindsight_neglect"] == [0.5] * 6
 
     with open(out / "summary.csv", newline="") as handle:
         table = list(csv.DictReader(handle))

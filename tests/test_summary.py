@@ -62,3 +62,47 @@ def test_every_interval_contains_its_accuracy() -> None:
     assert row.ci_low is not None and row.ci_high is not None
     assert row.ci_low < row.accuracy < row.ci_high
     assert (row.ci_low, row.ci_high) == (pytest.approx(0.1923, abs=1e-4), pytest.approx(0.5122, abs=1e-4))
+
+
+HINDSIGHT = TaskInfo(
+    name="hindsight_neglect",
+    version="3",
+    promptings=["plain", "cot"],
+    chance=0.5,
+    params={"shots": "10", "lang": "en"},
+)
+
+
+def choice(model: str, item: str, prompting: str, scoring: str, correct: bool, params: int) -> Sample:
+    answer = " N" if correct else " Y"
+    return sample(
+        model, item, correct, params, task="hindsight_neglect", task_params={"shots": "10", "lang": "en"},
+        prompting=prompting, scoring=scoring, target=" N", extracted=answer,
+        response=None if scoring == "logprob" else answer,
+        class_logprobs={" Y": -2.0, " N": -0.2} if scoring == "logprob" and correct else None,
+    )  # fmt: skip
+
+
+def test_the_cot_gain_is_against_plain_scored_the_same_way_and_modes_are_never_pooled() -> None:
+    samples = []
+    for size, model in [(10**8, "small"), (10**9, "big")]:
+        for i in range(30):
+            item = f"{i:05d}"
+            samples.append(choice(model, item, "plain", "logprob", True, size))  # log-probs: all right
+            # its text: all wrong for the small model, all right for the big one
+            samples.append(choice(model, item, "plain", "generate", model == "big", size))
+            samples.append(choice(model, item, "cot", "generate", True, size))
+    rows = summarize(samples, manifest(HINDSIGHT))
+    assert [(r.prompting, r.scoring, r.model, r.n) for r in rows] == [
+        ("plain", "logprob", "small", 30), ("plain", "logprob", "big", 30),
+        ("plain", "generate", "small", 30), ("plain", "generate", "big", 30),
+        ("cot", "generate", "small", 30), ("cot", "generate", "big", 30),
+    ]  # fmt: skip
+    small, big = [r for r in rows if r.prompting == "cot"]
+    # Against plain by generated answer (0/30), not by log-prob (30/30, which would say +0).
+    assert small.cot_gain == 1.0 and small.mcnemar_p is not None and small.mcnemar_p < 1e-6
+    assert big.cot_gain == 0.0 and big.mcnemar_p == 1.0
+    # Each curve is one mode: the log-prob curve is level, the generated-answer curve rises.
+    shapes = {(r.prompting, r.scoring): r.shape for r in rows}
+    assert shapes[("plain", "logprob")] == "inconclusive"
+    assert shapes[("plain", "generate")] == "monotone up"

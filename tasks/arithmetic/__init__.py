@@ -52,6 +52,7 @@ class Arithmetic(GeneratedTask):
     description = "n-digit arithmetic, k-shot, exact match + continuous measures (emergent abilities)"
     answer_type = "number"
     chance = 0.0
+    sweeps = ("digits",)
 
     def __init__(self, digits: int = 2, op: str = "+", shots: int = 4) -> None:
         if not 1 <= digits <= 5:

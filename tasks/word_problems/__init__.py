@@ -77,12 +77,14 @@ class WordProblems(GeneratedTask):
     answer_type = "number"
     chance = 0.0
 
-    def __init__(self, shots: int = 4, steps: int = 0) -> None:
+    def __init__(self, shots: int = 4, steps: str = "2-4") -> None:
         if not 0 <= shots <= 8:
             raise UsageError(f"word_problems: shots must be 0 to 8, not {shots}")
-        if steps not in (0, 2, 3, 4):
-            raise UsageError(f"word_problems: steps must be 2, 3 or 4 (0 mixes them), not {steps}")
-        self.shots, self.steps = shots, steps
+        if steps not in ("2", "3", "4", "2-4", "0"):  # 0: the old name of 2-4, in earlier manifests
+            raise UsageError(f"word_problems: steps must be 2, 3, 4 or 2-4 (a mix), not {steps!r}")
+        self.shots = shots
+        self.steps = 0 if steps in ("2-4", "0") else int(steps)
+        """Steps of every item; 0 mixes 2 to 4."""
 
     def params(self) -> dict[str, str]:
         return {"shots": str(self.shots), "steps": str(self.steps) if self.steps else "2-4"}
