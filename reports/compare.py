@@ -7,35 +7,43 @@ from pathlib import Path
 from benchmark.errors import UsageError
 from benchmark.rundir import RunDir
 from benchmark.schemas import Manifest, ModelInfo, TaskInfo
+from benchmark.variants import VariantKey, task_label, variant_key
 
 
 def merge_runs(runs: list[RunDir], target: Path, command: list[str]) -> RunDir:
     """Write the samples of `runs` into a new run directory at `target` under one manifest.
 
-    Refused, before anything is written, when the runs used different seeds (their items differ) or
-    when a task has a different version or different parameters in two runs (its items or scoring
-    differ). A model label used by two runs gets the run's folder name appended.
+    Refused, before anything is written, when the runs used different seeds or different `--limit`s
+    (their items differ: a curve would join points measured on different items), or when a task
+    variant (a task with its parameters) has a different version in two runs (its items or scoring
+    differ). Variants only one run has are kept as they are. A model label used by two runs gets the
+    run's folder name appended.
     """
     if len(runs) < 2:
         raise UsageError("bench compare needs at least two run directories")
     manifests = [run.read_manifest() for run in runs]
     first = manifests[0]
-    tasks: dict[str, tuple[TaskInfo, RunDir]] = {}
+    tasks: dict[tuple[str, VariantKey], tuple[TaskInfo, RunDir]] = {}
     for run, manifest in zip(runs, manifests, strict=True):
         if manifest.seed != first.seed:
             raise UsageError(
                 f"cannot compare {runs[0].path} and {run.path}: they used seeds {first.seed} and "
                 f"{manifest.seed}, so their items differ; rerun one with --seed {first.seed}"
             )
+        if manifest.limit != first.limit:
+            raise UsageError(
+                f"cannot compare {runs[0].path} and {run.path}: they used --limit {first.limit} and "
+                f"{manifest.limit}, so their items differ; rerun one with --limit {first.limit}"
+            )
         for task in manifest.tasks:
-            seen = tasks.get(task.name)
+            seen = tasks.get((task.name, variant_key(task.params)))
             if seen is None:
-                tasks[task.name] = (task, run)
-            elif (seen[0].version, seen[0].params) != (task.version, task.params):
+                tasks[(task.name, variant_key(task.params))] = (task, run)
+            elif seen[0].version != task.version:
                 raise UsageError(
-                    f"cannot compare: task {task.name} is version {seen[0].version} {seen[0].params} in "
-                    f"{seen[1].path} but version {task.version} {task.params} in {run.path}; "
-                    "rerun one of them so both use the same task version and parameters"
+                    f"cannot compare: task {task_label(task.name, task.params)} is version "
+                    f"{seen[0].version} in {seen[1].path} but version {task.version} in {run.path}; "
+                    "rerun one of them so both use the same task version"
                 )
     models: list[ModelInfo] = []
     relabel: list[dict[str, str]] = []
@@ -52,7 +60,7 @@ def merge_runs(runs: list[RunDir], target: Path, command: list[str]) -> RunDir:
         tool_version=first.tool_version,
         command=command,
         seed=first.seed,
-        limit=first.limit if all(m.limit == first.limit for m in manifests) else None,
+        limit=first.limit,
         tasks=[task for task, _ in tasks.values()],
         models=models,
         started_at=min(m.started_at for m in manifests),

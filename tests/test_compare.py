@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 
-def _run(bench, out: Path, *args: str) -> None:
+def _run(bench, out: Path, *args: str, task: str = "arithmetic", limit: str = "4") -> None:
     result = bench(
-        "run", "--provider", "scripted", "--task", "arithmetic", "--limit", "4", "--out", str(out), *args
+        "run", "--provider", "scripted", "--task", task, "--limit", limit, "--out", str(out), *args
     )
     assert result.code == 0, result.err
 
@@ -29,13 +29,32 @@ def test_compare_merges_two_runs_into_one_report(bench, tmp_path: Path) -> None:
     assert (out / "report.html").is_file() and len((out / "samples.jsonl").read_text().splitlines()) == 12
 
 
-def test_compare_refuses_different_task_versions_or_seeds(bench, tmp_path: Path) -> None:
+def test_compare_keeps_the_variants_of_a_sweep_apart(bench, tmp_path: Path) -> None:
+    sweep = "arithmetic:digits=1-2"
+    _run(bench, tmp_path / "small", "--model", "constant: 0@100M", task=sweep)
+    _run(bench, tmp_path / "big", "--model", "calculator@10B", task=sweep)
+    out = tmp_path / "both"
+    result = bench("compare", str(tmp_path / "small"), str(tmp_path / "big"), "--out", str(out))
+    assert result.code == 0, result.err
+    rows = json.loads((out / "summary.json").read_text())
+    assert [(r["task_params"]["digits"], r["params"], r["n"]) for r in rows] == [
+        ("1", 10**8, 4), ("1", 10**10, 4), ("2", 10**8, 4), ("2", 10**10, 4),
+    ]  # fmt: skip
+
+
+def test_compare_refuses_different_task_versions_seeds_or_limits(bench, tmp_path: Path) -> None:
     _run(bench, tmp_path / "a")
     _run(bench, tmp_path / "b")
     _run(bench, tmp_path / "c", "--seed", "5")
+    _run(bench, tmp_path / "d", limit="6")
     manifest = tmp_path / "b" / "manifest.json"
-    manifest.write_text(manifest.read_text().replace('"version": "2"', '"version": "1"'))
-    for other, needle in [("b", "task arithmetic is version 2"), ("c", "seeds 0 and 5")]:
+    version = json.loads(manifest.read_text())["tasks"][0]["version"]
+    manifest.write_text(manifest.read_text().replace(f'"version": "{version}"', '"version": "0"'))
+    for other, needle in [
+        ("b", f"task arithmetic (digits=2, op=+, shots=4) is version {version}"),
+        ("c", "seeds 0 and 5"),
+        ("d", "--limit 4 and 6"),
+    ]:
         out = tmp_path / f"merged-{other}"
         result = bench("compare", str(tmp_path / "a"), str(tmp_path / other), "--out", str(out))
         assert result.code == 2 and "Traceback" not in result.err
