@@ -240,6 +240,7 @@ def _config(params: dict[str, Any], command: list[str]) -> RunConfig:
             if not params["task_specs"] and not chosen:
                 continue  # the default suite runs the tasks that have the asked condition
             plans.append(TaskPlan(task, select_promptings(task.name, task.promptings, params["prompting"])))
+            _note_small_item_space(task, limit, params["seed"])
     if timeout <= 0:
         raise BenchError(f"--timeout must be positive, not {timeout}")
     options = ProviderOptions(
@@ -262,6 +263,17 @@ def _config(params: dict[str, Any], command: list[str]) -> RunConfig:
         options=options,
         scoring=params["scoring"],
     )
+
+
+def _note_small_item_space(task: task_registry.Task, limit: int, seed: int) -> None:
+    """One line when --limit asks for more items than the task variant has: it gives all it has."""
+    count = task.item_count(seed)
+    if count is not None and limit > count:
+        click.echo(
+            f"{task_label(task.name, task.params())}: --limit {limit} is more than its {count} distinct "
+            f"items; running all {count}",
+            err=True,
+        )
 
 
 RESUME_OPTIONS = {"resume_dir", "cache_dir", "no_cache"}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
+from typing import TypeVar
 
 from benchmark.errors import UsageError
 from benchmark.schemas import AnswerType, Instance, TaskInfo
@@ -39,6 +41,11 @@ class Task(ABC):
         """Parameters that select this variant, as written in the manifest."""
         return {}
 
+    def item_count(self, seed: int) -> int | None:
+        """How many distinct items this variant has for `seed` (a `--limit` above it gets them all);
+        None when it has far more than any run asks for."""
+        return None
+
     def info(self, promptings: list[str]) -> TaskInfo:
         return TaskInfo(
             name=self.name,
@@ -70,3 +77,29 @@ class GeneratedTask(Task):
 
     def instances(self, seed: int, limit: int | None, prompting: str) -> list[Instance]:
         return list(self.iter_instances(seed, limit, prompting))
+
+
+T = TypeVar("T")
+
+MAX_REPEATS = 100_000
+"""`distinct` gives up after this many repeats in a row (an item space used up that no task counted)."""
+
+
+def distinct(
+    draw: Callable[[], T], key: Callable[[T], Hashable], taken: set[Hashable], count: int
+) -> Iterator[T]:
+    """The first `count` draws whose key is not in `taken`, each key at most once: a repeat is drawn
+    again, so no prompt appears twice in a seed. `taken` starts with the keys to leave out (few-shot
+    exemplars, whose answers the prompt shows) and grows as items are given. The same draws give the
+    same items, and a smaller `count` a prefix of them."""
+    repeats = 0
+    for _ in itertools.repeat(None, count):
+        item = draw()
+        while key(item) in taken:
+            repeats += 1
+            if repeats >= MAX_REPEATS:
+                return
+            item = draw()
+        repeats = 0
+        taken.add(key(item))
+        yield item

@@ -17,10 +17,10 @@ def test_list_shows_every_phenomenon_with_versions_and_chance(bench) -> None:
     result = bench("tasks", "list")
     assert result.code == 0, result.err
     for name, version, chance in [
-        ("arithmetic", "2", "0.0%"),
-        ("modified_arithmetic", "1", "0.0%"),
-        ("word_problems", "2", "0.0%"),
-        ("hindsight_neglect", "2", "50.0%"),
+        ("arithmetic", "3", "0.0%"),
+        ("modified_arithmetic", "2", "0.0%"),
+        ("word_problems", "3", "0.0%"),
+        ("hindsight_neglect", "3", "50.0%"),
         (EXAMPLE, "1", "50.0%"),
     ]:
         [line] = [x for x in result.out.splitlines() if f" {name} " in x]

@@ -140,7 +140,7 @@ description: scripted stand-ins, useless below 1B and perfect from 1B on
 source: made up for the test
 members:
   - {provider: scripted, model: "constant: 0@100M", params: 100M, variant: base}
-  - {provider: scripted, model: "constant: 1@300M", params: 300M, variant: base}
+  - {provider: scripted, model: "constant: -1@300M", params: 300M, variant: base}
   - {provider: scripted, model: "calculator@1B", params: 1B, variant: base}
   - {provider: scripted, model: "calculator@10B", params: 10B, variant: base}
 """

@@ -42,9 +42,9 @@ def test_scripted_sweep_writes_all_five_files_ordered_by_size(bench, tmp_path: P
     assert manifest.command[:2] == ["bench", "run"]
     assert manifest.finished_at is not None and manifest.finished_at >= manifest.started_at
     assert {t.name: t.version for t in manifest.tasks} == {
-        "arithmetic": "2",
-        "word_problems": "2",
-        "hindsight_neglect": "2",
+        "arithmetic": "3",
+        "word_problems": "3",
+        "hindsight_neglect": "3",
     }
     assert [(m.label, m.params, m.scripted) for m in manifest.models] == [
         ("scripted:calculator@7B", 7_000_000_000, True),

@@ -142,3 +142,49 @@ def test_gamble_variants_keep_labels_from_the_expected_value(lang: str) -> None:
         assert text.endswith(
             ("答案是 Y。", "The answer is Y.") if g.right_decision else ("答案是 N。", "The answer is N.")
         )
+
+
+@pytest.mark.parametrize(
+    ("spec", "limit", "space"),
+    [
+        ("arithmetic:digits=1", 500, 100),  # 10 × 10 one-digit pairs, less the exemplars
+        ("arithmetic:digits=1,op=(a+b)*c", 2000, 1000),
+        ("arithmetic:digits=2,op=*", 300, None),
+        ("modified_arithmetic:op=*", 300, None),
+        ("word_problems:steps=2", 300, None),
+        ("hindsight_neglect:shots=4", 300, None),
+    ],
+)
+def test_a_seed_never_repeats_a_prompt_nor_asks_an_exemplar(spec: str, limit: int, space: int | None) -> None:
+    task = create(spec)
+    for seed in (0, 1):
+        items = task.instances(seed, limit, task.promptings[0])
+        # The question after the shared exemplars (modified arithmetic has none: its last line).
+        questions = [
+            i.prompt[i.shared_prefix :] if i.shared_prefix else i.prompt.splitlines()[-1] for i in items
+        ]
+        assert len({i.prompt for i in items}) == len(items)
+        assert len(set(questions)) == len(items)  # the question itself, not just the prompt around it
+        context = items[0].prompt[: items[0].shared_prefix]
+        assert not [q for q in questions if context and q in context]  # no exemplar is asked
+        count = task.item_count(seed)
+        if space is not None:
+            shots = len(re.findall("Q: ", context))
+            assert count is not None and space - shots <= count < space and len(items) == count
+        else:
+            assert len(items) == limit and (count is None or count > limit)
+
+
+def test_limit_beyond_the_item_space_says_so_in_one_line(bench, tmp_path) -> None:
+    out = tmp_path / "run"
+    args = ["run", "--provider", "scripted", "--task", "arithmetic:digits=1", "--task", "hindsight_neglect"]
+    result = bench(*args, "--prompting", "plain", "--limit", "150", "--out", str(out))
+    assert result.code == 0, result.err
+    count = create("arithmetic:digits=1").item_count(0)
+    notes = [line for line in result.err.splitlines() if "distinct items" in line]
+    assert notes == [
+        f"arithmetic (digits=1, op=+, shots=4): --limit 150 is more than its {count} distinct items; "
+        f"running all {count}"
+    ]
+    lines = (out / "samples.jsonl").read_text().splitlines()
+    assert sum('"task":"arithmetic"' in line for line in lines) == count

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from benchmark.errors import UsageError
 from benchmark.schemas import Instance
-from tasks.base import GeneratedTask
+from tasks.base import GeneratedTask, distinct
 
 OPS = ("+", "-", "*", "(a+b)*c")
 _WORDS = {"+": "plus", "-": "minus", "*": "times"}
@@ -48,7 +48,7 @@ def draw_operand(rng: random.Random, digits: int) -> int:
 
 class Arithmetic(GeneratedTask):
     name = "arithmetic"
-    version = "2"
+    version = "3"
     description = "n-digit arithmetic, k-shot, exact match + continuous measures (emergent abilities)"
     answer_type = "number"
     chance = 0.0
@@ -67,20 +67,33 @@ class Arithmetic(GeneratedTask):
         return {"digits": str(self.digits), "op": self.op, "shots": str(self.shots)}
 
     def draw(self, rng: random.Random) -> Problem:
-        count = 3 if self.op == "(a+b)*c" else 2
-        return Problem(tuple(draw_operand(rng, self.digits) for _ in range(count)), self.op)
+        return Problem(tuple(draw_operand(rng, self.digits) for _ in range(self._operands)), self.op)
+
+    @property
+    def _operands(self) -> int:
+        return 3 if self.op == "(a+b)*c" else 2
+
+    def _exemplars(self, seed: int) -> list[Problem]:
+        """One exemplar set per seed, shared by all items: the few-shot prefix is the same for every
+        item, so an engine with a prefix cache pays for it once."""
+        shots_rng = self.rng(seed, "exemplars")
+        return [self.draw(shots_rng) for _ in range(self.shots)]
+
+    def item_count(self, seed: int) -> int:
+        """Every operand tuple of the variant, less the exemplars (whose answers the prompt shows):
+        e.g. 10 × 10 − 4 = 96 for one-digit addition with 4 shots."""
+        values = 10 if self.digits == 1 else 9 * 10 ** (self.digits - 1)
+        return values**self._operands - len({p.operands for p in self._exemplars(seed)})
 
     def iter_instances(self, seed: int, limit: int | None, prompting: str) -> Iterator[Instance]:
         self.check_prompting(prompting)
-        # One exemplar set per seed, shared by all items: the few-shot prefix is the same for every
-        # item, so an engine with a prefix cache pays for it once.
-        shots_rng = self.rng(seed, "exemplars")
-        exemplars = [self.draw(shots_rng) for _ in range(self.shots)]
+        exemplars = self._exemplars(seed)
         context = "".join(f"{p.question()} {p.answer}\n\n" for p in exemplars)
         rng = self.rng(seed, "items")
-        count = _DEFAULT_ITEMS if limit is None else limit
-        for index in range(count):
-            problem = self.draw(rng)
+        count = min(_DEFAULT_ITEMS if limit is None else limit, self.item_count(seed))
+        taken: set[object] = {p.operands for p in exemplars}
+        problems = distinct(lambda: self.draw(rng), lambda p: p.operands, taken, count)
+        for index, problem in enumerate(problems):
             yield (
                 Instance(
                     task=self.name,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from benchmark.errors import UsageError
 from benchmark.schemas import Instance
 from tasks.arithmetic import draw_operand
-from tasks.base import GeneratedTask
+from tasks.base import GeneratedTask, distinct
 
 # op -> (symbol, digits, true operation). The modified form adds one to the result: the model must
 # infer from the five examples that "->" is not plain arithmetic.
@@ -22,7 +22,7 @@ _LINES = 5
 
 class ModifiedArithmetic(GeneratedTask):
     name = "modified_arithmetic"
-    version = "1"
+    version = "2"
     description = "infer a hidden operation from five 'a op b -> c' lines (BIG-bench; emergent)"
     answer_type = "number"
     chance = 0.0
@@ -35,14 +35,23 @@ class ModifiedArithmetic(GeneratedTask):
     def params(self) -> dict[str, str]:
         return {"op": self.op, "modified": str(self.modified).lower()}
 
+    def item_count(self, seed: int) -> int:
+        """Every pair of operands for the question (the examples above it change with each item)."""
+        digits = _OPS[self.op][1]
+        return (9 * 10 ** (digits - 1)) ** 2
+
     def iter_instances(self, seed: int, limit: int | None, prompting: str) -> Iterator[Instance]:
         self.check_prompting(prompting)
         symbol, digits, fn = _OPS[self.op]
         shift = 1 if self.modified else 0
         rng = self.rng(seed, "items")
-        for index in range(_DEFAULT_ITEMS if limit is None else limit):
-            # Each item has its own five examples, as in BIG-bench.
-            pairs = [(draw_operand(rng, digits), draw_operand(rng, digits)) for _ in range(_LINES + 1)]
+
+        def draw() -> list[tuple[int, int]]:
+            # Each item has its own five examples, as in BIG-bench; no question is asked twice.
+            return [(draw_operand(rng, digits), draw_operand(rng, digits)) for _ in range(_LINES + 1)]
+
+        count = min(_DEFAULT_ITEMS if limit is None else limit, self.item_count(seed))
+        for index, pairs in enumerate(distinct(draw, lambda pairs: pairs[-1], set(), count)):
             lines = [f"{a} {symbol} {b} -> {fn(a, b) + shift}\n" for a, b in pairs[:_LINES]]
             a, b = pairs[-1]
             answer = fn(a, b) + shift

@@ -7,6 +7,7 @@ outcome disagrees with it, so a model that judges by the outcome answers wrongly
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -90,6 +91,12 @@ class Gamble:
         )
 
 
+def _clear(gamble: Gamble, positive_ev: bool) -> bool:
+    """The expected value has the asked sign and is clearly away from zero."""
+    ev = gamble.expected_value
+    return (ev > 0) == positive_ev and abs(ev) >= 0.2 * max(gamble.lose_amount, gamble.win_amount)
+
+
 def draw_gamble(rng: random.Random, positive_ev: bool, won: bool) -> Gamble:
     """A gamble whose expected value has the asked sign and is clearly away from zero."""
     while True:
@@ -102,14 +109,27 @@ def draw_gamble(rng: random.Random, positive_ev: bool, won: bool) -> Gamble:
             win_amount=rng.choice(_AMOUNTS),
             won=won,
         )
-        ev = gamble.expected_value
-        if (ev > 0) == positive_ev and abs(ev) >= 0.2 * max(gamble.lose_amount, gamble.win_amount):
+        if _clear(gamble, positive_ev):
             return gamble
+
+
+@functools.cache
+def gamble_counts() -> tuple[int, int]:
+    """How many distinct gambles `draw_gamble` can give with a positive and with a negative expected
+    value (counted once: every name, percent and pair of amounts)."""
+    counts = [0, 0]
+    for lose_percent in range(5, 96):
+        for lose in _AMOUNTS:
+            for win in _AMOUNTS:
+                gamble = Gamble("", lose_percent, lose, 100 - lose_percent, win, won=False)
+                for positive in (True, False):
+                    counts[positive] += _clear(gamble, positive) * len(_NAMES)
+    return counts[1], counts[0]
 
 
 class HindsightNeglect(GeneratedTask):
     name = "hindsight_neglect"
-    version = "2"
+    version = "3"
     description = "expected-value gamble trap, Y/N, en or zh-TW (inverse / U-shaped scaling)"
     promptings = ("plain", "cot")
     answer_type = "choice"
@@ -125,17 +145,28 @@ class HindsightNeglect(GeneratedTask):
     def params(self) -> dict[str, str]:
         return {"shots": str(self.shots), "lang": self.lang}
 
+    def item_count(self, seed: int) -> int:
+        """Final questions alternate Y and N, so the smaller of the two pools bounds them."""
+        positive, negative = gamble_counts()
+        return 2 * min(positive, negative) + (positive > negative)
+
     def gambles(self, seed: int, count: int) -> tuple[list[Gamble], list[Gamble]]:
         """(examples, final questions). The examples (one set per seed, shared by every item, as a
-        shared prefix) agree with the expected value; each final question's outcome disagrees."""
+        shared prefix) agree with the expected value; each final question's outcome disagrees (so
+        none can be an example), and no final question is asked twice."""
         shots_rng = self.rng(seed, "exemplars")
         examples = [draw_gamble(shots_rng, positive_ev=i % 2 == 0, won=i % 2 == 0) for i in range(self.shots)]
         shots_rng.shuffle(examples)
         rng = self.rng(seed, "items")
-        finals = []
-        for index in range(count):
+        finals: list[Gamble] = []
+        seen: set[Gamble] = set()
+        for index in range(min(count, self.item_count(seed))):
             positive = index % 2 == 0  # balanced classes: Y, N, Y, N, ...
-            finals.append(draw_gamble(rng, positive_ev=positive, won=not positive))
+            final = draw_gamble(rng, positive_ev=positive, won=not positive)
+            while final in seen:
+                final = draw_gamble(rng, positive_ev=positive, won=not positive)
+            seen.add(final)
+            finals.append(final)
         return examples, finals
 
     def _exemplar(self, gamble: Gamble, prompting: str) -> str:

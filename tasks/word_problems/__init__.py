@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from benchmark.errors import UsageError
 from benchmark.schemas import Instance
-from tasks.base import GeneratedTask
+from tasks.base import GeneratedTask, distinct
 
 _NAMES = ["Ana", "Ben", "Chloe", "David", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kofi", "Lena"]
 _THINGS = ["apples", "marbles", "stickers", "cookies", "pencils", "shells", "stamps", "coins"]
@@ -71,7 +71,7 @@ def draw_problem(rng: random.Random, steps: int) -> Problem:
 
 class WordProblems(GeneratedTask):
     name = "word_problems"
-    version = "2"
+    version = "3"
     description = "2-4 step word problems: plain vs chain-of-thought (guidance that pays off by size)"
     promptings = ("plain", "cot", "cot_zeroshot")
     answer_type = "number"
@@ -92,13 +92,16 @@ class WordProblems(GeneratedTask):
     def _steps(self, rng: random.Random) -> int:
         return self.steps or rng.randint(2, 4)
 
+    def _exemplars(self, seed: int) -> list[Problem]:
+        """Fixed for a seed (as in the chain-of-thought paper); plain and cot differ only in whether
+        the worked reasoning is shown."""
+        rng = self.rng(seed, "exemplars")
+        return [draw_problem(rng, self._steps(rng)) for _ in range(self.shots)]
+
     def _context(self, seed: int, prompting: str) -> str:
         if prompting == "cot_zeroshot":
             return ""
-        # The exemplars are fixed for a seed (as in the chain-of-thought paper) and differ between
-        # plain and cot only in whether the worked reasoning is shown.
-        rng = self.rng(seed, "exemplars")
-        exemplars = [draw_problem(rng, self._steps(rng)) for _ in range(self.shots)]
+        exemplars = self._exemplars(seed)
         shown = (lambda p: f"{p.reasoning} ") if prompting == "cot" else (lambda p: "")
         return "".join(f"Q: {p.question}\nA: {shown(p)}The answer is {p.answer}.\n\n" for p in exemplars)
 
@@ -107,8 +110,11 @@ class WordProblems(GeneratedTask):
         context = self._context(seed, prompting)
         trigger = f" {ZERO_SHOT_TRIGGER}" if prompting == "cot_zeroshot" else ""
         rng = self.rng(seed, "items")
-        for index in range(_DEFAULT_ITEMS if limit is None else limit):
-            problem = draw_problem(rng, self._steps(rng))
+        # No question twice, and none of the exemplars' (whose answers a few-shot prompt shows).
+        taken: set[object] = {p.question for p in self._exemplars(seed)}
+        count = _DEFAULT_ITEMS if limit is None else limit
+        problems = distinct(lambda: draw_problem(rng, self._steps(rng)), lambda p: p.question, taken, count)
+        for index, problem in enumerate(problems):
             yield (
                 Instance(
                     task=self.name,
