@@ -171,19 +171,25 @@ class Runner:
             for mode in scoring_modes(instance, supports_logprobs, self.config.scoring):
                 yield task, instance, mode
 
-    def _totals(self) -> dict[bool, int]:
-        """Samples per model, for a model without log-probs (False) and one with them (True)."""
+    def _survey(self) -> tuple[dict[bool, int], list[TaskInfo]]:
+        """Every instance rendered once: the samples per model, for a model without log-probs (False)
+        and one with them (True), and each task's info with its generation budget per condition."""
         totals = {False: 0, True: 0}
-        for _, instance in self._instances():
-            for supports in (False, True):
-                totals[supports] += len(scoring_modes(instance, supports, self.config.scoring))
-        return totals
+        infos = []
+        for plan in self.config.tasks:
+            budget: dict[str, int] = {}
+            for prompting in plan.promptings:
+                for instance in plan.task.iter_instances(self.config.seed, self.config.limit, prompting):
+                    budget[prompting] = max(budget.get(prompting, 0), instance.max_tokens)
+                    for supports in (False, True):
+                        totals[supports] += len(scoring_modes(instance, supports, self.config.scoring))
+            infos.append(plan.task.info(list(plan.promptings)).model_copy(update={"max_tokens": budget}))
+        return totals, infos
 
     async def _run(self) -> Manifest:
         config = self.config
-        task_infos: list[TaskInfo] = [plan.task.info(list(plan.promptings)) for plan in config.tasks]
         # Render every instance once before any model is loaded: bad task options fail fast.
-        totals = self._totals()
+        totals, task_infos = self._survey()
         done: set[SampleKey] = set()
         previous: list[ModelInfo] = []
         if self.resume:
@@ -442,7 +448,8 @@ class Runner:
                 )
                 from_cache.append(hit)
                 response = generation.text
-                score = score_generation(instance, response)
+                cut_off = (generation.completion_tokens or 0) >= instance.max_tokens
+                score = score_generation(instance, response, cut_off)
                 prompt_tokens, completion_tokens = generation.prompt_tokens, generation.completion_tokens
                 if instance.answer_type == "number":
                     metrics = number_metrics(score.extracted, instance.target)
@@ -472,6 +479,7 @@ class Runner:
             target=instance.target,
             correct=score.correct,
             extraction_failed=error is None and score.extraction_failed,
+            truncated=error is None and score.truncated,
             scoring=mode,
             class_logprobs=class_logprobs,
             prompt_tokens=prompt_tokens,

@@ -12,9 +12,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 3
-"""Bumped when a saved record changes (2: Sample.cached, Manifest.resumed_at; 3: Sample.task_params,
-one scoring mode per summary row); readers accept older versions and refuse run directories from a
-newer one."""
+"""Bumped when a saved record changes (2: Sample.cached, Manifest.resumed_at; 3: Sample.task_params and
+truncated, TaskInfo.max_tokens, one scoring mode per summary row); readers accept older versions and
+refuse run directories from a newer one."""
 
 AnswerType = Literal["number", "choice", "text"]
 ScoringMode = Literal["logprob", "generate"]
@@ -53,6 +53,12 @@ class TaskInfo(Record):
     promptings: list[str] = Field(description="Prompting conditions run for this task (plain, cot).")
     chance: float = Field(description="Accuracy of guessing: 1/classes for choice tasks, ~0 for exact match.")
     params: dict[str, str] = Field(default_factory=dict, description="Task parameters (digits, shots, ...).")
+    max_tokens: dict[str, int] = Field(
+        default_factory=dict,
+        description="Generation budget (tokens) per prompting condition: the largest of its items "
+        "(arithmetic sizes each item's budget to its answer). A chain of thought that reaches it before "
+        "stating an answer is an extraction failure.",
+    )
 
 
 class Manifest(Record):
@@ -101,6 +107,12 @@ class Instance(Record):
         description="The correct answer written as the model would continue the prompt (e.g. ' 1053'); "
         "its log-probability is recorded where the provider gives log-probs.",
     )
+    stated_answer: bool = Field(
+        default=False,
+        description="Chain of thought: the answer follows generated reasoning and must be stated ('The "
+        "answer is X'); a response cut off by max_tokens before it states one is an extraction failure "
+        "(truncated), not the last number of unfinished reasoning.",
+    )
 
 
 class Sample(Record):
@@ -128,6 +140,11 @@ class Sample(Record):
     target: str = Field(description="Correct answer.")
     correct: bool = Field(description="Whether the extracted answer equals the target.")
     extraction_failed: bool = Field(description="No answer could be read from the response.")
+    truncated: bool = Field(
+        default=False,
+        description="An extraction failure because the chain of thought reached max_tokens before it "
+        "stated an answer.",
+    )
     scoring: ScoringMode = Field(description="logprob: argmax over class log-probs; generate: text.")
     class_logprobs: dict[str, float] | None = Field(
         default=None, description="Log-probability of each class after the prompt (logprob scoring)."
@@ -176,6 +193,11 @@ class SummaryRow(Record):
     chance: float
     extraction_failures: int = Field(
         description="Items whose answer could not be read; included in n and not correct, shown apart."
+    )
+    truncated: int = Field(
+        default=0,
+        description="Of the extraction failures, chains of thought cut off by the token limit "
+        "(TaskInfo.max_tokens) before they stated an answer.",
     )
     errors: int = Field(description="Items with no answer after the retry budget; not in n.")
     scoring: ScoringMode = Field(

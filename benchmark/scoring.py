@@ -19,6 +19,8 @@ _ANY_NUMBER = re.compile(_NUMBER)
 class Score:
     extracted: str | None
     correct: bool
+    truncated: bool = False
+    """No answer because the chain of thought was cut off by the token limit before stating one."""
 
     @property
     def extraction_failed(self) -> bool:
@@ -70,7 +72,21 @@ def extract_text(response: str) -> str | None:
     return None
 
 
-def score_generation(instance: Instance, response: str) -> Score:
+def states_answer(instance: Instance, response: str) -> bool:
+    """Whether a response states its answer: "The answer is N" / "ANSWER: N" for a number (a number in
+    unfinished reasoning is not an answer); a class named that way or leading the text for a choice."""
+    if instance.answer_type == "number":
+        return _EXPLICIT.search(response) is not None
+    if instance.answer_type == "choice":
+        return extract_choice(response, instance.classes or []) is not None
+    return extract_text(response) is not None
+
+
+def score_generation(instance: Instance, response: str, cut_off: bool = False) -> Score:
+    """Score a generated response. `cut_off`: generation stopped at max_tokens; a chain of thought
+    (`instance.stated_answer`) cut off before it states an answer is an extraction failure."""
+    if cut_off and instance.stated_answer and not states_answer(instance, response):
+        return Score(None, False, truncated=True)
     if instance.answer_type == "number":
         extracted = extract_number(response)
         return Score(extracted, extracted is not None and extracted == _normalize_number(instance.target))

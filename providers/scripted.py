@@ -42,6 +42,8 @@ _ARITHMETIC = re.compile(r"What is (-?\d+) (plus|minus|times) (-?\d+)\?")
 _GAMBLE = re.compile(
     r"(\d+) percent chance of losing (\d+) dollars and a (\d+) percent chance of earning (\d+) dollars"
 )
+_WORD = re.compile(r"\s*\S+|\s+$")
+"""A scripted token: a word with the space before it (or trailing space)."""
 _CONFIDENCE = 0.9
 """Probability a scripted model puts on the class its rule picks, for log-prob scoring."""
 
@@ -113,8 +115,12 @@ class ScriptedProvider(Provider):
             await asyncio.sleep(delay)
 
     async def generate(self, request: GenerateRequest) -> Generation:
+        """The rule's answer up to the first stop sequence and at most `max_tokens` tokens, counting a
+        token per word (so a long scripted answer is cut off like a model's at the budget)."""
         await self._called("generate", request.prompt)
-        return Generation(text=cut_at_stop(self.rule(request.prompt), request.stop))
+        words = _WORD.findall(cut_at_stop(self.rule(request.prompt), request.stop))
+        kept = words[: request.max_tokens]
+        return Generation(text="".join(kept), completion_tokens=len(kept))
 
     async def score_continuations(
         self, prompt: str, continuations: Sequence[str], shared_prefix: int = 0

@@ -21,6 +21,7 @@ class Tally:
     answered: list[Outcome] = field(default_factory=list)
     errors: int = 0
     extraction_failures: int = 0
+    truncated: int = 0
     metric_values: dict[str, array[float]] = field(default_factory=dict)
     """Packed doubles: 8 bytes per value and item."""
     prompt_tokens: int = 0
@@ -40,6 +41,7 @@ class Tally:
         )
         self.answered.append(Outcome(sample.item_id, sample.correct, confidence))
         self.extraction_failures += sample.extraction_failed
+        self.truncated += sample.truncated
         for key, value in sample.metrics.items():
             self.metric_values.setdefault(key, array("d")).append(value)
 
@@ -106,6 +108,7 @@ def _row(tally: Tally, info: TaskInfo | None) -> SummaryRow:
         ci_high=high,
         chance=info.chance if info is not None else 0.0,
         extraction_failures=tally.extraction_failures,
+        truncated=tally.truncated,
         errors=tally.errors,
         scoring=first.scoring,
         # fsum is exactly rounded: the same means whatever order the answers arrived in

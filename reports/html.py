@@ -14,7 +14,16 @@ from reports.references import Reference
 from reports.samples import STYLE as SAMPLES_STYLE
 from reports.samples import SampleBrowser, render_browser
 from reports.svg import Point, Series, scaling_plot
-from reports.tables import gain_text, group_rows, group_title, pct, size_text, step_text, verdict_lines
+from reports.tables import (
+    failures_text,
+    gain_text,
+    group_rows,
+    group_title,
+    pct,
+    size_text,
+    step_text,
+    verdict_lines,
+)
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222}
@@ -156,7 +165,8 @@ def _table(group: list[SummaryRow]) -> str:
     head = (
         "<tr><th>model</th><th>size</th><th>n</th><th>accuracy</th><th>95% CI (Wilson)</th>"
         "<th>Δ vs next smaller</th><th>vs plain, same scoring; McNemar p</th>"
-        "<th>chance</th><th>extraction failures</th><th>errors</th><th>scoring</th></tr>"
+        "<th>chance</th><th>extraction failures (cut off by the token limit)</th><th>errors</th>"
+        "<th>scoring</th></tr>"
     )
     cells = []
     for r in group:
@@ -165,7 +175,7 @@ def _table(group: list[SummaryRow]) -> str:
             f"<tr><td>{name}</td><td class=num>{size_text(r)}</td><td class=num>{r.n}</td>"
             f"<td class=num>{pct(r.accuracy)}</td><td>[{pct(r.ci_low)}, {pct(r.ci_high)}]</td>"
             f"<td>{escape(step_text(r))}</td><td>{escape(gain_text(r))}</td>"
-            f"<td class=num>{pct(r.chance)}</td><td class=num>{r.extraction_failures}</td>"
+            f"<td class=num>{pct(r.chance)}</td><td class=num>{failures_text(r)}</td>"
             f"<td class=num>{r.errors}</td><td>{escape(r.scoring)}</td></tr>"
         )
     return f"<table>{head}{''.join(cells)}</table>"

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from benchmark.schemas import Manifest, SummaryRow
 from benchmark.variants import SCORING_NAMES
-from reports.tables import gain_text, group_rows, group_title, pct, size_text, step_text, verdict_lines
+from reports.tables import (
+    failures_text,
+    gain_text,
+    group_rows,
+    group_title,
+    pct,
+    size_text,
+    step_text,
+    verdict_lines,
+)
 
 
 def render_markdown(manifest: Manifest, rows: list[SummaryRow]) -> str:
@@ -30,7 +39,7 @@ def render_markdown(manifest: Manifest, rows: list[SummaryRow]) -> str:
         ]
         lines.append(
             "| model | params | n | accuracy | 95% CI | Δ vs next smaller [95% CI] "
-            "| vs plain, same scoring [95% CI], McNemar p | extraction failures | errors |"
+            "| vs plain, same scoring [95% CI], McNemar p | extraction failures (cut off) | errors |"
         )
         lines.append("|---|---:|---:|---:|---|---|---|---:|---:|")
         for r in group:
@@ -38,7 +47,7 @@ def render_markdown(manifest: Manifest, rows: list[SummaryRow]) -> str:
             lines.append(
                 f"| {_cell(name)} | {size_text(r)} | {r.n} | {pct(r.accuracy)} | "
                 f"[{pct(r.ci_low)}, {pct(r.ci_high)}] | {step_text(r)} | {gain_text(r)} | "
-                f"{r.extraction_failures} | {r.errors} |"
+                f"{failures_text(r)} | {r.errors} |"
             )
         lines.append("")
         lines += [f"- {_cell(line)}" for line in verdict_lines(group)]

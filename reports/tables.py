@@ -39,6 +39,13 @@ def size_text(row: SummaryRow) -> str:
     return f"rank {row.size_rank}" if row.size_rank is not None else "?"
 
 
+def failures_text(row: SummaryRow) -> str:
+    """Extraction failures, with those cut off by the token limit before stating an answer."""
+    if row.truncated:
+        return f"{row.extraction_failures} ({row.truncated} cut off)"
+    return str(row.extraction_failures)
+
+
 def step_text(row: SummaryRow) -> str:
     if row.step_diff is None:
         return "–"

@@ -178,3 +178,27 @@ def test_max_cost_stops_cleanly_before_the_budget_is_exceeded(tmp_path: Path) ->
     assert runner.budget.spent <= config.max_cost
     rows = build_reports(run)
     assert rows[0].n == 3 and rows[0].cost_usd == pytest.approx(sum(s.cost_usd or 0 for s in samples))
+
+
+def test_cut_off_chains_of_thought_are_counted_apart_and_the_limit_is_recorded(bench, tmp_path: Path) -> None:
+    # 150 words of unfinished arithmetic: the reasoning never reaches "The answer is".
+    rambling = "constant:" + " ".join(["1 + 1 = 2."] * 40) + " The answer is 2."
+    out = tmp_path / "run"
+    result = bench("run", "--provider", "scripted", "--model", rambling, "--task", "word_problems",
+                   "--limit", "3", "--out", str(out))  # fmt: skip
+    assert result.code == 0, result.err
+    manifest = Manifest.model_validate_json((out / "manifest.json").read_text())
+    assert manifest.tasks[0].max_tokens == {"plain": 12, "cot": 96, "cot_zeroshot": 96}
+    samples = [Sample.model_validate_json(x) for x in (out / "samples.jsonl").read_text().splitlines()]
+    cot = [s for s in samples if s.prompting != "plain"]
+    assert cot and all(s.extraction_failed and s.truncated and s.extracted is None for s in cot)
+    assert all(s.completion_tokens == 96 for s in cot)
+    # Plain prompting is read as always (its last number), and was not reasoning: never "cut off".
+    # (12 words: "1 + 1 = 2. 1 + 1 = 2. 1 + 1")
+    assert all(not s.truncated and s.extracted == "1" for s in samples if s.prompting == "plain")
+    rows = {
+        r.prompting: r for r in map(SummaryRow.model_validate, json.loads((out / "summary.json").read_text()))
+    }
+    assert (rows["cot"].extraction_failures, rows["cot"].truncated) == (3, 3)
+    assert (rows["plain"].extraction_failures, rows["plain"].truncated) == (0, 0)
+    assert "| 3 (3 cut off) |" in (out / "report.md").read_text()

@@ -104,3 +104,34 @@ def test_number_metrics_are_bounded_and_exact_only_when_equal(a: int, b: int) ->
 def test_without_an_explicit_answer_the_last_number_counts(numbers: list[int]) -> None:
     text = " then ".join(f"{n:,}" for n in numbers)
     assert extract_number(text) == str(numbers[-1])
+
+
+def _cot(answer_type: str = "number") -> Instance:
+    number = answer_type == "number"
+    return Instance(
+        task="t", prompting="cot", item_id="1", prompt="Q: ?\nA:", answer_type=answer_type,
+        target="12" if number else " N", classes=None if number else [" Y", " N"],
+        answer_index=None if number else 1, max_tokens=20, stated_answer=True,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("response", "cut_off", "extracted", "truncated"),
+    [
+        ("5 + 3 = 8. 8 * 2 = 16. 16 - 4", True, None, True),  # cut off mid-reasoning: no answer yet
+        ("5 + 3 = 8. 8 * 2 = 16. 16 - 4", False, "4", False),  # stopped by itself: the last number
+        ("5 + 7 = 12. The answer is 12. So", True, "12", False),  # stated before the limit
+        ("The expected value is negative, so playing", True, None, True),
+    ],
+)
+def test_a_chain_of_thought_cut_off_before_its_answer_is_an_extraction_failure(
+    response: str, cut_off: bool, extracted: str | None, truncated: bool
+) -> None:
+    answer_type = "choice" if "expected" in response else "number"
+    score = score_generation(_cot(answer_type), response, cut_off)
+    assert (score.extracted, score.truncated) == (extracted, truncated)
+    assert score.extraction_failed == (extracted is None) and score.correct == (extracted == "12")
+    # Plain prompting has no reasoning to cut off: its answer is read as before.
+    plain = _cot().model_copy(update={"stated_answer": False})
+    if answer_type == "number":
+        assert score_generation(plain, response, cut_off).extracted == extract_number(response)

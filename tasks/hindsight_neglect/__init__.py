@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from benchmark.errors import UsageError
 from benchmark.schemas import Instance
 from tasks.base import GeneratedTask
+from tasks.prompting import REASONING_MAX_TOKENS, reasons
 
 LANGS = ("en", "zh-TW")
 _ZH_NAMES = {
@@ -192,8 +193,9 @@ class HindsightNeglect(GeneratedTask):
                     answer_index=answer_index,
                     # Under chain of thought the answer follows generated reasoning: read it from
                     # the text ("The answer is N"), not from the class log-probs after the prompt.
-                    logprob_scoring=prompting == "plain",
-                    max_tokens=3 if prompting == "plain" else 96,
+                    logprob_scoring=not reasons(prompting),
+                    max_tokens=REASONING_MAX_TOKENS if reasons(prompting) else 3,
+                    stated_answer=reasons(prompting),
                     stop=["\n"],
                     shared_prefix=len(context),
                 )

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from benchmark.errors import UsageError
 from benchmark.schemas import Instance
 from tasks.base import GeneratedTask, distinct
+from tasks.prompting import REASONING_MAX_TOKENS, ZERO_SHOT_STOP, reasons, zero_shot
 
 _NAMES = ["Ana", "Ben", "Chloe", "David", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kofi", "Lena"]
 _THINGS = ["apples", "marbles", "stickers", "cookies", "pencils", "shells", "stamps", "coins"]
 _DEFAULT_ITEMS = 1000
-ZERO_SHOT_TRIGGER = "Let's think step by step."
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ class WordProblems(GeneratedTask):
     def iter_instances(self, seed: int, limit: int | None, prompting: str) -> Iterator[Instance]:
         self.check_prompting(prompting)
         context = self._context(seed, prompting)
-        trigger = f" {ZERO_SHOT_TRIGGER}" if prompting == "cot_zeroshot" else ""
+        render = zero_shot if prompting == "cot_zeroshot" else (lambda prompt: prompt)
         rng = self.rng(seed, "items")
         # No question twice, and none of the exemplars' (whose answers a few-shot prompt shows).
         taken: set[object] = {p.question for p in self._exemplars(seed)}
@@ -120,12 +120,12 @@ class WordProblems(GeneratedTask):
                     task=self.name,
                     prompting=prompting,
                     item_id=f"{index:05d}",
-                    prompt=f"{context}Q: {problem.question}\nA:{trigger}",
+                    prompt=render(f"{context}Q: {problem.question}\nA:"),
                     answer_type="number",
                     target=str(problem.answer),
-                    max_tokens=12 if prompting == "plain" else 96,
-                    # Zero-shot reasoning may span lines; it ends at a blank line or a new question.
-                    stop=["\n"] if prompting != "cot_zeroshot" else ["\n\n", "\nQ:"],
+                    max_tokens=REASONING_MAX_TOKENS if reasons(prompting) else 12,
+                    stop=ZERO_SHOT_STOP if prompting == "cot_zeroshot" else ["\n"],
                     shared_prefix=len(context),
+                    stated_answer=reasons(prompting),
                 )
             )
