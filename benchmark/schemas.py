@@ -170,6 +170,24 @@ class Sample(Record):
     )
 
 
+class Guidance(Record):
+    """A verdict on guidance (chain of thought, or instruction tuning) along one curve's sizes."""
+
+    kind: Literal["helps", "hurts", "hurts then helps", "never helps", "inconclusive"] = Field(
+        description="helps (from a size on), hurts (below a size), both, never helps (no size where "
+        "it helps), or inconclusive."
+    )
+    text: str = Field(description="The verdict as reports print it, e.g. 'helps from size 62B'.")
+    helps_from: float | None = Field(
+        description="Smallest size from which every larger size gains significantly (interval above 0 "
+        "and McNemar p < 0.05)."
+    )
+    hurts_below: float | None = Field(
+        description="First size above an unbroken run of significant losses from the smallest size."
+    )
+    reason: str = Field(description="The gain at each size with its interval, McNemar p and items.")
+
+
 class SummaryRow(Record):
     """One row of `summary.json`: accuracy of one model on one task variant under one prompting
     condition and one scoring mode."""
@@ -232,6 +250,23 @@ class SummaryRow(Record):
     cot_gain_low: float | None = Field(default=None, description="95% paired bootstrap interval, low end.")
     cot_gain_high: float | None = Field(default=None, description="95% paired bootstrap interval, high end.")
     mcnemar_p: float | None = Field(default=None, description="Exact McNemar test of cot against plain.")
+    cot_verdict: Guidance | None = Field(
+        default=None,
+        description="Chain-of-thought rows: where along this curve's sizes chain of thought helps or "
+        "hurts against plain prompting (same items, model and scoring mode).",
+    )
+    instruct_gain: float | None = Field(
+        default=None,
+        description="Instruct rows: accuracy minus the base model of the same family and size, on the "
+        "same items, prompting and scoring mode.",
+    )
+    instruct_gain_low: float | None = Field(default=None, description="95% paired bootstrap interval, low.")
+    instruct_gain_high: float | None = Field(default=None, description="95% paired bootstrap interval, high.")
+    instruct_mcnemar_p: float | None = Field(default=None, description="Exact McNemar test against base.")
+    instruct_verdict: Guidance | None = Field(
+        default=None,
+        description="Instruct rows: where along the family's sizes instruction tuning helps or hurts.",
+    )
     brier: float | None = Field(default=None, description="Brier score of the predicted class's probability.")
     ece: float | None = Field(default=None, description="Expected calibration error, 10 equal-width bins.")
     metric_note: str | None = Field(

@@ -6,6 +6,11 @@ axis of a report):
   (plus, minus, times) with the number, an expected-value gamble with Y or N; anything else gets
   "I don't know." (an extraction failure).
 - `constant:TEXT`: always answers TEXT.
+- `outcome`: judges a gamble by its outcome, the hindsight-neglect error (Y when the player ended up
+  earning, N when losing); anything else gets "I don't know.".
+- `cot:A/B`: answers like script A when the prompt shows reasoning (an expected-value exemplar, or
+  "step by step"), like script B otherwise: e.g. `cot:calculator/outcome` is helped by chain of
+  thought, `cot:outcome/calculator` hurt by it.
 
 For tests of the runner, two environment variables instrument it: BENCH_SCRIPTED_DELAY (seconds each
 call takes) and BENCH_SCRIPTED_CALL_LOG (a file that gets one line per call, "kind<TAB>sha256 of the
@@ -44,6 +49,8 @@ _GAMBLE = re.compile(
 )
 _WORD = re.compile(r"\s*\S+|\s+$")
 """A scripted token: a word with the space before it (or trailing space)."""
+_OUTCOME = re.compile(r"ends up (earning|losing)")
+_REASONING = re.compile(r"expected value|step by step|期望值", re.IGNORECASE)
 _CONFIDENCE = 0.9
 """Probability a scripted model puts on the class its rule picks, for log-prob scoring."""
 
@@ -61,6 +68,32 @@ def calculator(prompt: str) -> str:
         lose_p, lose, win_p, win = map(int, gamble[-1])
         return " Y" if win_p * win - lose_p * lose > 0 else " N"
     return " I don't know."
+
+
+def outcome(prompt: str) -> str:
+    outcomes = _OUTCOME.findall(prompt)
+    if not outcomes:
+        return " I don't know."
+    return " Y" if outcomes[-1] == "earning" else " N"
+
+
+def _rule(script: str) -> Rule:
+    """The rule a script names (see the module's docstring)."""
+    if script == "calculator":
+        return calculator
+    if script == "outcome":
+        return outcome
+    if script.startswith("constant:"):
+        text = script.removeprefix("constant:")
+        return lambda _prompt: text
+    if script.startswith("cot:") and "/" in script:
+        guided, _, unguided = script.removeprefix("cot:").partition("/")
+        with_reasoning, without = _rule(guided), _rule(unguided)
+        return lambda prompt: (with_reasoning if _REASONING.search(prompt) else without)(prompt)
+    raise UsageError(
+        f"unknown scripted model {script!r}; use calculator, outcome, constant:TEXT or cot:A/B, "
+        "optionally with @SIZE"
+    )
 
 
 class ScriptedProvider(Provider):
@@ -91,14 +124,7 @@ class ScriptedProvider(Provider):
         spec = spec or "calculator"
         script, _, size = spec.partition("@")
         params = parse_size(size) if size else None
-        if script == "calculator":
-            return cls(calculator, spec, params)
-        if script.startswith("constant:"):
-            text = script.removeprefix("constant:")
-            return cls(lambda _prompt: text, spec, params)
-        raise UsageError(
-            f"unknown scripted model {script!r}; use calculator or constant:TEXT, optionally with @SIZE"
-        )
+        return cls(_rule(script), spec, params)
 
     async def _called(self, kind: str, prompt: str) -> None:
         self.calls += 1

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from benchmark.schemas import Manifest, Sample, SummaryRow, TaskInfo
 from benchmark.stats import accuracy_interval, class_probabilities
 from benchmark.variants import variant_key
-from reports.analysis import Outcome, RowKey, annotate, row_key
+from reports.analysis import annotate
+from reports.keys import Outcome, RowKey, row_key
 
 
 @dataclass

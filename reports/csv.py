@@ -1,9 +1,11 @@
-"""summary.csv: the summary rows for spreadsheets and pandas, continuous measures as metric_* columns."""
+"""summary.csv: the summary rows for spreadsheets and pandas, continuous measures as metric_* columns;
+a field that holds a mapping or a list (task parameters, verdicts, reliability bins) as JSON text."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 
 from benchmark.schemas import SummaryRow
 
@@ -17,7 +19,15 @@ def render_csv(rows: list[SummaryRow]) -> str:
     for row in rows:
         data = row.model_dump()
         writer.writerow(
-            ["" if data[name] is None else data[name] for name in base]
+            [_cell(data[name]) for name in base]
             + ["" if m not in row.metrics else row.metrics[m] for m in metrics]
         )
     return out.getvalue()
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return value

@@ -19,6 +19,7 @@ from reports.tables import (
     gain_text,
     group_rows,
     group_title,
+    instruct_text,
     pct,
     size_text,
     step_text,
@@ -77,6 +78,7 @@ def _task_section(manifest: Manifest, task_rows: list[SummaryRow], reference: Re
             body.append(
                 scaling_plot(f"{title}: digit accuracy by model size", metric, None, y_label="digit accuracy")
             )
+    body += _gain_panels(by_params, by_rank, varying, title)
     if reference is not None and published:
         body.append(
             '<p class="note">Dashed curves with hollow squares are published results '
@@ -99,6 +101,50 @@ def _task_section(manifest: Manifest, task_rows: list[SummaryRow], reference: Re
         if verdicts:
             body.append(f'<ul class="verdicts">{verdicts}</ul>')
     return body
+
+
+def _gain_panels(
+    by_params: list[SummaryRow], by_rank: list[SummaryRow], varying: list[str], title: str
+) -> list[str]:
+    """Gain against size: chain of thought against plain (same scoring), instruct against base (same
+    size), each size with its paired 95% interval; above zero, guidance helps."""
+    panels = []
+    for rows, rank in ((by_params, False), (by_rank, True)):
+        series = _gain_series(rows, varying, rank)
+        if series:
+            axis = "size rank" if rank else "model size"
+            panels.append(
+                scaling_plot(
+                    f"{title}: gain from guidance by {axis}",
+                    series,
+                    0.0,
+                    rank,
+                    "gain (accuracy points)",
+                    (-1.0, 1.0),
+                    "no gain",
+                )  # fmt: skip
+            )
+    return panels
+
+
+def _gain_series(rows: list[SummaryRow], varying: list[str], by_rank: bool) -> list[Series]:
+    curves: dict[str, list[Point]] = {}
+    for r in rows:
+        x = r.size_rank if by_rank else r.params
+        if x is None:
+            continue
+        if r.cot_gain is not None and r.cot_gain_low is not None and r.cot_gain_high is not None:
+            name = f"{_curve_name(r, varying)} − plain"
+            curves.setdefault(name, []).append(Point(x, r.cot_gain, r.cot_gain_low, r.cot_gain_high, r.model))
+        if (
+            r.instruct_gain is not None
+            and r.instruct_gain_low is not None
+            and r.instruct_gain_high is not None
+        ):
+            name = f"{_curve_name(r, varying)} − base"
+            low, high = r.instruct_gain_low, r.instruct_gain_high
+            curves.setdefault(name, []).append(Point(x, r.instruct_gain, low, high, r.model))
+    return [Series(name, points) for name, points in curves.items()]
 
 
 def _split_params(rows: list[SummaryRow]) -> tuple[dict[str, str], list[str]]:
@@ -162,10 +208,12 @@ def _bold(text: str) -> str:
 
 
 def _table(group: list[SummaryRow]) -> str:
+    instruct = any(r.instruct_gain is not None for r in group)
     head = (
         "<tr><th>model</th><th>size</th><th>n</th><th>accuracy</th><th>95% CI (Wilson)</th>"
         "<th>Δ vs next smaller</th><th>vs plain, same scoring; McNemar p</th>"
-        "<th>chance</th><th>extraction failures (cut off by the token limit)</th><th>errors</th>"
+        + ("<th>instruct vs base, same size; McNemar p</th>" if instruct else "")
+        + "<th>chance</th><th>extraction failures (cut off by the token limit)</th><th>errors</th>"
         "<th>scoring</th></tr>"
     )
     cells = []
@@ -175,7 +223,8 @@ def _table(group: list[SummaryRow]) -> str:
             f"<tr><td>{name}</td><td class=num>{size_text(r)}</td><td class=num>{r.n}</td>"
             f"<td class=num>{pct(r.accuracy)}</td><td>[{pct(r.ci_low)}, {pct(r.ci_high)}]</td>"
             f"<td>{escape(step_text(r))}</td><td>{escape(gain_text(r))}</td>"
-            f"<td class=num>{pct(r.chance)}</td><td class=num>{failures_text(r)}</td>"
+            + (f"<td>{escape(instruct_text(r))}</td>" if instruct else "")
+            + f"<td class=num>{pct(r.chance)}</td><td class=num>{failures_text(r)}</td>"
             f"<td class=num>{r.errors}</td><td>{escape(r.scoring)}</td></tr>"
         )
     return f"<table>{head}{''.join(cells)}</table>"

@@ -9,6 +9,7 @@ from reports.tables import (
     gain_text,
     group_rows,
     group_title,
+    instruct_text,
     pct,
     size_text,
     step_text,
@@ -37,17 +38,21 @@ def render_markdown(manifest: Manifest, rows: list[SummaryRow]) -> str:
             f"Chance: {pct(first.chance)}. Scored by {SCORING_NAMES[first.scoring]}; 95% CI: Wilson.",
             "",
         ]
+        instruct = any(r.instruct_gain is not None for r in group)
         lines.append(
             "| model | params | n | accuracy | 95% CI | Δ vs next smaller [95% CI] "
-            "| vs plain, same scoring [95% CI], McNemar p | extraction failures (cut off) | errors |"
+            "| vs plain, same scoring [95% CI], McNemar p "
+            + ("| instruct vs base, same size [95% CI], McNemar p " if instruct else "")
+            + "| extraction failures (cut off) | errors |"
         )
-        lines.append("|---|---:|---:|---:|---|---|---|---:|---:|")
+        lines.append("|---|---:|---:|---:|---|---|---|" + ("---|" if instruct else "") + "---:|---:|")
         for r in group:
             name = f"{r.model} (scripted)" if r.scripted else r.model
             lines.append(
                 f"| {_cell(name)} | {size_text(r)} | {r.n} | {pct(r.accuracy)} | "
                 f"[{pct(r.ci_low)}, {pct(r.ci_high)}] | {step_text(r)} | {gain_text(r)} | "
-                f"{failures_text(r)} | {r.errors} |"
+                + (f"{instruct_text(r)} | " if instruct else "")
+                + f"{failures_text(r)} | {r.errors} |"
             )
         lines.append("")
         lines += [f"- {_cell(line)}" for line in verdict_lines(group)]

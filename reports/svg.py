@@ -37,10 +37,18 @@ def _fmt(x: float) -> str:
 
 
 def scaling_plot(
-    title: str, series: list[Series], chance: float | None, by_rank: bool = False, y_label: str = "accuracy"
+    title: str,
+    series: list[Series],
+    chance: float | None,
+    by_rank: bool = False,
+    y_label: str = "accuracy",
+    y_range: tuple[float, float] = (0.0, 1.0),
+    chance_text: str | None = None,
 ) -> str:
     """One plot, x = parameters on a log axis, or (by_rank) the size rank of families whose sizes are
-    undisclosed (Point.params then holds the rank). Every string that reaches the SVG is escaped."""
+    undisclosed (Point.params then holds the rank); y over `y_range` (a gain: -1 to 1). `chance` draws
+    a dashed level line labelled `chance_text` (default "chance N%"). Every string that reaches the SVG
+    is escaped."""
     all_points = [p for s in series for p in s.points]
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     scale: Callable[[float], float] = (lambda v: v) if by_rank else math.log10
@@ -58,8 +66,10 @@ def scaling_plot(
     def x(value: float) -> float:
         return LEFT + (scale(value) - lo) / (hi - lo) * plot_w
 
-    def y(acc: float) -> float:
-        return TOP + (1 - acc) * plot_h
+    y_low, y_high = y_range
+
+    def y(value: float) -> float:
+        return TOP + (y_high - value) / (y_high - y_low) * plot_h
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
@@ -67,11 +77,13 @@ def scaling_plot(
         f"<title>{escape(title)}</title>",
         f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#888"/>',
     ]
-    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
+    for step in range(5):
+        tick = y_low + (y_high - y_low) * step / 4
+        text = f"{tick:+.0%}" if y_low < 0 and tick else f"{tick:.0%}"
         parts.append(
             f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{_fmt(y(tick))}" y2="{_fmt(y(tick))}" '
             'stroke="#eee"/>'
-            f'<text x="{LEFT - 6}" y="{_fmt(y(tick) + 4)}" font-size="11" text-anchor="end">{tick:.0%}</text>'
+            f'<text x="{LEFT - 6}" y="{_fmt(y(tick) + 4)}" font-size="11" text-anchor="end">{text}</text>'
         )
     for value, text in ticks:
         parts.append(
@@ -90,7 +102,7 @@ def scaling_plot(
             f'<line class="chance" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{_fmt(y(chance))}" '
             f'y2="{_fmt(y(chance))}" stroke="#555" stroke-dasharray="5,4"/>'
             f'<text x="{LEFT + plot_w - 4}" y="{_fmt(y(chance) - 4)}" font-size="10" text-anchor="end" '
-            f'fill="#555">chance {chance:.0%}</text>'
+            f'fill="#555">{escape(chance_text or f"chance {chance:.0%}")}</text>'
         )
     ours = [s for s in series if not s.published]
     for index, s in enumerate(series):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from benchmark.schemas import SummaryRow
 from benchmark.sizes import format_size
-from benchmark.variants import VariantKey, condition_label, task_label, variant_key
+from benchmark.variants import SCORING_NAMES, VariantKey, condition_label, task_label, variant_key
 
 GroupKey = tuple[str, VariantKey, str, str]
 """Rows of one table: task, task variant, prompting, scoring mode."""
@@ -61,6 +61,15 @@ def gain_text(row: SummaryRow) -> str:
     )
 
 
+def instruct_text(row: SummaryRow) -> str:
+    if row.instruct_gain is None:
+        return "–"
+    return (
+        f"{points(row.instruct_gain)} [{points(row.instruct_gain_low)}, {points(row.instruct_gain_high)}] "
+        f"points, p={row.instruct_mcnemar_p:.3g}"
+    )
+
+
 def verdict_lines(group: list[SummaryRow]) -> list[str]:
     """One line per curve in the group: its shape with the intervals behind it, calibration, and the
     note on whether a continuous measure rises smoothly where accuracy jumps."""
@@ -80,9 +89,33 @@ def verdict_lines(group: list[SummaryRow]) -> list[str]:
         lines.append(f"Shape of the {name}: **{row.shape}**{where}. {row.shape_reason or ''}".strip())
         if row.metric_note and "nothing to compare" not in row.metric_note:
             lines.append(f"Continuous measure: {row.metric_note}.")
+    lines += guidance_lines(group)
     for row in group:
         if row.brier is not None and row.ece is not None:
             lines.append(f"Calibration of {row.model}: Brier {row.brier:.3f}, ECE {row.ece:.3f}.")
+    return lines
+
+
+def guidance_lines(group: list[SummaryRow]) -> list[str]:
+    """One line per curve with a verdict on chain of thought, and per family on instruction tuning."""
+    lines: list[str] = []
+    seen: set[tuple[str, ...]] = set()
+    for row in group:
+        name = " ".join(part for part in (row.family or "", row.variant or "") if part) or "curve"
+        verdict = row.cot_verdict
+        if verdict is not None and ("cot", name) not in seen:
+            seen.add(("cot", name))
+            lines.append(
+                f"Chain of thought against plain prompting (both scored by {SCORING_NAMES[row.scoring]}), "
+                f"{name}: **{verdict.text}**. {verdict.reason}"
+            )
+        verdict = row.instruct_verdict
+        if verdict is not None and ("instruct", row.family or "") not in seen:
+            seen.add(("instruct", row.family or ""))
+            lines.append(
+                f"Instruction tuning (instruct against base of the same size), {row.family}: "
+                f"**{verdict.text}**. {verdict.reason}"
+            )
     return lines
 
 

@@ -96,10 +96,13 @@ def test_scripted_sweep_writes_all_five_files_ordered_by_size(bench, tmp_path: P
     md = (out / "report.md").read_text()
     assert "Scripted models" in md and "scripted:calculator@7B (scripted)" in md
     html = (out / "report.html").read_text()
-    assert html.count("<svg") == 5  # accuracy per task; digit accuracy for the two numeric tasks
+    # accuracy per task; digit accuracy for the two numeric tasks; the gain from chain of thought for
+    # the two tasks that have it
+    assert html.count("<svg") == 7
     assert (
         html.count("accuracy by model size</title>") == 5
         and html.count("digit accuracy by model size</title>") == 2
+        and html.count("gain from guidance by model size</title>") == 2
     )
     assert 'class="chance"' in html and "Scripted models" in html
     assert "<script" not in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
