@@ -34,7 +34,7 @@ from benchmark.rundir import RunDir, default_run_path, write_atomic
 from benchmark.runner import ModelSpec, RunConfig, Runner, TaskPlan
 from benchmark.schemas import SummaryRow
 from benchmark.sizes import format_size
-from benchmark.variants import SCORING_NAMES, task_label, variant_key
+from benchmark.variants import task_label, variant_key
 from providers.base import LOCAL_WEIGHTS, ProviderOptions
 from reports import build_reports
 from reports.tables import pct
@@ -559,9 +559,11 @@ def per_model_tables(rows: list[SummaryRow]) -> list[Table]:
         chosen = [r for r in rows if (r.task, variant_key(r.task_params)) == variant]
         columns = list(dict.fromkeys((r.prompting, r.scoring) for r in chosen))
         title = f"{task_label(chosen[0].task, chosen[0].task_params)}: accuracy % [95% CI]"
-        table = Table("model", "params", title=escape(title))
+        table = Table(title=escape(title))
+        table.add_column("model", overflow="fold")  # a long label wraps whole, never cut short
+        table.add_column("params", no_wrap=True)
         for prompting, scoring in columns:
-            table.add_column(escape(f"{prompting}\n{SCORING_NAMES[scoring]}"), no_wrap=True)
+            table.add_column(escape(f"{prompting}\n{_SHORT_SCORING[scoring]}"), no_wrap=True)
         models = sorted({(r.params is None, r.params or 0, r.model) for r in chosen})
         for _, _, model in models:
             cells = {(r.prompting, r.scoring): r for r in chosen if r.model == model}
@@ -570,6 +572,9 @@ def per_model_tables(rows: list[SummaryRow]) -> list[Table]:
             table.add_row(escape(name), format_size(first.params), *(_cell(cells.get(c)) for c in columns))
         tables.append(table)
     return tables
+
+
+_SHORT_SCORING = {"logprob": "log-prob", "generate": "generated"}
 
 
 def _print_tables(rows: list[SummaryRow]) -> None:

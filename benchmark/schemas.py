@@ -188,6 +188,16 @@ class Guidance(Record):
     reason: str = Field(description="The gain at each size with its interval, McNemar p and items.")
 
 
+class ReliabilityBin(Record):
+    """One point of a reliability diagram: the predictions whose probability fell in one bin."""
+
+    lower: float = Field(description="Lower edge of the bin (probability of the predicted class).")
+    upper: float = Field(description="Upper edge of the bin.")
+    count: int = Field(description="Predictions in the bin.")
+    confidence: float = Field(description="Mean probability of the predicted class in the bin.")
+    accuracy: float = Field(description="Share of the bin's predictions that were right.")
+
+
 class SummaryRow(Record):
     """One row of `summary.json`: accuracy of one model on one task variant under one prompting
     condition and one scoring mode."""
@@ -269,6 +279,10 @@ class SummaryRow(Record):
     )
     brier: float | None = Field(default=None, description="Brier score of the predicted class's probability.")
     ece: float | None = Field(default=None, description="Expected calibration error, 10 equal-width bins.")
+    reliability: list[ReliabilityBin] = Field(
+        default_factory=list,
+        description="Log-prob rows: the non-empty bins behind the ECE (the reliability diagram).",
+    )
     metric_note: str | None = Field(
         default=None, description="Whether digit accuracy rises smoothly where exact match jumps."
     )

@@ -139,12 +139,27 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class ReliabilityBin:
+    """One bin of a reliability diagram: predictions whose probability lies in [lower, upper)."""
+
+    lower: float
+    upper: float
+    count: int
+    confidence: float
+    """Mean probability the model gave its predictions in the bin."""
+    accuracy: float
+    """Share of those predictions that were right."""
+
+
+@dataclass(frozen=True)
 class Calibration:
-    """Brier score and expected calibration error of the predicted class's probability."""
+    """Brier score and expected calibration error of the predicted class's probability, and the
+    non-empty bins behind the ECE (a reliability diagram)."""
 
     brier: float
     ece: float
     n: int
+    bins: tuple[ReliabilityBin, ...] = ()
 
 
 def _check_level(level: float, resamples: int) -> None:
@@ -473,7 +488,8 @@ def calibration(probabilities: Sequence[float], correct: Sequence[bool], bins: i
     largest of `class_probabilities`), `correct[i]` whether that prediction was right (y = 1 or 0).
     Brier = mean((p - y)^2). ECE = sum over bins of (n_b / n) * |mean(y) - mean(p)| in the bin, with
     `bins` equal-width bins over [0, 1] ([0, 1/B), [1/B, 2/B), ..., [(B-1)/B, 1]; empty bins count
-    nothing), as in Kadavath et al. 2022, "Language Models (Mostly) Know What They Know".
+    nothing), as in Kadavath et al. 2022, "Language Models (Mostly) Know What They Know". The
+    non-empty bins (mean probability against accuracy) are the points of a reliability diagram.
     """
     if len(probabilities) != len(correct):
         raise ValueError(f"{len(probabilities)} probabilities but {len(correct)} outcomes")
@@ -489,12 +505,15 @@ def calibration(probabilities: Sequence[float], correct: Sequence[bool], bins: i
     brier = float(np.mean((p - y) ** 2))
     index = np.minimum((p * bins).astype(int), bins - 1)
     ece = 0.0
+    diagram = []
     for b in range(bins):
         in_bin = index == b
         count = int(in_bin.sum())
         if count:
-            ece += count / n * abs(float(y[in_bin].mean()) - float(p[in_bin].mean()))
-    return Calibration(brier=brier, ece=ece, n=n)
+            accuracy, confidence = float(y[in_bin].mean()), float(p[in_bin].mean())
+            ece += count / n * abs(accuracy - confidence)
+            diagram.append(ReliabilityBin(b / bins, (b + 1) / bins, count, confidence, accuracy))
+    return Calibration(brier=brier, ece=ece, n=n, bins=tuple(diagram))
 
 
 def smoothness_note(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from benchmark.schemas import SummaryRow
+from benchmark.schemas import ReliabilityBin, SummaryRow
 from benchmark.stats import (
     SizePoint,
     calibration,
@@ -74,6 +74,7 @@ def annotate(rows: list[SummaryRow], answered: dict[RowKey, list[Outcome]], seed
             continue
         result = calibration([o.confidence or 0.0 for o in scored], [o.correct for o in scored])
         if not (math.isnan(result.brier) or math.isnan(result.ece)):
-            updates[row_key(row)].update(brier=result.brier, ece=result.ece)
+            diagram = [ReliabilityBin(**vars(b)) for b in result.bins]
+            updates[row_key(row)].update(brier=result.brier, ece=result.ece, reliability=diagram)
 
     return [row.model_copy(update=updates[row_key(row)]) for row in rows]

@@ -13,7 +13,7 @@ from benchmark.variants import condition_label, task_label, variant_label
 from reports.references import Reference
 from reports.samples import STYLE as SAMPLES_STYLE
 from reports.samples import SampleBrowser, render_browser
-from reports.svg import Point, Series, scaling_plot
+from reports.svg import Point, Series, reliability_plot, scaling_plot
 from reports.tables import (
     failures_text,
     gain_text,
@@ -45,6 +45,11 @@ def render_html(
         f"<h1>bench report</h1><p>Seed {manifest.seed}, limit {manifest.limit}, "
         f"bench {escape(manifest.tool_version)}.</p>"
     ]
+    body.append(
+        '<p class="note">Accuracy is drawn with its 95% Wilson interval. Where several curves share a '
+        "size, their points stand side by side, a few pixels apart (each curve its own column); the "
+        "axis gives the model's size.</p>"
+    )
     if any(m.scripted for m in manifest.models):
         body.append(
             '<p class="scripted"><strong>Scripted models</strong> answer by a fixed rule for '
@@ -97,6 +102,7 @@ def _task_section(manifest: Manifest, task_rows: list[SummaryRow], reference: Re
         )
     for group in group_rows(task_rows).values():
         body.append(f"<h3>{escape(group_title(group[0]))}</h3>{_table(group)}")
+        body += _reliability(group)
         verdicts = "".join(f"<li>{_bold(escape(line))}</li>" for line in verdict_lines(group))
         if verdicts:
             body.append(f'<ul class="verdicts">{verdicts}</ul>')
@@ -145,6 +151,22 @@ def _gain_series(rows: list[SummaryRow], varying: list[str], by_rank: bool) -> l
             low, high = r.instruct_gain_low, r.instruct_gain_high
             curves.setdefault(name, []).append(Point(x, r.instruct_gain, low, high, r.model))
     return [Series(name, points) for name, points in curves.items()]
+
+
+def _reliability(group: list[SummaryRow]) -> list[str]:
+    """Beside the Brier score and ECE of log-prob rows: their reliability diagram, a curve per model."""
+    series = [
+        Series(
+            f"{r.model}: Brier {r.brier:.3f}, ECE {r.ece:.3f}",
+            [Point(b.count, b.accuracy, b.confidence, b.confidence, r.model) for b in r.reliability],
+        )
+        for r in group
+        if r.reliability and r.brier is not None and r.ece is not None
+    ]
+    if not series:
+        return []
+    title = f"{group_title(group[0])}: reliability (10 bins; on the diagonal, as often right as confident)"
+    return [reliability_plot(title, series)]
 
 
 def _split_params(rows: list[SummaryRow]) -> tuple[dict[str, str], list[str]]:

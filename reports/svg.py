@@ -12,6 +12,8 @@ from benchmark.sizes import format_size
 WIDTH, HEIGHT = 660, 320
 LEFT, RIGHT, TOP, BOTTOM = 56, 230, 20, 44
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"]
+DODGE = 7.0
+"""Pixels between the columns of two curves at the same size."""
 REFERENCE_COLORS = ["#7f7f7f", "#bcbd22", "#8c564b", "#e377c2", "#aec7e8", "#98df8a"]
 
 
@@ -112,12 +114,15 @@ def scaling_plot(
             else REFERENCE_COLORS[(index - len(ours)) % len(REFERENCE_COLORS)]
         )
         dash = ' stroke-dasharray="6,3"' if s.published else ""
+        # Conditions at the same size side by side, not on top of one another: each curve of ours is
+        # shifted a few pixels (its own column); the tooltips keep the true size.
+        shift = 0.0 if s.published else (ours.index(s) - (len(ours) - 1) / 2) * DODGE
         points = sorted(s.points, key=lambda p: p.params)
         if len(points) > 1:
-            path = " ".join(f"{_fmt(x(p.params))},{_fmt(y(p.accuracy))}" for p in points)
+            path = " ".join(f"{_fmt(x(p.params) + shift)},{_fmt(y(p.accuracy))}" for p in points)
             parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"{dash}/>')
         for p in points:
-            px, py = _fmt(x(p.params)), _fmt(y(p.accuracy))
+            px, py = _fmt(x(p.params) + shift), _fmt(y(p.accuracy))
             if s.published:
                 tip = f"published: {s.name} · {format_size(p.params)}: {p.accuracy:.1%}"
                 parts.append(
@@ -139,6 +144,58 @@ def scaling_plot(
             f'<line x1="{LEFT + plot_w + 10}" x2="{LEFT + plot_w + 26}" y1="{legend_y - 3}" '
             f'y2="{legend_y - 3}" stroke="{color}" stroke-width="3"{dash}/>'
             f'<text x="{LEFT + plot_w + 30}" y="{legend_y + 1}" font-size="11">{escape(name)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+RELIABILITY_SIZE, RELIABILITY_LEGEND = 300, 380
+
+
+def reliability_plot(title: str, series: list[Series]) -> str:
+    """A reliability diagram: mean probability of the predicted class (x) against the share of those
+    predictions that were right (y), one point per non-empty bin (Point.params holds the bin's count),
+    with the diagonal of perfect calibration. Every string that reaches the SVG is escaped."""
+    side, pad = RELIABILITY_SIZE, 44
+    inner = side - pad - 16
+    width = side + RELIABILITY_LEGEND
+
+    def at(value: float, vertical: bool) -> str:
+        return _fmt(16 + (1 - value) * inner) if vertical else _fmt(pad + value * inner)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{side}" viewBox="0 0 {width} '
+        f'{side}" role="img" aria-label="{escape(title)}" class="reliability"><title>{escape(title)}</title>',
+        f'<rect x="{pad}" y="16" width="{inner}" height="{inner}" fill="#fff" stroke="#888"/>',
+        f'<line class="diagonal" x1="{at(0, False)}" y1="{at(0, True)}" x2="{at(1, False)}" '
+        f'y2="{at(1, True)}" stroke="#555" stroke-dasharray="5,4"/>',
+        f'<text x="{pad + inner / 2}" y="{side - 8}" font-size="11" text-anchor="middle">'
+        "probability of the predicted class</text>"
+        f'<text x="12" y="{16 + inner / 2}" font-size="11" text-anchor="middle" '
+        f'transform="rotate(-90 12 {16 + inner / 2})">share right</text>',
+    ]
+    for tick in (0.0, 0.5, 1.0):
+        parts.append(
+            f'<text x="{at(tick, False)}" y="{16 + inner + 14}" font-size="10" text-anchor="middle">'
+            f'{tick:.0%}</text><text x="{pad - 4}" y="{_fmt(float(at(tick, True)) + 4)}" font-size="10" '
+            f'text-anchor="end">{tick:.0%}</text>'
+        )
+    for index, s in enumerate(series):
+        color = COLORS[index % len(COLORS)]
+        points = sorted(s.points, key=lambda p: p.low)
+        path = " ".join(f"{at(p.low, False)},{at(p.accuracy, True)}" for p in points)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="1.5"/>')
+        for p in points:
+            tip = f"{s.name}: {p.params} predictions at {p.low:.0%} on average, {p.accuracy:.0%} right"
+            parts.append(
+                f'<circle class="bin" cx="{at(p.low, False)}" cy="{at(p.accuracy, True)}" r="3.5" '
+                f'fill="{color}"><title>{escape(tip)}</title></circle>'
+            )
+        legend_y = 30 + index * 18
+        parts.append(
+            f'<line x1="{side + 4}" x2="{side + 20}" y1="{legend_y - 3}" y2="{legend_y - 3}" '
+            f'stroke="{color}" stroke-width="3"/><text x="{side + 24}" y="{legend_y + 1}" '
+            f'font-size="11">{escape(s.name)}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)

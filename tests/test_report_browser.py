@@ -57,8 +57,8 @@ def test_report_renders_plots_and_escapes_model_text(bench, tmp_path: Path) -> N
     assert "<title>bench report</title>" in dom.stdout  # the payload did not run
     assert "pwned" in dom.stdout and "<script" not in dom.stdout  # shown as text, not as an element
     assert (
-        dom.stdout.count("<svg") == 7  # accuracy per task, digit accuracy for the two numeric ones,
-        # and the gain from chain of thought for the two tasks that have it
+        dom.stdout.count("<svg") == 8  # accuracy per task, digit accuracy for the two numeric ones,
+        # the gain from chain of thought for the two tasks that have it, one reliability diagram
         and dom.stdout.count('class="point"')
         == 28  # 2 models × (1 + 3 + 3) curves + 2 × (1 + 3) digit accuracy + 2 × (2 + 1) gains
     )  # the trap's plain condition is two curves: scored by log-prob and by generated answer

@@ -97,8 +97,8 @@ def test_scripted_sweep_writes_all_five_files_ordered_by_size(bench, tmp_path: P
     assert "Scripted models" in md and "scripted:calculator@7B (scripted)" in md
     html = (out / "report.html").read_text()
     # accuracy per task; digit accuracy for the two numeric tasks; the gain from chain of thought for
-    # the two tasks that have it
-    assert html.count("<svg") == 7
+    # the two tasks that have it; the reliability diagram of the trap's log-prob rows
+    assert html.count("<svg") == 8 and html.count('class="reliability"') == 1
     assert (
         html.count("accuracy by model size</title>") == 5
         and html.count("digit accuracy by model size</title>") == 2

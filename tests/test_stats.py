@@ -390,6 +390,16 @@ def test_calibration_hand_computed() -> None:
     assert result.ece == pytest.approx(2 / 4 * 0.075 + 1 / 4 * 0.6 + 1 / 4 * 0.3)
     # One bin: |mean(y) - mean(p)| = |0.5 - 0.6875|.
     assert calibration([0.9, 0.6, 0.3, 0.95], [True, False, False, True], bins=1).ece == pytest.approx(0.1875)
+    # The reliability diagram: the same non-empty bins, lowest first.
+    assert [(b.lower, b.count, b.accuracy) for b in result.bins] == [
+        (pytest.approx(0.3), 1, 0.0), (pytest.approx(0.6), 1, 0.0), (pytest.approx(0.9), 2, 1.0),
+    ]  # fmt: skip
+    assert [b.confidence for b in result.bins] == [
+        pytest.approx(0.3),
+        pytest.approx(0.6),
+        pytest.approx(0.925),
+    ]
+    assert result.ece == pytest.approx(sum(b.count / 4 * abs(b.accuracy - b.confidence) for b in result.bins))
 
 
 def test_calibration_bad_input() -> None:

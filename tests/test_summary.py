@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 import pytest
@@ -106,3 +107,17 @@ def test_the_cot_gain_is_against_plain_scored_the_same_way_and_modes_are_never_p
     shapes = {(r.prompting, r.scoring): r.shape for r in rows}
     assert shapes[("plain", "logprob")] == "inconclusive"
     assert shapes[("plain", "generate")] == "monotone up"
+
+
+def test_log_prob_rows_carry_their_reliability_diagram() -> None:
+    samples = [choice("m", f"{i:05d}", "plain", "logprob", i < 8, 10**9) for i in range(10)]
+    # Right: " N" at 0.858 (softmax of -0.2 and -2.0); wrong: " Y" put first, tied classes at 0.5.
+    samples = [
+        s if s.correct else s.model_copy(update={"class_logprobs": {" Y": -1.0, " N": -1.0}}) for s in samples
+    ]
+    [row] = summarize(samples, manifest(HINDSIGHT))
+    assert [(b.lower, b.count, b.accuracy) for b in row.reliability] == [(0.5, 2, 0.0), (0.8, 8, 1.0)]
+    assert row.reliability[1].confidence == pytest.approx(1 / (1 + math.exp(-1.8)))
+    assert row.ece == pytest.approx(
+        sum(b.count / 10 * abs(b.accuracy - b.confidence) for b in row.reliability)
+    )
