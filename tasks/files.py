@@ -18,6 +18,7 @@ from benchmark.errors import UsageError
 from benchmark.schemas import AnswerType, Instance
 from tasks.base import Task
 from tasks.formats import DEFAULT_MAX_TOKENS, Item, Parsed, fail
+from tasks.prompting import REASONING_MAX_TOKENS, ZERO_SHOT_STOP, ZERO_SHOT_TRIGGER, reasons
 from tasks.readers import (
     read_bench_yaml,
     read_bigbench,
@@ -33,21 +34,28 @@ def _task_name(text: str) -> str:
 
 
 class FileTask(Task):
-    """A task whose items are the records of a file, in file order."""
+    """A task whose items are the records of a file, in file order.
 
-    promptings = ("plain",)
+    Prompting conditions: `plain`; and for choice and number files chain of thought, which is `cot`
+    when the file has worked examples that reason (gamble shots, whose reasoning is computed as the
+    generator's, or its own `reasoning.shots`) and `cot_zeroshot` otherwise. The file's
+    `reasoning.instruction` (default "Let's think step by step.") follows every prompt under
+    `cot_zeroshot`, and under `cot` when the file gives one."""
 
     def __init__(self, path: Path, parsed: Parsed, data: bytes) -> None:
         self.path = path
         self.format = parsed.format
         self.items = parsed.items
-        self.context = parsed.context
-        self.shared_prefix = len(self.context) + _common_start(item.prompt for item in self.items)
+        self.contexts = {"plain": parsed.context, "cot": parsed.reasoning_context or ""}
+        self.instruction = parsed.instruction
+        self.common_start = _common_start(item.prompt for item in self.items)
         stem = path.parent.name if path.name == "task.json" else path.stem
         self.name = _task_name(parsed.name or stem)
         self.version = parsed.version or "sha256:" + hashlib.sha256(data).hexdigest()[:12]
         self.description = parsed.description or f"{parsed.format} task file {path.name}"
         self.answer_type: AnswerType = parsed.items[0].answer_type
+        cot = "cot" if parsed.reasoning_context else "cot_zeroshot"
+        self.promptings = ("plain",) if self.answer_type == "text" else ("plain", cot)
         counts = [len(item.classes or ()) for item in self.items]
         if self.answer_type != "choice":
             self.chance = 0.0
@@ -68,18 +76,26 @@ class FileTask(Task):
         return [self._render(item, prompting) for item in items]
 
     def _render(self, item: Item, prompting: str) -> Instance:
+        """`item` under `prompting`: plain as the file writes it; chain of thought with the file's
+        reasoning examples before it and/or the reasoning instruction after it."""
+        context = self.contexts.get(prompting, "")
+        budget = item.max_tokens or DEFAULT_MAX_TOKENS[item.answer_type]
+        instruction = self.instruction or (ZERO_SHOT_TRIGGER if prompting == "cot_zeroshot" else None)
+        thinks = reasons(prompting)
         return Instance(
             task=self.name,
             prompting=prompting,
             item_id=item.id,
-            prompt=self.context + item.prompt,
+            prompt=context + item.prompt + (f" {instruction}" if thinks and instruction else ""),
             answer_type=item.answer_type,
             target=item.target,
             classes=list(item.classes) if item.classes is not None else None,
             answer_index=item.answer_index,
-            max_tokens=item.max_tokens or DEFAULT_MAX_TOKENS[item.answer_type],
-            stop=["\n"],
-            shared_prefix=self.shared_prefix,
+            max_tokens=max(budget, REASONING_MAX_TOKENS) if thinks else budget,
+            stop=ZERO_SHOT_STOP if thinks else ["\n"],
+            shared_prefix=len(context) + self.common_start,
+            logprob_scoring=not thinks,
+            stated_answer=thinks,
         )
 
 

@@ -57,6 +57,12 @@ class Parsed:
     version: str | None = None
     description: str | None = None
     context: str = ""
+    """Few-shot examples before every item's prompt under plain prompting."""
+    reasoning_context: str | None = None
+    """Few-shot examples that reason before answering, before every prompt under chain of thought;
+    None when the file has none (its chain of thought is then zero-shot)."""
+    instruction: str | None = None
+    """The file's own reasoning instruction, after every prompt under chain of thought."""
 
 
 def fail(path: Path, line: int, reason: str) -> NoReturn:
@@ -158,6 +164,9 @@ def _fmt(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
+Lang = Literal["en", "zh-TW"]
+
+
 class GambleFields(UserRecord):
     name: Text
     lose_percent: Percent
@@ -166,6 +175,9 @@ class GambleFields(UserRecord):
     win_amount: Amount
     outcome: Literal["won", "lost"]
     label: Literal["Y", "N"] | None = None
+    lang: Lang | None = None
+    """Language of the rendered question (en or zh-TW, as hindsight_neglect's `lang`); default: the
+    file's `lang`."""
 
     @model_validator(mode="after")
     def _check_gamble(self) -> Self:
@@ -201,12 +213,12 @@ class GambleItem(GambleFields):
     id: Id
     max_tokens: MaxTokens | None = None
 
-    def item(self, line: int) -> Item:
+    def item(self, line: int, lang: str = "en") -> Item:
         gamble = self.gamble()
         index = 0 if gamble.right_decision else 1
         return Item(
-            self.id, line, "gamble", gamble.question(), "choice", CLASSES[index], list(CLASSES), index,
-            self.max_tokens,
+            self.id, line, "gamble", gamble.question(self.lang or lang), "choice", CLASSES[index],
+            list(CLASSES), index, self.max_tokens,
         )  # fmt: skip
 
 
@@ -223,7 +235,7 @@ class ChoiceItem(UserRecord):
         _check_index(self.answer_index, self.classes)
         return self
 
-    def item(self, line: int) -> Item:
+    def item(self, line: int, lang: str = "en") -> Item:
         target = self.classes[self.answer_index]
         return Item(
             self.id, line, "choice", self.prompt, "choice", target, self.classes, self.answer_index,
@@ -238,7 +250,7 @@ class NumberItem(UserRecord):
     answer: Annotated[str, BeforeValidator(_as_number)]
     max_tokens: MaxTokens | None = None
 
-    def item(self, line: int) -> Item:
+    def item(self, line: int, lang: str = "en") -> Item:
         return Item(self.id, line, "number", self.prompt, "number", self.answer, max_tokens=self.max_tokens)
 
 
@@ -249,7 +261,7 @@ class TextItem(UserRecord):
     answer: Annotated[str, AfterValidator(_nonblank), AfterValidator(_one_line)]
     max_tokens: MaxTokens | None = None
 
-    def item(self, line: int) -> Item:
+    def item(self, line: int, lang: str = "en") -> Item:
         return Item(self.id, line, "text", self.prompt, "text", self.answer, max_tokens=self.max_tokens)
 
 
@@ -262,10 +274,35 @@ _KINDS: dict[str, type[BenchItem]] = {
 }
 
 
+_STATES_ANSWER = re.compile(r"the answer is|答案是", re.IGNORECASE)
+
+
+def _states_answer(text: str) -> str:
+    if not _STATES_ANSWER.search(text):
+        raise ValueError("must end by stating its answer, e.g. 'So the answer is N.' (or 答案是 N)")
+    return text
+
+
+class ReasoningShot(UserRecord):
+    """A worked example for chain of thought: a prompt and the reasoning that answers it."""
+
+    prompt: Text
+    reasoning: Annotated[str, AfterValidator(_nonblank), AfterValidator(_states_answer)]
+
+
+class Reasoning(UserRecord):
+    """How a trap file asks for chain of thought (see tasks/traps/README.md)."""
+
+    instruction: Text | None = None
+    shots: list[ReasoningShot] = []
+
+
 class BenchHeader(UserRecord):
     name: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")] | None = None
     version: Id | None = None
     description: str | None = None
+    lang: Lang = "en"
+    reasoning: Reasoning | None = None
     shots: list[Any] = []
     items: Annotated[list[Any], Field(min_length=1)]
 

@@ -35,10 +35,10 @@ from tasks.formats import (
     fail,
     validate,
 )
-from tasks.hindsight_neglect import CLASSES
+from tasks.hindsight_neglect import exemplar
 
 
-def bench_item(path: Path, line: int, raw: Any) -> Item:
+def bench_item(path: Path, line: int, raw: Any, lang: str = "en") -> Item:
     if not isinstance(raw, dict):
         fail(path, line, f"an item must be a mapping of fields, not {type(raw).__name__}")
     kind = raw.get("kind")
@@ -47,7 +47,7 @@ def bench_item(path: Path, line: int, raw: Any) -> Item:
     model = _KINDS.get(kind) if isinstance(kind, str) else None
     if model is None:
         fail(path, line, f"unknown kind {str(kind)[:40]!r}; use gamble, choice, number or text")
-    return validate(path, line, model, raw).item(line)
+    return validate(path, line, model, raw).item(line, lang)
 
 
 def read_bench_yaml(path: Path, text: str) -> Parsed:
@@ -75,11 +75,11 @@ def read_bench_yaml(path: Path, text: str) -> Parsed:
         return [key_line(key)] * count
 
     shots = [
-        validate(path, line, GambleShot, raw).gamble()
+        validate(path, line, GambleShot, raw)
         for line, raw in zip(lines("shots", len(header.shots)), header.shots, strict=True)
     ]
     items = [
-        bench_item(path, line, raw)
+        bench_item(path, line, raw, header.lang)
         for line, raw in zip(lines("items", len(header.items)), header.items, strict=True)
     ]
     if shots:
@@ -90,8 +90,21 @@ def read_bench_yaml(path: Path, text: str) -> Parsed:
                     item.line,
                     f"'shots' are gamble examples, so every item must be a gamble, not {item.kind}",
                 )
-    context = "".join(f"{g.question()}{CLASSES[0] if g.right_decision else CLASSES[1]}\n\n" for g in shots)
-    return Parsed("bench", items, header.name, header.version, header.description, context)
+    context = "".join(exemplar(s.gamble(), s.lang or header.lang, reasoning=False) for s in shots)
+    reasoning = header.reasoning
+    worked = "".join(exemplar(s.gamble(), s.lang or header.lang, reasoning=True) for s in shots)
+    if reasoning is not None:
+        worked += "".join(_worked(shot.prompt, shot.reasoning) for shot in reasoning.shots)
+    return Parsed(
+        "bench", items, header.name, header.version, header.description, context,
+        reasoning_context=worked or None, instruction=reasoning.instruction if reasoning else None,
+    )  # fmt: skip
+
+
+def _worked(prompt: str, reasoning: str) -> str:
+    """A file's own reasoning example: its prompt, the reasoning after it, a blank line."""
+    gap = "" if prompt[-1:].isspace() else " "
+    return f"{prompt}{gap}{reasoning.strip()}\n\n"
 
 
 def json_lines(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:

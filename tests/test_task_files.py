@@ -66,7 +66,7 @@ def all_instances(task: FileTask) -> list[Instance]:
 def test_example_file_loads_and_targets_follow_the_expected_value() -> None:
     task = load_task_file(EXAMPLE)
     assert (task.name, task.version, task.answer_type, task.chance) == ("gambles_example", "1", "choice", 0.5)
-    assert task.promptings == ("plain",) and task.params() == {"file": str(EXAMPLE)}
+    assert task.promptings == ("plain", "cot") and task.params() == {"file": str(EXAMPLE)}
     items = yaml.safe_load(EXAMPLE.read_text())["items"]
     instances = all_instances(task)
     assert len(instances) == 6 and [i.item_id for i in instances] == [item["id"] for item in items]

@@ -114,6 +114,13 @@ def draw_gamble(rng: random.Random, positive_ev: bool, won: bool) -> Gamble:
             return gamble
 
 
+def exemplar(gamble: Gamble, lang: str, reasoning: bool) -> str:
+    """A worked example: the question, then the answer class, or (`reasoning`) the reasoning from the
+    expected value that ends in the answer; a blank line after it. Trap files render theirs the same."""
+    answer = CLASSES[0] if gamble.right_decision else CLASSES[1]
+    return f"{gamble.question(lang)}{gamble.reasoning(lang) if reasoning else answer}\n\n"
+
+
 @functools.cache
 def gamble_counts() -> tuple[int, int]:
     """How many distinct gambles `draw_gamble` can give with a positive and with a negative expected
@@ -171,9 +178,7 @@ class HindsightNeglect(GeneratedTask):
         return examples, finals
 
     def _exemplar(self, gamble: Gamble, prompting: str) -> str:
-        answer = CLASSES[0] if gamble.right_decision else CLASSES[1]
-        shown = gamble.reasoning(self.lang) if prompting == "cot" else answer
-        return f"{gamble.question(self.lang)}{shown}\n\n"
+        return exemplar(gamble, self.lang, reasons(prompting))
 
     def iter_instances(self, seed: int, limit: int | None, prompting: str) -> Iterator[Instance]:
         self.check_prompting(prompting)
