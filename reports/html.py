@@ -13,7 +13,7 @@ from benchmark.variants import condition_label, task_label, variant_label
 from reports.references import Reference
 from reports.samples import STYLE as SAMPLES_STYLE
 from reports.samples import SampleBrowser, render_browser
-from reports.svg import Point, Series, reliability_plot, scaling_plot
+from reports.svg import Marker, Point, Series, reliability_plot, scaling_plot
 from reports.tables import (
     failures_text,
     gain_text,
@@ -74,21 +74,21 @@ def _task_section(manifest: Manifest, task_rows: list[SummaryRow], reference: Re
     body = [f"<h2>{escape(title)}</h2>"]
     by_params = [r for r in task_rows if r.params is not None]
     by_rank = [r for r in task_rows if r.params is None and r.size_rank is not None]
-    published = _published(reference, manifest, task)
+    published, markers = _published(reference, manifest, task)
     if by_params or not by_rank:
         series = _series(by_params, varying, False) + published
-        body.append(scaling_plot(f"{title}: accuracy by model size", series, chance))
+        body.append(scaling_plot(f"{title}: accuracy by model size", series, chance, markers=markers))
         metric = _metric_series(by_params, varying, "digit_accuracy")
         if metric:
             body.append(
                 scaling_plot(f"{title}: digit accuracy by model size", metric, None, y_label="digit accuracy")
             )
     body += _gain_panels(by_params, by_rank, varying, title)
-    if reference is not None and published:
+    if reference is not None and (published or markers):
         body.append(
-            '<p class="note">Dashed curves with hollow squares are published results '
-            f"({escape(reference.title)}), drawn for comparison; they are not part of this run or its "
-            "statistics.</p>"
+            '<p class="note">Dashed curves with hollow squares (and dotted vertical lines) are published '
+            f"results ({escape(reference.title)}), drawn for comparison, each with its source in its "
+            "tooltip and in reports/references.yaml; they are not part of this run or its statistics.</p>"
         )
     if by_rank:
         body.append(
@@ -185,18 +185,37 @@ def _curve_name(row: SummaryRow, varying: list[str]) -> str:
     return " · ".join(part for part in parts if part)
 
 
-def _published(reference: Reference | None, manifest: Manifest, task: str) -> list[Series]:
+def _published(
+    reference: Reference | None, manifest: Manifest, task: str
+) -> tuple[list[Series], list[Marker]]:
+    """The reference's curves and marked sizes that match any variant of `task` in this run."""
     if reference is None:
-        return []
-    curves = {}
+        return [], []
+    curves, markers = {}, {}
     for info in (t for t in manifest.tasks if t.name == task):
         for curve in reference.curves_for(info):
             if curve.prompting in info.promptings:
                 curves[curve.name] = curve
-    return [
-        Series(curve.name, [Point(int(p), a, a, a, "") for p, a in curve.points], published=True)
+        for m in reference.markers_for(info):
+            markers[(m.at, m.label)] = Marker(m.at, m.label, m.source)
+    series = [
+        Series(
+            curve.name,
+            [
+                Point(
+                    int(p.params),
+                    p.accuracy,
+                    p.accuracy - (p.plus_minus or 0),
+                    p.accuracy + (p.plus_minus or 0),
+                    curve.source_of(p),
+                )
+                for p in curve.points
+            ],  # fmt: skip
+            published=True,
+        )
         for curve in curves.values()
     ]
+    return series, list(markers.values())
 
 
 def _metric_series(rows: list[SummaryRow], varying: list[str], metric: str) -> list[Series]:

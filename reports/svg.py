@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -27,15 +27,50 @@ class Point:
 
 
 @dataclass(frozen=True)
+class Marker:
+    """A published size (e.g. where an ability emerges): a vertical line, its source in the tooltip."""
+
+    at: float
+    label: str
+    source: str
+
+
+@dataclass(frozen=True)
 class Series:
     name: str
     points: list[Point]
     published: bool = False
-    """A published reference curve: drawn dashed and hollow, without intervals, labelled as published."""
+    """A published reference curve: drawn dashed and hollow, labelled as published; a point's `label`
+    is its source, and a number read off a figure has its uncertainty as low and high."""
 
 
 def _fmt(x: float) -> str:
     return f"{x:.1f}"
+
+
+def _published_point(name: str, p: Point, px: float, y: Callable[[float], float], color: str) -> str:
+    around = f" ±{(p.high - p.accuracy) * 100:.0f} points" if p.high > p.accuracy else ""
+    tip = f"published: {name} · {format_size(p.params)}: {p.accuracy:.1%}{around} ({p.label})"
+    bar = (
+        f'<line x1="{_fmt(px)}" x2="{_fmt(px)}" y1="{_fmt(y(p.high))}" y2="{_fmt(y(p.low))}" '
+        f'stroke="{color}" stroke-width="1"/>'
+        if around
+        else ""
+    )
+    return (
+        f'{bar}<rect class="published" x="{_fmt(px - 3.5)}" y="{_fmt(y(p.accuracy) - 3.5)}" width="7" '
+        f'height="7" fill="#fff" stroke="{color}" stroke-width="1.5"><title>{escape(tip)}</title></rect>'
+    )
+
+
+def _marker(marker: Marker, px: float, top: float, height: float) -> str:
+    tip = f"published: {marker.label} ({marker.source})"
+    return (
+        f'<g class="marker"><title>{escape(tip)}</title><line x1="{_fmt(px)}" x2="{_fmt(px)}" '
+        f'y1="{top}" y2="{top + height}" stroke="#8c564b" stroke-dasharray="2,3"/>'
+        f'<text x="{_fmt(px + 3)}" y="{top + 12}" font-size="10" fill="#8c564b">'
+        f"{escape(marker.label)}</text></g>"
+    )
 
 
 def scaling_plot(
@@ -46,6 +81,7 @@ def scaling_plot(
     y_label: str = "accuracy",
     y_range: tuple[float, float] = (0.0, 1.0),
     chance_text: str | None = None,
+    markers: Sequence[Marker] = (),
 ) -> str:
     """One plot, x = parameters on a log axis, or (by_rank) the size rank of families whose sizes are
     undisclosed (Point.params then holds the rank); y over `y_range` (a gain: -1 to 1). `chance` draws
@@ -106,6 +142,7 @@ def scaling_plot(
             f'<text x="{LEFT + plot_w - 4}" y="{_fmt(y(chance) - 4)}" font-size="10" text-anchor="end" '
             f'fill="#555">{escape(chance_text or f"chance {chance:.0%}")}</text>'
         )
+    parts += [_marker(m, x(m.at), TOP, plot_h) for m in markers]
     ours = [s for s in series if not s.published]
     for index, s in enumerate(series):
         color = (
@@ -124,12 +161,7 @@ def scaling_plot(
         for p in points:
             px, py = _fmt(x(p.params) + shift), _fmt(y(p.accuracy))
             if s.published:
-                tip = f"published: {s.name} · {format_size(p.params)}: {p.accuracy:.1%}"
-                parts.append(
-                    f'<rect class="published" x="{_fmt(x(p.params) - 3.5)}" y="{_fmt(y(p.accuracy) - 3.5)}" '
-                    f'width="7" height="7" fill="#fff" stroke="{color}" stroke-width="1.5">'
-                    f"<title>{escape(tip)}</title></rect>"
-                )
+                parts.append(_published_point(s.name, p, x(p.params), y, color))
                 continue
             tip = f"{s.name} · {p.label}: {p.accuracy:.1%} [{p.low:.1%}, {p.high:.1%}]"
             parts.append(

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from reports.references import FILE, Curve, ReferenceFile
 
 
 def test_reference_overlay_changes_the_plot_and_nothing_else(bench, tmp_path: Path) -> None:
@@ -25,4 +32,38 @@ def test_reference_overlay_changes_the_plot_and_nothing_else(bench, tmp_path: Pa
     assert bench(*args, "--out", str(arithmetic)).code == 0
     assert bench("report", str(arithmetic), "--reference", "gpt3-arithmetic").code == 0
     html = (arithmetic / "report.html").read_text()
-    assert html.count('class="published"') == 1 and "GPT-3 175B 3D-" in html  # only the matching variant
+    assert html.count('class="published"') == 1 and "published: GPT-3 3D-" in html  # the matching variant
+    assert "(Brown et al. 2020, Language Models are Few-Shot Learners (arXiv:2005.14165), table 3.9" in html
+    # ...and where Wei et al. 2022 report 3-digit subtraction emerging, as a marked size.
+    assert html.count('class="marker"') == 1 and "3D- emerges at 13B (GPT-3)" in html
+    assert "Emergent Abilities of Large Language Models (arXiv:2206.07682), table 1" in html
+
+
+def test_every_published_number_names_its_source_in_the_file_itself() -> None:
+    text = FILE.read_text(encoding="utf-8")
+    assert "REFERENCES.md" not in text and "../" not in text  # nothing outside the repository
+    data = ReferenceFile.model_validate(yaml.safe_load(text))
+    for reference in data.references.values():
+        for curve in reference.curves:
+            for point in curve.points:
+                source = curve.source_of(point)
+                assert re.search(r"et al\. \d{4}", source), source  # the paper
+                assert re.search(r"table|figure|section", source), source  # and where in it
+                assert point.plus_minus is None or "read from a figure" in source
+        assert all(re.search(r"table|figure|section", m.source) for m in reference.markers)
+
+
+@pytest.mark.parametrize(
+    ("curve", "reason"),
+    [
+        ({"name": "c", "prompting": "plain", "points": [[1e9, 0.5]]}, "has no source"),
+        (
+            {"name": "c", "prompting": "plain", "source": "Someone et al. 2020, table 1",
+             "points": [{"params": 1e9, "accuracy": 0.5, "plus_minus": 0.05}]},
+            "must name the figure",
+        ),
+    ],
+)  # fmt: skip
+def test_an_unsourced_number_is_refused(curve: dict, reason: str) -> None:
+    with pytest.raises(ValidationError, match=reason):
+        Curve.model_validate(curve)
