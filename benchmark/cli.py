@@ -485,18 +485,21 @@ def tasks_list() -> None:
 @click.argument("spec")
 @click.option("--seed", type=int, default=0, show_default=True)
 def tasks_show(spec: str, seed: int) -> None:
-    """Show a task (NAME, NAME:key=value,... or a file): what it is, and its first prompt per condition."""
-    task = task_registry.create(spec)
+    """Show a task (NAME, NAME:key=value,... or a file): what it is, and its first prompt per condition;
+    each variant of a sweep (arithmetic:digits=1-3) in turn."""
     out = _stdout()
-    out.print(f"[bold]{escape(task.name)}[/bold] version {escape(task.version)}: {escape(task.description)}")
-    out.print(
-        f"parameters: {task.params() or '-'}; chance {pct(task.chance)}; answers: {task.answer_type}",
-        markup=False,
-    )
-    for prompting in task.promptings:
-        [first] = task.instances(seed, 1, prompting)
-        out.rule(escape(f"{prompting}: item {first.item_id}, target {first.target!r}"))
-        out.print(first.prompt, markup=False, highlight=False)
+    for task in task_registry.create_all(spec):
+        out.print(
+            f"[bold]{escape(task.name)}[/bold] version {escape(task.version)}: {escape(task.description)}"
+        )
+        out.print(
+            f"parameters: {task.params() or '-'}; chance {pct(task.chance)}; answers: {task.answer_type}",
+            markup=False,
+        )
+        for prompting in task.promptings:
+            [first] = task.instances(seed, 1, prompting)
+            out.rule(escape(f"{prompting}: item {first.item_id}, target {first.target!r}"))
+            out.print(first.prompt, markup=False, highlight=False)
 
 
 @tasks_group.command(name="validate")

@@ -23,6 +23,40 @@ def merge_runs(runs: list[RunDir], target: Path, command: list[str]) -> RunDir:
         raise UsageError("bench compare needs at least two run directories")
     manifests = [run.read_manifest() for run in runs]
     first = manifests[0]
+    tasks = _comparable_tasks(runs, manifests)
+    models: list[ModelInfo] = []
+    relabel: list[dict[str, str]] = []
+    for run, manifest in zip(runs, manifests, strict=True):
+        mapping = {}
+        for model in manifest.models:
+            label = model.label
+            if label in {m.label for m in models}:
+                label = f"{label} ({run.path.name})"
+            mapping[model.label] = label
+            models.append(model.model_copy(update={"label": label}))
+        relabel.append(mapping)
+    merged = Manifest(
+        tool_version=first.tool_version,
+        command=command,
+        seed=first.seed,
+        limit=first.limit,
+        tasks=tasks,
+        models=models,
+        started_at=min(m.started_at for m in manifests),
+        finished_at=max((m.finished_at for m in manifests if m.finished_at), default=None),
+    )
+    out = RunDir.create(target)
+    out.write_manifest(merged)
+    for run, mapping in zip(runs, relabel, strict=True):
+        for sample in run.iter_samples():
+            out.append_sample(sample.model_copy(update={"model": mapping.get(sample.model, sample.model)}))
+    out.close()
+    return out
+
+
+def _comparable_tasks(runs: list[RunDir], manifests: list[Manifest]) -> list[TaskInfo]:
+    """The task variants of all runs, once each; a UsageError when the runs' items differ."""
+    first = manifests[0]
     tasks: dict[tuple[str, VariantKey], tuple[TaskInfo, RunDir]] = {}
     for run, manifest in zip(runs, manifests, strict=True):
         if manifest.seed != first.seed:
@@ -45,31 +79,4 @@ def merge_runs(runs: list[RunDir], target: Path, command: list[str]) -> RunDir:
                     f"{seen[0].version} in {seen[1].path} but version {task.version} in {run.path}; "
                     "rerun one of them so both use the same task version"
                 )
-    models: list[ModelInfo] = []
-    relabel: list[dict[str, str]] = []
-    for run, manifest in zip(runs, manifests, strict=True):
-        mapping = {}
-        for model in manifest.models:
-            label = model.label
-            if label in {m.label for m in models}:
-                label = f"{label} ({run.path.name})"
-            mapping[model.label] = label
-            models.append(model.model_copy(update={"label": label}))
-        relabel.append(mapping)
-    merged = Manifest(
-        tool_version=first.tool_version,
-        command=command,
-        seed=first.seed,
-        limit=first.limit,
-        tasks=[task for task, _ in tasks.values()],
-        models=models,
-        started_at=min(m.started_at for m in manifests),
-        finished_at=max((m.finished_at for m in manifests if m.finished_at), default=None),
-    )
-    out = RunDir.create(target)
-    out.write_manifest(merged)
-    for run, mapping in zip(runs, relabel, strict=True):
-        for sample in run.iter_samples():
-            out.append_sample(sample.model_copy(update={"model": mapping.get(sample.model, sample.model)}))
-    out.close()
-    return out
+    return [task for task, _ in tasks.values()]

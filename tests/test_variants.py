@@ -85,3 +85,12 @@ def test_tasks_list_and_show_agree_on_every_default(bench) -> None:
     assert listed.code == shown.code == 0
     [line] = [x for x in listed.out.splitlines() if " word_problems " in x]
     assert "steps=2-4" in line and "'steps': '2-4'" in shown.out
+
+
+def test_tasks_show_names_each_variant_of_a_sweep(bench) -> None:
+    result = bench("tasks", "show", "arithmetic:digits=1-3,shots=1")
+    assert result.code == 0, result.err
+    assert [line for line in result.out.splitlines() if line.startswith("parameters:")] == [
+        f"parameters: {{'digits': '{d}', 'op': '+', 'shots': '1'}}; chance 0.0%; answers: number"
+        for d in "123"
+    ]
