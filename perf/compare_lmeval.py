@@ -99,7 +99,8 @@ def run_bench(task: str, items: int, folder: Path, weights: str = "native") -> d
     folder.mkdir(parents=True, exist_ok=True)
     timings_path = folder / "bench-timings.json"
     command = [sys.executable, str(PERF / "timed_bench.py"), str(timings_path), "run", "--provider", "local"]
-    command += ["--task", task, "--prompting", "plain", "--limit", str(items), "--seed", "0"]
+    command += ["--task", task, "--prompting", "plain", "--scoring", "logprob", "--limit", str(items)]
+    command += ["--seed", "0"]
     command += ["--weights", weights, "--out", str(folder / "run")]
     command_s = run_logged(command, folder / "bench.log", {"BENCH_CACHE_DIR": str(folder / "cache")})
     timings = json.loads(timings_path.read_text(encoding="utf-8"))

@@ -19,6 +19,8 @@ class Tally:
     """Running totals of one (task, prompting, model): memory per item is one Outcome, not a Sample."""
 
     first: Sample
+    params: dict[str, str]
+    """The task variant's parameters."""
     answered: list[Outcome] = field(default_factory=list)
     errors: int = 0
     extraction_failures: int = 0
@@ -56,6 +58,12 @@ def task_info(manifest: Manifest, name: str, params: dict[str, str]) -> TaskInfo
     return found[0] if found else None
 
 
+def _only_params(manifest: Manifest, name: str) -> dict[str, str]:
+    """The parameters of the task's one variant in the manifest; none when it has several or none."""
+    same_name = [t for t in manifest.tasks if t.name == name]
+    return dict(same_name[0].params) if len(same_name) == 1 else {}
+
+
 def summarize(samples: Iterable[Sample], manifest: Manifest) -> list[SummaryRow]:
     """One row per (task variant, prompting, scoring mode, model), ordered by task variant, prompting,
     scoring mode, then parameter count.
@@ -66,12 +74,12 @@ def summarize(samples: Iterable[Sample], manifest: Manifest) -> list[SummaryRow]
     """
     tallies: dict[RowKey, Tally] = {}
     for sample in samples:
-        key = RowKey(
-            sample.task, variant_key(sample.task_params), sample.prompting, sample.scoring, sample.model
-        )
+        # Samples written before variants were recorded: the manifest's parameters, if it has one variant.
+        params = sample.task_params or _only_params(manifest, sample.task)
+        key = RowKey(sample.task, variant_key(params), sample.prompting, sample.scoring, sample.model)
         tally = tallies.get(key)
         if tally is None:
-            tally = tallies[key] = Tally(sample)
+            tally = tallies[key] = Tally(sample, params)
         tally.add(sample)
 
     rows: list[SummaryRow] = []
@@ -80,7 +88,7 @@ def summarize(samples: Iterable[Sample], manifest: Manifest) -> list[SummaryRow]
         # Item order, not the order answers arrived (concurrency, resumed runs): same samples, same row.
         tally.answered.sort(key=lambda o: o.item_id)
         groups[key] = tally.answered
-        rows.append(_row(tally, task_info(manifest, key.task, tally.first.task_params)))
+        rows.append(_row(tally, task_info(manifest, key.task, tally.params)))
     rows.sort(key=lambda r: _order(manifest, r))
     return annotate(rows, groups, manifest.seed)
 
@@ -92,7 +100,7 @@ def _row(tally: Tally, info: TaskInfo | None) -> SummaryRow:
     first = tally.first
     return SummaryRow(
         task=first.task,
-        task_params=first.task_params,
+        task_params=tally.params,
         task_version=first.task_version,
         prompting=first.prompting,
         model=first.model,

@@ -45,7 +45,8 @@ def test_default_run_writes_a_real_report(bench, tmp_path: Path) -> None:
     assert model.params == GEMMA_PARAMS
     assert model.details["architecture"] == "gemma3" and len(model.details["sha256"]) == 64
     samples = [Sample.model_validate_json(x) for x in (out / "samples.jsonl").read_text().splitlines()]
-    assert len(samples) == 6 * 3 and not any(s.scripted for s in samples)  # 6 task × prompting conditions
+    # 6 task × prompting conditions, the trap's plain condition scored by log-prob and generated answer
+    assert len(samples) == 7 * 3 and not any(s.scripted for s in samples)
     for s in samples:
         if s.scoring == "generate":
             assert s.response is not None and s.completion_tokens and s.completion_tokens > 0
@@ -81,11 +82,11 @@ def test_two_gguf_files_in_one_report_ordered_by_size(bench, gemma_path: Path, t
         str(out),
     )
     assert result.code == 0, result.err
-    rows = json.loads((out / "summary.json").read_text())
+    rows = [r for r in json.loads((out / "summary.json").read_text()) if r["scoring"] == "logprob"]
     assert [r["model"] for r in rows] == ["Gemma 3 270m (first 6 blocks)", "Gemma 3 270m"]
     assert rows[0]["params"] < rows[1]["params"] == GEMMA_PARAMS
     html = (out / "report.html").read_text()
-    assert html.count('class="point"') == 2
+    assert html.count('class="point"') == 4  # 2 sizes × plain scored by log-prob and by generated answer
 
 
 def _reference(path: Path, **settings):

@@ -121,3 +121,14 @@ def test_log_prob_rows_carry_their_reliability_diagram() -> None:
     assert row.ece == pytest.approx(
         sum(b.count / 10 * abs(b.accuracy - b.confidence) for b in row.reliability)
     )
+
+
+def test_samples_from_before_variants_take_the_manifests_variant_and_no_cross_mode_gain() -> None:
+    old = [choice("m", f"{i:05d}", "plain", "logprob", True, 10**9) for i in range(5)]
+    old += [choice("m", f"{i:05d}", "cot", "generate", False, 10**9) for i in range(5)]
+    old = [s.model_copy(update={"task_params": {}}) for s in old]  # schema 2 recorded no variant
+    rows = summarize(old, manifest(HINDSIGHT))
+    assert [(r.task_params, r.prompting, r.chance) for r in rows] == [
+        (HINDSIGHT.params, "plain", 0.5), (HINDSIGHT.params, "cot", 0.5),
+    ]  # fmt: skip
+    assert rows[1].cot_gain is None  # no plain row scored by generated answer: no gain across modes
