@@ -106,6 +106,14 @@ class ResponseCache:
         self.hits += 1
         return value
 
+    def has(self, key: str) -> bool:
+        """Whether an answer is stored under `key` (without counting a hit)."""
+        try:
+            row = self._db.execute("SELECT 1 FROM responses WHERE key = ?", (key,)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from None
+        return row is not None
+
     def put(self, key: str, kind: str, value: dict[str, Any]) -> None:
         text = json.dumps(value, ensure_ascii=False)
         try:

@@ -30,6 +30,11 @@ class ProviderOptions:
     """openai: "completions" for base models, "chat" for chat models; "auto" lets the adapter decide."""
     weights: str = "native"
     """local: one of LOCAL_WEIGHTS."""
+    dtype: str = "auto"
+    """hf: the dtype the weights compute in (auto: bfloat16 on a GPU, float32 on a CPU)."""
+    chat_template: str = "off"
+    """local, hf: "on" wraps every prompt in the model's chat template (instruct models), "off" sends it
+    as is; the runner resolves the command line's "auto" per model (on for a family's instruct members)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,16 @@ class GenerateRequest:
     shared_prefix: int = 0
     """Length in characters of the prompt's start that other requests share (few-shot exemplars);
     a hint for engines with a prefix cache, free to ignore."""
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """Log-probabilities of each of `continuations` after `prompt` (`shared_prefix` as in
+    GenerateRequest)."""
+
+    prompt: str
+    continuations: tuple[str, ...]
+    shared_prefix: int = 0
 
 
 @dataclass(frozen=True)
@@ -66,13 +81,37 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> str:
     return text[: min(cuts)] if cuts else text
 
 
+@dataclass(frozen=True)
+class Footprint:
+    """What loading a model will take, known before it is loaded (for the table a sweep prints first,
+    and to leave out a size that cannot fit)."""
+
+    download_bytes: int | None
+    """Still to download (0: local or cached; None: unknown)."""
+    memory_bytes: int | None
+    """To hold the weights where they compute (None: unknown)."""
+    available_bytes: int | None
+    """Free there now: the GPUs' free memory, or the machine's available memory."""
+    where: str
+    """"GPU" or "CPU"."""
+
+    @property
+    def fits(self) -> bool:
+        """False only when both sizes are known and the weights are larger than what is free."""
+        return (
+            self.memory_bytes is None
+            or self.available_bytes is None
+            or self.memory_bytes <= self.available_bytes
+        )
+
+
 class ErrorKind(Enum):
     RATE_LIMIT = "rate_limit"
     TRANSIENT = "transient"
     FATAL = "fatal"
 
 
-@dataclass(frozen=True)
+@dataclass
 class ProviderError(Exception):
     """An adapter's classification of a failed request; the runner alone decides whether to retry."""
 
@@ -98,6 +137,10 @@ class Provider:
     in_process: ClassVar[bool] = False
     """True for an engine running in this process: its calls cannot be abandoned, so the runner does
     not put its own deadline on them (remote calls get one, in case a server stops mid-answer)."""
+    batch_size: int = 1
+    """Requests an engine evaluates together. Above 1 the runner hands it fixed groups of consecutive
+    items (`generate_many`, `score_many`), the same groups whatever was cached or done before, so a
+    resumed run computes every item with the neighbours it would have had."""
 
     info: ModelInfo
 
@@ -117,6 +160,12 @@ class Provider:
     def check_spec(cls, spec: str | None, options: ProviderOptions) -> None:
         """Raise a BenchError if `spec` clearly cannot be used (missing package, file or key); cheap."""
 
+    @classmethod
+    def footprint(cls, spec: str | None, options: ProviderOptions, params: int | None) -> Footprint | None:
+        """Download and memory the model will need (`params`: its size where a family states it);
+        None for models that run elsewhere."""
+        return None
+
     async def generate(self, request: GenerateRequest) -> Generation:
         raise NotImplementedError
 
@@ -125,6 +174,19 @@ class Provider:
     ) -> ContinuationScores:
         """Log-probability of each continuation after `prompt` (`shared_prefix` as in GenerateRequest)."""
         raise NotImplementedError(f"provider {self.name!r} does not give log-probabilities")
+
+    async def generate_many(self, requests: Sequence[GenerateRequest]) -> list[Generation]:
+        """`generate` for each request; engines that batch (batch_size > 1) override it."""
+        return [await self.generate(request) for request in requests]
+
+    async def score_many(self, requests: Sequence[ScoreRequest]) -> list[ContinuationScores]:
+        """`score_continuations` for each request; engines that batch override it."""
+        return [await self.score_continuations(r.prompt, r.continuations, r.shared_prefix) for r in requests]
+
+    def sent(self, prompt: str) -> str | None:
+        """The text the model is given for `prompt` when it is not the prompt itself (a chat template
+        applied by this engine); None by default."""
+        return None
 
     async def aclose(self) -> None:
         """Free what the model holds; the runner awaits this after each model of a sweep (one model
