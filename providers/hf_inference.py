@@ -14,20 +14,24 @@ API (`--api`):
   API (`--base-url` is the TGI server's root URL). It needs a real TGI server (or a TGI-backed
   Inference Endpoint); OpenAI-compatible servers do not serve it.
 
-No log-probabilities of given continuations (`supports_logprobs` is False). The adapter never retries;
-failures become ProviderErrors whose kind tells the runner whether to retry.
+Log-probabilities of given continuations only from a TGI server (`completions` with `--base-url`): its
+`/generate` returns the prompt's own token log-probs with `decoder_input_details`, asked for once at
+load; a class's score is the sum over the tokens that start inside it. Elsewhere choice items are scored
+from the generated answer. The adapter never retries; failures become ProviderErrors whose kind tells
+the runner whether to retry.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from benchmark.errors import UsageError
 from benchmark.schemas import ModelInfo
 from providers.base import (
+    ContinuationScores,
     ErrorKind,
     GenerateRequest,
     Generation,
@@ -36,7 +40,15 @@ from providers.base import (
     ProviderOptions,
     cut_at_stop,
 )
-from providers.http_api import GREEDY_EXTRAS, GREEDY_NOTE, check_api_spec, classify_status, first_line, redact
+from providers.http_api import (
+    GREEDY_EXTRAS,
+    GREEDY_NOTE,
+    check_api_spec,
+    classify_status,
+    first_line,
+    redact,
+    sum_between,
+)
 
 HF_ROUTER = "https://router.huggingface.co"
 PLACEHOLDER_TOKEN = "hf_no_token_needed"
@@ -113,8 +125,8 @@ def map_error(exc: BaseException, model: str, where: str, secret: str | None = N
     return ProviderError(ErrorKind.FATAL, scrub(f"{type(exc).__name__}: {first_line(str(exc))}"))
 
 
-class HFProvider(Provider):
-    name = "hf"
+class HFInferenceProvider(Provider):
+    name = "hf-inference"
     supports_logprobs = False
     max_concurrency = None
 
@@ -134,22 +146,39 @@ class HFProvider(Provider):
             )
         else:
             self.client = AsyncInferenceClient(api_key=token, timeout=options.timeout)
+        self.supports_logprobs = self._tgi_prefill_logprobs(token, options.timeout)
         self.info = ModelInfo(
             provider=self.name,
             model=spec,
             label=spec,
             params=None,
             scripted=False,
-            supports_logprobs=False,
+            supports_logprobs=self.supports_logprobs,
             details={"api": self.api, "base_url": self.where}
-            | ({"decoding": GREEDY_NOTE} if self.base_url and self.api == "chat" else {}),
+            | ({"decoding": GREEDY_NOTE} if self.base_url and self.api == "chat" else {})
+            | ({"logprobs": "TGI prefill"} if self.supports_logprobs else {}),
         )
+
+    def _tgi_prefill_logprobs(self, token: str | None, timeout: float) -> bool:
+        """Whether the server is TGI with prompt log-probs (one small request, at load)."""
+        if not (self.base_url and self.api == "completions"):
+            return False
+        from huggingface_hub import InferenceClient
+
+        client = InferenceClient(base_url=self.base_url, api_key=token or PLACEHOLDER_TOKEN, timeout=timeout)
+        text = "The capital of France is Paris"
+        try:
+            out = client.text_generation(text, max_new_tokens=1, details=True, decoder_input_details=True)
+            _prefill_sum(out, text, len("The capital of France is"))
+        except Exception:  # noqa: BLE001 - no such details here: classes are scored from generated text
+            return False
+        return True
 
     @classmethod
     def check_spec(cls, spec: str | None, options: ProviderOptions) -> None:
         _require_hub()
         check_api_spec(
-            "hf",
+            "hf-inference",
             spec,
             options,
             "HF_TOKEN",
@@ -158,10 +187,29 @@ class HFProvider(Provider):
         )
 
     @classmethod
-    def from_spec(cls, spec: str | None, options: ProviderOptions) -> HFProvider:
+    def from_spec(cls, spec: str | None, options: ProviderOptions) -> HFInferenceProvider:
         cls.check_spec(spec, options)
         assert spec is not None
         return cls(spec, options)
+
+    async def score_continuations(
+        self, prompt: str, continuations: Sequence[str], shared_prefix: int = 0
+    ) -> ContinuationScores:
+        if not self.supports_logprobs:
+            return await super().score_continuations(prompt, continuations, shared_prefix)
+        totals, counts = [], 0
+        for continuation in continuations:
+            text = prompt + continuation
+            try:
+                out = await self.client.text_generation(
+                    text, max_new_tokens=1, details=True, decoder_input_details=True
+                )
+            except Exception as exc:  # noqa: BLE001 - every failure is classified for the runner
+                raise map_error(exc, self.spec, self.where, self._secret) from None
+            total, n = _prefill_sum(out, text, len(prompt))
+            totals.append(total)
+            counts += n
+        return ContinuationScores(tuple(totals), None, counts)
 
     async def generate(self, request: GenerateRequest) -> Generation:
         stop = list(request.stop) or None
@@ -201,3 +249,21 @@ class HFProvider(Provider):
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
         )
+
+
+def _prefill_sum(out: Any, text: str, start: int) -> tuple[float, int]:
+    """The log-probs of TGI's prefill tokens that start at or after `start` in `text` (the tokens' texts
+    end with `text`; a BOS before it is skipped)."""
+    prefill = getattr(getattr(out, "details", None), "prefill", None)
+    if not prefill:
+        raise ProviderError(ErrorKind.FATAL, "the server returned no prompt tokens (decoder_input_details)")
+    pieces = [str(getattr(token, "text", "") or "") for token in prefill]
+    joined = "".join(pieces)
+    if not joined.endswith(text):
+        raise ProviderError(ErrorKind.FATAL, "the server's prompt tokens do not spell the prompt")
+    offsets, position = [], -(len(joined) - len(text))
+    for piece in pieces:
+        offsets.append(position)
+        position += len(piece)
+    values = [getattr(token, "logprob", None) for token in prefill]
+    return sum_between(offsets, values, start, len(text))

@@ -110,3 +110,20 @@ def classify_status(
             f"model {model} not found at {where} (404: {first_line(message, 120)}{not_found_hint})",
         )
     return ProviderError(ErrorKind.FATAL, described)
+
+
+def sum_between(offsets: list[int], values: list[float | None], start: int, end: int) -> tuple[float, int]:
+    """Sum of the log-probs of the prompt tokens whose text starts in [start, end), and their number:
+    a continuation's score from a server's prompt log-probs (echo, TGI's prefill)."""
+    total, n = 0.0, 0
+    for offset, value in zip(offsets, values, strict=False):
+        if start <= offset < end:
+            if value is None:
+                raise ProviderError(ErrorKind.FATAL, "the endpoint returned no log-prob for a prompt token")
+            total += float(value)
+            n += 1
+    if n == 0:
+        raise ProviderError(
+            ErrorKind.FATAL, "the continuation has no tokens of its own in the prompt log-probs"
+        )
+    return total, n

@@ -57,7 +57,15 @@ from providers.base import (
     cut_at_stop,
 )
 from providers.http11 import HTTP11Client, RequestTimeout, TransportError
-from providers.http_api import GREEDY_EXTRAS, GREEDY_NOTE, check_api_spec, classify_status, first_line, redact
+from providers.http_api import (
+    GREEDY_EXTRAS,
+    GREEDY_NOTE,
+    check_api_spec,
+    classify_status,
+    first_line,
+    redact,
+    sum_between,
+)
 
 T = TypeVar("T")
 
@@ -368,13 +376,4 @@ def _sum_after(out: Any, start: int, end: int) -> tuple[float, int]:
     values = _get(logprobs, "token_logprobs")
     if not offsets or not values:
         raise ProviderError(ErrorKind.FATAL, "the endpoint returned no prompt log-probs (echo + logprobs)")
-    total, n = 0.0, 0
-    for offset, value in zip(offsets, values, strict=False):
-        if start <= offset < end:
-            if value is None:
-                raise ProviderError(ErrorKind.FATAL, "the endpoint returned no log-prob for a prompt token")
-            total += float(value)
-            n += 1
-    if n == 0:
-        raise ProviderError(ErrorKind.FATAL, "the continuation has no tokens of its own in the echo")
-    return total, n
+    return sum_between(offsets, values, start, end)

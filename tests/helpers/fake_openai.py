@@ -128,11 +128,18 @@ def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
                 )
             else:  # TGI's native generate API at the server root
                 answer = calculator(body["inputs"])
+                prefill = []
+                if (body.get("parameters") or {}).get("decoder_input_details"):
+                    # One token per character after a BOS: a character's log-prob is -0.1 for a digit,
+                    # else -1 (so a class's score counts its characters).
+                    prefill = [{"id": 1, "text": "<s>", "logprob": None}]
+                    for ch in body["inputs"]:
+                        prefill.append({"id": ord(ch), "text": ch, "logprob": -0.1 if ch.isdigit() else -1.0})
                 details = {
                     "finish_reason": "stop_sequence",
                     "generated_tokens": 3,
                     "seed": None,
-                    "prefill": [],
+                    "prefill": prefill,
                 }
                 self._send(200, [{"generated_text": answer + "\n", "details": details}])
 
