@@ -502,12 +502,13 @@ def main() -> None:
     f32: dict[str, float] = {}
     if any(w != "arith" for w in chosen):  # bench --weights f32 runs beside the default ones
         from providers.llama_engine import dequantized, file_digest
+        from providers.local import F32_KV
 
         start = time.perf_counter()
         f32_file = dequantized(model, file_digest(model), out / "weights")
         f32["convert_s"] = time.perf_counter() - start
         log(f"raw llama.cpp: load {f32_file.name} (float32, {f32['convert_s']:.1f} s to convert or find)")
-        engine.f32_llm, f32["raw_load_s"] = load(f32_file)
+        engine.f32_llm, f32["raw_load_s"] = load(f32_file, **F32_KV)
         f32["tokens_per_s"] = prompt_throughput(engine.f32_llm, texts).tokens_per_s
     run: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
