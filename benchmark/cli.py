@@ -32,7 +32,7 @@ from benchmark.families import shipped as shipped_families
 from benchmark.rundir import RunDir, default_run_path, write_atomic
 from benchmark.runner import ModelSpec, RunConfig, Runner, TaskPlan
 from benchmark.schemas import SummaryRow
-from benchmark.sizes import format_size
+from benchmark.sizes import format_size, parse_size
 from providers.base import LOCAL_WEIGHTS, ProviderOptions
 from reports import build_reports
 from reports.tables import pct
@@ -138,6 +138,26 @@ def cli() -> None:
     "transformers and lm-evaluation-harness get from the same file.",
 )
 @click.option(
+    "--dtype",
+    type=click.Choice(["auto", "float32", "bfloat16", "float16"]),
+    default="auto",
+    show_default=True,
+    help="hf: what the weights compute in (auto: bfloat16 on a GPU, float32 on a CPU).",
+)
+@click.option(
+    "--chat-template",
+    type=click.Choice(["auto", "on", "off"]),
+    default="auto",
+    show_default=True,
+    help="local, hf: wrap each prompt in the model's chat template (auto: for a family's instruct "
+    "members only; base models get the raw prompt).",
+)
+@click.option(
+    "--max-params",
+    default=None,
+    help="Leave out the family members larger than this (e.g. 3B).",
+)
+@click.option(
     "--max-cost",
     type=float,
     default=None,
@@ -182,6 +202,9 @@ def run(
     timeout: float,
     api: str,
     weights: str,
+    dtype: str,
+    chat_template: str,
+    max_params: str | None,
     max_cost: float | None,
     families: tuple[str, ...],
     out: Path | None,
@@ -199,6 +222,7 @@ def run(
     config = _config(click.get_current_context().params, ["bench", *sys.argv[1:]])
     cache = None if no_cache else ResponseCache(cache_dir or default_cache_dir())
     run_dir = RunDir.create(out or default_run_path())
+    _print_footprints(config)
     _execute(config, run_dir, cache, resume=False)
 
 
@@ -226,9 +250,16 @@ def _config(params: dict[str, Any], command: list[str]) -> RunConfig:
     if timeout <= 0:
         raise BenchError(f"--timeout must be positive, not {timeout}")
     options = ProviderOptions(
-        base_url=params["base_url"], timeout=timeout, api=params["api"], weights=params["weights"]
+        base_url=params["base_url"],
+        timeout=timeout,
+        api=params["api"],
+        weights=params["weights"],
+        dtype=params["dtype"],
+        chat_template=params["chat_template"],
     )
     specs = model_specs(params["provider"], params["models"], params["families"])
+    specs = _within(specs, params["max_params"])
+    _one_server_per_member(specs, options.base_url, params["families"])
     if options.weights != "native" and any(member.provider != "local" for member in specs):
         raise BenchError(f"--weights {options.weights} applies to --provider local only")
     for member in specs:
@@ -244,6 +275,29 @@ def _config(params: dict[str, Any], command: list[str]) -> RunConfig:
         command=command,
         options=options,
     )
+
+
+def _within(specs: list[ModelSpec], max_params: str | None) -> list[ModelSpec]:
+    """The members no larger than --max-params (members of undisclosed size stay)."""
+    if max_params is None:
+        return specs
+    limit = parse_size(max_params)
+    kept = [s for s in specs if s.params is None or s.params <= limit]
+    if not kept:
+        raise BenchError(f"--max-params {max_params} leaves out every model")
+    return kept
+
+
+def _one_server_per_member(specs: list[ModelSpec], base_url: str | None, families: tuple[str, ...]) -> None:
+    """A --base-url names one server, which serves one model: a family of several sizes needs a server
+    per member."""
+    shared = [s for s in specs if s.base_url is None]
+    if base_url and families and len(shared) > 1:
+        raise BenchError(
+            f"--base-url would send all {len(shared)} members of {', '.join(families)} to one server, which "
+            "serves one model; give each member its own server as base_url in a family file (copy "
+            "`bench families show NAME`), or run one member with --model and --base-url"
+        )
 
 
 RESUME_OPTIONS = {"resume_dir", "cache_dir", "no_cache"}
@@ -281,6 +335,35 @@ def _resume(path: Path, cache_dir: Path | None, no_cache: bool) -> None:
     _execute(config, run_dir, cache, resume=True)
 
 
+def _print_footprints(config: RunConfig) -> None:
+    """Before a sweep of models loaded here: each size's download and the memory it needs."""
+    found = []
+    for spec in config.models:
+        options = replace(config.options, chat_template="off")
+        footprint = providers.footprint(spec.provider, spec.model, options, spec.params)
+        if footprint is not None:
+            found.append((spec, footprint))
+    if not found:
+        return
+    table = Table("model", "params", "to download", "memory needed", "free", title="models to load, in order")
+    for spec, footprint in found:
+        fits = "" if footprint.fits else " [bold]does not fit[/bold]"
+        table.add_row(
+            escape(spec.model or f"{spec.provider} default model"),
+            format_size(spec.params),
+            _bytes(footprint.download_bytes),
+            _bytes(footprint.memory_bytes) + fits,
+            f"{_bytes(footprint.available_bytes)} {footprint.where}",
+        )
+    Console(stderr=True).print(table)
+
+
+def _bytes(count: int | None) -> str:
+    if count is None:
+        return "?"
+    return f"{count / 1e9:.1f} GB" if count >= 1e8 else f"{count / 1e6:.0f} MB"
+
+
 def _execute(config: RunConfig, run_dir: RunDir, cache: ResponseCache | None, resume: bool) -> None:
     """Run, report, and say how it went; Ctrl-C keeps every finished sample and says how to resume."""
     console = Console(stderr=True)
@@ -314,6 +397,10 @@ def _execute(config: RunConfig, run_dir: RunDir, cache: ResponseCache | None, re
         if runner.budget.stopped:
             console.print(runner.budget.stopped)
     console.print(f"run directory: {run_dir.path}")
+    for model in (m for m in run_dir.read_manifest().models if m.error):
+        console.print(f"not run: {escape(model.label)}: {escape(model.error or '')}")
+    if runner.not_run:
+        sys.exit(1)
     failed = sum(row.errors for row in rows)
     if failed:
         console.print(

@@ -11,9 +11,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 2
-"""Bumped when a saved record changes (2: Sample.cached, Manifest.resumed_at); readers accept older
-versions and refuse run directories from a newer one."""
+SCHEMA_VERSION = 3
+"""Bumped when a saved record changes (2: Sample.cached, Manifest.resumed_at; 3: Sample.sent and
+chat_template, ModelInfo.error); readers accept older versions and refuse run directories from a newer
+one."""
 
 AnswerType = Literal["number", "choice", "text"]
 ScoringMode = Literal["logprob", "generate"]
@@ -42,6 +43,11 @@ class ModelInfo(Record):
     family: str | None = Field(default=None, description="Model family (from --family), if any.")
     variant: str | None = Field(default=None, description="base or instruct, where the family says.")
     size_rank: int | None = Field(default=None, description="Size rank where sizes are undisclosed.")
+    error: str | None = Field(
+        default=None,
+        description="Why this size was not run (it cannot fit in memory); None when it ran. The sweep "
+        "goes on with the other sizes, and a resumed run tries it again.",
+    )
 
 
 class TaskInfo(Record):
@@ -117,6 +123,12 @@ class Sample(Record):
     prompting: str = Field(description="Prompting condition.")
     item_id: str = Field(description="Item id.")
     prompt: str = Field(description="The exact prompt text.")
+    sent: str | None = Field(
+        default=None,
+        description="The text the model was given when a chat template wrapped the prompt (instruct "
+        "models); None: the prompt itself.",
+    )
+    chat_template: bool = Field(default=False, description="Whether a chat template wrapped the prompt.")
     response: str | None = Field(description="Raw generated text; None when scored by log-probs only.")
     extracted: str | None = Field(description="Answer read from the response; None when none was found.")
     target: str = Field(description="Correct answer.")

@@ -39,6 +39,9 @@ def render_html(
             '<p class="scripted"><strong>Scripted models</strong> answer by a fixed rule for '
             "testing; they are not language models.</p>"
         )
+    for model in (m for m in manifest.models if m.error):
+        reason = escape(model.error or "")
+        body.append(f'<p class="scripted"><strong>Not run: {escape(model.label)}</strong>: {reason}</p>')
     groups = group_rows(rows)
     for task in dict.fromkeys(task for task, _ in groups):
         task_groups = {p: g for (t, p), g in groups.items() if t == task}

@@ -19,6 +19,8 @@ def render_markdown(manifest: Manifest, rows: list[SummaryRow]) -> str:
             "they are not language models and their numbers say nothing about scaling.",
             "",
         ]
+    for model in (m for m in manifest.models if m.error):
+        lines += [f"> **Not run: {_cell(model.label)}**: {_cell(model.error or '')}", ""]
     for (task, prompting), group in group_rows(rows).items():
         chance = group[0].chance
         lines += [
