@@ -249,9 +249,15 @@ def _alive(pid: int) -> bool:
 def test_a_crash_later_in_a_run_is_not_silent(bench, tmp_path: Path) -> None:
     """Past the self-test, a native crash cannot be caught, but it is named on stderr (before: exit 132
     and nothing at all)."""
-    pre = (
-        "import os, signal, threading, time\n"
-        "threading.Thread(target=lambda: (time.sleep(1), os.kill(os.getpid(), signal.SIGILL))).start()\n"
+    pre = (  # once bench's main has begun (however slow the imports), the process dies of SIGILL
+        "import faulthandler, os, signal, threading, time\n"
+        "def crash():\n"
+        "    deadline = time.monotonic() + 120\n"
+        "    while not faulthandler.is_enabled() and time.monotonic() < deadline:\n"
+        "        time.sleep(0.05)\n"
+        "    time.sleep(0.5)\n"
+        "    os.kill(os.getpid(), signal.SIGILL)\n"
+        "threading.Thread(target=crash, daemon=True).start()\n"
     )
     args = ("run", "--provider", "scripted", "--model", "calculator", "--limit", "100000")
     result = bench(*args, "--out", str(tmp_path / "run"), pre=pre)
