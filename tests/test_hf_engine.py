@@ -314,3 +314,20 @@ def test_a_prompt_longer_than_the_models_context_is_one_line(bench, tmp_path: Pa
     result = bench("run", "--provider", "hf", "--model", str(folder), *args, "--out", str(tmp_path / "r"))
     assert result.code == 2 and "Traceback" not in result.err, result.err
     assert "exceed the model's context of 1024" in result.err
+
+
+def test_the_gpu_script_runs(tmp_path: Path) -> None:
+    """perf/gpu_engine.py is meant for a machine with a GPU; `--tiny` checks here that it still runs."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, str(root / "perf" / "gpu_engine.py"), "--tiny", "--items", "4"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "scoring:" in done.stdout and "generation:" in done.stdout and "ratio" in done.stdout
