@@ -232,7 +232,7 @@ def fetch(ref: ModelRef, cache_dir: Path) -> tuple[Path, dict[str, str]]:
 
         gguf = Path(assemble())
     elif ref.kind == "gguf-hub":
-        gguf = _cached(ref) or _download(ref)
+        gguf = hub_file(ref)
     else:
         assert ref.path is not None
         gguf = ref.path
@@ -240,16 +240,25 @@ def fetch(ref: ModelRef, cache_dir: Path) -> tuple[Path, dict[str, str]]:
     return converted(gguf, digest, cache_dir / "hf"), {"source": "gguf", "sha256": digest}
 
 
+def hub_file(ref: ModelRef) -> Path:
+    """A file of a Hub repository (`org/repo:file.gguf`): from the cache, else downloaded."""
+    return _cached(ref) or _download(ref)
+
+
 def _download(ref: ModelRef) -> Path:
     from huggingface_hub import hf_hub_download, snapshot_download
 
     info = _hub_info(ref)  # names an absent or gated model before any download starts
     assert ref.repo is not None
+    files = [s.rfilename for s in (info.siblings or [])]
+    if ref.kind == "gguf-hub" and ref.filename not in files:
+        listed = ", ".join(f for f in files if f.endswith(".gguf"))[:300] or "none"
+        raise UsageError(f"{ref.repo} has no file {ref.filename} (its .gguf files: {listed})")
     try:
         if ref.kind == "gguf-hub":
             assert ref.filename is not None
             return Path(hf_hub_download(ref.repo, ref.filename, revision=ref.revision))
-        patterns = _patterns([s.rfilename for s in (info.siblings or [])])
+        patterns = _patterns(files)
         return Path(snapshot_download(ref.repo, revision=ref.revision, allow_patterns=patterns))
     except Exception as exc:  # noqa: BLE001 - one line for the user, whatever broke
         raise UsageError(f"{ref.name}: the download failed ({type(exc).__name__}: {exc})") from None

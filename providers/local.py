@@ -87,20 +87,12 @@ def resolve_model(spec: str | None) -> Path:
 
 
 def _download(spec: str) -> Path:
-    repo, _, file = spec.partition(":")
-    from huggingface_hub import hf_hub_download
+    """REPO:FILE from huggingface_hub's cache, or downloaded (a missing repository, file or network is
+    one line within seconds: providers/hf_models.py)."""
+    from providers.hf_models import ModelRef, hub_file
 
-    try:
-        return Path(hf_hub_download(repo_id=repo, filename=file, local_files_only=True))
-    except Exception:  # noqa: BLE001 - not cached yet: try the network below
-        pass
-    try:
-        return Path(hf_hub_download(repo_id=repo, filename=file))
-    except Exception as exc:  # noqa: BLE001 - any failure here is one line for the user
-        raise UsageError(
-            f"cannot download {file} from {repo} ({type(exc).__name__}: no network, or no such "
-            "repository or file); download the .gguf where there is a network and pass its path to --model"
-        ) from None
+    repo, _, file = spec.partition(":")
+    return hub_file(ModelRef(spec, "gguf-hub", repo=repo, filename=file))
 
 
 @dataclass(frozen=True)
