@@ -197,8 +197,15 @@ def run(
         _resume(resume_dir, cache_dir, no_cache)
         return
     config = _config(click.get_current_context().params, ["bench", *sys.argv[1:]])
+    path = out or default_run_path()
+    RunDir.check_new(path)  # a bad --out is refused before the cache is created
     cache = None if no_cache else ResponseCache(cache_dir or default_cache_dir())
-    run_dir = RunDir.create(out or default_run_path())
+    try:
+        run_dir = RunDir.create(path)
+    except BaseException:
+        if cache is not None:
+            cache.close()
+        raise
     _execute(config, run_dir, cache, resume=False)
 
 
@@ -264,6 +271,20 @@ def _resume(path: Path, cache_dir: Path | None, no_cache: bool) -> None:
             "(only --cache-dir and --no-cache may change)"
         )
     run_dir = RunDir.open(path)
+    run_dir.lock()
+    try:
+        config, cache = _resume_config(run_dir, ctx, cache_dir, no_cache)
+    except BaseException:
+        run_dir.release()
+        raise
+    _execute(config, run_dir, cache, resume=True)
+
+
+def _resume_config(
+    run_dir: RunDir, ctx: click.Context, cache_dir: Path | None, no_cache: bool
+) -> tuple[RunConfig, ResponseCache | None]:
+    """The configuration of the locked run in `run_dir`, read from its manifest, and its cache."""
+    path = run_dir.path
     manifest = run_dir.read_manifest()
     args = manifest.command[1:]
     if not args or args[0] != "run":
@@ -273,16 +294,28 @@ def _resume(path: Path, cache_dir: Path | None, no_cache: bool) -> None:
         raise BenchError(f"{path / 'manifest.json'}: its command is itself a --resume")
     config = _config(original.params, manifest.command)
     cache = None if no_cache else ResponseCache(cache_dir or default_cache_dir())
-    dropped = run_dir.repair()
+    try:
+        dropped = run_dir.repair()
+    except BaseException:
+        if cache is not None:
+            cache.close()
+        raise
     if dropped:
         click.echo(
             f"dropped a torn last line of samples.jsonl ({dropped} bytes; that item is asked again)", err=True
         )
-    _execute(config, run_dir, cache, resume=True)
+    return config, cache
 
 
 def _execute(config: RunConfig, run_dir: RunDir, cache: ResponseCache | None, resume: bool) -> None:
     """Run, report, and say how it went; Ctrl-C keeps every finished sample and says how to resume."""
+    try:
+        _run_and_report(config, run_dir, cache, resume)
+    finally:
+        run_dir.release()
+
+
+def _run_and_report(config: RunConfig, run_dir: RunDir, cache: ResponseCache | None, resume: bool) -> None:
     console = Console(stderr=True)
     progress = RichProgress(console)
     runner = Runner(config, run_dir, progress, cache=cache, resume=resume)
@@ -401,7 +434,12 @@ def report(run_dir: Path, reference: str | None) -> None:
     from reports.references import load_reference
 
     published = load_reference(reference) if reference else None
-    rows = build_reports(RunDir.open(run_dir), published)
+    run = RunDir.open(run_dir)
+    run.lock()
+    try:
+        rows = build_reports(run, published)
+    finally:
+        run.release()
     _stdout().print(per_model_table(rows))
 
 
@@ -419,7 +457,10 @@ def compare(run_dirs: tuple[Path, ...], out: Path | None) -> None:
 
     runs = [RunDir.open(path) for path in run_dirs]
     merged = merge_runs(runs, out or default_run_path(prefix="compare-"), ["bench", *sys.argv[1:]])
-    rows = build_reports(merged)
+    try:
+        rows = build_reports(merged)
+    finally:
+        merged.release()
     _stdout().print(per_model_table(rows))
     click.echo(f"run directory: {merged.path}", err=True)
 
