@@ -14,14 +14,16 @@ import hashlib
 import json
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from benchmark.errors import BenchError, UsageError
 
 CACHE_VERSION = 1
 """Format of the database (`PRAGMA user_version`); a newer one is refused, never rewritten."""
 FILENAME = "responses.sqlite"
+T = TypeVar("T")
 
 
 def default_cache_dir() -> Path:
@@ -92,7 +94,10 @@ class ResponseCache:
             self._db.close()
             raise
 
-    def get(self, key: str) -> dict[str, Any] | None:
+    def get(self, key: str, decode: Callable[[Any], T]) -> T | None:
+        """The answer stored under `key` as `decode` reads it; None when there is none, or when the entry
+        is unreadable or `decode` refuses it (ValueError): the model is asked again and the answer
+        stored afresh, so a damaged or poisoned entry never reaches a sample."""
         try:
             row = self._db.execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
         except sqlite3.DatabaseError as exc:
@@ -100,9 +105,9 @@ class ResponseCache:
         if row is None:
             return None
         try:
-            value: dict[str, Any] = json.loads(row[0])
-        except json.JSONDecodeError:
-            return None  # unreadable entry: ask the model again (and store the answer afresh)
+            value = decode(json.loads(row[0]))
+        except (ValueError, RecursionError):  # json.JSONDecodeError is a ValueError
+            return None
         self.hits += 1
         return value
 

@@ -23,10 +23,11 @@ from providers.base import (
     ContinuationScores,
     ErrorKind,
     GenerateRequest,
-    Generation,
     Provider,
     ProviderError,
     ProviderOptions,
+    generation_from,
+    scores_from,
 )
 from tasks.base import Task
 
@@ -105,7 +106,7 @@ def _identity(info: ModelInfo) -> tuple[str, str, str, str | None]:
 
 
 def _retryable(error: BaseException) -> bool:
-    return isinstance(error, ProviderError) and error.kind is not ErrorKind.FATAL
+    return isinstance(error, ProviderError) and error.kind in (ErrorKind.RATE_LIMIT, ErrorKind.TRANSIENT)
 
 
 def _delay(error: BaseException | None, attempt: int) -> float:
@@ -344,19 +345,20 @@ class Runner:
         identity: dict[str, str],
         task: Task,
         request: dict[str, Any],
-        make: Callable[[], Awaitable[T]],
-        decode: Callable[[dict[str, Any]], T],
+        make: Callable[[], Awaitable[object]],
+        check: Callable[[object], T],
     ) -> tuple[T, bool]:
         """The answer to `request` from the cache, or from the provider (then stored). Returns it and
-        whether it came from the cache."""
-        if self.cache is None:
-            return await self._call(provider, make), False
+        whether it came from the cache. `check` reads an answer (the provider's, or the fields of a
+        cached one) and raises InvalidAnswer on a malformed one: that is the item's error, and it is
+        never stored; a cached entry it refuses is asked for again."""
         key = request_key(identity, request["kind"], request, task.version)
-        stored = self.cache.get(key)
+        stored = self.cache.get(key, check) if self.cache is not None else None
         if stored is not None:
-            return decode(stored), True
-        answer = await self._call(provider, make)
-        self.cache.put(key, request["kind"], dict(vars(answer)))  # a flat dataclass: its fields
+            return stored, True
+        answer = check(await self._call(provider, make))
+        if self.cache is not None:
+            self.cache.put(key, request["kind"], dict(vars(answer)))  # a flat dataclass: its fields
         return answer, False
 
     async def _sample(
@@ -388,7 +390,7 @@ class Runner:
                 task,
                 request,
                 lambda: provider.score_continuations(instance.prompt, continuations, instance.shared_prefix),
-                _decode_scores,
+                lambda answer: scores_from(answer, len(continuations)),
             )
             from_cache.append(hit)
             return answer
@@ -417,7 +419,7 @@ class Runner:
                         "shared_prefix": request.shared_prefix,
                     },
                     lambda: provider.generate(request),
-                    lambda stored: Generation(**stored),
+                    generation_from,
                 )
                 from_cache.append(hit)
                 response = generation.text
@@ -459,9 +461,3 @@ class Runner:
             error=error,
             metrics=metrics,
         )
-
-
-def _decode_scores(stored: dict[str, Any]) -> ContinuationScores:
-    return ContinuationScores(
-        tuple(stored["logprobs"]), stored.get("prompt_tokens"), stored.get("continuation_tokens")
-    )

@@ -51,10 +51,14 @@ from providers.base import (
     ErrorKind,
     GenerateRequest,
     Generation,
+    InvalidAnswer,
     Provider,
     ProviderError,
     ProviderOptions,
     cut_at_stop,
+    generation_from,
+    scores_from,
+    token_count,
 )
 from providers.http11 import HTTP11Client, RequestTimeout, TransportError
 from providers.http_api import GREEDY_EXTRAS, GREEDY_NOTE, check_api_spec, classify_status, first_line, redact
@@ -148,14 +152,32 @@ def map_error(exc: BaseException, model: str, base_url: str, secret: str | None 
     return ProviderError(ErrorKind.FATAL, redact(f"{type(exc).__name__}: {first_line(str(exc))}", secret))
 
 
+_JSON_VALUES = (str, int, float, list, type(None))
+
+
 def _get(obj: Any, name: str) -> Any:
-    """A field of an answer: an SDK object's attribute or a parsed JSON object's key (None if absent)."""
-    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+    """A field of an answer: an SDK object's attribute or a parsed JSON object's key (None if absent,
+    or if `obj` is a JSON value that has no fields)."""
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return None if isinstance(obj, _JSON_VALUES) else getattr(obj, name, None)
 
 
 def _first_choice(out: Any) -> Any:
     choices = _get(out, "choices")
-    return choices[0] if choices else None
+    if not isinstance(choices, Sequence) or isinstance(choices, str) or not choices:
+        raise InvalidAnswer(f"choices is {first_line(repr(choices), 40)}, not a list of choices")
+    return choices[0]
+
+
+def _text(choice: Any, api: str) -> str:
+    """The generated text of a choice: `text` (completions) or `message.content` (chat); "" for null."""
+    text = _get(choice, "text") if api == "completions" else _get(_get(choice, "message"), "content")
+    if text is None:
+        return ""
+    if not isinstance(text, str):
+        raise InvalidAnswer(f"the choice's text is {first_line(repr(text), 40)}, not a string")
+    return text
 
 
 def _run_sync(make: Callable[[], Awaitable[T]]) -> T:
@@ -254,13 +276,8 @@ class OpenAIProvider(Provider):
             message = _body_message(data) or f"Error code: {status}"
             raise _status_error(status, message, headers, self.spec, self.base_url, self._secret)
         if not isinstance(out, Mapping):
-            raise ProviderError(
-                ErrorKind.FATAL,
-                redact(
-                    f"{self.base_url}/{path} answered {first_line(str(out), 120)!r}, not a JSON object",
-                    self._secret,
-                ),
-            )
+            shown = redact(first_line(str(out), 120), self._secret)
+            raise InvalidAnswer(f"{self.base_url}/{path} answered {shown!r}, not a JSON object")
         return out
 
     # -- generation ---------------------------------------------------------------------------
@@ -276,13 +293,13 @@ class OpenAIProvider(Provider):
             body.update(GREEDY_EXTRAS)
         path = "completions" if self.api == "completions" else "chat/completions"
         out = await self._request(path, body)
-        choice = _first_choice(out)
-        text = _get(choice, "text") if self.api == "completions" else _get(_get(choice, "message"), "content")
         usage = _get(out, "usage")
-        return Generation(
-            text=cut_at_stop(text or "", request.stop),
-            prompt_tokens=_get(usage, "prompt_tokens"),
-            completion_tokens=_get(usage, "completion_tokens"),
+        return generation_from(
+            {
+                "text": cut_at_stop(_text(_first_choice(out), self.api), request.stop),
+                "prompt_tokens": _get(usage, "prompt_tokens"),
+                "completion_tokens": _get(usage, "completion_tokens"),
+            }
         )
 
     # -- log-probabilities ----------------------------------------------------------------------
@@ -355,26 +372,37 @@ class OpenAIProvider(Provider):
             total, n = _sum_after(out, len(prompt), len(prompt + continuation))
             totals.append(total)
             counted += n
-            used: int | None = _get(_get(out, "usage"), "prompt_tokens")
+            used = token_count(_get(_get(out, "usage"), "prompt_tokens"), "usage.prompt_tokens")
             if prompt_tokens is None and used is not None:
                 prompt_tokens = max(0, used - n)
-        return ContinuationScores(tuple(totals), prompt_tokens=prompt_tokens, continuation_tokens=counted)
+        return scores_from(
+            {"logprobs": totals, "prompt_tokens": prompt_tokens, "continuation_tokens": counted},
+            len(continuations),
+        )
+
+
+def _numbers(values: Any, kind: type | tuple[type, ...], name: str) -> list[Any]:
+    """`values` as a list of `kind` (or None), else InvalidAnswer."""
+    if not isinstance(values, Sequence) or isinstance(values, str) or not values:
+        raise InvalidAnswer(f"the endpoint returned no prompt log-probs (echo + logprobs): {name} is missing")
+    for value in values:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
+            raise InvalidAnswer(f"{name} holds {first_line(repr(value), 40)}")
+    return list(values)
 
 
 def _sum_after(out: Any, start: int, end: int) -> tuple[float, int]:
     """Sum of the echoed token log-probs with text offset in [start, end), and their number."""
     logprobs = _get(_first_choice(out), "logprobs")
-    offsets = _get(logprobs, "text_offset")
-    values = _get(logprobs, "token_logprobs")
-    if not offsets or not values:
-        raise ProviderError(ErrorKind.FATAL, "the endpoint returned no prompt log-probs (echo + logprobs)")
+    offsets = _numbers(_get(logprobs, "text_offset"), int, "text_offset")
+    values = _numbers(_get(logprobs, "token_logprobs"), (int, float), "token_logprobs")
     total, n = 0.0, 0
     for offset, value in zip(offsets, values, strict=False):
-        if start <= offset < end:
+        if offset is not None and start <= offset < end:
             if value is None:
-                raise ProviderError(ErrorKind.FATAL, "the endpoint returned no log-prob for a prompt token")
+                raise InvalidAnswer("the endpoint returned no log-prob for a prompt token")
             total += float(value)
             n += 1
     if n == 0:
-        raise ProviderError(ErrorKind.FATAL, "the continuation has no tokens of its own in the echo")
+        raise InvalidAnswer("the continuation has no tokens of its own in the echo")
     return total, n
