@@ -28,10 +28,11 @@ from providers.base import (
     ErrorKind,
     GenerateRequest,
     Generation,
+    InvalidAnswer,
     Provider,
     ProviderError,
     ProviderOptions,
-    cut_at_stop,
+    generated,
 )
 from providers.http_api import check_api_spec, classify_status, first_line, redact
 
@@ -144,13 +145,16 @@ class AnthropicProvider(Provider):
             if error.kind is ErrorKind.FATAL:
                 self._fatal = error
             raise error from None
-        text = "".join(getattr(block, "text", "") for block in message.content if block.type == "text")
-        usage = message.usage
-        return Generation(
-            text=cut_at_stop(text, request.stop),
-            prompt_tokens=getattr(usage, "input_tokens", None),
-            completion_tokens=getattr(usage, "output_tokens", None),
-        )
+        blocks = getattr(message, "content", None)
+        if not isinstance(blocks, list):
+            raise InvalidAnswer(f"content is {first_line(repr(blocks), 40)}, not a list of blocks")
+        texts = [getattr(block, "text", None) for block in blocks if getattr(block, "type", None) == "text"]
+        if not all(isinstance(t, str) for t in texts):
+            raise InvalidAnswer("a text block holds no string")
+        text = "".join(t for t in texts if isinstance(t, str))
+        usage = getattr(message, "usage", None)
+        tokens = getattr(usage, "input_tokens", None), getattr(usage, "output_tokens", None)
+        return generated(text, request.stop, *tokens)
 
     def _redact(self, message: str) -> str:
         return redact(message, self._key)

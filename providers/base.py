@@ -134,6 +134,19 @@ def generation_from(answer: object) -> Generation:
     )
 
 
+def generated(
+    text: object, stop: Sequence[str], prompt_tokens: object = None, completion_tokens: object = None
+) -> Generation:
+    """An adapter's Generation from the fields a server sent: null text is "", text that is not a string
+    or a count that is not one is InvalidAnswer; the text is cut at the first of `stop`."""
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        raise InvalidAnswer(f"the generated text is {_shown(text)}, not a string")
+    fields = {"text": cut_at_stop(text, stop), "prompt_tokens": prompt_tokens}
+    return generation_from(fields | {"completion_tokens": completion_tokens})
+
+
 def scores_from(answer: object, count: int) -> ContinuationScores:
     """ContinuationScores with `count` finite log-probs and real token counts, from a provider's answer
     or a cached one; InvalidAnswer otherwise."""

@@ -34,7 +34,7 @@ from providers.base import (
     Provider,
     ProviderError,
     ProviderOptions,
-    cut_at_stop,
+    generated,
 )
 from providers.http_api import GREEDY_EXTRAS, GREEDY_NOTE, check_api_spec, classify_status, first_line, redact
 
@@ -175,7 +175,7 @@ class HFProvider(Provider):
                     stop=stop,
                     extra_body=GREEDY_EXTRAS if self.base_url else None,
                 )
-                text = (out.choices[0].message.content if out.choices else None) or ""
+                text = out.choices[0].message.content if out.choices else None
                 usage = getattr(out, "usage", None)
                 prompt_tokens = getattr(usage, "prompt_tokens", None)
                 completion_tokens = getattr(usage, "completion_tokens", None)
@@ -196,8 +196,4 @@ class HFProvider(Provider):
         except Exception as exc:  # noqa: BLE001 - every failure is classified for the runner
             raise map_error(exc, self.spec, self.where, self._secret) from None
         # TGI keeps the stop sequence in the text; OpenAI-compatible servers drop it.
-        return Generation(
-            text=cut_at_stop(text or "", request.stop),
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-        )
+        return generated(text, request.stop, prompt_tokens, completion_tokens)

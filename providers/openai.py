@@ -55,8 +55,7 @@ from providers.base import (
     Provider,
     ProviderError,
     ProviderOptions,
-    cut_at_stop,
-    generation_from,
+    generated,
     scores_from,
     token_count,
 )
@@ -170,14 +169,9 @@ def _first_choice(out: Any) -> Any:
     return choices[0]
 
 
-def _text(choice: Any, api: str) -> str:
-    """The generated text of a choice: `text` (completions) or `message.content` (chat); "" for null."""
-    text = _get(choice, "text") if api == "completions" else _get(_get(choice, "message"), "content")
-    if text is None:
-        return ""
-    if not isinstance(text, str):
-        raise InvalidAnswer(f"the choice's text is {first_line(repr(text), 40)}, not a string")
-    return text
+def _text(choice: Any, api: str) -> Any:
+    """The generated text of a choice, unchecked: `text` (completions) or `message.content` (chat)."""
+    return _get(choice, "text") if api == "completions" else _get(_get(choice, "message"), "content")
 
 
 def _run_sync(make: Callable[[], Awaitable[T]]) -> T:
@@ -294,13 +288,8 @@ class OpenAIProvider(Provider):
         path = "completions" if self.api == "completions" else "chat/completions"
         out = await self._request(path, body)
         usage = _get(out, "usage")
-        return generation_from(
-            {
-                "text": cut_at_stop(_text(_first_choice(out), self.api), request.stop),
-                "prompt_tokens": _get(usage, "prompt_tokens"),
-                "completion_tokens": _get(usage, "completion_tokens"),
-            }
-        )
+        text = _text(_first_choice(out), self.api)
+        return generated(text, request.stop, _get(usage, "prompt_tokens"), _get(usage, "completion_tokens"))
 
     # -- log-probabilities ----------------------------------------------------------------------
     def _enable_logprobs(self, options: ProviderOptions) -> None:

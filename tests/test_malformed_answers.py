@@ -110,3 +110,26 @@ def test_answers_are_checked_field_by_field() -> None:
         with pytest.raises(InvalidAnswer) as caught:
             generation_from(answer) if count is None else scores_from(answer, count)
         assert caught.value.kind is ErrorKind.INVALID
+
+
+@pytest.mark.parametrize(
+    ("api", "answer"),
+    [
+        ("completions", [{"generated_text": 123, "details": {"generated_tokens": 1, "prefill": []}}]),
+        ("chat", {"choices": [{"message": {"content": 5}}]}),
+        ("chat", {"choices": [{"message": {"content": "5"}}], "usage": {"prompt_tokens": "lots"}}),
+    ],
+)
+def test_the_hf_adapter_refuses_malformed_answers(fake, api: str, answer: Any) -> None:
+    pytest.importorskip("huggingface_hub")
+    import asyncio
+
+    from providers.base import ErrorKind, GenerateRequest, ProviderError, ProviderOptions
+    from providers.hf import HFProvider
+
+    fake.state.raw = lambda number, body: (200, json.dumps(answer).encode())
+    provider = HFProvider.from_spec("tgi", ProviderOptions(base_url=fake.url.removesuffix("/v1"), api=api))
+    with pytest.raises(ProviderError) as caught:
+        asyncio.run(provider.generate(GenerateRequest("Q: What is 2 plus 3?\n\nA:", 5, ("\n",))))
+    provider.close()
+    assert caught.value.kind is ErrorKind.INVALID
