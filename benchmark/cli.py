@@ -34,6 +34,7 @@ from benchmark.runner import ModelSpec, RunConfig, Runner, TaskPlan
 from benchmark.schemas import SummaryRow
 from benchmark.sizes import format_size
 from providers.base import LOCAL_WEIGHTS, ProviderOptions
+from providers.http_api import REDACTED, public_url, redact
 from reports import build_reports
 from reports.tables import pct
 
@@ -196,7 +197,8 @@ def run(
     if resume_dir is not None:
         _resume(resume_dir, cache_dir, no_cache)
         return
-    config = _config(click.get_current_context().params, ["bench", *sys.argv[1:]])
+    command = ["bench", *(redact(arg) for arg in sys.argv[1:])]  # no password or token is written down
+    config = _config(click.get_current_context().params, command)
     path = out or default_run_path()
     RunDir.check_new(path)  # a bad --out is refused before the cache is created
     cache = None if no_cache else ResponseCache(cache_dir or default_cache_dir())
@@ -253,7 +255,7 @@ def _config(params: dict[str, Any], command: list[str]) -> RunConfig:
     )
 
 
-RESUME_OPTIONS = {"resume_dir", "cache_dir", "no_cache"}
+RESUME_OPTIONS = {"resume_dir", "cache_dir", "no_cache", "base_url"}
 
 
 def _resume(path: Path, cache_dir: Path | None, no_cache: bool) -> None:
@@ -268,7 +270,7 @@ def _resume(path: Path, cache_dir: Path | None, no_cache: bool) -> None:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
         raise BenchError(
             f"--resume finishes a run with the options it began with; leave out {flags} "
-            "(only --cache-dir and --no-cache may change)"
+            "(only --cache-dir and --no-cache may change, and --base-url may give back its password)"
         )
     run_dir = RunDir.open(path)
     run_dir.lock()
@@ -292,6 +294,7 @@ def _resume_config(
     original = run.make_context("run", list(args[1:]), parent=ctx.parent)
     if original.params["resume_dir"] is not None:
         raise BenchError(f"{path / 'manifest.json'}: its command is itself a --resume")
+    original.params["base_url"] = _resumed_base_url(path, original.params["base_url"], ctx.params["base_url"])
     config = _config(original.params, manifest.command)
     cache = None if no_cache else ResponseCache(cache_dir or default_cache_dir())
     try:
@@ -305,6 +308,24 @@ def _resume_config(
             f"dropped a torn last line of samples.jsonl ({dropped} bytes; that item is asked again)", err=True
         )
     return config, cache
+
+
+def _resumed_base_url(path: Path, recorded: str | None, given: str | None) -> str | None:
+    """The --base-url of a resumed run: the one in its manifest, unless that had a password or token
+    (written down as ***), which the resume must give again, the rest unchanged."""
+    if given is None:
+        if recorded is not None and REDACTED in recorded:
+            raise BenchError(
+                f"this run's --base-url {recorded} held a password or token, which bench never writes "
+                f"down; give it again: bench run --resume {path} --base-url URL"
+            )
+        return recorded
+    if recorded is None or public_url(given) != public_url(recorded):
+        raise BenchError(
+            f"--base-url with --resume may only give back the password or token of the run's own "
+            f"--base-url ({recorded or 'none'}), not change it"
+        )
+    return given
 
 
 def _execute(config: RunConfig, run_dir: RunDir, cache: ResponseCache | None, resume: bool) -> None:
@@ -418,7 +439,8 @@ def families_show(name: str) -> None:
     table = Table("provider", "model", size_column, "variant", "base_url")
     for m in family.members:
         size = str(m.rank) if family.by_rank else format_size(m.params)
-        table.add_row(*map(escape, (m.provider, m.model or "(default)", size, m.variant, m.base_url or "")))
+        base_url = public_url(m.base_url) if m.base_url else ""
+        table.add_row(*map(escape, (m.provider, m.model or "(default)", size, m.variant, base_url)))
     out.print(table)
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from benchmark.errors import UsageError
@@ -36,7 +36,16 @@ from providers.base import (
     ProviderOptions,
     generated,
 )
-from providers.http_api import GREEDY_EXTRAS, GREEDY_NOTE, check_api_spec, classify_status, first_line, redact
+from providers.http_api import (
+    GREEDY_EXTRAS,
+    GREEDY_NOTE,
+    check_api_spec,
+    classify_status,
+    first_line,
+    public_url,
+    redact,
+    url_secrets,
+)
 
 HF_ROUTER = "https://router.huggingface.co"
 PLACEHOLDER_TOKEN = "hf_no_token_needed"
@@ -79,7 +88,7 @@ def _server_message(exc: BaseException, response: Any) -> str:
     return first_line(str(message or exc))
 
 
-def map_error(exc: BaseException, model: str, where: str, secret: str | None = None) -> ProviderError:
+def map_error(exc: BaseException, model: str, where: str, secrets: Sequence[str] = ()) -> ProviderError:
     """Classify an error of huggingface_hub's inference client (httpx2 underneath) for the runner."""
     from huggingface_hub.errors import InferenceTimeoutError, OverloadedError
 
@@ -92,7 +101,7 @@ def map_error(exc: BaseException, model: str, where: str, secret: str | None = N
         timeouts, transport = (), ()
 
     def scrub(text: str) -> str:
-        return redact(text, secret)
+        return redact(text, *secrets)
 
     status, response = _http_status(exc)
     if status is not None:
@@ -126,8 +135,8 @@ class HFProvider(Provider):
         self.api = "completions" if options.api == "completions" else "chat"
         self.base_url = options.base_url
         token = os.environ.get("HF_TOKEN") or None
-        self._secret = token
-        self.where = self.base_url or HF_ROUTER
+        self.where = public_url(self.base_url or HF_ROUTER)
+        self._secrets = tuple(x for x in (token, *url_secrets(self.base_url)) if x)
         if self.base_url:
             self.client: Any = AsyncInferenceClient(
                 base_url=self.base_url, api_key=token or PLACEHOLDER_TOKEN, timeout=options.timeout
@@ -194,6 +203,6 @@ class HFProvider(Provider):
                 prefill = getattr(details, "prefill", None)
                 prompt_tokens = len(prefill) if prefill else None
         except Exception as exc:  # noqa: BLE001 - every failure is classified for the runner
-            raise map_error(exc, self.spec, self.where, self._secret) from None
+            raise map_error(exc, self.spec, self.where, self._secrets) from None
         # TGI keeps the stop sequence in the text; OpenAI-compatible servers drop it.
         return generated(text, request.stop, prompt_tokens, completion_tokens)

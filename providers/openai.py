@@ -60,7 +60,16 @@ from providers.base import (
     token_count,
 )
 from providers.http11 import HTTP11Client, RequestTimeout, TransportError
-from providers.http_api import GREEDY_EXTRAS, GREEDY_NOTE, check_api_spec, classify_status, first_line, redact
+from providers.http_api import (
+    GREEDY_EXTRAS,
+    GREEDY_NOTE,
+    check_api_spec,
+    classify_status,
+    first_line,
+    public_url,
+    redact,
+    url_secrets,
+)
 
 T = TypeVar("T")
 
@@ -117,11 +126,11 @@ def _status_error(
     headers: Mapping[str, str] | None,
     model: str,
     base_url: str,
-    secret: str | None,
+    secrets: Sequence[str],
 ) -> ProviderError:
     return classify_status(
         status,
-        redact(first_line(message), secret),
+        redact(first_line(message), *secrets),
         key_variable="OPENAI_API_KEY",
         model=model,
         where=base_url,
@@ -130,25 +139,26 @@ def _status_error(
     )
 
 
-def map_error(exc: BaseException, model: str, base_url: str, secret: str | None = None) -> ProviderError:
-    """Classify an exception of the openai SDK or of http11 for the runner (which alone retries)."""
+def map_error(exc: BaseException, model: str, base_url: str, secrets: Sequence[str] = ()) -> ProviderError:
+    """Classify an exception of the openai SDK or of http11 for the runner (which alone retries).
+    `base_url` is the public one (public_url); `secrets` are redacted from every message."""
     if isinstance(exc, RequestTimeout):
         return ProviderError(ErrorKind.TRANSIENT, f"request timed out ({base_url})")
     if isinstance(exc, TransportError):
         detail = f": {first_line(str(exc), 120)}" if str(exc) else ""
-        return ProviderError(ErrorKind.TRANSIENT, redact(f"cannot connect to {base_url}{detail}", secret))
+        return ProviderError(ErrorKind.TRANSIENT, redact(f"cannot connect to {base_url}{detail}", *secrets))
     import openai
 
     if isinstance(exc, openai.APIStatusError):
         headers = getattr(exc.response, "headers", None)
-        return _status_error(exc.status_code, _server_message(exc), headers, model, base_url, secret)
+        return _status_error(exc.status_code, _server_message(exc), headers, model, base_url, secrets)
     if isinstance(exc, openai.APITimeoutError):
         return ProviderError(ErrorKind.TRANSIENT, f"request timed out ({base_url})")
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__
         detail = f": {first_line(str(cause), 120)}" if cause and str(cause) else ""
-        return ProviderError(ErrorKind.TRANSIENT, redact(f"cannot connect to {base_url}{detail}", secret))
-    return ProviderError(ErrorKind.FATAL, redact(f"{type(exc).__name__}: {first_line(str(exc))}", secret))
+        return ProviderError(ErrorKind.TRANSIENT, redact(f"cannot connect to {base_url}{detail}", *secrets))
+    return ProviderError(ErrorKind.FATAL, redact(f"{type(exc).__name__}: {first_line(str(exc))}", *secrets))
 
 
 _JSON_VALUES = (str, int, float, list, type(None))
@@ -197,9 +207,12 @@ class OpenAIProvider(Provider):
         self.spec = spec
         self.api = choose_api(spec, options)
         self.base_url = options.base_url or OPENAI_URL
+        self.where = public_url(self.base_url)
+        """The endpoint as written down and shown: without a password or token."""
         self.timeout = options.timeout
         key = os.environ.get("OPENAI_API_KEY") or None
         self._secret = key
+        self._secrets = tuple(x for x in (key, *url_secrets(self.base_url)) if x)
         self.client: Any = None  # the SDK's, for OpenAI's own API
         self.http: HTTP11Client | None = None  # http11's, for a self-hosted server
         if is_self_hosted(options.base_url):
@@ -223,7 +236,7 @@ class OpenAIProvider(Provider):
             params=None,
             scripted=False,
             supports_logprobs=self.supports_logprobs,
-            details={"api": self.api, "base_url": self.base_url}
+            details={"api": self.api, "base_url": self.where}
             | ({"decoding": GREEDY_NOTE} if self.http is not None else {}),
         )
 
@@ -239,7 +252,7 @@ class OpenAIProvider(Provider):
         return cls(spec, options)
 
     def _error(self, exc: BaseException) -> ProviderError:
-        return map_error(exc, self.spec, self.base_url, self._secret)
+        return map_error(exc, self.spec, self.where, self._secrets)
 
     def _http_client(self) -> HTTP11Client:
         return HTTP11Client(self.base_url, {"Authorization": f"Bearer {self._secret or PLACEHOLDER_KEY}"})
@@ -268,10 +281,10 @@ class OpenAIProvider(Provider):
         if status >= 300:
             data = out.get("error", out) if isinstance(out, Mapping) else out
             message = _body_message(data) or f"Error code: {status}"
-            raise _status_error(status, message, headers, self.spec, self.base_url, self._secret)
+            raise _status_error(status, message, headers, self.spec, self.where, self._secrets)
         if not isinstance(out, Mapping):
-            shown = redact(first_line(str(out), 120), self._secret)
-            raise InvalidAnswer(f"{self.base_url}/{path} answered {shown!r}, not a JSON object")
+            shown = redact(first_line(str(out), 120), *self._secrets)
+            raise InvalidAnswer(f"{self.where}/{path} answered {shown!r}, not a JSON object")
         return out
 
     # -- generation ---------------------------------------------------------------------------
@@ -301,13 +314,13 @@ class OpenAIProvider(Provider):
             out = self._probe(self._echo_args(prompt + continuation), options)
         except ProviderError as exc:
             raise UsageError(
-                f"{LOGPROBS_ENV}=1: {self.base_url} does not give prompt log-probs "
+                f"{LOGPROBS_ENV}=1: {self.where} does not give prompt log-probs "
                 f"({exc.message}); llama.cpp's server needs --logits_all true"
             ) from None
         try:
             _sum_after(out, len(prompt), len(prompt + continuation))
         except ProviderError as exc:
-            raise UsageError(f"{LOGPROBS_ENV}=1: {self.base_url} {exc.message}") from None
+            raise UsageError(f"{LOGPROBS_ENV}=1: {self.where} {exc.message}") from None
         self.supports_logprobs = True
 
     def _probe(self, body: dict[str, Any], options: ProviderOptions) -> Any:

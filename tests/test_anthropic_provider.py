@@ -202,7 +202,7 @@ def test_info_has_no_key(api_key: str) -> None:
         None,
     )
     assert not info.scripted and not info.supports_logprobs and not provider.supports_logprobs
-    assert info.details["base_url"] == "http://127.0.0.1:9/x"
+    assert info.details["base_url"] == "http://***@127.0.0.1:9/x"
     assert KEY not in info.model_dump_json()
 
 

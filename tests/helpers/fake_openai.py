@@ -100,7 +100,8 @@ def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
             if raw is not None:
                 self._send(*raw)
                 return
-            if self.path.endswith("/chat/completions"):
+            path = self.path.split("?")[0]
+            if path.endswith("/chat/completions"):
                 prompt = body["messages"][-1]["content"]
                 answer = calculator(prompt)
                 self._send(
@@ -120,7 +121,7 @@ def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
                         "usage": {"prompt_tokens": 11, "completion_tokens": 2, "total_tokens": 13},
                     },
                 )
-            elif self.path.endswith("/completions"):
+            elif path.endswith("/completions"):
                 answer = calculator(body["prompt"])
                 self._send(
                     200,
