@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import faulthandler
+import shlex
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from benchmark.runner import ModelSpec, RunConfig, Runner, TaskPlan
 from benchmark.schemas import SummaryRow
 from benchmark.sizes import format_size
 from providers.base import LOCAL_WEIGHTS, ProviderOptions
-from providers.http_api import REDACTED, public_url, redact
+from providers.http_api import REDACTED, public_url, redact, url_secrets
 from reports import build_reports
 from reports.tables import pct
 
@@ -195,20 +196,50 @@ def run(
     Exit code 0: every item answered; 1: some items failed after the retries (recorded as errors);
     2: bad input; 130: interrupted (resume with --resume)."""
     if resume_dir is not None:
-        _resume(resume_dir, cache_dir, no_cache)
+        _resume(resume_dir)
         return
     command = ["bench", *(redact(arg) for arg in sys.argv[1:])]  # no password or token is written down
     config = _config(click.get_current_context().params, command)
     path = out or default_run_path()
     RunDir.check_new(path)  # a bad --out is refused before the cache is created
-    cache = None if no_cache else ResponseCache(cache_dir or default_cache_dir())
+    choice = CacheChoice(cache_dir, no_cache)
+    cache = choice.open()
     try:
         run_dir = RunDir.create(path)
     except BaseException:
         if cache is not None:
             cache.close()
         raise
-    _execute(config, run_dir, cache, resume=False)
+    _execute(config, run_dir, cache, _resume_hint(run_dir, config, choice), resume=False)
+
+
+@dataclass(frozen=True)
+class CacheChoice:
+    """A run's --cache-dir and --no-cache: the response cache it uses, kept by --resume."""
+
+    directory: Path | None = None
+    """--cache-dir; None: the default ($BENCH_CACHE_DIR, else ~/.cache/bench)."""
+    off: bool = False
+    """--no-cache."""
+
+    def open(self) -> ResponseCache | None:
+        return None if self.off else ResponseCache(self.directory or default_cache_dir())
+
+    def flags(self) -> list[str]:
+        if self.off:
+            return ["--no-cache"]
+        return ["--cache-dir", str(self.directory)] if self.directory is not None else []
+
+
+def _resume_hint(run_dir: RunDir, config: RunConfig, choice: CacheChoice) -> str:
+    """The command that finishes this run, to be copied: its cache choice, and a --base-url to give
+    back when the run's own held a secret."""
+    words = ["bench", "run", "--resume", str(run_dir.path), *choice.flags()]
+    base_url = config.options.base_url
+    if base_url and url_secrets(base_url):
+        words += ["--base-url", public_url(base_url)]
+    hint = " ".join(shlex.quote(word) for word in words)
+    return hint + (f" (with the password or token in place of {REDACTED})" if REDACTED in hint else "")
 
 
 def _config(params: dict[str, Any], command: list[str]) -> RunConfig:
@@ -258,7 +289,7 @@ def _config(params: dict[str, Any], command: list[str]) -> RunConfig:
 RESUME_OPTIONS = {"resume_dir", "cache_dir", "no_cache", "base_url"}
 
 
-def _resume(path: Path, cache_dir: Path | None, no_cache: bool) -> None:
+def _resume(path: Path) -> None:
     """Re-read the options of the run in `path` from its manifest and finish it."""
     ctx = click.get_current_context()
     given = [
@@ -275,17 +306,18 @@ def _resume(path: Path, cache_dir: Path | None, no_cache: bool) -> None:
     run_dir = RunDir.open(path)
     run_dir.lock()
     try:
-        config, cache = _resume_config(run_dir, ctx, cache_dir, no_cache)
+        config, choice, cache = _resume_config(run_dir, ctx)
     except BaseException:
         run_dir.release()
         raise
-    _execute(config, run_dir, cache, resume=True)
+    _execute(config, run_dir, cache, _resume_hint(run_dir, config, choice), resume=True)
 
 
 def _resume_config(
-    run_dir: RunDir, ctx: click.Context, cache_dir: Path | None, no_cache: bool
-) -> tuple[RunConfig, ResponseCache | None]:
-    """The configuration of the locked run in `run_dir`, read from its manifest, and its cache."""
+    run_dir: RunDir, ctx: click.Context
+) -> tuple[RunConfig, CacheChoice, ResponseCache | None]:
+    """The configuration of the locked run in `run_dir`, read from its manifest, and its cache: the
+    run's own --cache-dir or --no-cache, unless the resume gives one."""
     path = run_dir.path
     manifest = run_dir.read_manifest()
     args = manifest.command[1:]
@@ -296,7 +328,12 @@ def _resume_config(
         raise BenchError(f"{path / 'manifest.json'}: its command is itself a --resume")
     original.params["base_url"] = _resumed_base_url(path, original.params["base_url"], ctx.params["base_url"])
     config = _config(original.params, manifest.command)
-    cache = None if no_cache else ResponseCache(cache_dir or default_cache_dir())
+    given = any(
+        ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE for name in ("cache_dir", "no_cache")
+    )
+    chosen = ctx.params if given else original.params
+    choice = CacheChoice(chosen["cache_dir"], chosen["no_cache"])
+    cache = choice.open()
     try:
         dropped = run_dir.repair()
     except BaseException:
@@ -307,7 +344,7 @@ def _resume_config(
         click.echo(
             f"dropped a torn last line of samples.jsonl ({dropped} bytes; that item is asked again)", err=True
         )
-    return config, cache
+    return config, choice, cache
 
 
 def _resumed_base_url(path: Path, recorded: str | None, given: str | None) -> str | None:
@@ -328,15 +365,19 @@ def _resumed_base_url(path: Path, recorded: str | None, given: str | None) -> st
     return given
 
 
-def _execute(config: RunConfig, run_dir: RunDir, cache: ResponseCache | None, resume: bool) -> None:
-    """Run, report, and say how it went; Ctrl-C keeps every finished sample and says how to resume."""
+def _execute(
+    config: RunConfig, run_dir: RunDir, cache: ResponseCache | None, resume_hint: str, resume: bool
+) -> None:
+    """Run, report, and say how it went; Ctrl-C keeps every finished sample and prints `resume_hint`."""
     try:
-        _run_and_report(config, run_dir, cache, resume)
+        _run_and_report(config, run_dir, cache, resume_hint, resume)
     finally:
         run_dir.release()
 
 
-def _run_and_report(config: RunConfig, run_dir: RunDir, cache: ResponseCache | None, resume: bool) -> None:
+def _run_and_report(
+    config: RunConfig, run_dir: RunDir, cache: ResponseCache | None, resume_hint: str, resume: bool
+) -> None:
     console = Console(stderr=True)
     progress = RichProgress(console)
     runner = Runner(config, run_dir, progress, cache=cache, resume=resume)
@@ -346,8 +387,7 @@ def _run_and_report(config: RunConfig, run_dir: RunDir, cache: ResponseCache | N
         run_dir.close()
         kept = sum(1 for _ in run_dir.iter_samples())
         click.echo(  # not wrapped: the command is to be copied
-            f"interrupted: {kept} samples are saved in {run_dir.path}; "
-            f"finish the run with: bench run --resume {run_dir.path}",
+            f"interrupted: {kept} samples are saved in {run_dir.path}; finish the run with: {resume_hint}",
             err=True,
         )
         sys.exit(130)

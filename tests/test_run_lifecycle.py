@@ -26,7 +26,9 @@ def _wait_for(condition: Any, what: str, limit: float = 120.0) -> None:
         time.sleep(0.02)
 
 
-def _start_stuck_run(tmp_path: Path, out: Path) -> tuple[subprocess.Popen[bytes], Path, dict[str, str]]:
+def _start_stuck_run(
+    tmp_path: Path, out: Path, *extra: str
+) -> tuple[subprocess.Popen[bytes], Path, dict[str, str]]:
     """A scripted run whose first model call takes a minute; returns once that call has started."""
     calls = tmp_path / "calls.log"
     env = {
@@ -35,7 +37,7 @@ def _start_stuck_run(tmp_path: Path, out: Path) -> tuple[subprocess.Popen[bytes]
         "BENCH_SCRIPTED_CALL_LOG": str(calls),
     }
     log = tmp_path / "output.log"
-    proc = _popen(["run", *SCRIPTED, "--out", str(out)], env, log)
+    proc = _popen(["run", *SCRIPTED, *extra, "--out", str(out)], env, log)
     _wait_for(lambda: calls.exists() and calls.read_text(), "the first model call")
     return proc, log, {"BENCH_CACHE_DIR": env["BENCH_CACHE_DIR"]}
 
@@ -85,6 +87,47 @@ def test_max_cost_zero_stops_before_the_first_request_without_a_traceback(bench,
     assert result.code == 0 and "Traceback" not in result.err, result.err
     assert "stopped before exceeding --max-cost" in result.err
     assert fake.state.requests == [] and (out / "report.html").is_file()
+
+
+# -- the run's own cache --------------------------------------------------------------------------------
+@pytest.mark.parametrize("choice", [["--no-cache"], ["--cache-dir", "CACHE"]])
+def test_the_ctrl_c_hint_is_the_whole_resume_command(tmp_path: Path, choice: list[str]) -> None:
+    choice = [str(tmp_path / "own") if word == "CACHE" else word for word in choice]
+    out = tmp_path / "run"
+    proc, log, _ = _start_stuck_run(tmp_path, out, *choice)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    assert f"finish the run with: bench run --resume {out} {' '.join(choice)}\n" in log.read_text()
+
+
+def test_resume_keeps_the_runs_own_cache_dir(bench, tmp_path: Path) -> None:
+    out, own, default = tmp_path / "run", tmp_path / "own", tmp_path / "default"
+    calls = tmp_path / "calls.log"
+    env = {"BENCH_CACHE_DIR": str(default), "BENCH_SCRIPTED_CALL_LOG": str(calls)}
+    assert bench("run", *SCRIPTED, "--cache-dir", str(own), "--out", str(out), env=env).code == 0
+    bought = calls.read_text()
+    lines = (out / "samples.jsonl").read_bytes().splitlines(keepends=True)
+    (out / "samples.jsonl").write_bytes(lines[0])  # as if stopped after the first sample
+    resumed = bench("run", "--resume", str(out), env=env)
+    assert resumed.code == 0, resumed.err
+    assert calls.read_text() == bought and "model calls: 0" in resumed.err  # all from its own cache
+    assert str(own) in resumed.err and not default.exists()
+
+
+def test_resume_keeps_the_runs_no_cache(bench, tmp_path: Path) -> None:
+    out, default = tmp_path / "run", tmp_path / "default"
+    env = {"BENCH_CACHE_DIR": str(default)}
+    assert bench("run", *SCRIPTED, "--no-cache", "--out", str(out), env=env).code == 0
+    lines = (out / "samples.jsonl").read_bytes().splitlines(keepends=True)
+    (out / "samples.jsonl").write_bytes(lines[0])
+    resumed = bench("run", "--resume", str(out), env=env)
+    assert resumed.code == 0, resumed.err
+    assert not default.exists() and "answers from the cache" not in resumed.err
+    # A resume may still choose another cache for itself.
+    (out / "samples.jsonl").write_bytes(lines[0])
+    chosen = bench("run", "--resume", str(out), "--cache-dir", str(tmp_path / "chosen"), env=env)
+    assert chosen.code == 0, chosen.err
+    assert (tmp_path / "chosen" / "responses.sqlite").is_file() and not default.exists()
 
 
 # -- one writer -------------------------------------------------------------------------------------------

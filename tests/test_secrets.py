@@ -77,3 +77,26 @@ def test_a_base_url_that_is_not_http_is_refused_without_showing_its_secret(bench
     result = bench("run", *RUN, "--base-url", f"ftp://user:{PASSWORD}@host/v1", "--out", str(tmp_path / "r"))
     assert result.code == 2 and "Traceback" not in result.err and "not an http" in result.err
     assert PASSWORD not in result.err
+
+
+def test_the_ctrl_c_hint_asks_for_the_secret_without_showing_it(fake, tmp_path: Path) -> None:
+    import signal
+    import threading
+
+    from tests.test_crash_safety import _popen
+    from tests.test_run_lifecycle import _wait_for
+
+    release = threading.Event()
+    fake.state.fault = lambda number, body: release.wait(120) and None
+    out, log = tmp_path / "run", tmp_path / "output.log"
+    env = {"BENCH_CACHE_DIR": str(tmp_path / "cache")}
+    proc = _popen(["run", *RUN, "--base-url", _with_secrets(fake.url), "--out", str(out)], env, log)
+    try:
+        _wait_for(lambda: fake.state.requests, "the first request")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 130
+    finally:
+        release.set()
+    text = log.read_text()
+    assert f"bench run --resume {out} --base-url 'http://***@127.0.0.1:" in text
+    assert "in place of ***" in text and PASSWORD not in text and TOKEN not in text
