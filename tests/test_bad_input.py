@@ -117,3 +117,43 @@ def test_report_on_a_run_from_a_newer_version(bench, tmp_path: Path) -> None:
     result = bench("report", str(out))
     assert_one_line_error(result, "newer bench")
     assert (out / "summary.json").read_bytes() == before
+
+
+HUGE = "9" * 400
+
+
+def test_a_gamble_amount_of_400_digits_is_one_line(bench, tmp_path: Path) -> None:
+    traps = tmp_path / "traps.yaml"
+    traps.write_text(
+        "name: t\nversion: '1'\nitems:\n  - id: a\n    kind: gamble\n    name: David\n"
+        f"    lose_percent: 94\n    lose_amount: {HUGE}\n    win_percent: 6\n    win_amount: 5\n"
+        "    outcome: won\n"
+    )
+    assert_one_line_error(bench("tasks", "validate", str(traps)), f"{traps}:4: lose_amount")
+    out = tmp_path / "run"
+    result = bench("run", "--provider", "scripted", "--task", str(traps), "--out", str(out))
+    assert_one_line_error(result, f"{traps}:4: lose_amount")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("params", HUGE), ("params", "'1e300'"), ("rank", "1000000000")]
+)
+def test_a_family_size_out_of_range_is_one_line(bench, tmp_path: Path, field: str, value: str) -> None:
+    family = tmp_path / "fam.yaml"
+    family.write_text(
+        "name: fam\nversion: '1'\ndescription: d\nsource: s\nmembers:\n"
+        f"  - {{provider: scripted, model: calculator, {field}: {value}, variant: base}}\n"
+    )
+    assert_one_line_error(bench("families", "show", str(family)), f"{family}:6: members.0.{field}")
+    out = tmp_path / "run"
+    args = ["run", "--family", str(family), "--task", "arithmetic", "--limit", "1", "--out", str(out)]
+    assert_one_line_error(bench(*args), f"{family}:6: members.0.{field}")
+    assert not out.exists()
+
+
+def test_a_scripted_size_beyond_any_model_is_one_line(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = bench("run", "--provider", "scripted", "--model", "calculator@1e300", "--out", str(out))
+    assert_one_line_error(result, "parameter count '1e300' is larger than 1e15")
+    assert not out.exists()
