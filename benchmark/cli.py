@@ -12,15 +12,6 @@ from typing import Any
 import click
 from click.core import ParameterSource
 from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
 import providers
@@ -32,52 +23,14 @@ from benchmark.families import load_family
 from benchmark.families import shipped as shipped_families
 from benchmark.rundir import RunDir, default_run_path, write_atomic
 from benchmark.runner import ModelSpec, RunConfig, Runner, TaskPlan
-from benchmark.schemas import SummaryRow
 from benchmark.sizes import format_size
+from benchmark.terminal import RichProgress, per_model_table, plain, shown, stdout_console
 from providers.base import LOCAL_WEIGHTS, ProviderOptions
 from providers.http_api import REDACTED, public_url, redact, url_secrets
 from reports import build_reports
 from reports.tables import pct
 
 DEFAULT_LIMIT = 20
-
-
-class RichProgress:
-    """The runner's progress as a rich bar on stderr, with retries shown as they happen."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self.bar: Progress | None = None
-        self.task_id: TaskID | None = None
-        self.retries = 0
-
-    def loading(self, model: str) -> None:
-        self.console.print(f"loading {model} …")
-
-    def start_model(self, label: str, total: int) -> None:
-        self.bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[note]}"),
-            console=self.console,
-        )
-        self.bar.start()
-        self.task_id = self.bar.add_task(label, total=total, note="")
-
-    def advance(self) -> None:
-        if self.bar is not None and self.task_id is not None:
-            self.bar.advance(self.task_id)
-
-    def retrying(self, message: str) -> None:
-        self.retries += 1
-        if self.bar is not None and self.task_id is not None:
-            self.bar.update(self.task_id, note=f"retries: {self.retries} ({message[:60]})")
-
-    def end_model(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 @click.group()
@@ -387,7 +340,9 @@ def _run_and_report(
         run_dir.close()
         kept = sum(1 for _ in run_dir.iter_samples())
         click.echo(  # not wrapped: the command is to be copied
-            f"interrupted: {kept} samples are saved in {run_dir.path}; finish the run with: {resume_hint}",
+            plain(
+                f"interrupted: {kept} samples are saved in {run_dir.path}; finish the run with: {resume_hint}"
+            ),
             err=True,
         )
         sys.exit(130)
@@ -396,18 +351,20 @@ def _run_and_report(
         if cache is not None:
             cache.close()
     rows = build_reports(run_dir)
-    _stdout().print(per_model_table(rows))
+    stdout_console().print(per_model_table(rows))
     if resume:
         console.print(f"resumed: {runner.kept} samples were already done")
     if progress.retries:
         console.print(f"retries: {progress.retries}")
     if cache is not None:
-        console.print(f"model calls: {runner.requests}; answers from the cache: {cache.hits} ({cache.path})")
+        console.print(
+            f"model calls: {runner.requests}; answers from the cache: {cache.hits} ({shown(str(cache.path))})"
+        )
     if runner.budget is not None:
         console.print(f"estimated cost: ${runner.budget.spent:.4f} of --max-cost ${runner.budget.limit:.4f}")
         if runner.budget.stopped:
-            console.print(runner.budget.stopped)
-    console.print(f"run directory: {run_dir.path}")
+            console.print(shown(runner.budget.stopped))
+    console.print(f"run directory: {shown(str(run_dir.path))}")
     failed = sum(row.errors for row in rows)
     if failed:
         console.print(
@@ -450,7 +407,7 @@ def families_list() -> None:
         )
         table.add_row(
             *map(
-                escape,
+                shown,
                 (
                     family.name,
                     str(len(family.members)),
@@ -461,7 +418,7 @@ def families_list() -> None:
                 ),
             )
         )
-    _stdout().print(table)
+    stdout_console().print(table)
 
 
 @families_group.command(name="show")
@@ -469,18 +426,18 @@ def families_list() -> None:
 def families_show(name: str) -> None:
     """Show the members of a family (a shipped name or a .yaml file)."""
     family = load_family(name)
-    out = _stdout()
+    out = stdout_console()
     out.print(
-        f"[bold]{escape(family.name)}[/bold] version {escape(family.version)}: {escape(family.description)}",
+        f"[bold]{shown(family.name)}[/bold] version {shown(family.version)}: {shown(family.description)}",
         highlight=False,
     )
-    out.print(f"sizes from: {escape(family.source)}", highlight=False)
+    out.print(f"sizes from: {shown(family.source)}", highlight=False)
     size_column = "rank (undisclosed sizes)" if family.by_rank else "params"
     table = Table("provider", "model", size_column, "variant", "base_url")
     for m in family.members:
         size = str(m.rank) if family.by_rank else format_size(m.params)
         base_url = public_url(m.base_url) if m.base_url else ""
-        table.add_row(*map(escape, (m.provider, m.model or "(default)", size, m.variant, base_url)))
+        table.add_row(*map(shown, (m.provider, m.model or "(default)", size, m.variant, base_url)))
     out.print(table)
 
 
@@ -502,7 +459,7 @@ def report(run_dir: Path, reference: str | None) -> None:
         rows = build_reports(run, published)
     finally:
         run.release()
-    _stdout().print(per_model_table(rows))
+    stdout_console().print(per_model_table(rows))
 
 
 @cli.command()
@@ -523,8 +480,8 @@ def compare(run_dirs: tuple[Path, ...], out: Path | None) -> None:
         rows = build_reports(merged)
     finally:
         merged.release()
-    _stdout().print(per_model_table(rows))
-    click.echo(f"run directory: {merged.path}", err=True)
+    stdout_console().print(per_model_table(rows))
+    click.echo(plain(f"run directory: {merged.path}"), err=True)
 
 
 @cli.group(name="tasks")
@@ -550,8 +507,8 @@ def tasks_list() -> None:
     for path in task_registry.shipped_trap_files():
         task = task_registry.create(str(path))
         cells = (str(path), task.version, ", ".join(task.promptings), pct(task.chance), "", task.description)
-        table.add_row(*map(escape, cells))
-    _stdout().print(table)
+        table.add_row(*map(shown, cells))
+    stdout_console().print(table)
 
 
 @tasks_group.command(name="show")
@@ -560,16 +517,16 @@ def tasks_list() -> None:
 def tasks_show(spec: str, seed: int) -> None:
     """Show a task (NAME, NAME:key=value,... or a file): what it is, and its first prompt per condition."""
     task = task_registry.create(spec)
-    out = _stdout()
-    out.print(f"[bold]{escape(task.name)}[/bold] version {escape(task.version)}: {escape(task.description)}")
+    out = stdout_console()
+    out.print(f"[bold]{shown(task.name)}[/bold] version {shown(task.version)}: {shown(task.description)}")
     out.print(
-        f"parameters: {task.params() or '-'}; chance {pct(task.chance)}; answers: {task.answer_type}",
+        plain(f"parameters: {task.params() or '-'}; chance {pct(task.chance)}; answers: {task.answer_type}"),
         markup=False,
     )
     for prompting in task.promptings:
         [first] = task.instances(seed, 1, prompting)
-        out.rule(escape(f"{prompting}: item {first.item_id}, target {first.target!r}"))
-        out.print(first.prompt, markup=False, highlight=False)
+        out.rule(shown(f"{prompting}: item {first.item_id}, target {first.target!r}"))
+        out.print(plain(first.prompt), markup=False, highlight=False)
 
 
 @tasks_group.command(name="validate")
@@ -578,7 +535,7 @@ def tasks_validate(path: Path) -> None:
     """Check a task file (bench trap file, prize CSV/JSONL, BIG-bench task.json, GPT-3 JSONL)."""
     task = task_registry.load_file(path)
     count = len(task.instances(0, None, task.promptings[0]))
-    click.echo(f"{path}: OK, {count} items, {task.answer_type} answers, version {task.version}")
+    click.echo(plain(f"{path}: OK, {count} items, {task.answer_type} answers, version {task.version}"))
 
 
 @tasks_group.command(name="export")
@@ -602,7 +559,7 @@ def tasks_export(spec: str, fmt: str, seed: int, limit: int | None, out: Path | 
         write_atomic(out, text)
     except OSError as exc:
         raise BenchError(f"cannot write {out}: {exc.strerror or exc}") from None
-    click.echo(f"{out}: {text.count(chr(10))} items ({fmt})", err=True)
+    click.echo(plain(f"{out}: {text.count(chr(10))} items ({fmt})"), err=True)
 
 
 def select_promptings(
@@ -618,35 +575,6 @@ def select_promptings(
     return chosen
 
 
-def _stdout() -> Console:
-    """Tables on stdout; when it is a file or a pipe, wide enough not to wrap the columns."""
-    console = Console()
-    return console if console.is_terminal else Console(width=200)
-
-
-def per_model_table(rows: list[SummaryRow]) -> Table:
-    """One line per model (by size), one column per task and prompting: accuracy [95% CI]."""
-    columns = list(dict.fromkeys(f"{r.task}\n{r.prompting}" for r in rows))
-    table = Table("model", "params", *map(escape, columns), title="accuracy % \\[95% CI] by model")
-    models = sorted({(r.params is None, r.params or 0, r.model) for r in rows})
-    for _, _, model in models:
-        cells = {f"{r.task}\n{r.prompting}": r for r in rows if r.model == model}
-        first = next(iter(cells.values()))
-        name = f"{model} (scripted)" if first.scripted else model
-        table.add_row(
-            escape(name),
-            format_size(first.params),
-            *(_cell(cells.get(col)) for col in columns),
-        )
-    return table
-
-
-def _cell(row: SummaryRow | None) -> str:
-    if row is None or row.accuracy is None or row.ci_low is None or row.ci_high is None:
-        return "–"
-    return f"{row.accuracy * 100:.0f} [{row.ci_low * 100:.0f}–{row.ci_high * 100:.0f}]"
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `bench` script: our errors and click's usage errors are one line, exit 2."""
     # A crash in a native engine (llama.cpp, torch) kills the process before Python can say anything;
@@ -656,10 +584,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="bench", standalone_mode=False)
     except BenchError as exc:
-        click.echo(f"bench: error: {exc}", err=True)
+        click.echo(f"bench: error: {plain(str(exc), lines=False)}", err=True)
         sys.exit(2)
     except click.ClickException as exc:
-        click.echo(f"bench: error: {exc.format_message()}", err=True)
+        click.echo(f"bench: error: {plain(exc.format_message(), lines=False)}", err=True)
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("bench: interrupted", err=True)
