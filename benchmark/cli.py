@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import faulthandler
+import math
 import shlex
 import sys
 from dataclasses import dataclass, replace
@@ -31,6 +32,11 @@ from reports import build_reports
 from reports.tables import pct
 
 DEFAULT_LIMIT = 20
+MAX_CONCURRENCY = 1024
+"""Requests in flight per model; more would only queue (the HTTP client keeps 256 connections)."""
+MAX_TIMEOUT = 86400
+"""Seconds per request: a day. nan and inf are refused too (nan failed every request at once, inf let a
+hanging server hang the run)."""
 
 
 @click.group()
@@ -205,10 +211,12 @@ def _config(params: dict[str, Any], command: list[str]) -> RunConfig:
     )
     if limit < 1:
         raise BenchError(f"--limit must be at least 1, not {limit}")
-    if concurrency < 1:
-        raise BenchError(f"--concurrency must be at least 1, not {concurrency}")
-    if max_cost is not None and max_cost < 0:
-        raise BenchError(f"--max-cost must not be negative, not {max_cost}")
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise BenchError(f"--concurrency must be from 1 to {MAX_CONCURRENCY}, not {concurrency}")
+    if max_cost is not None and not (math.isfinite(max_cost) and max_cost >= 0):
+        raise BenchError(f"--max-cost must be a number of dollars, 0 or more, not {max_cost}")
+    if not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT):
+        raise BenchError(f"--timeout must be seconds above 0, at most {MAX_TIMEOUT}, not {timeout}")
     plans = []
     for spec in params["task_specs"] or task_registry.DEFAULT_SUITE:
         task = task_registry.create(spec)
@@ -216,8 +224,6 @@ def _config(params: dict[str, Any], command: list[str]) -> RunConfig:
         if not params["task_specs"] and not chosen:
             continue  # the default suite runs the tasks that have the asked condition
         plans.append(TaskPlan(task, select_promptings(task.name, task.promptings, params["prompting"])))
-    if timeout <= 0:
-        raise BenchError(f"--timeout must be positive, not {timeout}")
     options = ProviderOptions(
         base_url=params["base_url"], timeout=timeout, api=params["api"], weights=params["weights"]
     )

@@ -174,8 +174,14 @@ class Runner:
     async def _run(self) -> Manifest:
         config = self.config
         task_infos: list[TaskInfo] = [plan.task.info(list(plan.promptings)) for plan in config.tasks]
-        # Render every instance once before any model is loaded: bad task options fail fast.
-        total = sum(1 for _ in self._instances())
+        # The first instance of each task and prompting is rendered before any model is loaded, so bad
+        # task options fail fast; the rest are rendered as they are asked for, and counted without
+        # rendering them: a --limit of 10**20 starts at once, and Ctrl-C stops it at once.
+        total = 0
+        for plan in config.tasks:
+            for prompting in plan.promptings:
+                next(iter(plan.task.iter_instances(config.seed, 1, prompting)), None)
+                total += plan.task.count(config.seed, config.limit, prompting)
         done: set[SampleKey] = set()
         previous: list[ModelInfo] = []
         if self.resume:

@@ -89,6 +89,42 @@ def test_max_cost_zero_stops_before_the_first_request_without_a_traceback(bench,
     assert fake.state.requests == [] and (out / "report.html").is_file()
 
 
+@pytest.mark.parametrize("task", ["hindsight_neglect", "arithmetic"])
+def test_a_huge_limit_starts_at_once_and_stops_at_the_first_ctrl_c(tmp_path: Path, task: str) -> None:
+    out, log = tmp_path / "run", tmp_path / "output.log"
+    env = {"BENCH_CACHE_DIR": str(tmp_path / "cache"), "BENCH_SCRIPTED_DELAY": "0.05"}
+    huge = "99999999999999999999"
+    args = ["run", "--provider", "scripted", "--task", task, "--prompting", "plain", "--limit", huge]
+    proc = _popen([*args, "--out", str(out)], env, log)
+    try:
+        _wait_for(lambda: len(_complete_samples(out)) >= 2, "the first samples")
+        proc.send_signal(signal.SIGINT)  # once
+        assert proc.wait(timeout=60) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = log.read_text()
+    assert "Traceback" not in text and f"finish the run with: bench run --resume {out}" in text
+    assert f'"limit": {huge}' in (out / "manifest.json").read_text()
+
+
+def test_tasks_count_their_items_without_rendering_them() -> None:
+    from tasks import TASKS, create
+
+    for name, cls in TASKS.items():
+        task = cls()
+        for prompting in task.promptings:
+            assert task.count(0, 10**20, prompting) == 10**20, name
+            assert task.count(0, 7, prompting) == len(task.instances(0, 7, prompting)) == 7
+            assert task.count(0, None, prompting) == len(task.instances(0, None, prompting))
+    traps = create("tasks/traps/gambles_example.yaml")
+    assert (
+        traps.count(0, 10**20, "plain")
+        == traps.count(0, None, "plain")
+        == len(traps.instances(0, None, "plain"))
+    )
+
+
 # -- the run's own cache --------------------------------------------------------------------------------
 @pytest.mark.parametrize("choice", [["--no-cache"], ["--cache-dir", "CACHE"]])
 def test_the_ctrl_c_hint_is_the_whole_resume_command(tmp_path: Path, choice: list[str]) -> None:
