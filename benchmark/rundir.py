@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import secrets
@@ -150,7 +151,7 @@ class RunDir:
         except (OSError, json.JSONDecodeError) as exc:
             raise UsageError(f"{file}: not readable JSON ({exc})") from None
         version = data.get("schema_version") if isinstance(data, dict) else None
-        if isinstance(version, int) and version > SCHEMA_VERSION:
+        if type(version) is int and version > SCHEMA_VERSION:  # a string or a bool is no version
             raise UsageError(
                 f"{file}: written by a newer bench (schema {version}, this one reads {SCHEMA_VERSION}); "
                 "upgrade bench"
@@ -182,6 +183,7 @@ class RunDir:
         file = self.path / SAMPLES
         if not file.exists():
             return  # stopped before its first sample
+        seen: set[bytes] = set()  # 16-byte digests of the keys: a sample appears once
         with open(file, "rb") as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.endswith(b"\n"):
@@ -189,9 +191,19 @@ class RunDir:
                 if not line.strip():
                     continue
                 try:
-                    yield Sample.model_validate_json(line)
+                    sample = Sample.model_validate_json(line)
                 except ValidationError as exc:
                     raise UsageError(f"{file}:{number}: not a bench sample ({_first_error(exc)})") from None
+                key = (sample.model, sample.task, sample.prompting, sample.item_id)
+                digest = hashlib.blake2b(repr(key).encode(), digest_size=16).digest()
+                if digest in seen:
+                    raise UsageError(
+                        f"{file}:{number}: a second sample of model {sample.model!r}, task {sample.task}, "
+                        f"prompting {sample.prompting}, item {sample.item_id}; an item appears once "
+                        "(remove one of its lines)"
+                    )
+                seen.add(digest)
+                yield sample
 
     def repair(self) -> int:
         """Check every complete line, then cut a torn last line (a crash mid-write) off `samples.jsonl`.

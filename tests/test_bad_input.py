@@ -164,3 +164,43 @@ def test_a_scripted_size_beyond_any_model_is_one_line(bench, tmp_path: Path) -> 
     result = bench("run", "--provider", "scripted", "--model", "calculator@1e300", "--out", str(out))
     assert_one_line_error(result, "parameter count '1e300' is larger than 1e15")
     assert not out.exists()
+
+
+def test_a_duplicated_sample_line_is_refused_not_counted_twice(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["--provider", "scripted", "--task", "arithmetic", "--prompting", "plain", "--limit", "5"]
+    assert bench("run", *args, "--out", str(out)).code == 0
+    first = (out / "samples.jsonl").read_bytes().splitlines(keepends=True)[0]
+    with open(out / "samples.jsonl", "ab") as handle:
+        handle.write(first)
+    tampered = (out / "samples.jsonl").read_bytes()
+    summary = (out / "summary.json").read_bytes()
+    assert_one_line_error(bench("report", str(out)), "samples.jsonl:6: a second sample of model")
+    assert (out / "summary.json").read_bytes() == summary  # n stays 5, not 6
+    assert_one_line_error(bench("run", "--resume", str(out)), "samples.jsonl:6: a second sample")
+    assert (out / "samples.jsonl").read_bytes() == tampered
+
+
+def test_a_schema_version_written_as_a_string_is_not_a_version(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert bench("run", "--provider", "scripted", "--limit", "2", "--out", str(out)).code == 0
+    manifest = (
+        (out / "manifest.json")
+        .read_text()
+        .replace(f'"schema_version": {SCHEMA_VERSION}', '"schema_version": "99"')
+    )
+    (out / "manifest.json").write_text(manifest)
+    assert_one_line_error(bench("report", str(out)), "manifest.json: not a bench manifest (schema_version")
+    assert_one_line_error(bench("run", "--resume", str(out)), "not a bench manifest")
+    assert (out / "manifest.json").read_text() == manifest  # not rewritten as 99
+
+
+def test_compare_keeps_labels_apart_for_runs_in_folders_of_the_same_name(bench, tmp_path: Path) -> None:
+    args = ["--provider", "scripted", "--task", "arithmetic", "--prompting", "plain", "--limit", "2"]
+    runs = [tmp_path / "a" / "run", tmp_path / "b" / "run", tmp_path / "c" / "run"]
+    for run in runs:
+        assert bench("run", *args, "--out", str(run)).code == 0
+    result = bench("compare", *map(str, runs), "--out", str(tmp_path / "merged"))
+    assert result.code == 0, result.err
+    summary = (tmp_path / "merged" / "summary.json").read_text()
+    assert summary.count('"n": 2') == 3
