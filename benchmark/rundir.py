@@ -72,7 +72,7 @@ class RunDir:
     def check_new(path: Path) -> None:
         """Refuse, before anything is created, a path that holds a run or lies under a file."""
         if (path / SAMPLES).exists() or (path / MANIFEST).exists():
-            raise UsageError(f"{path} already holds a run; choose another --out (nothing was changed)")
+            raise _holds_a_run(path)
         existing = path
         while not existing.exists() and existing != existing.parent:
             existing = existing.parent
@@ -96,9 +96,7 @@ class RunDir:
             os.close(os.open(path / SAMPLES, _NEW_FILE, 0o666))  # the claim: exactly one process wins
         except FileExistsError:
             run.release()
-            raise UsageError(
-                f"{path} already holds a run; choose another --out (nothing was changed)"
-            ) from None
+            raise _holds_a_run(path) from None
         except OSError as exc:
             run.release()
             raise UsageError(f"cannot write to --out {path}: {exc.strerror or exc}") from None
@@ -238,6 +236,10 @@ class RunDir:
 
     def write_text(self, name: str, text: str) -> None:
         write_atomic(self.path / name, text)
+
+
+def _holds_a_run(path: Path) -> UsageError:
+    return UsageError(f"{path} already holds a run; choose another --out (nothing was changed)")
 
 
 def _first_error(exc: ValidationError) -> str:
