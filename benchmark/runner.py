@@ -24,11 +24,12 @@ from providers.base import (
     ErrorKind,
     Footprint,
     GenerateRequest,
-    Generation,
     Provider,
     ProviderError,
     ProviderOptions,
     ScoreRequest,
+    generation_from,
+    scores_from,
 )
 from tasks.base import Task
 
@@ -108,7 +109,7 @@ def _identity(info: ModelInfo) -> tuple[str, str, str, str | None]:
 
 
 def _retryable(error: BaseException) -> bool:
-    return isinstance(error, ProviderError) and error.kind is not ErrorKind.FATAL
+    return isinstance(error, ProviderError) and error.kind in (ErrorKind.RATE_LIMIT, ErrorKind.TRANSIENT)
 
 
 def _delay(error: BaseException | None, attempt: int) -> float:
@@ -182,8 +183,14 @@ class Runner:
     async def _run(self) -> Manifest:
         config = self.config
         task_infos: list[TaskInfo] = [plan.task.info(list(plan.promptings)) for plan in config.tasks]
-        # Render every instance once before any model is loaded: bad task options fail fast.
-        total = sum(1 for _ in self._instances())
+        # The first instance of each task and prompting is rendered before any model is loaded, so bad
+        # task options fail fast; the rest are rendered as they are asked for, and counted without
+        # rendering them: a --limit of 10**20 starts at once, and Ctrl-C stops it at once.
+        total = 0
+        for plan in config.tasks:
+            for prompting in plan.promptings:
+                next(iter(plan.task.iter_instances(config.seed, 1, prompting)), None)
+                total += plan.task.count(config.seed, config.limit, prompting)
         done: set[SampleKey] = set()
         previous: list[ModelInfo] = []
         if self.resume:
@@ -449,17 +456,20 @@ class Runner:
         identity: dict[str, str],
         task: Task,
         request: dict[str, Any],
-        make: Callable[[], Awaitable[T]],
-        decode: Callable[[dict[str, Any]], T],
+        make: Callable[[], Awaitable[object]],
+        check: Callable[[object], T],
     ) -> tuple[T, bool]:
         """The answer to `request` from the cache, or computed with its group (`_prefetch`), or from the
-        provider; a new answer is stored. Returns it and whether it came from the cache."""
+        provider (then stored). Returns it and
+        whether it came from the cache. `check` reads an answer (the provider's, or the fields of a
+        cached one) and raises InvalidAnswer on a malformed one: that is the item's error, and it is
+        never stored; a cached entry it refuses is asked for again."""
         key = request_key(identity, request["kind"], request, task.version)
-        if self.cache is not None:
-            stored = self.cache.get(key)
-            if stored is not None:
-                return decode(stored), True
-        answer = self._memo[key] if key in self._memo else await self._call(provider, make)
+        stored = self.cache.get(key, check) if self.cache is not None else None
+        if stored is not None:
+            return stored, True
+        computed = self._memo.pop(key) if key in self._memo else await self._call(provider, make)
+        answer = check(computed)
         if self.cache is not None:
             self.cache.put(key, request["kind"], dict(vars(answer)))  # a flat dataclass: its fields
         return answer, False
@@ -488,7 +498,7 @@ class Runner:
                 lambda: provider.score_continuations(
                     request.prompt, request.continuations, request.shared_prefix
                 ),
-                _decode_scores,
+                lambda answer: scores_from(answer, len(continuations)),
             )
             from_cache.append(hit)
             return answer
@@ -508,7 +518,7 @@ class Runner:
                     task,
                     body,
                     lambda: provider.generate(request),
-                    lambda stored: Generation(**stored),
+                    generation_from,
                 )
                 from_cache.append(hit)
                 response = generation.text
@@ -609,9 +619,3 @@ def _requests(
     if instance.target_continuation is not None and provider.supports_logprobs:
         found.append(("score", *_score_request(instance, [instance.target_continuation])))
     return found
-
-
-def _decode_scores(stored: dict[str, Any]) -> ContinuationScores:
-    return ContinuationScores(
-        tuple(stored["logprobs"]), stored.get("prompt_tokens"), stored.get("continuation_tokens")
-    )

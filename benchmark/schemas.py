@@ -63,7 +63,9 @@ class TaskInfo(Record):
 class Manifest(Record):
     """`manifest.json`: what was run, with what, and when."""
 
-    schema_version: int = Field(default=SCHEMA_VERSION, description="Version of this record format.")
+    schema_version: int = Field(
+        default=SCHEMA_VERSION, strict=True, description="Version of this record format (an integer)."
+    )
     tool_version: str = Field(description="Version of bench that wrote the run.")
     command: list[str] = Field(description="The command line, as typed (argv).")
     seed: int = Field(description="Seed of item generation and bootstrap intervals.")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, is_dataclass
 from enum import Enum
 from typing import ClassVar
 
@@ -108,6 +109,9 @@ class Footprint:
 class ErrorKind(Enum):
     RATE_LIMIT = "rate_limit"
     TRANSIENT = "transient"
+    INVALID = "invalid_answer"
+    """An answer that is not one (not JSON, wrong types, missing fields): that item's error, not retried,
+    never cached."""
     FATAL = "fatal"
 
 
@@ -121,6 +125,84 @@ class ProviderError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class InvalidAnswer(ProviderError, ValueError):
+    """A malformed answer (ErrorKind.INVALID), from a server or from a damaged cache entry."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorKind.INVALID, f"malformed answer: {message}")
+
+
+MAX_TOKEN_COUNT = 2**53
+"""Larger token counts are not counts (and would not survive a float)."""
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def token_count(value: object, name: str) -> int | None:
+    """`value` as a reported token count (None when not reported); InvalidAnswer when it is not one."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TOKEN_COUNT:
+        raise InvalidAnswer(f"{name} is {_shown(value)}, not a token count")
+    return value
+
+
+def _fields(answer: object, names: tuple[str, ...]) -> Mapping[str, object]:
+    fields = vars(answer) if is_dataclass(answer) and not isinstance(answer, type) else answer
+    if not isinstance(fields, Mapping) or not set(fields) <= set(names):
+        raise InvalidAnswer(f"{_shown(answer)} is not an answer with the fields {', '.join(names)}")
+    return fields
+
+
+def generation_from(answer: object) -> Generation:
+    """A Generation whose every field has its type, from a provider's answer or a cached one (a mapping
+    of the fields); InvalidAnswer otherwise. The one check before an answer is used or stored."""
+    fields = _fields(answer, ("text", "prompt_tokens", "completion_tokens"))
+    text = fields.get("text")
+    if not isinstance(text, str):
+        raise InvalidAnswer(f"text is {_shown(text)}, not a string")
+    return Generation(
+        text,
+        token_count(fields.get("prompt_tokens"), "prompt_tokens"),
+        token_count(fields.get("completion_tokens"), "completion_tokens"),
+    )
+
+
+def generated(
+    text: object, stop: Sequence[str], prompt_tokens: object = None, completion_tokens: object = None
+) -> Generation:
+    """An adapter's Generation from the fields a server sent: null text is "", text that is not a string
+    or a count that is not one is InvalidAnswer; the text is cut at the first of `stop`."""
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        raise InvalidAnswer(f"the generated text is {_shown(text)}, not a string")
+    fields = {"text": cut_at_stop(text, stop), "prompt_tokens": prompt_tokens}
+    return generation_from(fields | {"completion_tokens": completion_tokens})
+
+
+def scores_from(answer: object, count: int) -> ContinuationScores:
+    """ContinuationScores with `count` finite log-probs and real token counts, from a provider's answer
+    or a cached one; InvalidAnswer otherwise."""
+    fields = _fields(answer, ("logprobs", "prompt_tokens", "continuation_tokens"))
+    logprobs = fields.get("logprobs")
+    if not isinstance(logprobs, list | tuple) or len(logprobs) != count:
+        raise InvalidAnswer(f"logprobs is {_shown(logprobs)}, not {count} log-probabilities")
+    values: list[float] = []
+    for value in logprobs:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise InvalidAnswer(f"log-probability {_shown(value)} is not a finite number")
+        values.append(float(value))
+    return ContinuationScores(
+        tuple(values),
+        token_count(fields.get("prompt_tokens"), "prompt_tokens"),
+        token_count(fields.get("continuation_tokens"), "continuation_tokens"),
+    )
 
 
 class Provider:

@@ -35,10 +35,11 @@ from providers.base import (
     ErrorKind,
     GenerateRequest,
     Generation,
+    InvalidAnswer,
     Provider,
     ProviderError,
     ProviderOptions,
-    cut_at_stop,
+    generated,
 )
 from providers.http_api import (
     GREEDY_EXTRAS,
@@ -46,8 +47,10 @@ from providers.http_api import (
     check_api_spec,
     classify_status,
     first_line,
+    public_url,
     redact,
     sum_between,
+    url_secrets,
 )
 
 HF_ROUTER = "https://router.huggingface.co"
@@ -91,7 +94,7 @@ def _server_message(exc: BaseException, response: Any) -> str:
     return first_line(str(message or exc))
 
 
-def map_error(exc: BaseException, model: str, where: str, secret: str | None = None) -> ProviderError:
+def map_error(exc: BaseException, model: str, where: str, secrets: Sequence[str] = ()) -> ProviderError:
     """Classify an error of huggingface_hub's inference client (httpx2 underneath) for the runner."""
     from huggingface_hub.errors import InferenceTimeoutError, OverloadedError
 
@@ -104,7 +107,7 @@ def map_error(exc: BaseException, model: str, where: str, secret: str | None = N
         timeouts, transport = (), ()
 
     def scrub(text: str) -> str:
-        return redact(text, secret)
+        return redact(text, *secrets)
 
     status, response = _http_status(exc)
     if status is not None:
@@ -138,8 +141,8 @@ class HFInferenceProvider(Provider):
         self.api = "completions" if options.api == "completions" else "chat"
         self.base_url = options.base_url
         token = os.environ.get("HF_TOKEN") or None
-        self._secret = token
-        self.where = self.base_url or HF_ROUTER
+        self.where = public_url(self.base_url or HF_ROUTER)
+        self._secrets = tuple(x for x in (token, *url_secrets(self.base_url)) if x)
         if self.base_url:
             self.client: Any = AsyncInferenceClient(
                 base_url=self.base_url, api_key=token or PLACEHOLDER_TOKEN, timeout=options.timeout
@@ -205,7 +208,7 @@ class HFInferenceProvider(Provider):
                     text, max_new_tokens=1, details=True, decoder_input_details=True
                 )
             except Exception as exc:  # noqa: BLE001 - every failure is classified for the runner
-                raise map_error(exc, self.spec, self.where, self._secret) from None
+                raise map_error(exc, self.spec, self.where, self._secrets) from None
             total, n = _prefill_sum(out, text, len(prompt))
             totals.append(total)
             counts += n
@@ -223,7 +226,7 @@ class HFInferenceProvider(Provider):
                     stop=stop,
                     extra_body=GREEDY_EXTRAS if self.base_url else None,
                 )
-                text = (out.choices[0].message.content if out.choices else None) or ""
+                text = out.choices[0].message.content if out.choices else None
                 usage = getattr(out, "usage", None)
                 prompt_tokens = getattr(usage, "prompt_tokens", None)
                 completion_tokens = getattr(usage, "completion_tokens", None)
@@ -242,13 +245,9 @@ class HFInferenceProvider(Provider):
                 prefill = getattr(details, "prefill", None)
                 prompt_tokens = len(prefill) if prefill else None
         except Exception as exc:  # noqa: BLE001 - every failure is classified for the runner
-            raise map_error(exc, self.spec, self.where, self._secret) from None
+            raise map_error(exc, self.spec, self.where, self._secrets) from None
         # TGI keeps the stop sequence in the text; OpenAI-compatible servers drop it.
-        return Generation(
-            text=cut_at_stop(text or "", request.stop),
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-        )
+        return generated(text, request.stop, prompt_tokens, completion_tokens)
 
 
 def _prefill_sum(out: Any, text: str, start: int) -> tuple[float, int]:
@@ -256,11 +255,11 @@ def _prefill_sum(out: Any, text: str, start: int) -> tuple[float, int]:
     end with `text`; a BOS before it is skipped)."""
     prefill = getattr(getattr(out, "details", None), "prefill", None)
     if not prefill:
-        raise ProviderError(ErrorKind.FATAL, "the server returned no prompt tokens (decoder_input_details)")
+        raise InvalidAnswer("the server returned no prompt tokens (decoder_input_details)")
     pieces = [str(getattr(token, "text", "") or "") for token in prefill]
     joined = "".join(pieces)
     if not joined.endswith(text):
-        raise ProviderError(ErrorKind.FATAL, "the server's prompt tokens do not spell the prompt")
+        raise InvalidAnswer("the server's prompt tokens do not spell the prompt")
     offsets, position = [], -(len(joined) - len(text))
     for piece in pieces:
         offsets.append(position)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from benchmark.schemas import Manifest, SummaryRow
 from reports.tables import gain_text, group_rows, pct, size_text, step_text, verdict_lines
 
@@ -24,7 +27,7 @@ def render_markdown(manifest: Manifest, rows: list[SummaryRow]) -> str:
     for (task, prompting), group in group_rows(rows).items():
         chance = group[0].chance
         lines += [
-            f"## {task} · {prompting}",
+            f"## {_cell(task)} · {_cell(prompting)}",
             "",
             f"Chance: {pct(chance)}. Scoring: {', '.join(sorted({r.scoring for r in group}))}.",
             "",
@@ -42,10 +45,20 @@ def render_markdown(manifest: Manifest, rows: list[SummaryRow]) -> str:
                 f"{r.extraction_failures} | {r.errors} |"
             )
         lines.append("")
-        lines += [f"- {_cell(line)}" for line in verdict_lines(group)]
+        lines += [f"- {_line(line)}" for line in verdict_lines(group)]
         lines.append("")
     return "\n".join(lines)
 
 
+_PUNCTUATION = re.compile(r"([\\`*_\[\]|~])")
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text from a model or a file, written so that a markdown renderer shows it as it is: HTML escaped
+    (renderers pass raw HTML through), markdown punctuation backslash-escaped, on one line."""
+    return _PUNCTUATION.sub(r"\\\1", html.escape(text, quote=False)).replace("\n", " ")
+
+
+def _line(text: str) -> str:
+    """A verdict line: its own **bold** kept, everything else as _cell."""
+    return "**".join(_cell(part) for part in text.split("**"))

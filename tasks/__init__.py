@@ -65,6 +65,8 @@ def create(spec: str) -> Task:
         if not sep or parameter is None or key.strip() == "self":
             known = ", ".join(p for p in signature.parameters if p != "self")
             raise UsageError(f"task {name!r}: cannot read {pair!r}; parameters are: {known}")
+        if key.strip() in kwargs:
+            raise UsageError(f"task {name!r}: {key.strip()} is given twice ({spec!r})")
         kind = type(parameter.default)
         try:
             kwargs[key.strip()] = _parse(kind, value.strip())

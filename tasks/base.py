@@ -33,6 +33,11 @@ class Task(ABC):
         """`instances`, one at a time (the runner's way of reading them)."""
         return iter(self.instances(seed, limit, prompting))
 
+    def count(self, seed: int, limit: int | None, prompting: str) -> int:
+        """How many instances `iter_instances` yields, without rendering them all where that can be
+        avoided (a --limit of 10**20 is counted at once)."""
+        return sum(1 for _ in self.iter_instances(seed, limit, prompting))
+
     def params(self) -> dict[str, str]:
         """Parameters that select this variant, as written in the manifest."""
         return {}
@@ -68,3 +73,7 @@ class GeneratedTask(Task):
 
     def instances(self, seed: int, limit: int | None, prompting: str) -> list[Instance]:
         return list(self.iter_instances(seed, limit, prompting))
+
+    def count(self, seed: int, limit: int | None, prompting: str) -> int:
+        """A generated task yields exactly `limit` items (its default number, a few hundred, when None)."""
+        return super().count(seed, limit, prompting) if limit is None else max(limit, 0)

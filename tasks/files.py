@@ -59,6 +59,9 @@ class FileTask(Task):
     def params(self) -> dict[str, str]:
         return {"file": str(self.path)}
 
+    def count(self, seed: int, limit: int | None, prompting: str) -> int:
+        return len(self.items) if limit is None else min(max(limit, 0), len(self.items))
+
     def instances(self, seed: int, limit: int | None, prompting: str) -> list[Instance]:
         self.check_prompting(prompting)
         items = self.items if limit is None else self.items[: max(limit, 0)]

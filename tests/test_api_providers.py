@@ -222,7 +222,7 @@ def test_openai_error_mapping(exc_class: str, status: int, kind: ErrorKind, need
 
     body = {"message": f"context too long {SECRET}\nmore", "code": "x"}
     exc = getattr(openai, exc_class)("msg", response=_response(status, {"retry-after": "2"}), body=body)
-    error = map_error(exc, "m", "http://x/v1", SECRET)
+    error = map_error(exc, "m", "http://x/v1", (SECRET,))
     assert error.kind is kind and needle in error.message, error.message
     assert SECRET not in error.message and "\n" not in error.message
     assert error.retry_after == (2.0 if status == 429 else None)

@@ -7,6 +7,7 @@ outcome disagrees with it, so a model that judges by the outcome answers wrongly
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -128,15 +129,21 @@ class HindsightNeglect(GeneratedTask):
     def gambles(self, seed: int, count: int) -> tuple[list[Gamble], list[Gamble]]:
         """(examples, final questions). The examples (one set per seed, shared by every item, as a
         shared prefix) agree with the expected value; each final question's outcome disagrees."""
+        finals = zip(range(count), self._finals(seed), strict=False)
+        return self._examples(seed), [final for _, final in finals]
+
+    def _examples(self, seed: int) -> list[Gamble]:
         shots_rng = self.rng(seed, "exemplars")
         examples = [draw_gamble(shots_rng, positive_ev=i % 2 == 0, won=i % 2 == 0) for i in range(self.shots)]
         shots_rng.shuffle(examples)
+        return examples
+
+    def _finals(self, seed: int) -> Iterator[Gamble]:
+        """The final questions, one at a time, without end (a run of any --limit holds none of them)."""
         rng = self.rng(seed, "items")
-        finals = []
-        for index in range(count):
+        for index in itertools.count():
             positive = index % 2 == 0  # balanced classes: Y, N, Y, N, ...
-            finals.append(draw_gamble(rng, positive_ev=positive, won=not positive))
-        return examples, finals
+            yield draw_gamble(rng, positive_ev=positive, won=not positive)
 
     def _exemplar(self, gamble: Gamble, prompting: str) -> str:
         answer = CLASSES[0] if gamble.right_decision else CLASSES[1]
@@ -145,9 +152,10 @@ class HindsightNeglect(GeneratedTask):
 
     def iter_instances(self, seed: int, limit: int | None, prompting: str) -> Iterator[Instance]:
         self.check_prompting(prompting)
-        examples, finals = self.gambles(seed, _DEFAULT_ITEMS if limit is None else limit)
-        context = "".join(self._exemplar(g, prompting) for g in examples)
-        for index, final in enumerate(finals):
+        context = "".join(self._exemplar(g, prompting) for g in self._examples(seed))
+        count = _DEFAULT_ITEMS if limit is None else limit
+        finals = zip(range(count), self._finals(seed), strict=False)  # range, not islice: of any size
+        for index, final in finals:
             answer_index = 0 if final.right_decision else 1
             yield (
                 Instance(
