@@ -14,14 +14,19 @@ import hashlib
 import json
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from benchmark.errors import BenchError, UsageError
 
 CACHE_VERSION = 1
 """Format of the database (`PRAGMA user_version`); a newer one is refused, never rewritten."""
 FILENAME = "responses.sqlite"
+_DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+"""SQLite's error codes for a file that is not a sound database (others: read-only, locked, full, ...)."""
+_AFTER_SAMPLES = "(samples so far are kept), then resume"
+T = TypeVar("T")
 
 
 def default_cache_dir() -> Path:
@@ -59,7 +64,7 @@ class ResponseCache:
         try:
             self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         except sqlite3.Error as exc:
-            raise UsageError(f"{self.path}: cannot open the response cache ({exc})") from None
+            raise self._refused(exc, "(it was not changed)") from None
         try:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > CACHE_VERSION:
@@ -84,27 +89,35 @@ class ResponseCache:
                 self._db.execute(f"PRAGMA user_version = {CACHE_VERSION}")
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise UsageError(
-                f"{self.path}: the response cache is damaged or not a database ({exc}); "
-                "move it aside, or use another --cache-dir or --no-cache (it was not changed)"
-            ) from None
+            raise self._refused(exc, "(it was not changed)") from None
         except UsageError:
             self._db.close()
             raise
 
-    def get(self, key: str) -> dict[str, Any] | None:
+    def get(self, key: str, decode: Callable[[Any], T]) -> T | None:
+        """The answer stored under `key` as `decode` reads it; None when there is none, or when the entry
+        is unreadable or `decode` refuses it (ValueError): the model is asked again and the answer
+        stored afresh, so a damaged or poisoned entry never reaches a sample."""
         try:
             row = self._db.execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
         except sqlite3.DatabaseError as exc:
-            raise self._damaged(exc) from None
+            raise self._refused(exc, _AFTER_SAMPLES) from None
         if row is None:
             return None
         try:
-            value: dict[str, Any] = json.loads(row[0])
-        except json.JSONDecodeError:
-            return None  # unreadable entry: ask the model again (and store the answer afresh)
+            value = decode(json.loads(row[0]))
+        except (ValueError, RecursionError):  # json.JSONDecodeError is a ValueError
+            return None
         self.hits += 1
         return value
+
+    def has(self, key: str) -> bool:
+        """Whether an answer is stored under `key` (without counting a hit)."""
+        try:
+            row = self._db.execute("SELECT 1 FROM responses WHERE key = ?", (key,)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise self._refused(exc, _AFTER_SAMPLES) from None
+        return row is not None
 
     def put(self, key: str, kind: str, value: dict[str, Any]) -> None:
         text = json.dumps(value, ensure_ascii=False)
@@ -115,14 +128,21 @@ class ResponseCache:
                 (key, kind, text),
             )
         except sqlite3.DatabaseError as exc:
-            raise self._damaged(exc) from None
+            raise self._refused(exc, _AFTER_SAMPLES) from None
         self.stored += 1
 
-    def _damaged(self, exc: sqlite3.DatabaseError) -> BenchError:
-        return UsageError(
-            f"{self.path}: the response cache failed ({exc}); samples so far are kept — move the cache "
-            "aside or use --no-cache, then resume"
-        )
+    def _refused(self, exc: sqlite3.Error, then: str) -> BenchError:
+        """What went wrong with the database file, told apart by SQLite's own error code: a damaged
+        file is to be moved aside; one that cannot be written (a read-only folder or file, no space)
+        needs its folder fixed. `then` says what happened to the run."""
+        if getattr(exc, "sqlite_errorname", "") in _DAMAGED:
+            what = f"the response cache is damaged or not a database ({exc}); move it aside"
+        else:
+            what = (
+                f"cannot use the response cache ({exc}); check that {self.path.parent} and the file "
+                "can be written"
+            )
+        return UsageError(f"{self.path}: {what}, or use another --cache-dir or --no-cache {then}")
 
     def close(self) -> None:
         self._db.close()

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import faulthandler
+import math
+import shlex
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import click
 from click.core import ParameterSource
 from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
 import providers
@@ -32,52 +25,20 @@ from benchmark.families import shipped as shipped_families
 from benchmark.jobs import SCORING_CHOICES
 from benchmark.rundir import RunDir, default_run_path, write_atomic
 from benchmark.runner import ModelSpec, RunConfig, Runner, TaskPlan
-from benchmark.schemas import SummaryRow
-from benchmark.sizes import format_size
+from benchmark.sizes import format_size, parse_size
+from benchmark.terminal import RichProgress, plain, print_tables, shown, stdout_console
 from benchmark.variants import task_label, variant_key
 from providers.base import LOCAL_WEIGHTS, ProviderOptions
+from providers.http_api import REDACTED, public_url, redact, url_secrets
 from reports import build_reports
 from reports.tables import pct
 
 DEFAULT_LIMIT = 20
-
-
-class RichProgress:
-    """The runner's progress as a rich bar on stderr, with retries shown as they happen."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self.bar: Progress | None = None
-        self.task_id: TaskID | None = None
-        self.retries = 0
-
-    def loading(self, model: str) -> None:
-        self.console.print(f"loading {model} …")
-
-    def start_model(self, label: str, total: int) -> None:
-        self.bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[note]}"),
-            console=self.console,
-        )
-        self.bar.start()
-        self.task_id = self.bar.add_task(label, total=total, note="")
-
-    def advance(self) -> None:
-        if self.bar is not None and self.task_id is not None:
-            self.bar.advance(self.task_id)
-
-    def retrying(self, message: str) -> None:
-        self.retries += 1
-        if self.bar is not None and self.task_id is not None:
-            self.bar.update(self.task_id, note=f"retries: {self.retries} ({message[:60]})")
-
-    def end_model(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
+MAX_CONCURRENCY = 1024
+"""Requests in flight per model; more would only queue (the HTTP client keeps 256 connections)."""
+MAX_TIMEOUT = 86400
+"""Seconds per request: a day. nan and inf are refused too (nan failed every request at once, inf let a
+hanging server hang the run)."""
 
 
 @click.group()
@@ -149,6 +110,26 @@ def cli() -> None:
     "transformers and lm-evaluation-harness get from the same file.",
 )
 @click.option(
+    "--dtype",
+    type=click.Choice(["auto", "float32", "bfloat16", "float16"]),
+    default="auto",
+    show_default=True,
+    help="hf: what the weights compute in (auto: bfloat16 on a GPU, float32 on a CPU).",
+)
+@click.option(
+    "--chat-template",
+    type=click.Choice(["auto", "on", "off"]),
+    default="auto",
+    show_default=True,
+    help="local, hf: wrap each prompt in the model's chat template (auto: for a family's instruct "
+    "members only; base models get the raw prompt).",
+)
+@click.option(
+    "--max-params",
+    default=None,
+    help="Leave out the family members larger than this (e.g. 3B).",
+)
+@click.option(
     "--max-cost",
     type=float,
     default=None,
@@ -194,6 +175,9 @@ def run(
     timeout: float,
     api: str,
     weights: str,
+    dtype: str,
+    chat_template: str,
+    max_params: str | None,
     max_cost: float | None,
     families: tuple[str, ...],
     out: Path | None,
@@ -206,12 +190,51 @@ def run(
     Exit code 0: every item answered; 1: some items failed after the retries (recorded as errors);
     2: bad input; 130: interrupted (resume with --resume)."""
     if resume_dir is not None:
-        _resume(resume_dir, cache_dir, no_cache)
+        _resume(resume_dir)
         return
-    config = _config(click.get_current_context().params, ["bench", *sys.argv[1:]])
-    cache = None if no_cache else ResponseCache(cache_dir or default_cache_dir())
-    run_dir = RunDir.create(out or default_run_path())
-    _execute(config, run_dir, cache, resume=False)
+    command = ["bench", *(redact(arg) for arg in sys.argv[1:])]  # no password or token is written down
+    config = _config(click.get_current_context().params, command)
+    path = out or default_run_path()
+    RunDir.check_new(path)  # a bad --out is refused before the cache is created
+    choice = CacheChoice(cache_dir, no_cache)
+    cache = choice.open()
+    try:
+        run_dir = RunDir.create(path)
+    except BaseException:
+        if cache is not None:
+            cache.close()
+        raise
+    _print_footprints(config)
+    _execute(config, run_dir, cache, _resume_hint(run_dir, config, choice), resume=False)
+
+
+@dataclass(frozen=True)
+class CacheChoice:
+    """A run's --cache-dir and --no-cache: the response cache it uses, kept by --resume."""
+
+    directory: Path | None = None
+    """--cache-dir; None: the default ($BENCH_CACHE_DIR, else ~/.cache/bench)."""
+    off: bool = False
+    """--no-cache."""
+
+    def open(self) -> ResponseCache | None:
+        return None if self.off else ResponseCache(self.directory or default_cache_dir())
+
+    def flags(self) -> list[str]:
+        if self.off:
+            return ["--no-cache"]
+        return ["--cache-dir", str(self.directory)] if self.directory is not None else []
+
+
+def _resume_hint(run_dir: RunDir, config: RunConfig, choice: CacheChoice) -> str:
+    """The command that finishes this run, to be copied: its cache choice, and a --base-url to give
+    back when the run's own held a secret."""
+    words = ["bench", "run", "--resume", str(run_dir.path), *choice.flags()]
+    base_url = config.options.base_url
+    if base_url and url_secrets(base_url):
+        words += ["--base-url", public_url(base_url)]
+    hint = " ".join(shlex.quote(word) for word in words)
+    return hint + (f" (with the password or token in place of {REDACTED})" if REDACTED in hint else "")
 
 
 def _config(params: dict[str, Any], command: list[str]) -> RunConfig:
@@ -224,10 +247,12 @@ def _config(params: dict[str, Any], command: list[str]) -> RunConfig:
     )
     if limit < 1:
         raise BenchError(f"--limit must be at least 1, not {limit}")
-    if concurrency < 1:
-        raise BenchError(f"--concurrency must be at least 1, not {concurrency}")
-    if max_cost is not None and max_cost < 0:
-        raise BenchError(f"--max-cost must not be negative, not {max_cost}")
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise BenchError(f"--concurrency must be from 1 to {MAX_CONCURRENCY}, not {concurrency}")
+    if max_cost is not None and not (math.isfinite(max_cost) and max_cost >= 0):
+        raise BenchError(f"--max-cost must be a number of dollars, 0 or more, not {max_cost}")
+    if not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT):
+        raise BenchError(f"--timeout must be seconds above 0, at most {MAX_TIMEOUT}, not {timeout}")
     plans = []
     seen: set[tuple[str, object]] = set()
     for spec in params["task_specs"] or task_registry.DEFAULT_SUITE:
@@ -241,12 +266,17 @@ def _config(params: dict[str, Any], command: list[str]) -> RunConfig:
                 continue  # the default suite runs the tasks that have the asked condition
             plans.append(TaskPlan(task, select_promptings(task.name, task.promptings, params["prompting"])))
             _note_small_item_space(task, limit, params["seed"])
-    if timeout <= 0:
-        raise BenchError(f"--timeout must be positive, not {timeout}")
     options = ProviderOptions(
-        base_url=params["base_url"], timeout=timeout, api=params["api"], weights=params["weights"]
+        base_url=params["base_url"],
+        timeout=timeout,
+        api=params["api"],
+        weights=params["weights"],
+        dtype=params["dtype"],
+        chat_template=params["chat_template"],
     )
     specs = model_specs(params["provider"], params["models"], params["families"])
+    specs = _within(specs, params["max_params"])
+    _one_server_per_member(specs, options.base_url, params["families"])
     if options.weights != "native" and any(member.provider != "local" for member in specs):
         raise BenchError(f"--weights {options.weights} applies to --provider local only")
     for member in specs:
@@ -270,16 +300,41 @@ def _note_small_item_space(task: task_registry.Task, limit: int, seed: int) -> N
     count = task.item_count(seed)
     if count is not None and limit > count:
         click.echo(
-            f"{task_label(task.name, task.params())}: --limit {limit} is more than its {count} distinct "
-            f"items; running all {count}",
+            plain(
+                f"{task_label(task.name, task.params())}: --limit {limit} is more than its {count} "
+                f"distinct items; running all {count}"
+            ),
             err=True,
         )
 
 
-RESUME_OPTIONS = {"resume_dir", "cache_dir", "no_cache"}
+def _within(specs: list[ModelSpec], max_params: str | None) -> list[ModelSpec]:
+    """The members no larger than --max-params (members of undisclosed size stay)."""
+    if max_params is None:
+        return specs
+    limit = parse_size(max_params)
+    kept = [s for s in specs if s.params is None or s.params <= limit]
+    if not kept:
+        raise BenchError(f"--max-params {max_params} leaves out every model")
+    return kept
 
 
-def _resume(path: Path, cache_dir: Path | None, no_cache: bool) -> None:
+def _one_server_per_member(specs: list[ModelSpec], base_url: str | None, families: tuple[str, ...]) -> None:
+    """A --base-url names one server, which serves one model: a family of several sizes needs a server
+    per member."""
+    shared = [s for s in specs if s.base_url is None]
+    if base_url and families and len(shared) > 1:
+        raise BenchError(
+            f"--base-url would send all {len(shared)} members of {', '.join(families)} to one server, which "
+            "serves one model; give each member its own server as base_url in a family file (copy "
+            "`bench families show NAME`), or run one member with --model and --base-url"
+        )
+
+
+RESUME_OPTIONS = {"resume_dir", "cache_dir", "no_cache", "base_url"}
+
+
+def _resume(path: Path) -> None:
     """Re-read the options of the run in `path` from its manifest and finish it."""
     ctx = click.get_current_context()
     given = [
@@ -291,9 +346,24 @@ def _resume(path: Path, cache_dir: Path | None, no_cache: bool) -> None:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
         raise BenchError(
             f"--resume finishes a run with the options it began with; leave out {flags} "
-            "(only --cache-dir and --no-cache may change)"
+            "(only --cache-dir and --no-cache may change, and --base-url may give back its password)"
         )
     run_dir = RunDir.open(path)
+    run_dir.lock()
+    try:
+        config, choice, cache = _resume_config(run_dir, ctx)
+    except BaseException:
+        run_dir.release()
+        raise
+    _execute(config, run_dir, cache, _resume_hint(run_dir, config, choice), resume=True)
+
+
+def _resume_config(
+    run_dir: RunDir, ctx: click.Context
+) -> tuple[RunConfig, CacheChoice, ResponseCache | None]:
+    """The configuration of the locked run in `run_dir`, read from its manifest, and its cache: the
+    run's own --cache-dir or --no-cache, unless the resume gives one."""
+    path = run_dir.path
     manifest = run_dir.read_manifest()
     args = manifest.command[1:]
     if not args or args[0] != "run":
@@ -301,18 +371,87 @@ def _resume(path: Path, cache_dir: Path | None, no_cache: bool) -> None:
     original = run.make_context("run", list(args[1:]), parent=ctx.parent)
     if original.params["resume_dir"] is not None:
         raise BenchError(f"{path / 'manifest.json'}: its command is itself a --resume")
+    original.params["base_url"] = _resumed_base_url(path, original.params["base_url"], ctx.params["base_url"])
     config = _config(original.params, manifest.command)
-    cache = None if no_cache else ResponseCache(cache_dir or default_cache_dir())
-    dropped = run_dir.repair()
+    given = any(
+        ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE for name in ("cache_dir", "no_cache")
+    )
+    chosen = ctx.params if given else original.params
+    choice = CacheChoice(chosen["cache_dir"], chosen["no_cache"])
+    cache = choice.open()
+    try:
+        dropped = run_dir.repair()
+    except BaseException:
+        if cache is not None:
+            cache.close()
+        raise
     if dropped:
         click.echo(
             f"dropped a torn last line of samples.jsonl ({dropped} bytes; that item is asked again)", err=True
         )
-    _execute(config, run_dir, cache, resume=True)
+    return config, choice, cache
 
 
-def _execute(config: RunConfig, run_dir: RunDir, cache: ResponseCache | None, resume: bool) -> None:
-    """Run, report, and say how it went; Ctrl-C keeps every finished sample and says how to resume."""
+def _print_footprints(config: RunConfig) -> None:
+    """Before a sweep of models loaded here: each size's download and the memory it needs."""
+    found = []
+    for spec in config.models:
+        options = replace(config.options, chat_template="off")
+        footprint = providers.footprint(spec.provider, spec.model, options, spec.params)
+        if footprint is not None:
+            found.append((spec, footprint))
+    if not found:
+        return
+    table = Table("model", "params", "to download", "memory needed", "free", title="models to load, in order")
+    for spec, footprint in found:
+        fits = "" if footprint.fits else " [bold]does not fit[/bold]"
+        table.add_row(
+            shown(spec.model or f"{spec.provider} default model"),
+            format_size(spec.params),
+            _bytes(footprint.download_bytes),
+            _bytes(footprint.memory_bytes) + fits,
+            f"{_bytes(footprint.available_bytes)} {footprint.where}",
+        )
+    Console(stderr=True).print(table)
+
+
+def _bytes(count: int | None) -> str:
+    if count is None:
+        return "?"
+    return f"{count / 1e9:.1f} GB" if count >= 1e8 else f"{count / 1e6:.0f} MB"
+
+
+def _resumed_base_url(path: Path, recorded: str | None, given: str | None) -> str | None:
+    """The --base-url of a resumed run: the one in its manifest, unless that had a password or token
+    (written down as ***), which the resume must give again, the rest unchanged."""
+    if given is None:
+        if recorded is not None and REDACTED in recorded:
+            raise BenchError(
+                f"this run's --base-url {recorded} held a password or token, which bench never writes "
+                f"down; give it again: bench run --resume {path} --base-url URL"
+            )
+        return recorded
+    if recorded is None or public_url(given) != public_url(recorded):
+        raise BenchError(
+            f"--base-url with --resume may only give back the password or token of the run's own "
+            f"--base-url ({recorded or 'none'}), not change it"
+        )
+    return given
+
+
+def _execute(
+    config: RunConfig, run_dir: RunDir, cache: ResponseCache | None, resume_hint: str, resume: bool
+) -> None:
+    """Run, report, and say how it went; Ctrl-C keeps every finished sample and prints `resume_hint`."""
+    try:
+        _run_and_report(config, run_dir, cache, resume_hint, resume)
+    finally:
+        run_dir.release()
+
+
+def _run_and_report(
+    config: RunConfig, run_dir: RunDir, cache: ResponseCache | None, resume_hint: str, resume: bool
+) -> None:
     console = Console(stderr=True)
     progress = RichProgress(console)
     runner = Runner(config, run_dir, progress, cache=cache, resume=resume)
@@ -322,8 +461,9 @@ def _execute(config: RunConfig, run_dir: RunDir, cache: ResponseCache | None, re
         run_dir.close()
         kept = sum(1 for _ in run_dir.iter_samples())
         click.echo(  # not wrapped: the command is to be copied
-            f"interrupted: {kept} samples are saved in {run_dir.path}; "
-            f"finish the run with: bench run --resume {run_dir.path}",
+            plain(
+                f"interrupted: {kept} samples are saved in {run_dir.path}; finish the run with: {resume_hint}"
+            ),
             err=True,
         )
         sys.exit(130)
@@ -332,18 +472,24 @@ def _execute(config: RunConfig, run_dir: RunDir, cache: ResponseCache | None, re
         if cache is not None:
             cache.close()
     rows = build_reports(run_dir)
-    _print_tables(rows)
+    print_tables(rows)
     if resume:
         console.print(f"resumed: {runner.kept} samples were already done")
     if progress.retries:
         console.print(f"retries: {progress.retries}")
     if cache is not None:
-        console.print(f"model calls: {runner.requests}; answers from the cache: {cache.hits} ({cache.path})")
+        console.print(
+            f"model calls: {runner.requests}; answers from the cache: {cache.hits} ({shown(str(cache.path))})"
+        )
     if runner.budget is not None:
         console.print(f"estimated cost: ${runner.budget.spent:.4f} of --max-cost ${runner.budget.limit:.4f}")
         if runner.budget.stopped:
-            console.print(runner.budget.stopped)
-    console.print(f"run directory: {run_dir.path}")
+            console.print(shown(runner.budget.stopped))
+    console.print(f"run directory: {shown(str(run_dir.path))}")
+    for model in (m for m in run_dir.read_manifest().models if m.error):
+        console.print(f"not run: {shown(model.label)}: {shown(model.error or '')}")
+    if runner.not_run:
+        sys.exit(1)
     failed = sum(row.errors for row in rows)
     if failed:
         console.print(
@@ -386,7 +532,7 @@ def families_list() -> None:
         )
         table.add_row(
             *map(
-                escape,
+                shown,
                 (
                     family.name,
                     str(len(family.members)),
@@ -397,7 +543,7 @@ def families_list() -> None:
                 ),
             )
         )
-    _stdout().print(table)
+    stdout_console().print(table)
 
 
 @families_group.command(name="show")
@@ -405,17 +551,18 @@ def families_list() -> None:
 def families_show(name: str) -> None:
     """Show the members of a family (a shipped name or a .yaml file)."""
     family = load_family(name)
-    out = _stdout()
+    out = stdout_console()
     out.print(
-        f"[bold]{escape(family.name)}[/bold] version {escape(family.version)}: {escape(family.description)}",
+        f"[bold]{shown(family.name)}[/bold] version {shown(family.version)}: {shown(family.description)}",
         highlight=False,
     )
-    out.print(f"sizes from: {escape(family.source)}", highlight=False)
+    out.print(f"sizes from: {shown(family.source)}", highlight=False)
     size_column = "rank (undisclosed sizes)" if family.by_rank else "params"
     table = Table("provider", "model", size_column, "variant", "base_url")
     for m in family.members:
         size = str(m.rank) if family.by_rank else format_size(m.params)
-        table.add_row(*map(escape, (m.provider, m.model or "(default)", size, m.variant, m.base_url or "")))
+        base_url = public_url(m.base_url) if m.base_url else ""
+        table.add_row(*map(shown, (m.provider, m.model or "(default)", size, m.variant, base_url)))
     out.print(table)
 
 
@@ -431,8 +578,13 @@ def report(run_dir: Path, reference: str | None) -> None:
     from reports.references import load_reference
 
     published = load_reference(reference) if reference else None
-    rows = build_reports(RunDir.open(run_dir), published)
-    _print_tables(rows)
+    run = RunDir.open(run_dir)
+    run.lock()
+    try:
+        rows = build_reports(run, published)
+    finally:
+        run.release()
+    print_tables(rows)
 
 
 @cli.command()
@@ -449,9 +601,12 @@ def compare(run_dirs: tuple[Path, ...], out: Path | None) -> None:
 
     runs = [RunDir.open(path) for path in run_dirs]
     merged = merge_runs(runs, out or default_run_path(prefix="compare-"), ["bench", *sys.argv[1:]])
-    rows = build_reports(merged)
-    _print_tables(rows)
-    click.echo(f"run directory: {merged.path}", err=True)
+    try:
+        rows = build_reports(merged)
+    finally:
+        merged.release()
+    print_tables(rows)
+    click.echo(plain(f"run directory: {merged.path}"), err=True)
 
 
 @cli.group(name="tasks")
@@ -477,8 +632,8 @@ def tasks_list() -> None:
     for path in task_registry.shipped_trap_files():
         task = task_registry.create(str(path))
         cells = (str(path), task.version, ", ".join(task.promptings), pct(task.chance), "", task.description)
-        table.add_row(*map(escape, cells))
-    _stdout().print(table)
+        table.add_row(*map(shown, cells))
+    stdout_console().print(table)
 
 
 @tasks_group.command(name="show")
@@ -487,19 +642,19 @@ def tasks_list() -> None:
 def tasks_show(spec: str, seed: int) -> None:
     """Show a task (NAME, NAME:key=value,... or a file): what it is, and its first prompt per condition;
     each variant of a sweep (arithmetic:digits=1-3) in turn."""
-    out = _stdout()
+    out = stdout_console()
     for task in task_registry.create_all(spec):
+        out.print(f"[bold]{shown(task.name)}[/bold] version {shown(task.version)}: {shown(task.description)}")
         out.print(
-            f"[bold]{escape(task.name)}[/bold] version {escape(task.version)}: {escape(task.description)}"
-        )
-        out.print(
-            f"parameters: {task.params() or '-'}; chance {pct(task.chance)}; answers: {task.answer_type}",
+            plain(
+                f"parameters: {task.params() or '-'}; chance {pct(task.chance)}; answers: {task.answer_type}"
+            ),
             markup=False,
         )
         for prompting in task.promptings:
             [first] = task.instances(seed, 1, prompting)
-            out.rule(escape(f"{prompting}: item {first.item_id}, target {first.target!r}"))
-            out.print(first.prompt, markup=False, highlight=False)
+            out.rule(shown(f"{prompting}: item {first.item_id}, target {first.target!r}"))
+            out.print(plain(first.prompt), markup=False, highlight=False)
 
 
 @tasks_group.command(name="validate")
@@ -508,7 +663,7 @@ def tasks_validate(path: Path) -> None:
     """Check a task file (bench trap file, prize CSV/JSONL, BIG-bench task.json, GPT-3 JSONL)."""
     task = task_registry.load_file(path)
     count = len(task.instances(0, None, task.promptings[0]))
-    click.echo(f"{path}: OK, {count} items, {task.answer_type} answers, version {task.version}")
+    click.echo(plain(f"{path}: OK, {count} items, {task.answer_type} answers, version {task.version}"))
 
 
 @tasks_group.command(name="export")
@@ -532,7 +687,7 @@ def tasks_export(spec: str, fmt: str, seed: int, limit: int | None, out: Path | 
         write_atomic(out, text)
     except OSError as exc:
         raise BenchError(f"cannot write {out}: {exc.strerror or exc}") from None
-    click.echo(f"{out}: {text.count(chr(10))} items ({fmt})", err=True)
+    click.echo(plain(f"{out}: {text.count(chr(10))} items ({fmt})"), err=True)
 
 
 def select_promptings(
@@ -548,50 +703,6 @@ def select_promptings(
     return chosen
 
 
-def _stdout() -> Console:
-    """Tables on stdout; when it is a file or a pipe, wide enough not to wrap the columns."""
-    console = Console()
-    return console if console.is_terminal else Console(width=200)
-
-
-def per_model_tables(rows: list[SummaryRow]) -> list[Table]:
-    """One table per task variant: a line per model (by size), a column per prompting condition and
-    scoring mode, each cell accuracy % [95% Wilson interval]. Narrow enough for 100 columns."""
-    tables = []
-    for variant in dict.fromkeys((r.task, variant_key(r.task_params)) for r in rows):
-        chosen = [r for r in rows if (r.task, variant_key(r.task_params)) == variant]
-        columns = list(dict.fromkeys((r.prompting, r.scoring) for r in chosen))
-        title = f"{task_label(chosen[0].task, chosen[0].task_params)}: accuracy % [95% CI]"
-        table = Table(title=escape(title))
-        table.add_column("model", overflow="fold")  # a long label wraps whole, never cut short
-        table.add_column("params", no_wrap=True)
-        for prompting, scoring in columns:
-            table.add_column(escape(f"{prompting}\n{_SHORT_SCORING[scoring]}"), no_wrap=True)
-        models = sorted({(r.params is None, r.params or 0, r.model) for r in chosen})
-        for _, _, model in models:
-            cells = {(r.prompting, r.scoring): r for r in chosen if r.model == model}
-            first = next(iter(cells.values()))
-            name = f"{model} (scripted)" if first.scripted else model
-            table.add_row(escape(name), format_size(first.params), *(_cell(cells.get(c)) for c in columns))
-        tables.append(table)
-    return tables
-
-
-_SHORT_SCORING = {"logprob": "log-prob", "generate": "generated"}
-
-
-def _print_tables(rows: list[SummaryRow]) -> None:
-    out = _stdout()
-    for table in per_model_tables(rows):
-        out.print(table)
-
-
-def _cell(row: SummaryRow | None) -> str:
-    if row is None or row.accuracy is None or row.ci_low is None or row.ci_high is None:
-        return "–"
-    return f"{row.accuracy * 100:.0f} [{row.ci_low * 100:.0f}–{row.ci_high * 100:.0f}]"
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `bench` script: our errors and click's usage errors are one line, exit 2."""
     # A crash in a native engine (llama.cpp, torch) kills the process before Python can say anything;
@@ -601,10 +712,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="bench", standalone_mode=False)
     except BenchError as exc:
-        click.echo(f"bench: error: {exc}", err=True)
+        click.echo(f"bench: error: {plain(str(exc), lines=False)}", err=True)
         sys.exit(2)
     except click.ClickException as exc:
-        click.echo(f"bench: error: {exc.format_message()}", err=True)
+        click.echo(f"bench: error: {plain(exc.format_message(), lines=False)}", err=True)
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("bench: interrupted", err=True)

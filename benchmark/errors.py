@@ -19,3 +19,7 @@ class MissingExtraError(BenchError):
             f"{purpose} needs the Python package '{package}', which is not installed: "
             f"pip install 'bench[{extra}]' (from a checkout: pip install -e '.[{extra}]')"
         )
+
+
+class DoesNotFitError(BenchError):
+    """A model too large for the memory there is: in a sweep, that size is left out and the rest run."""

@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from benchmark.errors import UsageError
-from benchmark.sizes import parse_size
+from benchmark.sizes import MAX_PARAMS, MAX_RANK, parse_size
 from benchmark.yamlfile import check_duplicate_keys, read_yaml
 
 SHIPPED = Path(__file__).resolve().parent.parent / "providers" / "families"
@@ -31,9 +31,12 @@ class Member(BaseModel):
     params: int | None = Field(
         default=None,
         gt=0,
+        le=MAX_PARAMS,
         description="Parameter count (e.g. 1.4B); for a local GGUF the count read from the file wins.",
     )
-    rank: int | None = Field(default=None, ge=1, description="Size rank when the sizes are undisclosed.")
+    rank: int | None = Field(
+        default=None, ge=1, le=MAX_RANK, description="Size rank when the sizes are undisclosed."
+    )
     variant: Literal["base", "instruct"] = Field(description="Pretrained base or instruction-tuned.")
     base_url: str | None = Field(default=None, description="Server for this member (a server per size).")
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import os
+import secrets
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -13,10 +17,14 @@ from pydantic import ValidationError
 
 from benchmark.errors import UsageError
 from benchmark.schemas import SCHEMA_VERSION, Manifest, Sample, SummaryRow
+from benchmark.variants import task_label, variant_key
 
 MANIFEST = "manifest.json"
 SAMPLES = "samples.jsonl"
 SUMMARY = "summary.json"
+LOCK = ".lock"
+"""Held (flock, exclusive) by the one process that writes the run: a run, a resume or a report."""
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
 
 
 def default_run_path(root: Path = Path("runs"), prefix: str = "") -> Path:
@@ -30,42 +38,107 @@ def default_run_path(root: Path = Path("runs"), prefix: str = "") -> Path:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write a whole file so that a reader sees the old or the new content, never a half."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    """Write a whole file so that a reader sees the old or the new content, never a half.
+
+    The temporary file beside it gets a fresh random name and is created exclusively, so a file or a
+    symbolic link already there (planted, or left by a crash) is never written through."""
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+        try:
+            fd = os.open(tmp, _NEW_FILE, 0o666)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(f"no free temporary name beside {path}")
+    try:
+        with open(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 class RunDir:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._samples: IO[str] | None = None
+        self._lock: int | None = None
+
+    @staticmethod
+    def check_new(path: Path) -> None:
+        """Refuse, before anything is created, a path that holds a run or lies under a file."""
+        if (path / SAMPLES).exists() or (path / MANIFEST).exists():
+            raise _holds_a_run(path)
+        existing = path
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise UsageError(f"cannot write to --out {path}: {existing} is not a folder")
 
     @classmethod
     def create(cls, path: Path) -> RunDir:
-        """A new, empty run directory. Refuses a folder that already holds a run or cannot be written."""
-        if (path / SAMPLES).exists() or (path / MANIFEST).exists():
-            raise UsageError(f"{path} already holds a run; choose another --out (nothing was changed)")
+        """A new run directory, locked, holding an empty samples.jsonl (so that a run stopped before its
+        first sample can still be resumed). Refuses a folder that holds a run or cannot be written."""
+        cls.check_new(path)
         try:
             path.mkdir(parents=True, exist_ok=True)
-            probe = path / ".write-test"
-            probe.write_text("")
-            probe.unlink()
         except OSError as exc:
             raise UsageError(f"cannot write to --out {path}: {exc.strerror or exc}") from None
-        return cls(path)
+        run = cls(path)
+        run.lock()
+        try:
+            if (path / MANIFEST).exists():
+                raise FileExistsError
+            os.close(os.open(path / SAMPLES, _NEW_FILE, 0o666))  # the claim: exactly one process wins
+        except FileExistsError:
+            run.release()
+            raise _holds_a_run(path) from None
+        except OSError as exc:
+            run.release()
+            raise UsageError(f"cannot write to --out {path}: {exc.strerror or exc}") from None
+        return run
 
     @classmethod
     def open(cls, path: Path) -> RunDir:
-        """An existing run directory, checked to be one this version can read."""
-        if not (path / MANIFEST).is_file() or not (path / SAMPLES).is_file():
-            raise UsageError(f"{path} is not a run directory (it needs {MANIFEST} and {SAMPLES})")
+        """An existing run directory, checked to be one this version can read. A run stopped before
+        its first sample may have no samples.jsonl (older versions of bench created it with the first)."""
+        samples = path / SAMPLES
+        if not (path / MANIFEST).is_file() or (samples.exists() and not samples.is_file()):
+            raise UsageError(f"{path} is not a run directory (it has no {MANIFEST})")
         run = cls(path)
         run.read_manifest()
         return run
+
+    def lock(self) -> None:
+        """Take the run's lock for this process, or refuse: one writer at a time, for the whole run.
+        The operating system drops it when the process ends, however it ends."""
+        if self._lock is not None:
+            return
+        try:
+            fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+        except OSError as exc:
+            raise UsageError(f"cannot write to {self.path}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise UsageError(
+                f"{self.path} is in use by another bench process (a run, resume or report); "
+                "wait until it ends (nothing was changed)"
+            ) from None
+        self._lock = fd
+
+    def release(self) -> None:
+        """Close the samples file and give the lock up."""
+        self.close()
+        if self._lock is not None:
+            os.close(self._lock)  # closing the descriptor drops the flock
+            self._lock = None
 
     def write_manifest(self, manifest: Manifest) -> None:
         write_atomic(self.path / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
@@ -77,7 +150,7 @@ class RunDir:
         except (OSError, json.JSONDecodeError) as exc:
             raise UsageError(f"{file}: not readable JSON ({exc})") from None
         version = data.get("schema_version") if isinstance(data, dict) else None
-        if isinstance(version, int) and version > SCHEMA_VERSION:
+        if type(version) is int and version > SCHEMA_VERSION:  # a string or a bool is no version
             raise UsageError(
                 f"{file}: written by a newer bench (schema {version}, this one reads {SCHEMA_VERSION}); "
                 "upgrade bench"
@@ -91,7 +164,8 @@ class RunDir:
         """Append one line and hand it to the operating system before returning: once this returns,
         the sample survives the process being killed (the file is fsync'd when the run closes it)."""
         if self._samples is None:
-            self._samples = open(self.path / SAMPLES, "a", encoding="utf-8")  # noqa: SIM115
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+            self._samples = open(os.open(self.path / SAMPLES, flags, 0o666), "a", encoding="utf-8")  # noqa: SIM115
         self._samples.write(sample.model_dump_json() + "\n")
         self._samples.flush()
 
@@ -106,6 +180,9 @@ class RunDir:
         """The samples, in the order written. A last line without its newline (a run killed while
         writing it) is not a sample yet and is skipped; `repair` drops it before a resume."""
         file = self.path / SAMPLES
+        if not file.exists():
+            return  # stopped before its first sample
+        seen: set[bytes] = set()  # 16-byte digests of the keys: a sample appears once
         with open(file, "rb") as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.endswith(b"\n"):
@@ -113,9 +190,21 @@ class RunDir:
                 if not line.strip():
                     continue
                 try:
-                    yield Sample.model_validate_json(line)
+                    sample = Sample.model_validate_json(line)
                 except ValidationError as exc:
                     raise UsageError(f"{file}:{number}: not a bench sample ({_first_error(exc)})") from None
+                variant = variant_key(sample.task_params)
+                key = (sample.model, sample.task, variant, sample.prompting, sample.scoring, sample.item_id)
+                digest = hashlib.blake2b(repr(key).encode(), digest_size=16).digest()
+                if digest in seen:
+                    raise UsageError(
+                        f"{file}:{number}: a second sample of model {sample.model!r}, task "
+                        f"{task_label(sample.task, sample.task_params)}, prompting {sample.prompting}, "
+                        f"scoring {sample.scoring}, item {sample.item_id}; an item appears once per "
+                        "scoring mode (remove one of its lines)"
+                    )
+                seen.add(digest)
+                yield sample
 
     def repair(self) -> int:
         """Check every complete line, then cut a torn last line (a crash mid-write) off `samples.jsonl`.
@@ -123,6 +212,8 @@ class RunDir:
         file = self.path / SAMPLES
         for _ in self.iter_samples():
             pass
+        if not file.exists():
+            return 0
         size = file.stat().st_size
         with open(file, "rb") as handle:
             end = size
@@ -148,6 +239,10 @@ class RunDir:
 
     def write_text(self, name: str, text: str) -> None:
         write_atomic(self.path / name, text)
+
+
+def _holds_a_run(path: Path) -> UsageError:
+    return UsageError(f"{path} already holds a run; choose another --out (nothing was changed)")
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
@@ -15,7 +15,7 @@ import providers
 from benchmark import __version__
 from benchmark.cache import ResponseCache, request_key
 from benchmark.cost import Budget, PriceTable, estimate_tokens, load_prices
-from benchmark.errors import BenchError, UsageError
+from benchmark.errors import BenchError, DoesNotFitError, UsageError
 from benchmark.jobs import SampleKey, sample_key, saved_key, scoring_modes
 from benchmark.rundir import RunDir
 from benchmark.schemas import Instance, Manifest, ModelInfo, Sample, ScoringMode, TaskInfo, utc_now
@@ -23,15 +23,21 @@ from benchmark.scoring import Score, number_metrics, score_generation, score_log
 from providers.base import (
     ContinuationScores,
     ErrorKind,
+    Footprint,
     GenerateRequest,
-    Generation,
     Provider,
     ProviderError,
     ProviderOptions,
+    ScoreRequest,
+    generation_from,
+    scores_from,
 )
 from tasks.base import Task
 
 T = TypeVar("T")
+
+Job = tuple[Task, Instance, ScoringMode, bool]
+"""One sample to take from a model: a task's instance, its scoring mode, and whether it is done."""
 
 DEADLINE_GRACE_S = 5.0
 """The runner abandons a remote call this long after the provider's own --timeout should have."""
@@ -93,6 +99,7 @@ class SilentProgress:
 
 
 ProviderFactory = Callable[[str, str | None, ProviderOptions], Provider]
+Sizer = Callable[[str, str | None, ProviderOptions, int | None], Footprint | None]
 
 
 def _identity(info: ModelInfo) -> tuple[str, str, str, str | None]:
@@ -100,7 +107,7 @@ def _identity(info: ModelInfo) -> tuple[str, str, str, str | None]:
 
 
 def _retryable(error: BaseException) -> bool:
-    return isinstance(error, ProviderError) and error.kind is not ErrorKind.FATAL
+    return isinstance(error, ProviderError) and error.kind in (ErrorKind.RATE_LIMIT, ErrorKind.TRANSIENT)
 
 
 def _delay(error: BaseException | None, attempt: int) -> float:
@@ -142,6 +149,8 @@ class Runner:
         self.run_dir = run_dir
         self.progress = progress or SilentProgress()
         self.factory = factory
+        self.sizer: Sizer = providers.footprint if factory is providers.create else (lambda *_: None)
+        """What a model will need before it is loaded (a test's own factory has no footprints)."""
         self.cache = cache
         self.resume = resume
         self.retries = 0
@@ -151,6 +160,10 @@ class Runner:
         """Samples written with an error (no answer after the retry budget)."""
         self.kept = 0
         """Samples found in the run directory when resuming."""
+        self.not_run = 0
+        """Sizes left out because they cannot fit in memory (ModelInfo.error)."""
+        self._memo: dict[str, Any] = {}
+        """Answers a batching engine computed for the current group of items (`_prefetch`)."""
         self.prices = prices or load_prices()
         self.budget = Budget(config.max_cost, self.prices) if config.max_cost is not None else None
 
@@ -172,23 +185,30 @@ class Runner:
                 yield task, instance, mode
 
     def _survey(self) -> tuple[dict[bool, int], list[TaskInfo]]:
-        """Every instance rendered once: the samples per model, for a model without log-probs (False)
-        and one with them (True), and each task's info with its generation budget per condition."""
+        """The samples per model, for a model without log-probs (False) and one with them (True), and
+        each task's info with its generation budget per condition. Rendered before any model is loaded,
+        so bad task options fail fast. A task whose items are alike under one condition (the generated
+        ones: `generation_limit`) renders only its first and counts the rest without
+        rendering them, so a --limit of 10**20 starts at once and Ctrl-C stops it at once; a file's
+        items are all read."""
+        seed, limit = self.config.seed, self.config.limit
         totals = {False: 0, True: 0}
         infos = []
         for plan in self.config.tasks:
             budget: dict[str, int] = {}
             for prompting in plan.promptings:
-                for instance in plan.task.iter_instances(self.config.seed, self.config.limit, prompting):
-                    budget[prompting] = max(budget.get(prompting, 0), instance.max_tokens)
+                known = plan.task.generation_limit(prompting)
+                repeats = 1 if known is None else plan.task.count(seed, limit, prompting)
+                for instance in plan.task.iter_instances(seed, limit if known is None else 1, prompting):
+                    budget[prompting] = max(budget.get(prompting, 0), known or instance.max_tokens)
                     for supports in (False, True):
-                        totals[supports] += len(scoring_modes(instance, supports, self.config.scoring))
+                        modes = scoring_modes(instance, supports, self.config.scoring)
+                        totals[supports] += repeats * len(modes)
             infos.append(plan.task.info(list(plan.promptings)).model_copy(update={"max_tokens": budget}))
         return totals, infos
 
     async def _run(self) -> Manifest:
         config = self.config
-        # Render every instance once before any model is loaded: bad task options fail fast.
         totals, task_infos = self._survey()
         done: set[SampleKey] = set()
         previous: list[ModelInfo] = []
@@ -223,12 +243,21 @@ class Runner:
             if before is not None and already >= totals[before.supports_logprobs]:
                 manifest.models.append(before)  # finished before the interruption: not even loaded
                 continue
+            options = replace(
+                config.options,
+                base_url=spec.base_url or config.options.base_url,
+                chat_template=chat_template(config.options.chat_template, spec.variant),
+            )
             self.progress.loading(spec.model or f"{spec.provider} default model")
-            options = replace(config.options, base_url=spec.base_url or config.options.base_url)
-            provider = await asyncio.to_thread(self.factory, spec.provider, spec.model, options)
+            try:
+                provider = await self._load(spec, options)
+            except DoesNotFitError as exc:  # this size is left out; the sweep goes on
+                manifest.models.append(self._not_run(spec, str(exc), {m.label for m in manifest.models}))
+                self.run_dir.write_manifest(manifest)
+                continue
             try:
                 info = self._describe(provider.info, spec, {m.label for m in manifest.models})
-                if before is not None and _identity(before) != _identity(info):
+                if before is not None and before.error is None and _identity(before) != _identity(info):
                     raise UsageError(
                         f"{self.run_dir.path}: model {index + 1} is not the one the run began with "
                         f"({before.label}, {before.details.get('sha256', before.model)}); "
@@ -237,18 +266,40 @@ class Runner:
                 manifest.models.append(info)
                 self.run_dir.write_manifest(manifest)
                 label = info.label
-                todo = (
-                    job
-                    for job in self._jobs(info.supports_logprobs)
-                    if sample_key(label, job[0], job[1], job[2]) not in done
+                every = (
+                    (task, instance, mode, sample_key(label, task, instance, mode) in done)
+                    for task, instance, mode in self._jobs(info.supports_logprobs)
                 )
-                await self._run_model(provider, info, todo, totals[info.supports_logprobs] - already)
+                await self._run_model(provider, info, every, totals[info.supports_logprobs] - already)
             finally:
                 await provider.aclose()  # one model in memory at a time
         manifest.models.extend(previous[len(manifest.models) :])  # stopped by --max-cost: keep the rest
         manifest.finished_at = utc_now()
         self.run_dir.write_manifest(manifest)
         return manifest
+
+    async def _load(self, spec: ModelSpec, options: ProviderOptions) -> Provider:
+        """The model, unless its size is known not to fit in the memory there is (DoesNotFitError)."""
+        found = self.sizer(spec.provider, spec.model, options, spec.params)
+        if found is not None and not found.fits:
+            raise DoesNotFitError(
+                f"needs about {_gb(found.memory_bytes)} of {found.where} memory for its weights, "
+                f"{_gb(found.available_bytes)} free"
+            )
+        return await asyncio.to_thread(self.factory, spec.provider, spec.model, options)
+
+    def _not_run(self, spec: ModelSpec, reason: str, taken: set[str]) -> ModelInfo:
+        self.not_run += 1
+        info = ModelInfo(
+            provider=spec.provider,
+            model=spec.model or f"{spec.provider} default model",
+            label=spec.model or f"{spec.provider} default model",
+            params=spec.params,
+            scripted=False,
+            supports_logprobs=False,
+            error=reason,
+        )
+        return self._describe(info, spec, taken)
 
     @staticmethod
     def _describe(info: ModelInfo, spec: ModelSpec, taken: set[str]) -> ModelInfo:
@@ -272,19 +323,23 @@ class Runner:
         self,
         provider: Provider,
         info: ModelInfo,
-        jobs: Iterator[tuple[Task, Instance, ScoringMode]],
+        jobs: Iterator[tuple[Task, Instance, ScoringMode, bool]],
         total: int,
     ) -> None:
-        """Ask for every instance with `--concurrency` workers pulling from one iterator: the cost per
-        request does not grow with the run, and a fatal error stops the other workers at once."""
+        """Ask for every instance not yet done (the flag) with `--concurrency` workers pulling from one
+        iterator: the cost per request does not grow with the run, and a fatal error stops the other
+        workers at once. A batching engine gets one worker and fixed groups of items (`_todo`)."""
         workers = self.config.concurrency
         if provider.max_concurrency is not None:
             workers = min(workers, provider.max_concurrency)
+        if provider.batch_size > 1:
+            workers = 1
         self.progress.start_model(info.label, total)
         identity = provider.identity
+        todo = self._todo(provider, identity, jobs)
 
         async def worker() -> None:
-            for task, instance, mode in jobs:
+            async for task, instance, mode in todo:
                 estimate = 0.0
                 if self.budget is not None:
                     reserved = self.budget.reserve(info.model, instance.prompt, instance.max_tokens)
@@ -315,6 +370,60 @@ class Runner:
             raise _first_error(failed) from None
         finally:
             self.progress.end_model()
+
+    async def _todo(
+        self, provider: Provider, identity: dict[str, str], jobs: Iterator[Job]
+    ) -> AsyncIterator[tuple[Task, Instance, ScoringMode]]:
+        """The jobs still to do (the flag: done). For a batching engine, in groups of `batch_size`
+        consecutive jobs of the whole run (done ones included, so the groups never change), each group
+        computed in one call before its jobs are handed out (`_prefetch`)."""
+        size = provider.batch_size
+        group: list[Job] = []
+        for job in jobs:
+            if size == 1:
+                if not job[3]:
+                    yield job[0], job[1], job[2]
+                continue
+            group.append(job)
+            if len(group) == size:
+                await self._prefetch(provider, identity, group)
+                for task, instance, mode, done in group:
+                    if not done:
+                        yield task, instance, mode
+                group = []
+        if group:
+            await self._prefetch(provider, identity, group)
+            for task, instance, mode, done in group:
+                if not done:
+                    yield task, instance, mode
+
+    async def _prefetch(self, provider: Provider, identity: dict[str, str], group: list[Job]) -> None:
+        """Every request of the group's instances in one `generate_many` and one `score_many` call, when
+        any instance still to do needs an answer the cache does not have; the answers wait in the memo,
+        where `_ask` finds them. The whole group is computed, so an item's neighbours are always the same
+        (bit-for-bit the same numbers when a run is resumed)."""
+        self._memo = {}
+        planned = [
+            (done, request_key(identity, kind, body, task.version), request)
+            for task, instance, mode, done in group
+            for kind, body, request in _requests(provider, instance, mode)
+        ]
+        if all(done or (self.cache is not None and self.cache.has(key)) for done, key, _ in planned):
+            return
+        generate = [(key, r) for _, key, r in planned if isinstance(r, GenerateRequest)]
+        score = [(key, r) for _, key, r in planned if isinstance(r, ScoreRequest)]
+        try:
+            if generate:
+                texts = await self._call(provider, lambda: provider.generate_many([r for _, r in generate]))
+                self._memo.update(zip((key for key, _ in generate), texts, strict=True))
+            if score:
+                scores = await self._call(provider, lambda: provider.score_many([r for _, r in score]))
+                self._memo.update(zip((key for key, _ in score), scores, strict=True))
+        except ProviderError as exc:
+            if exc.kind is ErrorKind.FATAL:
+                raise BenchError(f"{provider.info.provider} {provider.info.model}: {exc}") from None
+            return  # still failing after the retries: each item is asked alone, and records its error
+        self.requests += len(generate) + len(score) - bool(generate) - bool(score)  # each request a call
 
     async def _call(self, provider: Provider, make: Callable[[], Awaitable[T]]) -> T:
         """Call the provider with the run's retry policy. Fatal errors end the run.
@@ -367,19 +476,22 @@ class Runner:
         identity: dict[str, str],
         task: Task,
         request: dict[str, Any],
-        make: Callable[[], Awaitable[T]],
-        decode: Callable[[dict[str, Any]], T],
+        make: Callable[[], Awaitable[object]],
+        check: Callable[[object], T],
     ) -> tuple[T, bool]:
-        """The answer to `request` from the cache, or from the provider (then stored). Returns it and
-        whether it came from the cache."""
-        if self.cache is None:
-            return await self._call(provider, make), False
+        """The answer to `request` from the cache, or computed with its group (`_prefetch`), or from the
+        provider (then stored). Returns it and
+        whether it came from the cache. `check` reads an answer (the provider's, or the fields of a
+        cached one) and raises InvalidAnswer on a malformed one: that is the item's error, and it is
+        never stored; a cached entry it refuses is asked for again."""
         key = request_key(identity, request["kind"], request, task.version)
-        stored = self.cache.get(key)
+        stored = self.cache.get(key, check) if self.cache is not None else None
         if stored is not None:
-            return decode(stored), True
-        answer = await self._call(provider, make)
-        self.cache.put(key, request["kind"], dict(vars(answer)))  # a flat dataclass: its fields
+            return stored, True
+        computed = self._memo.pop(key) if key in self._memo else await self._call(provider, make)
+        answer = check(computed)
+        if self.cache is not None:
+            self.cache.put(key, request["kind"], dict(vars(answer)))  # a flat dataclass: its fields
         return answer, False
 
     async def _sample(
@@ -403,19 +515,16 @@ class Runner:
         from_cache: list[bool] = []
 
         async def scored(continuations: list[str]) -> ContinuationScores:
-            request = {
-                "kind": "score",
-                "prompt": instance.prompt,
-                "continuations": continuations,
-                "shared_prefix": instance.shared_prefix,
-            }
+            body, request = _score_request(instance, continuations)
             answer, hit = await self._ask(
                 provider,
                 identity,
                 task,
-                request,
-                lambda: provider.score_continuations(instance.prompt, continuations, instance.shared_prefix),
-                _decode_scores,
+                body,
+                lambda: provider.score_continuations(
+                    request.prompt, request.continuations, request.shared_prefix
+                ),
+                lambda answer: scores_from(answer, len(continuations)),
             )
             from_cache.append(hit)
             return answer
@@ -428,23 +537,14 @@ class Runner:
                 class_logprobs = dict(zip(classes, scores.logprobs, strict=True))
                 prompt_tokens, completion_tokens = scores.prompt_tokens, scores.continuation_tokens
             else:
-                request = GenerateRequest(
-                    instance.prompt, instance.max_tokens, tuple(instance.stop), instance.shared_prefix
-                )
+                body, request = _generate_request(instance)
                 generation, hit = await self._ask(
                     provider,
                     identity,
                     task,
-                    {
-                        "kind": "generate",
-                        "prompt": request.prompt,
-                        "max_tokens": request.max_tokens,
-                        "stop": list(request.stop),
-                        "temperature": 0,
-                        "shared_prefix": request.shared_prefix,
-                    },
+                    body,
                     lambda: provider.generate(request),
-                    lambda stored: Generation(**stored),
+                    generation_from,
                 )
                 from_cache.append(hit)
                 response = generation.text
@@ -460,6 +560,7 @@ class Runner:
             if exc.kind is ErrorKind.FATAL:
                 raise BenchError(f"{info.provider} {info.model}: {exc}") from None
             error = f"{exc.kind.value}: {exc}"
+        sent = provider.sent(instance.prompt)
         return Sample(
             model=info.label,
             provider=info.provider,
@@ -474,6 +575,8 @@ class Runner:
             prompting=instance.prompting,
             item_id=instance.item_id,
             prompt=instance.prompt,
+            sent=sent,
+            chat_template=sent is not None,
             response=response,
             extracted=score.extracted,
             target=instance.target,
@@ -491,7 +594,54 @@ class Runner:
         )
 
 
-def _decode_scores(stored: dict[str, Any]) -> ContinuationScores:
-    return ContinuationScores(
-        tuple(stored["logprobs"]), stored.get("prompt_tokens"), stored.get("continuation_tokens")
+def chat_template(option: str, variant: str | None) -> str:
+    """on/off for one model: `--chat-template auto` is on for a family's instruct members."""
+    if option == "auto":
+        return "on" if variant == "instruct" else "off"
+    return option
+
+
+def _gb(count: int | None) -> str:
+    return "? GB" if count is None else f"{count / 1e9:.1f} GB"
+
+
+def _score_request(instance: Instance, continuations: list[str]) -> tuple[dict[str, Any], ScoreRequest]:
+    """The cache's description of a scoring request, and the request itself."""
+    body = {
+        "kind": "score",
+        "prompt": instance.prompt,
+        "continuations": continuations,
+        "shared_prefix": instance.shared_prefix,
+    }
+    return body, ScoreRequest(instance.prompt, tuple(continuations), instance.shared_prefix)
+
+
+def _generate_request(instance: Instance) -> tuple[dict[str, Any], GenerateRequest]:
+    """The cache's description of a greedy generation, and the request itself."""
+    body = {
+        "kind": "generate",
+        "prompt": instance.prompt,
+        "max_tokens": instance.max_tokens,
+        "stop": list(instance.stop),
+        "temperature": 0,
+        "shared_prefix": instance.shared_prefix,
+    }
+    request = GenerateRequest(
+        instance.prompt, instance.max_tokens, tuple(instance.stop), instance.shared_prefix
     )
+    return body, request
+
+
+def _requests(
+    provider: Provider, instance: Instance, mode: ScoringMode
+) -> list[tuple[str, dict[str, Any], GenerateRequest | ScoreRequest]]:
+    """Every request `_sample` makes for `instance` scored by `mode`: (kind, cache description,
+    request)."""
+    if mode == "logprob":
+        return [("score", *_score_request(instance, instance.classes or []))]
+    found: list[tuple[str, dict[str, Any], GenerateRequest | ScoreRequest]] = [
+        ("generate", *_generate_request(instance))
+    ]
+    if instance.target_continuation is not None and provider.supports_logprobs:
+        found.append(("score", *_score_request(instance, [instance.target_continuation])))
+    return found

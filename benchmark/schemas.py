@@ -11,10 +11,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 3
-"""Bumped when a saved record changes (2: Sample.cached, Manifest.resumed_at; 3: Sample.task_params and
-truncated, TaskInfo.max_tokens, one scoring mode per summary row); readers accept older versions and
-refuse run directories from a newer one."""
+SCHEMA_VERSION = 4
+"""Bumped when a saved record changes (2: Sample.cached, Manifest.resumed_at; 3: Sample.sent and
+chat_template, ModelInfo.error; 4: Sample.task_params and truncated, TaskInfo.max_tokens, one scoring
+mode per summary row); readers accept older versions and refuse run directories from a newer one."""
 
 AnswerType = Literal["number", "choice", "text"]
 ScoringMode = Literal["logprob", "generate"]
@@ -43,6 +43,11 @@ class ModelInfo(Record):
     family: str | None = Field(default=None, description="Model family (from --family), if any.")
     variant: str | None = Field(default=None, description="base or instruct, where the family says.")
     size_rank: int | None = Field(default=None, description="Size rank where sizes are undisclosed.")
+    error: str | None = Field(
+        default=None,
+        description="Why this size was not run (it cannot fit in memory); None when it ran. The sweep "
+        "goes on with the other sizes, and a resumed run tries it again.",
+    )
 
 
 class TaskInfo(Record):
@@ -55,16 +60,18 @@ class TaskInfo(Record):
     params: dict[str, str] = Field(default_factory=dict, description="Task parameters (digits, shots, ...).")
     max_tokens: dict[str, int] = Field(
         default_factory=dict,
-        description="Generation budget (tokens) per prompting condition: the largest of its items "
-        "(arithmetic sizes each item's budget to its answer). A chain of thought that reaches it before "
-        "stating an answer is an extraction failure.",
+        description="Generation budget (tokens) per prompting condition: no item has a larger one "
+        "(arithmetic sizes each item's budget to its answer: this is the widest answer's). A chain of "
+        "thought that reaches its item's budget before stating an answer is an extraction failure.",
     )
 
 
 class Manifest(Record):
     """`manifest.json`: what was run, with what, and when."""
 
-    schema_version: int = Field(default=SCHEMA_VERSION, description="Version of this record format.")
+    schema_version: int = Field(
+        default=SCHEMA_VERSION, strict=True, description="Version of this record format (an integer)."
+    )
     tool_version: str = Field(description="Version of bench that wrote the run.")
     command: list[str] = Field(description="The command line, as typed (argv).")
     seed: int = Field(description="Seed of item generation and bootstrap intervals.")
@@ -135,6 +142,12 @@ class Sample(Record):
     prompting: str = Field(description="Prompting condition.")
     item_id: str = Field(description="Item id.")
     prompt: str = Field(description="The exact prompt text.")
+    sent: str | None = Field(
+        default=None,
+        description="The text the model was given when a chat template wrapped the prompt (instruct "
+        "models); None: the prompt itself.",
+    )
+    chat_template: bool = Field(default=False, description="Whether a chat template wrapped the prompt.")
     response: str | None = Field(description="Raw generated text; None when scored by log-probs only.")
     extracted: str | None = Field(description="Answer read from the response; None when none was found.")
     target: str = Field(description="Correct answer.")

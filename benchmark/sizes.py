@@ -9,6 +9,11 @@ from benchmark.errors import UsageError
 
 _SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*([kmbt]?)\s*$", re.IGNORECASE)
+MAX_PARAMS = 10**15
+"""The largest parameter count bench accepts (a thousand times today's largest models): beyond it a
+number is a typo, and it would not fit the plots' float arithmetic."""
+MAX_RANK = 1000
+"""The largest size rank (families of undisclosed sizes): one tick per rank on the plot's axis."""
 
 
 def parse_size(text: str) -> int:
@@ -16,6 +21,8 @@ def parse_size(text: str) -> int:
     value = float(match.group(1)) * _SUFFIX[match.group(2).lower()] if match else math.inf
     if not math.isfinite(value):  # no match, or too many digits for a float ("1e999")
         raise UsageError(f"cannot read {text[:40]!r} as a parameter count (examples: 270M, 1.3B, 7e9)")
+    if value > MAX_PARAMS:
+        raise UsageError(f"parameter count {text[:40]!r} is larger than {MAX_PARAMS:.0e}".replace("+", ""))
     return int(round(value))
 
 

@@ -35,7 +35,7 @@ from llama_raw import divergence_margin, reference_logprob
 import tasks
 from providers.base import GenerateRequest, ProviderOptions
 from providers.llama_engine import open_model, settings, system_info
-from providers.local import MAX_SEQUENCES, N_CTX, LocalProvider, resolve_model
+from providers.local import F32_KV, MAX_SEQUENCES, N_CTX, LocalProvider, resolve_model
 
 CLASSES = (" Y", " N", " 42 dollars", " maybe not")
 
@@ -100,7 +100,7 @@ def main() -> None:
     from benchmark.cache import default_cache_dir
 
     [copy] = (default_cache_dir() / "weights").glob(f"{f32.info.details['sha256'][:32]}-f32.gguf")
-    reference = open_model(copy, n_ctx=2048, logits_all=True, verbose=False)
+    reference = open_model(copy, n_ctx=2048, logits_all=True, verbose=False, **F32_KV)
     scoring_drift(f32, reference, "f32 ")
     reference.close()
     f32.close()

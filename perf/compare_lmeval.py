@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import json
 import os
 import platform
@@ -42,6 +43,8 @@ WORKLOADS = ("zeroshot", "trap", "arith")
 RUN_ORDER = ("arith", "zeroshot", "trap")  # the quickest first, the longest last
 BATCH_SIZE = 8
 REUSE = False
+HF_WEIGHTS: Path | None = None
+"""Where bench's --provider hf runs keep their converted copy of the GGUF (None: no hf runs)."""
 """--resume: reuse a tool run that finished in an unfinished workload folder (lm_eval's, the slow one)."""
 
 # The zero-shot workload: hindsight_neglect's own items without exemplars (`shots=0`), asked with two
@@ -90,19 +93,27 @@ def bench_export(spec: str, items: int, path: Path) -> list[dict[str, Any]]:
     return read_jsonl(path)
 
 
-def run_bench(task: str, items: int, folder: Path, weights: str = "native") -> dict[str, Any]:
-    """`bench run` on the local provider (through perf/timed_bench.py) with `--weights WEIGHTS`; its
+def run_bench(
+    task: str, items: int, folder: Path, weights: str = "native", hf_weights: Path | None = None
+) -> dict[str, Any]:
+    """`bench run` (through perf/timed_bench.py) on the local provider with `--weights WEIGHTS`, or with
+    `hf_weights` on `--provider hf` (that folder keeps its converted copy of the GGUF between runs); its
     timings and samples in order.
 
     The response cache is a fresh, empty folder: every answer is computed (and stored), as in a first run.
     """
     folder.mkdir(parents=True, exist_ok=True)
     timings_path = folder / "bench-timings.json"
-    command = [sys.executable, str(PERF / "timed_bench.py"), str(timings_path), "run", "--provider", "local"]
+    command = [sys.executable, str(PERF / "timed_bench.py"), str(timings_path), "run"]
     command += ["--task", task, "--prompting", "plain", "--scoring", "logprob", "--limit", str(items)]
     command += ["--seed", "0"]
-    command += ["--weights", weights, "--out", str(folder / "run")]
-    command_s = run_logged(command, folder / "bench.log", {"BENCH_CACHE_DIR": str(folder / "cache")})
+    if hf_weights is None:
+        command += ["--provider", "local", "--weights", weights]
+    else:
+        command += ["--provider", "hf", "--cache-dir", str(folder / "cache")]
+    command += ["--out", str(folder / "run")]
+    cache = hf_weights if hf_weights is not None else folder / "cache"
+    command_s = run_logged(command, folder / "bench.log", {"BENCH_CACHE_DIR": str(cache)})
     timings = json.loads(timings_path.read_text(encoding="utf-8"))
     timings["command_s"] = command_s
     samples = read_jsonl(folder / "run" / "samples.jsonl")
@@ -298,6 +309,16 @@ def choice_workload(
             "floor_s": tokens["bench"] / f32_throughput["tokens_per_s"],
             "native_vs_f32": report.compare_choices(f32_logprobs, native_logprobs, answers),
         }
+    if HF_WEIGHTS is not None:
+        log(f"{key}: bench --provider hf (transformers, float32, as lm-eval's hf model)")
+        hf = run_bench(bench_task, items, folder / "bench-hf", hf_weights=HF_WEIGHTS)
+        if [s["prompt"] for s in hf["samples"]] != prompts:
+            raise SystemExit(f"{key}: bench hf's prompts are not the JSONL prompts")
+        hf_logprobs = class_logprobs(hf["samples"], records)
+        result["hf_run"] = {
+            **report.compare_choices(lm["logprobs"], hf_logprobs, answers),
+            "timings": hf["timings"],
+        }
     if file_task is not None:
         log(f"{key}: bench on the JSONL file itself, which carries no shared-prefix hint")
         extra, file_throughput, _, same = bench_run(file_task, "bench-file")
@@ -463,6 +484,11 @@ def main() -> None:
         help="reuse the workloads already finished in --out DIR (their result.json); run the rest",
     )
     parser.add_argument(
+        "--no-hf",
+        action="store_true",
+        help="leave out the bench --provider hf runs (transformers) of the choice workloads",
+    )
+    parser.add_argument(
         "--table",
         type=Path,
         default=None,
@@ -483,8 +509,10 @@ def main() -> None:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = (args.out or PERF / "out" / stamp).resolve()
     out.mkdir(parents=True, exist_ok=args.resume)
-    global REUSE
+    global REUSE, HF_WEIGHTS
     REUSE = args.resume
+    if not args.no_hf and importlib.util.find_spec("transformers") is not None:
+        HF_WEIGHTS = out / "hf-weights"  # the first hf run converts the GGUF (timed apart as convert_s)
     full = items == 200 and set(chosen) == set(WORKLOADS)
     results_md = args.results or (PERF / "results.md" if full else out / "results.md")
 
@@ -503,12 +531,13 @@ def main() -> None:
     f32: dict[str, float] = {}
     if any(w != "arith" for w in chosen):  # bench --weights f32 runs beside the default ones
         from providers.llama_engine import dequantized, file_digest
+        from providers.local import F32_KV
 
         start = time.perf_counter()
         f32_file = dequantized(model, file_digest(model), out / "weights")
         f32["convert_s"] = time.perf_counter() - start
         log(f"raw llama.cpp: load {f32_file.name} (float32, {f32['convert_s']:.1f} s to convert or find)")
-        engine.f32_llm, f32["raw_load_s"] = load(f32_file)
+        engine.f32_llm, f32["raw_load_s"] = load(f32_file, **F32_KV)
         f32["tokens_per_s"] = prompt_throughput(engine.f32_llm, texts).tokens_per_s
     run: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

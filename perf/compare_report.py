@@ -130,6 +130,8 @@ def choice_text(w: dict[str, Any]) -> list[str]:
             f"  native against f32 weights: same class on {_pct(n['agreement'])} of items; class "
             f"log-probs apart by max {n['max_abs_diff']:.3f}, mean {n['mean_abs_diff']:.3f} nats",
         ]
+    if "hf_run" in w:
+        lines += hf_text(w)
     if "file_run" in w:
         f = w["file_run"]
         ft = f["timings"]
@@ -140,6 +142,36 @@ def choice_text(w: dict[str, Any]) -> list[str]:
             f"{ft['eval_s'] / f['floor_s']:.2f}x the floor, agreement {_pct(f['agreement'])}"
         )
     return lines
+
+
+TIE = 1e-3
+"""Nats: bench --provider hf and lm-eval compute the same float32 numbers with the same library, so a
+disagreement must be a tie in both tools' scores."""
+HF_SPEED = {"trap": 5.0, "zeroshot": 1.3}
+"""How much faster than lm-eval `--model hf` bench --provider hf is to be, per workload."""
+
+
+def hf_text(w: dict[str, Any]) -> list[str]:
+    """bench --provider hf (transformers, float32) against lm-eval's hf model on the same items."""
+    f, lt = w["hf_run"], w["lmeval_timings"]
+    ft = f["timings"]
+    items = w["items"]
+    ratio = lt["loglikelihood_s"] / ft["eval_s"]
+    target = HF_SPEED.get(w["key"], 1.0)
+    ties = f["max_margin_lmeval"] <= TIE and f["max_margin_bench"] <= TIE
+    convert = f"; the GGUF converted for transformers in {_s(ft['convert_s'])}" if ft.get("convert_s") else ""
+    return [
+        "bench --provider hf (transformers, float32, the same library as lm-eval's hf model):",
+        f"  agreement {round(f['agreement'] * items)}/{items} = {_pct(f['agreement'])} "
+        f"(target >= 99.5%: {_mark(f['agreement'] >= 0.995)}); {len(f['disagreements'])} disagreements, "
+        f"largest margin lm-eval {f['max_margin_lmeval']:.4f}, bench {f['max_margin_bench']:.4f} nats "
+        f"(target: ties, <= {TIE}: {_mark(ties)})",
+        f"  accuracy {_pct(f['accuracy_bench'])}; class log-probs, |bench - lm-eval|: max "
+        f"{f['max_abs_diff']:.5f}, mean {f['mean_abs_diff']:.5f} nats",
+        f"  evaluation {_s(ft['eval_s'])}; {ratio:.1f}x faster than lm-eval (target >= {target:g}x: "
+        f"{_mark(ratio >= target)}); model load {_s(ft['load_s'])} (target <= 10 s: "
+        f"{_mark(ft['load_s'] <= 10)}){convert}{_rss(ft)}",
+    ]
 
 
 def arith_text(w: dict[str, Any]) -> list[str]:
@@ -249,6 +281,15 @@ def markdown_table(run: dict[str, Any]) -> str:
             f = w["f32_run"]
             label = "… bench `--weights f32` (float32, as lm-eval)"
             rows.append(_choice_row(label, w, f["timings"], f, _s(lt["load_s"])))
+        if "hf_run" in w:
+            f = w["hf_run"]
+            other, hf_eval = lt["loglikelihood_s"], f["timings"]["eval_s"]
+            rows.append(
+                f"| … bench `--provider hf` (transformers, float32) | {w['items']} | {_s(hf_eval)} "
+                "| lm-eval hf "
+                f"| {_s(other)} | {other / hf_eval:.1f}× faster | {_pct(f['agreement'])} | – "
+                f"| {_s(f['timings']['load_s'])} / {_s(lt['load_s'])} |"
+            )
         if "file_run" in w:
             f = w["file_run"]
             rows.append(

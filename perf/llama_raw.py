@@ -18,8 +18,9 @@ from providers.llama_engine import open_model
 from providers.local import N_CTX
 
 
-def load(path: Path) -> tuple[Any, float]:
-    """A llama.cpp model with the settings of bench's local provider, and the seconds it took to load."""
+def load(path: Path, **settings: Any) -> tuple[Any, float]:
+    """A llama.cpp model with the settings of bench's local provider (and `settings`, e.g. F32_KV for
+    --weights f32), and the seconds it took to load."""
     start = time.perf_counter()
     llm = open_model(
         path,
@@ -28,6 +29,7 @@ def load(path: Path) -> tuple[Any, float]:
         logits_all=False,
         verbose=False,
         seed=0,
+        **settings,
     )
     return llm, time.perf_counter() - start
 

@@ -6,10 +6,11 @@ It is `bench BENCH-ARGUMENTS...` (the same `benchmark.cli.main`), with these mea
 TIMINGS.json:
 
 - `load_s`: constructing the local provider (llama.cpp loads the GGUF; bench hashes the file for the
-  manifest);
+  manifest), or with `--provider hf` the transformers engine (its weights already fetched or converted:
+  that is `convert_s`, the GGUF's one-time conversion for transformers, 0 when the copy was found);
 - `eval_s`: the runner's evaluation of all items of the model (`Runner._run_model`: requests, scoring,
   cache and `samples.jsonl` writes), i.e. everything between the loaded model and the last sample;
-- `generate_s` / `score_s`: the time inside the local engine's generation and log-prob scoring calls;
+- `generate_s` / `score_s`: the time inside the engine's generation and log-prob scoring calls;
 - `wall_s`: the whole command in this process (imports excluded, report writing included);
 - `peak_rss_mb`: the process's peak resident memory (the model's mapped weights included).
 
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 
-def _timed_sync(owner: type, name: str, timings: dict[str, Any], key: str) -> None:
+def _timed_sync(owner: Any, name: str, timings: dict[str, Any], key: str) -> None:
     original: Callable[..., Any] | None = getattr(owner, name, None)
     if original is None:
         timings["missing"].append(f"{owner.__name__}.{name}")
@@ -80,18 +81,29 @@ def main() -> None:
     out = Path(sys.argv[1])
     argv = sys.argv[2:]
     import_start = time.perf_counter()
-    import providers.local as local
     from benchmark.cli import main as bench_main
     from benchmark.runner import Runner
 
-    timings: dict[str, Any] = {"import_s": time.perf_counter() - import_start, "missing": []}
-    for key in ("load", "eval", "generate", "score"):
+    timings: dict[str, Any] = {"missing": []}
+    for key in ("load", "eval", "generate", "score", "convert"):
         timings[f"{key}_s"] = 0.0
         timings[f"{key}_calls"] = 0
-    _timed_sync(local.LocalProvider, "__init__", timings, "load")
-    _timed_sync(local.LocalProvider, "_generate", timings, "generate")
-    _timed_sync(local.LocalProvider, "_score_many", timings, "score")
+    if "--provider" in argv and argv[argv.index("--provider") + 1] == "hf":
+        import providers.hf as hf
+        import providers.hf_models as hf_models
+
+        _timed_sync(hf.HFProvider, "__init__", timings, "load")
+        _timed_sync(hf.HFProvider, "_generate", timings, "generate")
+        _timed_sync(hf.HFProvider, "_score", timings, "score")
+        _timed_sync(hf_models, "converted", timings, "convert")  # a module's function, as it calls it
+    else:
+        import providers.local as local
+
+        _timed_sync(local.LocalProvider, "__init__", timings, "load")
+        _timed_sync(local.LocalProvider, "_generate", timings, "generate")
+        _timed_sync(local.LocalProvider, "_score_many", timings, "score")
     _timed_async(Runner, "_run_model", timings, "eval")
+    timings["import_s"] = time.perf_counter() - import_start
 
     start = time.perf_counter()
     code: int | str | None = 0

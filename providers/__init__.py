@@ -8,6 +8,7 @@ from benchmark.errors import UsageError
 from providers.base import (
     ContinuationScores,
     ErrorKind,
+    Footprint,
     GenerateRequest,
     Generation,
     Provider,
@@ -18,6 +19,7 @@ from providers.base import (
 _REGISTRY: dict[str, tuple[str, str]] = {
     "anthropic": ("providers.anthropic", "AnthropicProvider"),
     "hf": ("providers.hf", "HFProvider"),
+    "hf-inference": ("providers.hf_inference", "HFInferenceProvider"),
     "local": ("providers.local", "LocalProvider"),
     "openai": ("providers.openai", "OpenAIProvider"),
     "scripted": ("providers.scripted", "ScriptedProvider"),
@@ -31,7 +33,9 @@ __all__ = [
     "Provider",
     "ProviderError",
     "ProviderOptions",
+    "Footprint",
     "create",
+    "footprint",
     "names",
     "preflight",
 ]
@@ -54,6 +58,13 @@ def preflight(provider: str, models: list[str | None], options: ProviderOptions 
     cls = _provider_class(provider)
     for model in models:
         cls.check_spec(model, options or ProviderOptions())
+
+
+def footprint(
+    provider: str, model: str | None, options: ProviderOptions, params: int | None
+) -> Footprint | None:
+    """What loading `model` will take (download, memory), for providers that load weights here."""
+    return _provider_class(provider).footprint(model, options, params)
 
 
 def create(provider: str, model: str | None, options: ProviderOptions | None = None) -> Provider:

@@ -20,7 +20,6 @@ import importlib.util
 import os
 import sys
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from benchmark.errors import MissingExtraError
 from benchmark.schemas import ModelInfo
@@ -28,12 +27,13 @@ from providers.base import (
     ErrorKind,
     GenerateRequest,
     Generation,
+    InvalidAnswer,
     Provider,
     ProviderError,
     ProviderOptions,
-    cut_at_stop,
+    generated,
 )
-from providers.http_api import check_api_spec, classify_status, first_line, redact
+from providers.http_api import check_api_spec, classify_status, first_line, public_url, redact, url_secrets
 
 if TYPE_CHECKING:
     import anthropic as anthropic_sdk
@@ -62,17 +62,6 @@ def _import_sdk() -> Any:
     return anthropic
 
 
-def _public_url(url: str) -> str:
-    """`url` without any user:password part, fit to be written into a run directory."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-
-
 class AnthropicProvider(Provider):
     name = "anthropic"
     supports_logprobs = False
@@ -81,9 +70,9 @@ class AnthropicProvider(Provider):
         anthropic = _import_sdk()
         self.model = model
         self._sdk = anthropic
-        self._key = api_key
         self._fatal: ProviderError | None = None
-        self._where = _public_url(options.base_url or DEFAULT_BASE_URL)
+        self._where = public_url(options.base_url or DEFAULT_BASE_URL)
+        self._secrets = tuple(x for x in (api_key, *url_secrets(options.base_url)) if x)
         self.client: anthropic_sdk.AsyncAnthropic = anthropic.AsyncAnthropic(
             api_key=api_key,
             base_url=options.base_url,
@@ -144,16 +133,19 @@ class AnthropicProvider(Provider):
             if error.kind is ErrorKind.FATAL:
                 self._fatal = error
             raise error from None
-        text = "".join(getattr(block, "text", "") for block in message.content if block.type == "text")
-        usage = message.usage
-        return Generation(
-            text=cut_at_stop(text, request.stop),
-            prompt_tokens=getattr(usage, "input_tokens", None),
-            completion_tokens=getattr(usage, "output_tokens", None),
-        )
+        blocks = getattr(message, "content", None)
+        if not isinstance(blocks, list):
+            raise InvalidAnswer(f"content is {first_line(repr(blocks), 40)}, not a list of blocks")
+        texts = [getattr(block, "text", None) for block in blocks if getattr(block, "type", None) == "text"]
+        if not all(isinstance(t, str) for t in texts):
+            raise InvalidAnswer("a text block holds no string")
+        text = "".join(t for t in texts if isinstance(t, str))
+        usage = getattr(message, "usage", None)
+        tokens = getattr(usage, "input_tokens", None), getattr(usage, "output_tokens", None)
+        return generated(text, request.stop, *tokens)
 
     def _redact(self, message: str) -> str:
-        return redact(message, self._key)
+        return redact(message, *self._secrets)
 
     def _classify(self, exc: Exception) -> ProviderError:
         sdk = self._sdk

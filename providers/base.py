@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, is_dataclass
 from enum import Enum
 from typing import ClassVar
 
@@ -30,6 +31,11 @@ class ProviderOptions:
     """openai: "completions" for base models, "chat" for chat models; "auto" lets the adapter decide."""
     weights: str = "native"
     """local: one of LOCAL_WEIGHTS."""
+    dtype: str = "auto"
+    """hf: the dtype the weights compute in (auto: bfloat16 on a GPU, float32 on a CPU)."""
+    chat_template: str = "off"
+    """local, hf: "on" wraps every prompt in the model's chat template (instruct models), "off" sends it
+    as is; the runner resolves the command line's "auto" per model (on for a family's instruct members)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,16 @@ class GenerateRequest:
     shared_prefix: int = 0
     """Length in characters of the prompt's start that other requests share (few-shot exemplars);
     a hint for engines with a prefix cache, free to ignore."""
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """Log-probabilities of each of `continuations` after `prompt` (`shared_prefix` as in
+    GenerateRequest)."""
+
+    prompt: str
+    continuations: tuple[str, ...]
+    shared_prefix: int = 0
 
 
 @dataclass(frozen=True)
@@ -66,13 +82,40 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> str:
     return text[: min(cuts)] if cuts else text
 
 
+@dataclass(frozen=True)
+class Footprint:
+    """What loading a model will take, known before it is loaded (for the table a sweep prints first,
+    and to leave out a size that cannot fit)."""
+
+    download_bytes: int | None
+    """Still to download (0: local or cached; None: unknown)."""
+    memory_bytes: int | None
+    """To hold the weights where they compute (None: unknown)."""
+    available_bytes: int | None
+    """Free there now: the GPUs' free memory, or the machine's available memory."""
+    where: str
+    """"GPU" or "CPU"."""
+
+    @property
+    def fits(self) -> bool:
+        """False only when both sizes are known and the weights are larger than what is free."""
+        return (
+            self.memory_bytes is None
+            or self.available_bytes is None
+            or self.memory_bytes <= self.available_bytes
+        )
+
+
 class ErrorKind(Enum):
     RATE_LIMIT = "rate_limit"
     TRANSIENT = "transient"
+    INVALID = "invalid_answer"
+    """An answer that is not one (not JSON, wrong types, missing fields): that item's error, not retried,
+    never cached."""
     FATAL = "fatal"
 
 
-@dataclass(frozen=True)
+@dataclass
 class ProviderError(Exception):
     """An adapter's classification of a failed request; the runner alone decides whether to retry."""
 
@@ -82,6 +125,84 @@ class ProviderError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class InvalidAnswer(ProviderError, ValueError):
+    """A malformed answer (ErrorKind.INVALID), from a server or from a damaged cache entry."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorKind.INVALID, f"malformed answer: {message}")
+
+
+MAX_TOKEN_COUNT = 2**53
+"""Larger token counts are not counts (and would not survive a float)."""
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def token_count(value: object, name: str) -> int | None:
+    """`value` as a reported token count (None when not reported); InvalidAnswer when it is not one."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TOKEN_COUNT:
+        raise InvalidAnswer(f"{name} is {_shown(value)}, not a token count")
+    return value
+
+
+def _fields(answer: object, names: tuple[str, ...]) -> Mapping[str, object]:
+    fields = vars(answer) if is_dataclass(answer) and not isinstance(answer, type) else answer
+    if not isinstance(fields, Mapping) or not set(fields) <= set(names):
+        raise InvalidAnswer(f"{_shown(answer)} is not an answer with the fields {', '.join(names)}")
+    return fields
+
+
+def generation_from(answer: object) -> Generation:
+    """A Generation whose every field has its type, from a provider's answer or a cached one (a mapping
+    of the fields); InvalidAnswer otherwise. The one check before an answer is used or stored."""
+    fields = _fields(answer, ("text", "prompt_tokens", "completion_tokens"))
+    text = fields.get("text")
+    if not isinstance(text, str):
+        raise InvalidAnswer(f"text is {_shown(text)}, not a string")
+    return Generation(
+        text,
+        token_count(fields.get("prompt_tokens"), "prompt_tokens"),
+        token_count(fields.get("completion_tokens"), "completion_tokens"),
+    )
+
+
+def generated(
+    text: object, stop: Sequence[str], prompt_tokens: object = None, completion_tokens: object = None
+) -> Generation:
+    """An adapter's Generation from the fields a server sent: null text is "", text that is not a string
+    or a count that is not one is InvalidAnswer; the text is cut at the first of `stop`."""
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        raise InvalidAnswer(f"the generated text is {_shown(text)}, not a string")
+    fields = {"text": cut_at_stop(text, stop), "prompt_tokens": prompt_tokens}
+    return generation_from(fields | {"completion_tokens": completion_tokens})
+
+
+def scores_from(answer: object, count: int) -> ContinuationScores:
+    """ContinuationScores with `count` finite log-probs and real token counts, from a provider's answer
+    or a cached one; InvalidAnswer otherwise."""
+    fields = _fields(answer, ("logprobs", "prompt_tokens", "continuation_tokens"))
+    logprobs = fields.get("logprobs")
+    if not isinstance(logprobs, list | tuple) or len(logprobs) != count:
+        raise InvalidAnswer(f"logprobs is {_shown(logprobs)}, not {count} log-probabilities")
+    values: list[float] = []
+    for value in logprobs:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise InvalidAnswer(f"log-probability {_shown(value)} is not a finite number")
+        values.append(float(value))
+    return ContinuationScores(
+        tuple(values),
+        token_count(fields.get("prompt_tokens"), "prompt_tokens"),
+        token_count(fields.get("continuation_tokens"), "continuation_tokens"),
+    )
 
 
 class Provider:
@@ -98,6 +219,10 @@ class Provider:
     in_process: ClassVar[bool] = False
     """True for an engine running in this process: its calls cannot be abandoned, so the runner does
     not put its own deadline on them (remote calls get one, in case a server stops mid-answer)."""
+    batch_size: int = 1
+    """Requests an engine evaluates together. Above 1 the runner hands it fixed groups of consecutive
+    items (`generate_many`, `score_many`), the same groups whatever was cached or done before, so a
+    resumed run computes every item with the neighbours it would have had."""
 
     info: ModelInfo
 
@@ -117,6 +242,12 @@ class Provider:
     def check_spec(cls, spec: str | None, options: ProviderOptions) -> None:
         """Raise a BenchError if `spec` clearly cannot be used (missing package, file or key); cheap."""
 
+    @classmethod
+    def footprint(cls, spec: str | None, options: ProviderOptions, params: int | None) -> Footprint | None:
+        """Download and memory the model will need (`params`: its size where a family states it);
+        None for models that run elsewhere."""
+        return None
+
     async def generate(self, request: GenerateRequest) -> Generation:
         raise NotImplementedError
 
@@ -125,6 +256,19 @@ class Provider:
     ) -> ContinuationScores:
         """Log-probability of each continuation after `prompt` (`shared_prefix` as in GenerateRequest)."""
         raise NotImplementedError(f"provider {self.name!r} does not give log-probabilities")
+
+    async def generate_many(self, requests: Sequence[GenerateRequest]) -> list[Generation]:
+        """`generate` for each request; engines that batch (batch_size > 1) override it."""
+        return [await self.generate(request) for request in requests]
+
+    async def score_many(self, requests: Sequence[ScoreRequest]) -> list[ContinuationScores]:
+        """`score_continuations` for each request; engines that batch override it."""
+        return [await self.score_continuations(r.prompt, r.continuations, r.shared_prefix) for r in requests]
+
+    def sent(self, prompt: str) -> str | None:
+        """The text the model is given for `prompt` when it is not the prompt itself (a chat template
+        applied by this engine); None by default."""
+        return None
 
     async def aclose(self) -> None:
         """Free what the model holds; the runner awaits this after each model of a sweep (one model

@@ -259,5 +259,5 @@ def _decode(data: bytes) -> Any:
         return ""
     try:
         return json.loads(data.decode())
-    except ValueError:  # UnicodeDecodeError included
+    except (ValueError, RecursionError):  # UnicodeDecodeError included; RecursionError: nested too deep
         return data.decode("utf-8", "replace").strip()

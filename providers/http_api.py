@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import math
 import os
+import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlsplit, urlunsplit
 
 from benchmark.errors import UsageError
-from providers.base import ErrorKind, ProviderError, ProviderOptions
+from providers.base import ErrorKind, InvalidAnswer, ProviderError, ProviderOptions
 
 GREEDY_EXTRAS = {"repeat_penalty": 1.0}
 """Sent with every generation to a self-hosted server (--base-url): greedy means the model's own
@@ -62,7 +65,9 @@ def check_api_spec(
     model_example: str,
     service: str,
 ) -> None:
-    """--model is required; so is the key in `key_variable`, unless a --base-url server is used."""
+    """--model is required; so is the key in `key_variable`, unless a --base-url server is used, which
+    must be an http(s) URL."""
+    check_base_url(options.base_url)
     if spec is None:
         raise UsageError(
             f"--provider {provider} needs --model (a model id such as {model_example}, or the name a "
@@ -75,9 +80,73 @@ def check_api_spec(
         )
 
 
-def redact(text: str, secret: str | None) -> str:
-    """`text` with the API key replaced, for messages that may quote a request or a URL."""
-    return text.replace(secret, "***") if secret else text
+REDACTED = "***"
+"""What a secret is written down as."""
+SHOWN_QUERY = frozenset({"api-version", "api_version", "version"})
+"""Query parameters whose values are shown; every other value in a URL is taken for a token."""
+_URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`]+")
+MIN_SECRET = 4
+"""Shorter secrets are not searched for in free text (they would blot out ordinary words); they are
+still removed from every URL."""
+
+
+def public_url(url: str) -> str:
+    """`url` fit to be written down or shown: its user:password part and the values of its query
+    parameters (tokens, signatures; all but SHOWN_QUERY) replaced by ***."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(an unreadable URL)"
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{REDACTED}@" + netloc.rsplit("@", 1)[1]
+    pairs = []
+    for pair in parts.query.split("&") if parts.query else []:
+        name, sep, value = pair.partition("=")
+        hidden = sep and value and unquote_plus(name).lower() not in SHOWN_QUERY
+        pairs.append(f"{name}={REDACTED}" if hidden else pair)
+    return urlunsplit((parts.scheme, netloc, parts.path, "&".join(pairs), parts.fragment))
+
+
+def url_secrets(url: str | None) -> tuple[str, ...]:
+    """The secrets written into `url` (user, password, query values that public_url hides), as written
+    and decoded, for redacting free text that may quote them."""
+    if not url:
+        return ()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return (url,)
+    found = [parts.username, parts.password]
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name.lower() not in SHOWN_QUERY:
+            found.append(value)
+    forms = [form for x in found if x for form in (x, unquote(x), quote(x, safe=""))]
+    return tuple(dict.fromkeys(forms))
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """`text` with every URL in it made public (public_url) and each secret (an API key, what
+    url_secrets found) replaced by ***: for messages that may quote a request or a URL."""
+    text = _URL.sub(lambda match: public_url(match.group()), text)
+    for secret in secrets:
+        if secret and len(secret) >= MIN_SECRET:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def check_base_url(url: str | None) -> None:
+    """A --base-url must be an http(s) URL with a host; the message never shows its secrets."""
+    if url is None:
+        return
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        host = None
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise UsageError(f"--base-url {public_url(url)!r} is not an http:// or https:// URL with a host")
 
 
 def classify_status(
@@ -110,3 +179,23 @@ def classify_status(
             f"model {model} not found at {where} (404: {first_line(message, 120)}{not_found_hint})",
         )
     return ProviderError(ErrorKind.FATAL, described)
+
+
+def sum_between(
+    offsets: Sequence[int | None], values: Sequence[object], start: int, end: int
+) -> tuple[float, int]:
+    """Sum of the log-probs of the prompt tokens whose text starts in [start, end), and their number:
+    a continuation's score from a server's prompt log-probs (echo, TGI's prefill). A missing value, or
+    no token in the span, is a malformed answer (that item's error)."""
+    total, n = 0.0, 0
+    for offset, value in zip(offsets, values, strict=False):
+        if offset is not None and start <= offset < end:
+            if value is None:
+                raise InvalidAnswer("the endpoint returned no log-prob for a prompt token")
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise InvalidAnswer(f"a prompt token's log-prob is {first_line(repr(value), 40)}")
+            total += float(value)
+            n += 1
+    if n == 0:
+        raise InvalidAnswer("the continuation has no tokens of its own in the prompt log-probs")
+    return total, n

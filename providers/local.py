@@ -28,6 +28,7 @@ from providers.base import (
     Provider,
     ProviderError,
     ProviderOptions,
+    ScoreRequest,
 )
 
 _T = TypeVar("_T")
@@ -37,6 +38,10 @@ N_CTX = 8192
 METHOD = "3: prompt and all classes in one call, also after a long shared prefix"
 """How this engine evaluates: part of the response cache's key, bumped when a change here changes the
 numbers, so answers cached by an older bench are not mixed with new ones."""
+F32_KV: dict[str, Any] = {"type_k": 0, "type_v": 0}
+"""--weights f32 keeps the KV cache in float32 too (GGML_TYPE_F32; llama.cpp's default is float16, which
+alone moved class log-probs up to 0.022 nats away from transformers' float32 on MemoTrap-style items;
+0.0077 with it): the numbers transformers computes, at twice the cache's memory."""
 MAX_SEQUENCES = 16
 """Sequences the context holds at once (one KV cache shared by all): sequence 0 is the prompt the
 engine keeps (the shared few-shot prefix, generation); log-prob scoring puts each answer class of an
@@ -82,30 +87,12 @@ def resolve_model(spec: str | None) -> Path:
 
 
 def _download(spec: str) -> Path:
+    """REPO:FILE from huggingface_hub's cache, or downloaded (a missing repository, file or network is
+    one line within seconds: providers/hf_models.py)."""
+    from providers.hf_models import ModelRef, hub_file
+
     repo, _, file = spec.partition(":")
-    from huggingface_hub import hf_hub_download
-
-    try:
-        return Path(hf_hub_download(repo_id=repo, filename=file, local_files_only=True))
-    except Exception:  # noqa: BLE001 - not cached yet: try the network below
-        pass
-    try:
-        return Path(hf_hub_download(repo_id=repo, filename=file))
-    except Exception as exc:  # noqa: BLE001 - any failure here is one line for the user
-        raise UsageError(
-            f"cannot download {file} from {repo} ({type(exc).__name__}: no network, or no such "
-            "repository or file); download the .gguf where there is a network and pass its path to --model"
-        ) from None
-
-
-@dataclass(frozen=True)
-class ScoreRequest:
-    """Log-probabilities of each of `continuations` after `prompt` (`shared_prefix` as in
-    GenerateRequest)."""
-
-    prompt: str
-    continuations: tuple[str, ...]
-    shared_prefix: int = 0
+    return hub_file(ModelRef(spec, "gguf-hub", repo=repo, filename=file))
 
 
 @dataclass(frozen=True)
@@ -164,7 +151,14 @@ class LocalProvider(Provider):
     max_concurrency = 1  # one in-process engine; requests are served one at a time
     in_process = True
 
-    def __init__(self, path: Path, spec: str | None, weights: str = "native", self_test: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        spec: str | None,
+        weights: str = "native",
+        self_test: bool = True,
+        chat_template: str = "off",
+    ) -> None:
         _require_engine()
         engine_file, digest = _prepare(path, weights, self_test)
         self.weights = weights
@@ -179,6 +173,7 @@ class LocalProvider(Provider):
                     logits_all=False,
                     verbose=False,
                     seed=0,
+                    **(F32_KV if weights == "f32" else {}),
                 )
             except (ValueError, RuntimeError) as exc:
                 load_error: Exception | None = exc
@@ -200,6 +195,7 @@ class LocalProvider(Provider):
         self._engine_thread = ThreadPoolExecutor(1, thread_name_prefix="llama.cpp")
         metadata: dict[str, str] = dict(self.llm.metadata)
         params = int(self.llm._model.n_params())  # counted from the GGUF's tensors
+        self.template = self._chat_template(metadata, spec or path.name) if chat_template == "on" else None
         self.info = ModelInfo(
             provider=self.name,
             model=spec or "gemma-3-270m (packaged default)",
@@ -211,12 +207,15 @@ class LocalProvider(Provider):
             details={
                 "file": path.name,
                 "sha256": digest,
-                "weights": "native" if weights == "native" else "float32, dequantized from the file",
+                "weights": "native"
+                if weights == "native"
+                else "float32, dequantized from the file; KV cache float32",
                 "architecture": metadata.get("general.architecture", "?"),
                 "size_label": metadata.get("general.size_label", "?"),
                 "file_type": metadata.get("general.file_type", "?"),
                 "n_ctx": str(N_CTX),
             }
+            | ({"chat_template": "on"} if self.template is not None else {})
             | ({"engine_settings": self.settings.reason} if self.settings.reason else {}),
         )
 
@@ -234,6 +233,9 @@ class LocalProvider(Provider):
         }
         if self.weights != "native":  # native answers keep the keys they had before this option
             identity["weights"] = self.weights
+            identity["kv_cache"] = "f32"
+        if self.template is not None:
+            identity["chat_template"] = "on"
         if not self.settings.extra_buffers:  # other numbers than a build with llama.cpp's defaults
             identity["extra_buffers"] = "off"
         return identity
@@ -248,7 +250,7 @@ class LocalProvider(Provider):
     @classmethod
     def from_spec(cls, spec: str | None, options: ProviderOptions) -> LocalProvider:
         _require_engine()
-        return cls(resolve_model(spec), spec, options.weights)
+        return cls(resolve_model(spec), spec, options.weights, chat_template=options.chat_template)
 
     async def aclose(self) -> None:
         self._engine_thread.shutdown(wait=True)
@@ -261,10 +263,41 @@ class LocalProvider(Provider):
         return await asyncio.get_running_loop().run_in_executor(self._engine_thread, call, argument)
 
     # -- prompt evaluation ---------------------------------------------------------------------
-    def _tokenize(self, text: str, add_bos: bool = True) -> list[int]:
+    def _tokenize(self, text: str, add_bos: bool | None = None) -> list[int]:
         # special=True, as llama-cpp-python's create_completion tokenizes: both paths see the same tokens.
-        tokens: list[int] = self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+        # A chat template writes its own BOS; a raw prompt gets the model's.
+        bos = self.template is None if add_bos is None else add_bos
+        tokens: list[int] = self.llm.tokenize(text.encode("utf-8"), add_bos=bos, special=True)
         return tokens
+
+    # -- chat templates ------------------------------------------------------------------------
+    def _chat_template(self, metadata: dict[str, str], name: str) -> Any:
+        """The GGUF's own chat template (`tokenizer.chat_template`), as llama.cpp's server applies it."""
+        text = metadata.get("tokenizer.chat_template")
+        if not text:
+            raise UsageError(
+                f"{name} has no chat template (tokenizer.chat_template); use --chat-template off"
+            )
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        def token_text(token: int) -> str:
+            return bytes(self.llm.detokenize([token], special=True)).decode("utf-8", errors="replace")
+
+        return Jinja2ChatFormatter(text, token_text(self.llm.token_eos()), token_text(self.llm.token_bos()))
+
+    def sent(self, prompt: str) -> str | None:
+        if self.template is None:
+            return None
+        text: str = self.template(messages=[{"role": "user", "content": prompt}]).prompt
+        return text
+
+    def _as_sent(self, prompt: str, shared_prefix: int) -> tuple[str, int]:
+        """The text the model gets for `prompt`, and how much of it the shared prefix covers."""
+        text = self.sent(prompt)
+        if text is None:
+            return prompt, shared_prefix
+        where = text.find(prompt)
+        return text, (where + shared_prefix if where >= 0 and shared_prefix else 0)
 
     def _check_length(self, n_tokens: int) -> None:
         if n_tokens >= N_CTX:
@@ -295,12 +328,14 @@ class LocalProvider(Provider):
 
     # -- generation ---------------------------------------------------------------------------
     def _generate(self, request: GenerateRequest) -> Generation:
-        tokens = self._tokenize(request.prompt)
+        text, shared = self._as_sent(request.prompt, request.shared_prefix)
+        tokens = self._tokenize(text)
         self._check_length(len(tokens) + request.max_tokens)
-        self._evaluate_prompt(request.prompt, tokens, request.shared_prefix)
-        # The prompt is now evaluated exactly; create_completion sees it cached and samples from it.
+        self._evaluate_prompt(text, tokens, shared)
+        # The prompt is now evaluated exactly; create_completion sees it cached and samples from it
+        # (given the tokens when a template wrote them, so that no second BOS is added).
         out = self.llm.create_completion(
-            request.prompt,
+            text if self.template is None else tokens,
             max_tokens=request.max_tokens,
             temperature=0.0,
             top_k=1,
@@ -494,7 +529,8 @@ class LocalProvider(Provider):
     ) -> ContinuationScores:
         # One item per call: packing several (`_score_many` can) changes each item's numbers with its
         # neighbours in the batch (perf/packing.py measures by how much) for a few percent of speed.
-        request = [ScoreRequest(prompt, tuple(continuations), shared_prefix)]
+        text, shared = self._as_sent(prompt, shared_prefix)
+        request = [ScoreRequest(text, tuple(continuations), shared)]
         return (await self._on_engine_thread(self._score_many, request))[0]
 
 

@@ -51,13 +51,26 @@ from providers.base import (
     ErrorKind,
     GenerateRequest,
     Generation,
+    InvalidAnswer,
     Provider,
     ProviderError,
     ProviderOptions,
-    cut_at_stop,
+    generated,
+    scores_from,
+    token_count,
 )
 from providers.http11 import HTTP11Client, RequestTimeout, TransportError
-from providers.http_api import GREEDY_EXTRAS, GREEDY_NOTE, check_api_spec, classify_status, first_line, redact
+from providers.http_api import (
+    GREEDY_EXTRAS,
+    GREEDY_NOTE,
+    check_api_spec,
+    classify_status,
+    first_line,
+    public_url,
+    redact,
+    sum_between,
+    url_secrets,
+)
 
 T = TypeVar("T")
 
@@ -114,11 +127,11 @@ def _status_error(
     headers: Mapping[str, str] | None,
     model: str,
     base_url: str,
-    secret: str | None,
+    secrets: Sequence[str],
 ) -> ProviderError:
     return classify_status(
         status,
-        redact(first_line(message), secret),
+        redact(first_line(message), *secrets),
         key_variable="OPENAI_API_KEY",
         model=model,
         where=base_url,
@@ -127,35 +140,49 @@ def _status_error(
     )
 
 
-def map_error(exc: BaseException, model: str, base_url: str, secret: str | None = None) -> ProviderError:
-    """Classify an exception of the openai SDK or of http11 for the runner (which alone retries)."""
+def map_error(exc: BaseException, model: str, base_url: str, secrets: Sequence[str] = ()) -> ProviderError:
+    """Classify an exception of the openai SDK or of http11 for the runner (which alone retries).
+    `base_url` is the public one (public_url); `secrets` are redacted from every message."""
     if isinstance(exc, RequestTimeout):
         return ProviderError(ErrorKind.TRANSIENT, f"request timed out ({base_url})")
     if isinstance(exc, TransportError):
         detail = f": {first_line(str(exc), 120)}" if str(exc) else ""
-        return ProviderError(ErrorKind.TRANSIENT, redact(f"cannot connect to {base_url}{detail}", secret))
+        return ProviderError(ErrorKind.TRANSIENT, redact(f"cannot connect to {base_url}{detail}", *secrets))
     import openai
 
     if isinstance(exc, openai.APIStatusError):
         headers = getattr(exc.response, "headers", None)
-        return _status_error(exc.status_code, _server_message(exc), headers, model, base_url, secret)
+        return _status_error(exc.status_code, _server_message(exc), headers, model, base_url, secrets)
     if isinstance(exc, openai.APITimeoutError):
         return ProviderError(ErrorKind.TRANSIENT, f"request timed out ({base_url})")
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__
         detail = f": {first_line(str(cause), 120)}" if cause and str(cause) else ""
-        return ProviderError(ErrorKind.TRANSIENT, redact(f"cannot connect to {base_url}{detail}", secret))
-    return ProviderError(ErrorKind.FATAL, redact(f"{type(exc).__name__}: {first_line(str(exc))}", secret))
+        return ProviderError(ErrorKind.TRANSIENT, redact(f"cannot connect to {base_url}{detail}", *secrets))
+    return ProviderError(ErrorKind.FATAL, redact(f"{type(exc).__name__}: {first_line(str(exc))}", *secrets))
+
+
+_JSON_VALUES = (str, int, float, list, type(None))
 
 
 def _get(obj: Any, name: str) -> Any:
-    """A field of an answer: an SDK object's attribute or a parsed JSON object's key (None if absent)."""
-    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+    """A field of an answer: an SDK object's attribute or a parsed JSON object's key (None if absent,
+    or if `obj` is a JSON value that has no fields)."""
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return None if isinstance(obj, _JSON_VALUES) else getattr(obj, name, None)
 
 
 def _first_choice(out: Any) -> Any:
     choices = _get(out, "choices")
-    return choices[0] if choices else None
+    if not isinstance(choices, Sequence) or isinstance(choices, str) or not choices:
+        raise InvalidAnswer(f"choices is {first_line(repr(choices), 40)}, not a list of choices")
+    return choices[0]
+
+
+def _text(choice: Any, api: str) -> Any:
+    """The generated text of a choice, unchecked: `text` (completions) or `message.content` (chat)."""
+    return _get(choice, "text") if api == "completions" else _get(_get(choice, "message"), "content")
 
 
 def _run_sync(make: Callable[[], Awaitable[T]]) -> T:
@@ -181,9 +208,12 @@ class OpenAIProvider(Provider):
         self.spec = spec
         self.api = choose_api(spec, options)
         self.base_url = options.base_url or OPENAI_URL
+        self.where = public_url(self.base_url)
+        """The endpoint as written down and shown: without a password or token."""
         self.timeout = options.timeout
         key = os.environ.get("OPENAI_API_KEY") or None
         self._secret = key
+        self._secrets = tuple(x for x in (key, *url_secrets(self.base_url)) if x)
         self.client: Any = None  # the SDK's, for OpenAI's own API
         self.http: HTTP11Client | None = None  # http11's, for a self-hosted server
         if is_self_hosted(options.base_url):
@@ -207,7 +237,7 @@ class OpenAIProvider(Provider):
             params=None,
             scripted=False,
             supports_logprobs=self.supports_logprobs,
-            details={"api": self.api, "base_url": self.base_url}
+            details={"api": self.api, "base_url": self.where}
             | ({"decoding": GREEDY_NOTE} if self.http is not None else {}),
         )
 
@@ -223,7 +253,7 @@ class OpenAIProvider(Provider):
         return cls(spec, options)
 
     def _error(self, exc: BaseException) -> ProviderError:
-        return map_error(exc, self.spec, self.base_url, self._secret)
+        return map_error(exc, self.spec, self.where, self._secrets)
 
     def _http_client(self) -> HTTP11Client:
         return HTTP11Client(self.base_url, {"Authorization": f"Bearer {self._secret or PLACEHOLDER_KEY}"})
@@ -252,15 +282,10 @@ class OpenAIProvider(Provider):
         if status >= 300:
             data = out.get("error", out) if isinstance(out, Mapping) else out
             message = _body_message(data) or f"Error code: {status}"
-            raise _status_error(status, message, headers, self.spec, self.base_url, self._secret)
+            raise _status_error(status, message, headers, self.spec, self.where, self._secrets)
         if not isinstance(out, Mapping):
-            raise ProviderError(
-                ErrorKind.FATAL,
-                redact(
-                    f"{self.base_url}/{path} answered {first_line(str(out), 120)!r}, not a JSON object",
-                    self._secret,
-                ),
-            )
+            shown = redact(first_line(str(out), 120), *self._secrets)
+            raise InvalidAnswer(f"{self.where}/{path} answered {shown!r}, not a JSON object")
         return out
 
     # -- generation ---------------------------------------------------------------------------
@@ -276,14 +301,9 @@ class OpenAIProvider(Provider):
             body.update(GREEDY_EXTRAS)
         path = "completions" if self.api == "completions" else "chat/completions"
         out = await self._request(path, body)
-        choice = _first_choice(out)
-        text = _get(choice, "text") if self.api == "completions" else _get(_get(choice, "message"), "content")
         usage = _get(out, "usage")
-        return Generation(
-            text=cut_at_stop(text or "", request.stop),
-            prompt_tokens=_get(usage, "prompt_tokens"),
-            completion_tokens=_get(usage, "completion_tokens"),
-        )
+        text = _text(_first_choice(out), self.api)
+        return generated(text, request.stop, _get(usage, "prompt_tokens"), _get(usage, "completion_tokens"))
 
     # -- log-probabilities ----------------------------------------------------------------------
     def _enable_logprobs(self, options: ProviderOptions) -> None:
@@ -295,13 +315,13 @@ class OpenAIProvider(Provider):
             out = self._probe(self._echo_args(prompt + continuation), options)
         except ProviderError as exc:
             raise UsageError(
-                f"{LOGPROBS_ENV}=1: {self.base_url} does not give prompt log-probs "
+                f"{LOGPROBS_ENV}=1: {self.where} does not give prompt log-probs "
                 f"({exc.message}); llama.cpp's server needs --logits_all true"
             ) from None
         try:
             _sum_after(out, len(prompt), len(prompt + continuation))
         except ProviderError as exc:
-            raise UsageError(f"{LOGPROBS_ENV}=1: {self.base_url} {exc.message}") from None
+            raise UsageError(f"{LOGPROBS_ENV}=1: {self.where} {exc.message}") from None
         self.supports_logprobs = True
 
     def _probe(self, body: dict[str, Any], options: ProviderOptions) -> Any:
@@ -355,26 +375,28 @@ class OpenAIProvider(Provider):
             total, n = _sum_after(out, len(prompt), len(prompt + continuation))
             totals.append(total)
             counted += n
-            used: int | None = _get(_get(out, "usage"), "prompt_tokens")
+            used = token_count(_get(_get(out, "usage"), "prompt_tokens"), "usage.prompt_tokens")
             if prompt_tokens is None and used is not None:
                 prompt_tokens = max(0, used - n)
-        return ContinuationScores(tuple(totals), prompt_tokens=prompt_tokens, continuation_tokens=counted)
+        return scores_from(
+            {"logprobs": totals, "prompt_tokens": prompt_tokens, "continuation_tokens": counted},
+            len(continuations),
+        )
+
+
+def _numbers(values: Any, kind: type | tuple[type, ...], name: str) -> list[Any]:
+    """`values` as a list of `kind` (or None), else InvalidAnswer."""
+    if not isinstance(values, Sequence) or isinstance(values, str) or not values:
+        raise InvalidAnswer(f"the endpoint returned no prompt log-probs (echo + logprobs): {name} is missing")
+    for value in values:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
+            raise InvalidAnswer(f"{name} holds {first_line(repr(value), 40)}")
+    return list(values)
 
 
 def _sum_after(out: Any, start: int, end: int) -> tuple[float, int]:
     """Sum of the echoed token log-probs with text offset in [start, end), and their number."""
     logprobs = _get(_first_choice(out), "logprobs")
-    offsets = _get(logprobs, "text_offset")
-    values = _get(logprobs, "token_logprobs")
-    if not offsets or not values:
-        raise ProviderError(ErrorKind.FATAL, "the endpoint returned no prompt log-probs (echo + logprobs)")
-    total, n = 0.0, 0
-    for offset, value in zip(offsets, values, strict=False):
-        if start <= offset < end:
-            if value is None:
-                raise ProviderError(ErrorKind.FATAL, "the endpoint returned no log-prob for a prompt token")
-            total += float(value)
-            n += 1
-    if n == 0:
-        raise ProviderError(ErrorKind.FATAL, "the continuation has no tokens of its own in the echo")
-    return total, n
+    offsets = _numbers(_get(logprobs, "text_offset"), int, "text_offset")
+    values = _numbers(_get(logprobs, "token_logprobs"), (int, float), "token_logprobs")
+    return sum_between(offsets, values, start, end)

@@ -29,9 +29,11 @@ def merge_runs(runs: list[RunDir], target: Path, command: list[str]) -> RunDir:
     for run, manifest in zip(runs, manifests, strict=True):
         mapping = {}
         for model in manifest.models:
-            label = model.label
-            if label in {m.label for m in models}:
+            label, taken = model.label, {m.label for m in models}
+            if label in taken:
                 label = f"{label} ({run.path.name})"
+            while label in taken:  # two runs in folders of the same name
+                label += "'"
             mapping[model.label] = label
             models.append(model.model_copy(update={"label": label}))
         relabel.append(mapping)

@@ -55,6 +55,9 @@ def render_html(
             '<p class="scripted"><strong>Scripted models</strong> answer by a fixed rule for '
             "testing; they are not language models.</p>"
         )
+    for model in (m for m in manifest.models if m.error):
+        reason = escape(model.error or "")
+        body.append(f'<p class="scripted"><strong>Not run: {escape(model.label)}</strong>: {reason}</p>')
     for task in dict.fromkeys(r.task for r in rows):
         body += _task_section(manifest, [r for r in rows if r.task == task], reference)
     body.append(samples.render() if isinstance(samples, SampleBrowser) else render_browser(samples))

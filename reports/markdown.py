@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from benchmark.schemas import Manifest, SummaryRow
 from benchmark.variants import SCORING_NAMES
 from reports.tables import (
@@ -30,6 +33,8 @@ def render_markdown(manifest: Manifest, rows: list[SummaryRow]) -> str:
             "they are not language models and their numbers say nothing about scaling.",
             "",
         ]
+    for model in (m for m in manifest.models if m.error):
+        lines += [f"> **Not run: {_cell(model.label)}**: {_cell(model.error or '')}", ""]
     for group in group_rows(rows).values():
         first = group[0]
         lines += [
@@ -55,10 +60,20 @@ def render_markdown(manifest: Manifest, rows: list[SummaryRow]) -> str:
                 + f"{failures_text(r)} | {r.errors} |"
             )
         lines.append("")
-        lines += [f"- {_cell(line)}" for line in verdict_lines(group)]
+        lines += [f"- {_line(line)}" for line in verdict_lines(group)]
         lines.append("")
     return "\n".join(lines)
 
 
+_PUNCTUATION = re.compile(r"([\\`*_\[\]|~])")
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text from a model or a file, written so that a markdown renderer shows it as it is: HTML escaped
+    (renderers pass raw HTML through), markdown punctuation backslash-escaped, on one line."""
+    return _PUNCTUATION.sub(r"\\\1", html.escape(text, quote=False)).replace("\n", " ")
+
+
+def _line(text: str) -> str:
+    """A verdict line: its own **bold** kept, everything else as _cell."""
+    return "**".join(_cell(part) for part in text.split("**"))

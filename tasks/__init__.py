@@ -87,6 +87,8 @@ def create_all(spec: str) -> list[Task]:
         key, sep, value = (part.strip() for part in pair.partition("="))
         if not sep:
             raise UsageError(_cannot_read(cls, pair))
+        if key in fixed or (sweep is not None and key == sweep[0]):
+            raise UsageError(f"task {name!r}: {key} is given twice ({spec!r})")
         values = _range(name, key, value) if key in cls.sweeps else None
         if values is None:
             fixed[key] = value

@@ -37,9 +37,21 @@ class Task(ABC):
         """`instances`, one at a time (the runner's way of reading them)."""
         return iter(self.instances(seed, limit, prompting))
 
+    def count(self, seed: int, limit: int | None, prompting: str) -> int:
+        """How many instances `iter_instances` yields, without rendering them all where that can be
+        avoided (a --limit of 10**20 is counted at once)."""
+        return sum(1 for _ in self.iter_instances(seed, limit, prompting))
+
     def params(self) -> dict[str, str]:
         """Parameters that select this variant, as written in the manifest."""
         return {}
+
+    def generation_limit(self, prompting: str) -> int | None:
+        """The generation budget that no item exceeds under `prompting`, known without rendering the
+        items; None when only the items can tell (a run then reads them all before it starts). A task
+        that gives it also promises that its items under one condition are alike in answer type and
+        scoring, so a run counts them without rendering them (a --limit of 10**20 starts at once)."""
+        return None
 
     def item_count(self, seed: int) -> int | None:
         """How many distinct items this variant has for `seed` (a `--limit` above it gets them all);
@@ -77,6 +89,14 @@ class GeneratedTask(Task):
 
     def instances(self, seed: int, limit: int | None, prompting: str) -> list[Instance]:
         return list(self.iter_instances(seed, limit, prompting))
+
+    def count(self, seed: int, limit: int | None, prompting: str) -> int:
+        """A generated task yields `limit` items (its default number, a few hundred, when None), or all
+        its distinct items when it has fewer."""
+        if limit is None:
+            return super().count(seed, limit, prompting)
+        space = self.item_count(seed)
+        return max(limit, 0) if space is None else min(max(limit, 0), space)
 
 
 T = TypeVar("T")

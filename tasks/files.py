@@ -70,6 +70,9 @@ class FileTask(Task):
     def item_count(self, seed: int) -> int:
         return len(self.items)
 
+    def count(self, seed: int, limit: int | None, prompting: str) -> int:
+        return len(self.items) if limit is None else min(max(limit, 0), len(self.items))
+
     def instances(self, seed: int, limit: int | None, prompting: str) -> list[Instance]:
         self.check_prompting(prompting)
         items = self.items if limit is None else self.items[: max(limit, 0)]

@@ -140,7 +140,9 @@ Classes = Annotated[list[str], BeforeValidator(_parse_classes), AfterValidator(_
 Index = Annotated[int, BeforeValidator(_as_index)]
 MaxTokens = Annotated[StrictInt, Field(gt=0, le=4096)]
 Percent = Annotated[StrictInt, Field(ge=0, le=100)]
-Amount = Annotated[StrictInt, Field(gt=0)]
+MAX_AMOUNT = 10**12
+"""A gamble's amounts, in dollars: larger ones are typos, and their expected value would not fit a float."""
+Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT)]
 
 
 def _check_index(answer_index: int, classes: list[str]) -> None:

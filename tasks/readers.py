@@ -107,15 +107,36 @@ def _worked(prompt: str, reasoning: str) -> str:
     return f"{prompt}{gap}{reasoning.strip()}\n\n"
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json.loads' object hook: a key given twice is an error (json keeps the last one silently)."""
+    record: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in record:
+            raise _DuplicateKey(f"duplicate key {key!r}")
+        record[key] = value
+    return record
+
+
+def loads(text: str) -> Any:
+    """JSON from a user's file, refusing duplicate keys."""
+    return json.loads(text, object_pairs_hook=_unique_keys)
+
+
 def json_lines(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
     records = []
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = loads(line)
         except json.JSONDecodeError as error:
             fail(path, number, f"not valid JSON ({error.msg.removesuffix(' at')} at column {error.colno})")
+        except _DuplicateKey as error:
+            fail(path, number, str(error))
         except _PARSE_ERRORS as error:
             fail(path, number, f"not valid JSON ({str(error)[:80] or type(error).__name__})")
         if not isinstance(record, dict):
@@ -175,6 +196,9 @@ def read_prize_csv(path: Path, text: str) -> Parsed:
                 continue
             if header is None:
                 header = [cell.strip() for cell in row]
+                for column in header:
+                    if header.count(column) > 1:
+                        fail(path, start, f"duplicate column {column!r}")
                 for column in ("prompt", "classes", "answer_index"):
                     if column not in header:
                         fail(path, start, f"missing column {column!r}")
@@ -212,9 +236,11 @@ def _class_string(choice: str) -> str:
 
 def read_bigbench(path: Path, text: str) -> Parsed:
     try:
-        data = json.loads(text)
+        data = loads(text)
     except json.JSONDecodeError as error:
         fail(path, error.lineno, f"not valid JSON ({error.msg.removesuffix(' at')} at column {error.colno})")
+    except _DuplicateKey as error:
+        fail(path, 1, str(error))
     except _PARSE_ERRORS as error:
         fail(path, 1, f"not valid JSON ({str(error)[:80] or type(error).__name__})")
     if not isinstance(data, dict) or "examples" not in data:

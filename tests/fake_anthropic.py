@@ -10,7 +10,9 @@ The script says what each request gets, in order; once it runs out every request
 - "ok": a Messages API response whose text is `providers.scripted.calculator`'s answer to the
   prompt followed by "\\n\\nExplanation: ..." (so a client must stop at "\\n" itself);
 - "429" (with `retry-after: 0`), "500", "529" (overloaded_error, `retry-after: 0`), "401", "404";
-- "slow": an answer after `SLOW_S` seconds, longer than the tests' client timeout.
+- "slow": an answer after `SLOW_S` seconds, longer than the tests' client timeout;
+- "bad-usage", "bad-content", "bad-text": a 200 answer with a string token count, content that is a
+  string, or a text block whose text is a number (a misbehaving server).
 
 Like the real API, a request whose stop_sequences hold a whitespace-only entry gets a 400, and one
 without a key (`x-api-key`, or `authorization: Bearer` as SDK 2.x sends it) gets a 401. Binds 127.0.0.1 only.
@@ -100,6 +102,13 @@ def answer(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+MALFORMED: dict[str, dict[str, Any]] = {
+    "bad-usage": {"usage": {"input_tokens": "lots", "output_tokens": 1}},
+    "bad-content": {"content": "not a list of blocks"},
+    "bad-text": {"content": [{"type": "text", "text": 123}]},
+}
+
+
 def _handler(server: FakeAnthropic) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -147,6 +156,8 @@ def _handler(server: FakeAnthropic) -> type[BaseHTTPRequestHandler]:
             elif action == "slow":
                 if not server.stopping.wait(SLOW_S):
                     self.send_json(200, answer(body))
+            elif action in MALFORMED:
+                self.send_json(200, answer(body) | MALFORMED[action])
             elif action == "429":
                 self.send_json(
                     429,

@@ -69,6 +69,13 @@ def test_answer_text_and_tokens(api_key: str) -> None:
     assert "stop_sequences" not in request.body
 
 
+@pytest.mark.parametrize("action", ["bad-usage", "bad-content", "bad-text"])
+def test_a_malformed_answer_is_invalid_not_a_crash(api_key: str, action: str) -> None:
+    with serve([action]) as server:
+        error = failure(server.url)
+    assert error.kind is ErrorKind.INVALID and error.message.startswith("malformed answer")
+
+
 def test_whitespace_stop_cut_locally(api_key: str) -> None:
     """The API refuses "\\n" as a stop sequence: it is left out of the request and applied here."""
     with serve() as server:
@@ -195,7 +202,7 @@ def test_info_has_no_key(api_key: str) -> None:
         None,
     )
     assert not info.scripted and not info.supports_logprobs and not provider.supports_logprobs
-    assert info.details["base_url"] == "http://127.0.0.1:9/x"
+    assert info.details["base_url"] == "http://***@127.0.0.1:9/x"
     assert KEY not in info.model_dump_json()
 
 

@@ -108,7 +108,7 @@ def test_the_key_is_never_written(bench, fake: Fake, tmp_path: Path) -> None:
 
 def test_hf_provider_through_the_cli(bench, fake: Fake, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    args = ["--provider", "hf", "--base-url", fake.url, "--model", "fake", "--task", "arithmetic"]
+    args = ["--provider", "hf-inference", "--base-url", fake.url, "--model", "fake", "--task", "arithmetic"]
     result = bench("run", *args, "--limit", "3", "--out", str(out), env={"HF_TOKEN": "hf_SECRET_456"})
     assert result.code == 0, result.err
     assert all(r["path"] == "/v1/chat/completions" for r in fake.state.requests)
@@ -149,7 +149,7 @@ def test_openai_429_carries_retry_after(fake: Fake, monkeypatch: pytest.MonkeyPa
 
 
 def test_hf_adapter_chat_and_tgi_generate(fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
-    from providers.hf import HFProvider
+    from providers.hf_inference import HFInferenceProvider as HFProvider
 
     monkeypatch.delenv("HF_TOKEN", raising=False)
     chat = HFProvider.from_spec("fake", ProviderOptions(base_url=fake.url))
@@ -168,6 +168,15 @@ def test_hf_adapter_chat_and_tgi_generate(fake: Fake, monkeypatch: pytest.Monkey
     assert fake.state.requests[-1]["path"] == "/"
     assert body["parameters"]["max_new_tokens"] == 7 and body["parameters"]["stop"] == ["\n"]
 
+    # The chat endpoint gives no prompt log-probs; TGI's /generate does (decoder_input_details).
+    assert not chat.supports_logprobs and tgi.supports_logprobs and tgi.info.details["logprobs"]
+    tgi = HFProvider.from_spec("fake", ProviderOptions(base_url=root, api="completions"))
+    scores = asyncio.run(tgi.score_continuations("Q: What is 2 plus 3?\n\nA:", [" 5", " five"]))
+    tgi.close()
+    # The fake's prefill: a BOS, then a token per character (-0.1 a digit, else -1).
+    assert scores.logprobs == pytest.approx((-1.1, -5.0)) and scores.continuation_tokens == 7
+    assert fake.state.requests[-1]["body"]["parameters"]["decoder_input_details"] is True
+
     fake.state.fail_every = 1
     with pytest.raises(ProviderError) as caught:
         asyncio.run(HFProvider.from_spec("fake", ProviderOptions(base_url=fake.url)).generate(_request()))
@@ -175,7 +184,7 @@ def test_hf_adapter_chat_and_tgi_generate(fake: Fake, monkeypatch: pytest.Monkey
 
 
 def test_connection_refused_is_transient() -> None:
-    from providers.hf import HFProvider
+    from providers.hf_inference import HFInferenceProvider as HFProvider
     from providers.openai import OpenAIProvider
 
     with socket.socket() as sock:
@@ -213,7 +222,7 @@ def test_openai_error_mapping(exc_class: str, status: int, kind: ErrorKind, need
 
     body = {"message": f"context too long {SECRET}\nmore", "code": "x"}
     exc = getattr(openai, exc_class)("msg", response=_response(status, {"retry-after": "2"}), body=body)
-    error = map_error(exc, "m", "http://x/v1", SECRET)
+    error = map_error(exc, "m", "http://x/v1", (SECRET,))
     assert error.kind is kind and needle in error.message, error.message
     assert SECRET not in error.message and "\n" not in error.message
     assert error.retry_after == (2.0 if status == 429 else None)
@@ -259,7 +268,7 @@ def test_retry_after_headers() -> None:
 def test_hf_error_mapping(status: int, kind: ErrorKind, needle: str) -> None:
     from huggingface_hub.errors import HfHubHTTPError
 
-    from providers.hf import map_error
+    from providers.hf_inference import map_error
 
     exc = HfHubHTTPError("failed", response=_response(status, {"Retry-After": "1.5"}, {"error": "bad"}))
     error = map_error(exc, "m", "http://x")
@@ -270,7 +279,7 @@ def test_hf_error_mapping(status: int, kind: ErrorKind, needle: str) -> None:
 def test_hf_timeouts_and_connection_errors_are_transient() -> None:
     from huggingface_hub.errors import InferenceTimeoutError
 
-    from providers.hf import map_error
+    from providers.hf_inference import map_error
 
     request = httpx2.Request("POST", "http://x")
     for exc in (InferenceTimeoutError("slow"), httpx2.ConnectError("refused", request=request)):
@@ -288,7 +297,7 @@ def test_api_choice() -> None:
 
 
 def test_missing_key_and_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    from providers.hf import HFProvider
+    from providers.hf_inference import HFInferenceProvider as HFProvider
     from providers.openai import OpenAIProvider
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
@@ -299,7 +308,7 @@ def test_missing_key_and_model(monkeypatch: pytest.MonkeyPatch) -> None:
         OpenAIProvider.check_spec(None, ProviderOptions(base_url="http://x/v1"))
     with pytest.raises(UsageError, match="HF_TOKEN"):
         HFProvider.check_spec("org/model", ProviderOptions())
-    with pytest.raises(UsageError, match="--provider hf needs --model"):
+    with pytest.raises(UsageError, match="--provider hf-inference needs --model"):
         HFProvider.check_spec(None, ProviderOptions(base_url="http://x"))
     OpenAIProvider.check_spec("m", ProviderOptions(base_url="http://x/v1"))  # no key needed
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
@@ -342,7 +351,7 @@ async def _answer(provider: Any, requests: list[GenerateRequest]) -> list[Any]:
 def test_same_answers_in_process_and_through_the_server(
     llama_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from providers.hf import HFProvider
+    from providers.hf_inference import HFInferenceProvider as HFProvider
     from providers.local import LocalProvider
     from providers.openai import OpenAIProvider
 

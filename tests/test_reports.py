@@ -67,3 +67,15 @@ def test_every_published_number_names_its_source_in_the_file_itself() -> None:
 def test_an_unsourced_number_is_refused(curve: dict, reason: str) -> None:
     with pytest.raises(ValidationError, match=reason):
         Curve.model_validate(curve)
+
+
+def test_report_md_shows_a_model_label_as_text_not_html(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    label = "constant:<img src=x onerror=alert(1)> | **bold** [link](http://x)"
+    args = ["--task", "arithmetic", "--prompting", "plain", "--limit", "2", "--out", str(out)]
+    assert bench("run", "--provider", "scripted", "--model", label, *args).code == 0
+    md = (out / "report.md").read_text()
+    assert "<img" not in md and "&lt;img src=x onerror=alert(1)&gt;" in md
+    assert "\\| \\*\\*bold\\*\\* \\[link\\](http://x)" in md  # a cell of its own row, not a new column
+    row = next(line for line in md.splitlines() if "onerror" in line)
+    assert len(re.split(r"(?<!\\)\|", row)) == 9 + 2  # the table's nine cells, none added

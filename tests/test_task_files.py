@@ -469,3 +469,27 @@ def test_exemplars_written_into_every_prize_prompt_are_a_shared_prefix(tmp_path:
     assert all(i.prompt.startswith(shots) and len(i.prompt) > len(shots) for i in instances)
     path.write_text(json.dumps(rows[0]) + "\n")
     assert all_instances(load_task_file(path))[0].shared_prefix == 0
+
+
+def test_a_key_given_twice_in_jsonl_or_bigbench_json_is_an_error(tmp_path: Path) -> None:
+    jsonl = write(
+        tmp_path / "dup.jsonl",
+        '{"prompt": "Q1", "classes": [" Y", " N"], "answer_index": 0}\n'
+        '{"prompt": "Q2", "classes": [" Y", " N"], "answer_index": 0, "answer_index": 1}\n',
+    )
+    assert error(jsonl) == f"{jsonl}:2: duplicate key 'answer_index'"
+    nested = write(tmp_path / "nested.jsonl", '{"kind": "text", "id": "a", "prompt": {"x": 1, "x": 2}}\n')
+    assert error(nested) == f"{nested}:1: duplicate key 'x'"
+    bigbench = write(
+        tmp_path / "task.json",
+        json.dumps({"examples": [{"input": "1+1", "target": "2"}]})[:-1] + ', "examples": []}',
+    )
+    assert error(bigbench) == f"{bigbench}:1: duplicate key 'examples'"
+
+
+def test_a_csv_column_given_twice_is_an_error(tmp_path: Path) -> None:
+    csv_file = write(
+        tmp_path / "dup.csv",
+        "prompt,classes,answer_index,answer_index\n\"Q\",\"[' Y', ' N']\",0,1\n",
+    )
+    assert error(csv_file) == f"{csv_file}:1: duplicate column 'answer_index'"

@@ -7,8 +7,9 @@ jump under exact match can be told from a smooth rise underneath (Schaeffer et a
 
 from __future__ import annotations
 
+import itertools
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from benchmark.errors import UsageError
@@ -38,6 +39,14 @@ class Problem:
             return f"Q: What is ({a} plus {b}) times {c}?\n\nA:"
         a, b = self.operands
         return f"Q: What is {a} {_WORDS[self.op]} {b}?\n\nA:"
+
+
+def widest_answer(answer: Callable[..., int], digits: int, operands: int) -> int:
+    """The most characters an answer of `answer` over operands of `digits` digits can have. Each
+    operation is linear in each operand, so its largest and most negative values lie at the ends of the
+    operand ranges."""
+    ends = (0 if digits == 1 else 10 ** (digits - 1), 10**digits - 1)
+    return max(len(str(answer(*corner))) for corner in itertools.product(ends, repeat=operands))
 
 
 def draw_operand(rng: random.Random, digits: int) -> int:
@@ -84,6 +93,10 @@ class Arithmetic(GeneratedTask):
         e.g. 10 × 10 − 4 = 96 for one-digit addition with 4 shots."""
         values = 10 if self.digits == 1 else 9 * 10 ** (self.digits - 1)
         return values**self._operands - len({p.operands for p in self._exemplars(seed)})
+
+    def generation_limit(self, prompting: str) -> int:
+        """Each item's budget is its answer's length + 4: at most the widest answer's."""
+        return widest_answer(lambda *ops: Problem(ops, self.op).answer, self.digits, self._operands) + 4
 
     def iter_instances(self, seed: int, limit: int | None, prompting: str) -> Iterator[Instance]:
         self.check_prompting(prompting)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from benchmark.errors import UsageError
 from benchmark.schemas import Instance
-from tasks.arithmetic import draw_operand
+from tasks.arithmetic import draw_operand, widest_answer
 from tasks.base import GeneratedTask, distinct
 
 # op -> (symbol, digits, true operation). The modified form adds one to the result: the model must
@@ -39,6 +39,12 @@ class ModifiedArithmetic(GeneratedTask):
         """Every pair of operands for the question (the examples above it change with each item)."""
         digits = _OPS[self.op][1]
         return (9 * 10 ** (digits - 1)) ** 2
+
+    def generation_limit(self, prompting: str) -> int:
+        """Each item's budget is its answer's length + 4: at most the widest answer's."""
+        _, digits, fn = _OPS[self.op]
+        shift = 1 if self.modified else 0
+        return widest_answer(lambda a, b: fn(a, b) + shift, digits, 2) + 4
 
     def iter_instances(self, seed: int, limit: int | None, prompting: str) -> Iterator[Instance]:
         self.check_prompting(prompting)

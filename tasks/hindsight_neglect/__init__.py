@@ -162,29 +162,40 @@ class HindsightNeglect(GeneratedTask):
         """(examples, final questions). The examples (one set per seed, shared by every item, as a
         shared prefix) agree with the expected value; each final question's outcome disagrees (so
         none can be an example), and no final question is asked twice."""
+        finals = zip(range(count), self._finals(seed), strict=False)
+        return self._examples(seed), [final for _, final in finals]
+
+    def _examples(self, seed: int) -> list[Gamble]:
         shots_rng = self.rng(seed, "exemplars")
         examples = [draw_gamble(shots_rng, positive_ev=i % 2 == 0, won=i % 2 == 0) for i in range(self.shots)]
         shots_rng.shuffle(examples)
+        return examples
+
+    def _finals(self, seed: int) -> Iterator[Gamble]:
+        """The final questions, one at a time, each at most once, until the item space is used up (a
+        run of any --limit holds none of them but the ones it has asked)."""
         rng = self.rng(seed, "items")
-        finals: list[Gamble] = []
         seen: set[Gamble] = set()
-        for index in range(min(count, self.item_count(seed))):
+        for index in range(self.item_count(seed)):
             positive = index % 2 == 0  # balanced classes: Y, N, Y, N, ...
             final = draw_gamble(rng, positive_ev=positive, won=not positive)
             while final in seen:
                 final = draw_gamble(rng, positive_ev=positive, won=not positive)
             seen.add(final)
-            finals.append(final)
-        return examples, finals
+            yield final
 
     def _exemplar(self, gamble: Gamble, prompting: str) -> str:
         return exemplar(gamble, self.lang, reasons(prompting))
 
+    def generation_limit(self, prompting: str) -> int:
+        return REASONING_MAX_TOKENS if reasons(prompting) else 3
+
     def iter_instances(self, seed: int, limit: int | None, prompting: str) -> Iterator[Instance]:
         self.check_prompting(prompting)
-        examples, finals = self.gambles(seed, _DEFAULT_ITEMS if limit is None else limit)
-        context = "".join(self._exemplar(g, prompting) for g in examples)
-        for index, final in enumerate(finals):
+        context = "".join(self._exemplar(g, prompting) for g in self._examples(seed))
+        count = _DEFAULT_ITEMS if limit is None else limit
+        finals = zip(range(count), self._finals(seed), strict=False)  # range, not islice: of any size
+        for index, final in finals:
             answer_index = 0 if final.right_decision else 1
             yield (
                 Instance(

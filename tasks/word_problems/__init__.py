@@ -105,6 +105,9 @@ class WordProblems(GeneratedTask):
         shown = (lambda p: f"{p.reasoning} ") if prompting == "cot" else (lambda p: "")
         return "".join(f"Q: {p.question}\nA: {shown(p)}The answer is {p.answer}.\n\n" for p in exemplars)
 
+    def generation_limit(self, prompting: str) -> int:
+        return REASONING_MAX_TOKENS if reasons(prompting) else 12
+
     def iter_instances(self, seed: int, limit: int | None, prompting: str) -> Iterator[Instance]:
         self.check_prompting(prompting)
         context = self._context(seed, prompting)

@@ -17,6 +17,8 @@ from providers.scripted import calculator
 
 Fault = Callable[[int, dict[str, Any]], str | None]
 """(request number from 1, request body) -> None to answer, or "429", "500", "hang" or "drop"."""
+Raw = Callable[[int, dict[str, Any]], tuple[int, bytes] | None]
+"""(request number from 1, request body) -> None to answer, or (status, body bytes) to send instead."""
 
 
 @dataclass
@@ -25,6 +27,7 @@ class FakeState:
     fail_every: int = 0  # every Nth request answers 429 (Retry-After: 0.05)
     fail_500_at: tuple[int, ...] = ()  # these request numbers answer 500
     fault: Fault | None = None
+    raw: Raw | None = None
     hang_s: float = 2.0  # how long a "hang" fault waits before it answers
     requests: list[dict[str, Any]] = field(default_factory=list)
     injected: int = 0
@@ -37,7 +40,7 @@ def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(body).encode()
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
             try:
                 self.send_response(status)
             except (BrokenPipeError, ConnectionResetError):
@@ -93,7 +96,12 @@ def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
                 headers = {"Retry-After": "0.05"} if fail[0] == 429 else {}
                 self._send(fail[0], fail[1], headers)
                 return
-            if self.path.endswith("/chat/completions"):
+            raw = state.raw(number, body) if state.raw is not None else None
+            if raw is not None:
+                self._send(*raw)
+                return
+            path = self.path.split("?")[0]
+            if path.endswith("/chat/completions"):
                 prompt = body["messages"][-1]["content"]
                 answer = calculator(prompt)
                 self._send(
@@ -113,7 +121,7 @@ def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
                         "usage": {"prompt_tokens": 11, "completion_tokens": 2, "total_tokens": 13},
                     },
                 )
-            elif self.path.endswith("/completions"):
+            elif path.endswith("/completions"):
                 answer = calculator(body["prompt"])
                 self._send(
                     200,
@@ -128,11 +136,18 @@ def _handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
                 )
             else:  # TGI's native generate API at the server root
                 answer = calculator(body["inputs"])
+                prefill = []
+                if (body.get("parameters") or {}).get("decoder_input_details"):
+                    # One token per character after a BOS: a character's log-prob is -0.1 for a digit,
+                    # else -1 (so a class's score counts its characters).
+                    prefill = [{"id": 1, "text": "<s>", "logprob": None}]
+                    for ch in body["inputs"]:
+                        prefill.append({"id": ord(ch), "text": ch, "logprob": -0.1 if ch.isdigit() else -1.0})
                 details = {
                     "finish_reason": "stop_sequence",
                     "generated_tokens": 3,
                     "seed": None,
-                    "prefill": [],
+                    "prefill": prefill,
                 }
                 self._send(200, [{"generated_text": answer + "\n", "details": details}])
 

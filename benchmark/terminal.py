@@ -1,0 +1,124 @@
+"""What bench shows in a terminal: the progress bar, the per-model tables, and `plain`/`shown`, the one
+way text from a model, a file or a user reaches the screen.
+
+That text is untrusted: an ESC from a task file could clear the screen or plant a link (OSC 8), and a
+`[/bold]` in a model id is rich markup. `plain` writes every control character as an escape (`\\x1b`)
+and `shown` also makes rich markup inert, so such text is displayed, never obeyed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from benchmark.schemas import SummaryRow
+from benchmark.sizes import format_size
+from benchmark.variants import task_label, variant_key
+
+# C0 and C1 controls, DEL, and the bidirectional marks and overrides that reorder what is shown.
+_OTHER_CONTROLS = "\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[\x00-\x1f{_OTHER_CONTROLS}]")
+_CONTROL_BUT_LINES = re.compile(f"[\x00-\x08\x0b-\x1f{_OTHER_CONTROLS}]")  # keeps \t and \n
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def plain(text: str, lines: bool = True) -> str:
+    """`text` with each control character written as an escape (ESC as `\\x1b`); newlines and tabs
+    are kept when `lines` (a prompt), escaped too when not (a one-line message)."""
+    return (_CONTROL_BUT_LINES if lines else _CONTROL).sub(_escaped, text)
+
+
+def shown(text: str) -> str:
+    """`plain(text)` with rich markup escaped: for text printed through rich (tables, rules)."""
+    return escape(plain(text))
+
+
+class RichProgress:
+    """The runner's progress as a rich bar on stderr, with retries shown as they happen."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.bar: Progress | None = None
+        self.task_id: TaskID | None = None
+        self.retries = 0
+
+    def loading(self, model: str) -> None:
+        self.console.print(f"loading {plain(model, lines=False)} …", markup=False, highlight=False)
+
+    def start_model(self, label: str, total: int) -> None:
+        self.bar = Progress(
+            TextColumn("{task.description}", markup=False),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[note]}", markup=False),
+            console=self.console,
+        )
+        self.bar.start()
+        self.task_id = self.bar.add_task(plain(label, lines=False), total=total, note="")
+
+    def advance(self) -> None:
+        if self.bar is not None and self.task_id is not None:
+            self.bar.advance(self.task_id)
+
+    def retrying(self, message: str) -> None:
+        self.retries += 1
+        if self.bar is not None and self.task_id is not None:
+            note = f"retries: {self.retries} ({plain(message[:60], lines=False)})"
+            self.bar.update(self.task_id, note=note)
+
+    def end_model(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def stdout_console() -> Console:
+    """Tables on stdout; when it is a file or a pipe, wide enough not to wrap the columns."""
+    console = Console()
+    return console if console.is_terminal else Console(width=200)
+
+
+def per_model_tables(rows: list[SummaryRow]) -> list[Table]:
+    """One table per task variant: a line per model (by size), a column per prompting condition and
+    scoring mode, each cell accuracy % [95% Wilson interval]. Narrow enough for 100 columns."""
+    tables = []
+    for variant in dict.fromkeys((r.task, variant_key(r.task_params)) for r in rows):
+        chosen = [r for r in rows if (r.task, variant_key(r.task_params)) == variant]
+        columns = list(dict.fromkeys((r.prompting, r.scoring) for r in chosen))
+        title = f"{task_label(chosen[0].task, chosen[0].task_params)}: accuracy % [95% CI]"
+        table = Table(title=shown(title))
+        table.add_column("model", overflow="fold")  # a long label wraps whole, never cut short
+        table.add_column("params", no_wrap=True)
+        for prompting, scoring in columns:
+            table.add_column(shown(f"{prompting}\n{_SHORT_SCORING[scoring]}"), no_wrap=True)
+        models = sorted({(r.params is None, r.params or 0, r.model) for r in chosen})
+        for _, _, model in models:
+            cells = {(r.prompting, r.scoring): r for r in chosen if r.model == model}
+            first = next(iter(cells.values()))
+            name = f"{model} (scripted)" if first.scripted else model
+            table.add_row(shown(name), format_size(first.params), *(_cell(cells.get(c)) for c in columns))
+        tables.append(table)
+    return tables
+
+
+_SHORT_SCORING = {"logprob": "log-prob", "generate": "generated"}
+
+
+def print_tables(rows: list[SummaryRow]) -> None:
+    out = stdout_console()
+    for table in per_model_tables(rows):
+        out.print(table)
+
+
+def _cell(row: SummaryRow | None) -> str:
+    if row is None or row.accuracy is None or row.ci_low is None or row.ci_high is None:
+        return "–"
+    return f"{row.accuracy * 100:.0f} [{row.ci_low * 100:.0f}–{row.ci_high * 100:.0f}]"

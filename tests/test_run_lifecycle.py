@@ -1,0 +1,272 @@
+"""A run directory's life: one writer at a time, resumable from its very start, never written through
+a planted link."""
+
+from __future__ import annotations
+
+import itertools
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmark.errors import UsageError
+from benchmark.rundir import RunDir, write_atomic
+from tests.test_crash_safety import _complete_samples, _key, _popen
+
+SCRIPTED = ["--provider", "scripted", "--task", "arithmetic", "--prompting", "plain", "--limit", "3"]
+
+
+def _wait_for(condition: Any, what: str, limit: float = 120.0) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def _start_stuck_run(
+    tmp_path: Path, out: Path, *extra: str
+) -> tuple[subprocess.Popen[bytes], Path, dict[str, str]]:
+    """A scripted run whose first model call takes a minute; returns once that call has started."""
+    calls = tmp_path / "calls.log"
+    env = {
+        "BENCH_CACHE_DIR": str(tmp_path / "cache"),
+        "BENCH_SCRIPTED_DELAY": "60",
+        "BENCH_SCRIPTED_CALL_LOG": str(calls),
+    }
+    log = tmp_path / "output.log"
+    proc = _popen(["run", *SCRIPTED, *extra, "--out", str(out)], env, log)
+    _wait_for(lambda: calls.exists() and calls.read_text(), "the first model call")
+    return proc, log, {"BENCH_CACHE_DIR": env["BENCH_CACHE_DIR"]}
+
+
+def test_ctrl_c_during_the_first_request_exits_130_and_resumes(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    proc, log, env = _start_stuck_run(tmp_path, out)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    text = log.read_text()
+    assert "Traceback" not in text and "interrupted: 0 samples" in text
+    assert f"bench run --resume {out}" in text
+    resumed = bench("run", "--resume", str(out), env=env)
+    assert resumed.code == 0, resumed.err
+    assert len(_complete_samples(out)) == 3
+
+
+def test_a_run_killed_before_its_first_sample_can_be_reported_and_resumed(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    proc, _, env = _start_stuck_run(tmp_path, out)
+    proc.send_signal(signal.SIGKILL)  # as a crash of the engine would
+    proc.wait(timeout=60)
+    assert (out / "manifest.json").is_file()
+    report = bench("report", str(out))
+    assert report.code == 0 and "Traceback" not in report.err, report.err
+    refused = bench("run", *SCRIPTED, "--out", str(out), env=env)
+    assert refused.code == 2 and "already holds a run" in refused.err
+    resumed = bench("run", "--resume", str(out), env=env)
+    assert resumed.code == 0, resumed.err
+    assert len(_complete_samples(out)) == 3
+
+
+def test_a_run_folder_from_before_samples_were_created_early_is_resumable(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert bench("run", *SCRIPTED, "--out", str(out)).code == 0
+    (out / "samples.jsonl").unlink()  # what older versions left when stopped before the first sample
+    assert bench("report", str(out)).code == 0
+    resumed = bench("run", "--resume", str(out))
+    assert resumed.code == 0, resumed.err
+    assert len(_complete_samples(out)) == 3
+
+
+def test_max_cost_zero_stops_before_the_first_request_without_a_traceback(bench, fake, tmp_path) -> None:
+    out = tmp_path / "run"
+    args = ["--provider", "openai", "--base-url", fake.url, "--model", "gpt-4o-mini", *SCRIPTED[2:]]
+    result = bench("run", *args, "--max-cost", "0", "--out", str(out))
+    assert result.code == 0 and "Traceback" not in result.err, result.err
+    assert "stopped before exceeding --max-cost" in result.err
+    assert fake.state.requests == [] and (out / "report.html").is_file()
+
+
+@pytest.mark.parametrize("task", ["hindsight_neglect", "arithmetic"])
+def test_a_huge_limit_starts_at_once_and_stops_at_the_first_ctrl_c(tmp_path: Path, task: str) -> None:
+    out, log = tmp_path / "run", tmp_path / "output.log"
+    env = {"BENCH_CACHE_DIR": str(tmp_path / "cache"), "BENCH_SCRIPTED_DELAY": "0.05"}
+    huge = "99999999999999999999"
+    args = ["run", "--provider", "scripted", "--task", task, "--prompting", "plain", "--limit", huge]
+    proc = _popen([*args, "--out", str(out)], env, log)
+    try:
+        _wait_for(lambda: len(_complete_samples(out)) >= 2, "the first samples")
+        proc.send_signal(signal.SIGINT)  # once
+        assert proc.wait(timeout=60) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = log.read_text()
+    assert "Traceback" not in text and f"finish the run with: bench run --resume {out}" in text
+    assert f'"limit": {huge}' in (out / "manifest.json").read_text()
+
+
+def test_tasks_count_their_items_without_rendering_them() -> None:
+    from tasks import TASKS, create
+
+    for name, cls in TASKS.items():
+        task = cls()
+        for prompting in task.promptings:
+            space = task.item_count(0)  # a generated task gives each distinct item once, then stops
+            assert task.count(0, 10**20, prompting) == (10**20 if space is None else min(10**20, space)), name
+            if space is not None and space <= 10_000:
+                assert len(task.instances(0, 10**20, prompting)) == space, name
+            budget = task.generation_limit(prompting)  # what the manifest records without rendering
+            if budget is not None:
+                budgets = [i.max_tokens for i in task.instances(0, 500, prompting)]
+                assert max(budgets) <= budget, name
+            assert task.count(0, 7, prompting) == len(task.instances(0, 7, prompting)) == 7
+            assert task.count(0, None, prompting) == len(task.instances(0, None, prompting))
+    traps = create("tasks/traps/gambles_example.yaml")
+    assert (
+        traps.count(0, 10**20, "plain")
+        == traps.count(0, None, "plain")
+        == len(traps.instances(0, None, "plain"))
+    )
+
+
+@pytest.mark.parametrize("op", ["+", "-", "*", "(a+b)*c"])
+@pytest.mark.parametrize("digits", [1, 2])
+def test_the_arithmetic_budget_bound_is_the_widest_answer(op: str, digits: int) -> None:
+    from tasks.arithmetic import Arithmetic, Problem
+
+    task = Arithmetic(digits=digits, op=op)
+    numbers = range(0 if digits == 1 else 10 ** (digits - 1), 10**digits)
+    every = itertools.product(numbers, repeat=3 if op == "(a+b)*c" else 2)
+    widest = max(len(str(Problem(operands, op).answer)) for operands in every)
+    assert task.generation_limit("plain") == widest + 4
+
+
+# -- the run's own cache --------------------------------------------------------------------------------
+@pytest.mark.parametrize("choice", [["--no-cache"], ["--cache-dir", "CACHE"]])
+def test_the_ctrl_c_hint_is_the_whole_resume_command(tmp_path: Path, choice: list[str]) -> None:
+    choice = [str(tmp_path / "own") if word == "CACHE" else word for word in choice]
+    out = tmp_path / "run"
+    proc, log, _ = _start_stuck_run(tmp_path, out, *choice)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    assert f"finish the run with: bench run --resume {out} {' '.join(choice)}\n" in log.read_text()
+
+
+def test_resume_keeps_the_runs_own_cache_dir(bench, tmp_path: Path) -> None:
+    out, own, default = tmp_path / "run", tmp_path / "own", tmp_path / "default"
+    calls = tmp_path / "calls.log"
+    env = {"BENCH_CACHE_DIR": str(default), "BENCH_SCRIPTED_CALL_LOG": str(calls)}
+    assert bench("run", *SCRIPTED, "--cache-dir", str(own), "--out", str(out), env=env).code == 0
+    bought = calls.read_text()
+    lines = (out / "samples.jsonl").read_bytes().splitlines(keepends=True)
+    (out / "samples.jsonl").write_bytes(lines[0])  # as if stopped after the first sample
+    resumed = bench("run", "--resume", str(out), env=env)
+    assert resumed.code == 0, resumed.err
+    assert calls.read_text() == bought and "model calls: 0" in resumed.err  # all from its own cache
+    assert str(own) in resumed.err and not default.exists()
+
+
+def test_resume_keeps_the_runs_no_cache(bench, tmp_path: Path) -> None:
+    out, default = tmp_path / "run", tmp_path / "default"
+    env = {"BENCH_CACHE_DIR": str(default)}
+    assert bench("run", *SCRIPTED, "--no-cache", "--out", str(out), env=env).code == 0
+    lines = (out / "samples.jsonl").read_bytes().splitlines(keepends=True)
+    (out / "samples.jsonl").write_bytes(lines[0])
+    resumed = bench("run", "--resume", str(out), env=env)
+    assert resumed.code == 0, resumed.err
+    assert not default.exists() and "answers from the cache" not in resumed.err
+    # A resume may still choose another cache for itself.
+    (out / "samples.jsonl").write_bytes(lines[0])
+    chosen = bench("run", "--resume", str(out), "--cache-dir", str(tmp_path / "chosen"), env=env)
+    assert chosen.code == 0, chosen.err
+    assert (tmp_path / "chosen" / "responses.sqlite").is_file() and not default.exists()
+
+
+# -- one writer -------------------------------------------------------------------------------------------
+def test_the_lock_admits_one_writer_at_a_time(tmp_path: Path) -> None:
+    first = RunDir.create(tmp_path / "run")
+    with pytest.raises(UsageError, match="in use by another bench process"):
+        RunDir(tmp_path / "run").lock()
+    with pytest.raises(UsageError, match="already holds a run|in use by another bench process"):
+        RunDir.create(tmp_path / "run")
+    first.release()
+    second = RunDir(tmp_path / "run")
+    second.lock()  # free again
+    second.release()
+
+
+def test_a_second_process_on_a_running_run_is_refused_and_nothing_is_duplicated(
+    bench, fake, tmp_path: Path
+) -> None:
+    release = threading.Event()
+
+    def block_after_the_first(number: int, _body: dict[str, Any]) -> str | None:
+        if number >= 2:
+            release.wait(120)
+        return None
+
+    fake.state.fault = block_after_the_first
+    out = tmp_path / "run"
+    args = ["run", "--provider", "openai", "--base-url", fake.url, "--model", "m", *SCRIPTED[2:]]
+    env = {"BENCH_CACHE_DIR": str(tmp_path / "cache")}
+    first = _popen([*args, "--out", str(out)], env, tmp_path / "first.log")
+    try:
+        _wait_for(lambda: len(_complete_samples(out)) == 1 and len(fake.state.requests) == 2, "one sample")
+        others = [
+            _popen(["run", "--resume", str(out)], env, tmp_path / "resume.log"),
+            _popen([*args, "--out", str(out)], env, tmp_path / "again.log"),
+        ]
+        codes = [other.wait(timeout=120) for other in others]
+    finally:
+        release.set()
+    assert first.wait(timeout=120) == 0
+    assert codes == [2, 2]
+    resume_err = (tmp_path / "resume.log").read_text()
+    assert "in use by another bench process" in resume_err and "Traceback" not in resume_err
+    assert "already holds a run" in (tmp_path / "again.log").read_text()
+    keys = [_key(s) for s in _complete_samples(out)]
+    assert len(keys) == len(set(keys)) == 3
+
+
+# -- atomic writes ----------------------------------------------------------------------------------------
+def test_write_atomic_never_writes_through_a_planted_link(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    target = tmp_path / "report.html"
+    (tmp_path / ".report.html.tmp").symlink_to(victim)  # the name the old code wrote through
+    write_atomic(target, "new report")
+    assert victim.read_text() == "precious"
+    assert target.read_text() == "new report" and not target.is_symlink()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report.html")] == [".report.html.tmp"]
+
+
+def test_bench_report_leaves_a_file_linked_from_its_temporary_name_alone(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert bench("run", *SCRIPTED, "--out", str(out)).code == 0
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    for name in ("report.html", "report.md", "summary.json", "summary.csv"):
+        (out / f".{name}.tmp").symlink_to(victim)
+    result = bench("report", str(out))
+    assert result.code == 0, result.err
+    assert victim.read_text() == "precious"
+    assert "<html" in (out / "report.html").read_text()
+
+
+def test_create_does_not_write_through_planted_links(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / ".write-test").symlink_to(victim)  # the old code's write probe
+    created = RunDir.create(tmp_path / "run")
+    assert victim.read_text() == "precious"
+    created.release()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "samples.jsonl").symlink_to(tmp_path / "nothing-here")
+    with pytest.raises(UsageError, match="already holds a run"):
+        RunDir.create(tmp_path / "other")
+    assert not (tmp_path / "nothing-here").exists()

@@ -1,0 +1,66 @@
+"""Text from files, models and users reaches the terminal displayed, never obeyed: control characters
+(ESC, OSC 8 links, BEL, CR, bidirectional overrides) are shown escaped, rich markup is shown as text."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmark.terminal import plain, shown
+
+ESCAPES = "\x1b[2J\x1b]8;;http://evil.example/\x07click\x1b]8;;\x07\r\u202e\x9b"
+RAW = ("\x1b", "\x07", "\r", "\u202e", "\x9b")
+
+
+def _assert_no_raw_controls(text: str) -> None:
+    found = [repr(c) for c in RAW if c in text]
+    assert not found, f"raw control characters reached the terminal: {found}"
+
+
+def test_plain_and_shown() -> None:
+    assert plain("a\x1b[2Jb\n\tc") == "a\\x1b[2Jb\n\tc"
+    assert plain("a\nb\r", lines=False) == "a\\x0ab\\x0d"
+    assert plain("\u202eevil\x9b") == "\\u202eevil\\x9b"
+    assert plain("Grüße, 世界 ✓") == "Grüße, 世界 ✓"
+    assert shown("[/bold] \x1b") == "\\[/bold] \\x1b"
+
+
+def test_tasks_show_escapes_a_files_control_characters(bench, tmp_path: Path) -> None:
+    task = tmp_path / "evil.yaml"
+    prompt = json.dumps(f"Question: {ESCAPES}?\nAnswer:")  # JSON escapes are YAML escapes too
+    task.write_text(
+        f"name: evil\nversion: {json.dumps('1' + chr(27) + '[31m')}\n"
+        f"description: {json.dumps('desc ' + ESCAPES)}\nitems:\n"
+        f'  - {{id: a, kind: choice, prompt: {prompt}, classes: [" Y", " N"], answer_index: 0}}\n',
+        encoding="utf-8",
+    )
+    result = bench("tasks", "show", str(task))
+    assert result.code == 0, result.err
+    _assert_no_raw_controls(result.out + result.err)
+    assert "\\x1b[2J" in result.out and "\\x1b]8;;http://evil.example/\\x07click" in result.out
+    validated = bench("tasks", "validate", str(task))
+    assert validated.code == 0 and "\\x1b[31m" in validated.out
+    _assert_no_raw_controls(validated.out + validated.err)
+
+
+def test_a_model_id_with_markup_and_escapes_runs_and_is_shown_as_text(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    model = f"constant:[/bold] x{ESCAPES}"
+    args = ["--task", "arithmetic", "--prompting", "plain", "--limit", "2", "--out", str(out)]
+    result = bench("run", "--provider", "scripted", "--model", model, *args)
+    assert result.code == 0 and "Traceback" not in result.err, result.err
+    assert "[/bold] x\\x1b[2J" in result.out
+    _assert_no_raw_controls(result.out + result.err)
+    assert len((out / "samples.jsonl").read_text().splitlines()) == 2
+    report = bench("report", str(out))
+    assert report.code == 0 and "[/bold]" in report.out
+    _assert_no_raw_controls(report.out + report.err)
+
+
+def test_an_error_line_shows_a_paths_escapes(bench, tmp_path: Path) -> None:
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file")
+    result = bench("run", "--provider", "scripted", "--out", str(blocked / f"run{ESCAPES}"))
+    assert result.code == 2 and "cannot write to --out" in result.err
+    _assert_no_raw_controls(result.err)
+    assert len(result.err.strip().splitlines()) == 1
