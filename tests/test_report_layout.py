@@ -10,8 +10,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from benchmark.cli import per_model_tables
 from benchmark.schemas import SummaryRow
+from benchmark.terminal import per_model_tables
 
 MODELS = ["--model", "calculator@1B", "--model", "constant: Y@100M"]
 
