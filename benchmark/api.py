@@ -1,0 +1,144 @@
+"""bench from Python, for notebooks: `run(...)` does what `bench run` does and returns the run directory;
+`load_run(path)` reads a run back (its manifest, samples and summary), as pandas DataFrames when pandas
+is installed (`pip install -e '.[pandas]'`) or as lists of records.
+
+    from benchmark import run, load_run
+
+    path = run(provider="scripted", models=["calculator@1B"], tasks=["arithmetic:digits=1-3"], limit=20)
+    result = load_run(path)
+    result.summary[["task_params", "prompting", "accuracy", "ci_low", "ci_high"]]
+
+`run` takes `bench run`'s options as keyword arguments (`tasks` for --task, `models` for --model,
+`families` for --family; the rest by their option names, `max_cost=0.5`), checks them the same way, and
+writes the same run directory, so `bench run --resume PATH` and `bench report PATH` work on it. Bad
+options raise `benchmark.errors.BenchError` with the CLI's one-line message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from benchmark.errors import BenchError, UsageError
+from benchmark.schemas import Manifest
+
+_RENAMED = {"tasks": "task_specs", "models": "models", "families": "families"}
+"""Python names that differ from the click parameter they set."""
+_NOT_HERE = {"resume_dir"}  # a resume is `bench run --resume PATH`
+
+
+def run(*, progress: bool = False, **options: Any) -> Path:
+    """Run as `bench run` would with `options` (see the module's opening comment) and return the run
+    directory. `progress=True` shows the progress bar and the per-model tables on the terminal."""
+    from rich.console import Console
+
+    from benchmark import cli
+    from benchmark.rundir import RunDir, default_run_path
+    from benchmark.runner import Runner, SilentProgress
+    from benchmark.terminal import RichProgress, print_tables
+    from providers.http_api import redact
+    from reports import build_reports
+
+    params, argv = _params(cli.run, options)
+    config = cli._config(params, ["bench", "run", *(redact(word) for word in argv)])
+    path = params["out"] or default_run_path()
+    RunDir.check_new(path)
+    cache = cli.CacheChoice(params["cache_dir"], params["no_cache"]).open()
+    try:
+        run_dir = RunDir.create(path)
+        try:
+            shown = RichProgress(Console(stderr=True)) if progress else SilentProgress()
+            Runner(config, run_dir, shown, cache=cache).run()
+            run_dir.close()
+            rows = build_reports(run_dir)
+        finally:
+            run_dir.close()
+            run_dir.release()
+    finally:
+        if cache is not None:
+            cache.close()
+    if progress:
+        print_tables(rows)
+    return run_dir.path
+
+
+def _params(command: click.Command, options: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """`options` as the click parameters of `bench run` (defaults filled in, each value converted and
+    checked as click would), and as the command line that asks for the same run."""
+    by_name = {param.name: param for param in command.params if isinstance(param, click.Option)}
+    params: dict[str, Any] = dict(command.make_context("run", []).params)  # the defaults, as click gives them
+    argv: list[str] = []
+    for key, value in options.items():
+        name = _RENAMED.get(key, key)
+        param = by_name.get(name)
+        if param is None or name in _NOT_HERE or key == "task_specs":
+            known = sorted({*(_RENAMED.get(n, n) for n in by_name), "tasks"} - {"task_specs", *_NOT_HERE})
+            raise UsageError(f"run() has no option {key!r}; options: {', '.join(known)}")
+        params[name] = _converted(param, value)
+        argv += _words(param, params[name])
+    return params, argv
+
+
+def _converted(param: click.Option, value: Any) -> Any:
+    try:
+        if param.multiple:
+            values = [value] if isinstance(value, str | Path) else list(value)
+            return tuple(param.type.convert(item, param, None) for item in values)
+        if value is None:
+            return None
+        return param.type.convert(value, param, None)
+    except click.BadParameter as exc:
+        raise UsageError(f"{param.opts[0]}: {exc.message}") from None
+    except TypeError:
+        raise UsageError(f"{param.opts[0]}: cannot read {value!r}") from None
+
+
+def _words(param: click.Option, value: Any) -> list[str]:
+    """The command-line words that set `param` to `value`."""
+    flag = param.opts[0]
+    if param.is_flag:
+        return [flag] if value else []
+    if value is None:
+        return []
+    values = value if param.multiple else (value,)
+    return [word for item in values for word in (flag, str(item))]
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    """A run directory read back: what was run (`manifest`), every sample, and the summary rows (one
+    per model, task variant, prompting condition and scoring mode, with intervals and verdicts)."""
+
+    path: Path
+    manifest: Manifest
+    samples: Any
+    """A pandas DataFrame, one row per sample, or a list of dicts (`as_frames=False`, or no pandas)."""
+    summary: Any
+    """A pandas DataFrame, one row per summary row, or a list of dicts."""
+
+
+def load_run(path: str | Path, as_frames: bool | None = None) -> LoadedRun:
+    """Read the run directory at `path`. The summary is computed from the samples, as `bench report`
+    does (nothing in the folder is written). `as_frames`: DataFrames (True; pandas needed), records
+    (False), or DataFrames when pandas is installed (None)."""
+    from benchmark.rundir import RunDir
+    from reports import summarize
+
+    folder = RunDir.open(Path(path))
+    manifest = folder.read_manifest()
+    samples = [sample.model_dump(mode="json") for sample in folder.iter_samples()]
+    rows = summarize(folder.iter_samples(), manifest)
+    summary = [row.model_dump(mode="json") for row in rows]
+    if as_frames is False:
+        return LoadedRun(folder.path, manifest, samples, summary)
+    try:
+        import pandas
+    except ImportError:
+        if as_frames:
+            raise BenchError("load_run(as_frames=True) needs pandas: pip install -e '.[pandas]'") from None
+        return LoadedRun(folder.path, manifest, samples, summary)
+    return LoadedRun(folder.path, manifest, pandas.DataFrame(samples), pandas.DataFrame(summary))

@@ -1,0 +1,79 @@
+"""The Python API (benchmark/api.py): `run(...)` is `bench run`, `load_run(path)` reads a run back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import benchmark
+from benchmark.errors import BenchError
+
+ARGS = {"provider": "scripted", "models": ["calculator@1B", "constant: 7@100M"], "limit": 4}
+
+
+def test_run_writes_the_run_bench_run_writes(bench, tmp_path: Path) -> None:
+    tasks = ["arithmetic:digits=1-2"]
+    path = benchmark.run(**ARGS, tasks=tasks, prompting="plain", out=tmp_path / "api", no_cache=True)
+    assert path == tmp_path / "api"
+    cli = tmp_path / "cli"
+    words = ["--model", "calculator@1B", "--model", "constant: 7@100M", "--task", tasks[0]]
+    result = bench(
+        "run", "--provider", "scripted", *words, "--prompting", "plain", "--limit", "4", "--out", str(cli)
+    )
+    assert result.code == 0, result.err
+
+    def rows(folder: Path) -> list[tuple]:
+        data = json.loads((folder / "summary.json").read_text())
+        return [(r["model"], r["task_params"]["digits"], r["n"], r["correct"]) for r in data]
+
+    assert rows(path) == rows(cli) and len(rows(path)) == 4  # two models x two digit counts
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["command"][:2] == ["bench", "run"] and "--no-cache" in manifest["command"]
+    assert (path / "report.html").exists() and (path / "report.md").exists()
+
+
+def test_a_run_from_python_resumes_from_the_command_line(bench, tmp_path: Path) -> None:
+    path = benchmark.run(**ARGS, tasks=["arithmetic"], prompting="plain", out=tmp_path / "run", no_cache=True)
+    again = bench("run", "--resume", str(path))
+    assert again.code == 0, again.err
+    assert "resumed: 8 samples were already done" in again.err
+
+
+def test_load_run_gives_samples_and_summary_as_frames_or_records(tmp_path: Path) -> None:
+    path = benchmark.run(**ARGS, tasks=["arithmetic"], prompting="plain", out=tmp_path / "run", no_cache=True)
+    loaded = benchmark.load_run(path)
+    assert len(loaded.samples) == 8 and set(loaded.samples["model"]) == {
+        "scripted:calculator@1B",
+        "scripted:constant: 7@100M",
+    }
+    summary = loaded.summary.set_index("model")
+    assert summary.loc["scripted:calculator@1B", "accuracy"] == 1.0
+    assert summary.loc["scripted:constant: 7@100M", "accuracy"] == 0.0
+    assert loaded.manifest.limit == 4
+    records = benchmark.load_run(path, as_frames=False)
+    assert isinstance(records.samples, list) and records.samples[0]["task"] == "arithmetic"
+    assert [r["accuracy"] for r in records.summary] == list(loaded.summary["accuracy"])
+    on_disk = json.loads((path / "summary.json").read_text())
+    assert [r["accuracy"] for r in on_disk] == [r["accuracy"] for r in records.summary]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"prompting": "sometimes"}, "--prompting: 'sometimes' is not one of"),
+        ({"limit": 0}, "--limit must be at least 1"),
+        ({"limit": "many"}, "--limit: 'many' is not a valid integer"),
+        ({"tasks": ["no_such_task"]}, "unknown task 'no_such_task'"),
+        ({"speed": "fast"}, "run() has no option 'speed'"),
+        ({"resume_dir": "x"}, "run() has no option 'resume_dir'"),
+    ],
+)
+def test_bad_options_are_one_line_errors_and_write_nothing(
+    tmp_path: Path, options: dict, message: str
+) -> None:
+    with pytest.raises(BenchError) as caught:
+        benchmark.run(**{**ARGS, **options}, out=tmp_path / "run", no_cache=True)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+    assert not (tmp_path / "run").exists()
