@@ -25,6 +25,7 @@ from benchmark.families import shipped as shipped_families
 from benchmark.jobs import SCORING_CHOICES
 from benchmark.rundir import RunDir, default_run_path, write_atomic
 from benchmark.runner import ModelSpec, RunConfig, Runner, TaskPlan
+from benchmark.schemas import RunSettings
 from benchmark.sizes import format_size, parse_size
 from benchmark.terminal import RichProgress, plain, print_tables, shown, stdout_console
 from benchmark.variants import task_label, variant_key
@@ -292,7 +293,48 @@ def _config(params: dict[str, Any], command: list[str]) -> RunConfig:
         command=command,
         options=options,
         scoring=params["scoring"],
+        settings=settings_of(params),
     )
+
+
+def settings_of(params: dict[str, Any]) -> RunSettings:
+    """`bench run`'s options as the typed record the manifest keeps (a secret in --base-url as ***)."""
+    cache_dir = params["cache_dir"]
+    return RunSettings(
+        provider=params["provider"],
+        models=list(params["models"]),
+        families=list(params["families"]),
+        tasks=list(params["task_specs"]),
+        prompting=params["prompting"],
+        scoring=params["scoring"],
+        limit=params["limit"],
+        seed=params["seed"],
+        concurrency=params["concurrency"],
+        base_url=redact(params["base_url"]) if params["base_url"] else None,
+        timeout=params["timeout"],
+        api=params["api"],
+        weights=params["weights"],
+        dtype=params["dtype"],
+        chat_template=params["chat_template"],
+        max_params=params["max_params"],
+        max_cost=params["max_cost"],
+        cache_dir=None if cache_dir is None else str(cache_dir),
+        no_cache=params["no_cache"],
+    )
+
+
+def params_of(settings: RunSettings) -> dict[str, Any]:
+    """The options `settings` records, as `bench run`'s parameters (the inverse of `settings_of`)."""
+    params = settings.model_dump(exclude={"tasks"})
+    params.update(
+        models=tuple(settings.models),
+        families=tuple(settings.families),
+        task_specs=tuple(settings.tasks),
+        cache_dir=None if settings.cache_dir is None else Path(settings.cache_dir),
+        out=None,
+        resume_dir=None,
+    )
+    return params
 
 
 def _note_small_item_space(task: task_registry.Task, limit: int, seed: int) -> None:
@@ -365,18 +407,16 @@ def _resume_config(
     run's own --cache-dir or --no-cache, unless the resume gives one."""
     path = run_dir.path
     manifest = run_dir.read_manifest()
-    args = manifest.command[1:]
-    if not args or args[0] != "run":
-        raise BenchError(f"{path / 'manifest.json'}: its command is not a bench run: {' '.join(args)}")
-    original = run.make_context("run", list(args[1:]), parent=ctx.parent)
-    if original.params["resume_dir"] is not None:
-        raise BenchError(f"{path / 'manifest.json'}: its command is itself a --resume")
-    original.params["base_url"] = _resumed_base_url(path, original.params["base_url"], ctx.params["base_url"])
-    config = _config(original.params, manifest.command)
+    if manifest.settings is not None:
+        original = params_of(manifest.settings)
+    else:  # written before the manifest kept its settings (schema 4): read from its command line
+        original = _params_from_command(path, manifest.command, ctx)
+    original["base_url"] = _resumed_base_url(path, original["base_url"], ctx.params["base_url"])
+    config = _config(original, manifest.command)
     given = any(
         ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE for name in ("cache_dir", "no_cache")
     )
-    chosen = ctx.params if given else original.params
+    chosen = ctx.params if given else original
     choice = CacheChoice(chosen["cache_dir"], chosen["no_cache"])
     cache = choice.open()
     try:
@@ -390,6 +430,17 @@ def _resume_config(
             f"dropped a torn last line of samples.jsonl ({dropped} bytes; that item is asked again)", err=True
         )
     return config, choice, cache
+
+
+def _params_from_command(path: Path, command: list[str], ctx: click.Context) -> dict[str, Any]:
+    """The options of a run written before schema 4, read from the command line it kept."""
+    args = command[1:]
+    if not args or args[0] != "run":
+        raise BenchError(f"{path / 'manifest.json'}: its command is not a bench run: {' '.join(args)}")
+    original = run.make_context("run", list(args[1:]), parent=ctx.parent)
+    if original.params["resume_dir"] is not None:
+        raise BenchError(f"{path / 'manifest.json'}: its command is itself a --resume")
+    return dict(original.params)
 
 
 def _print_footprints(config: RunConfig) -> None:

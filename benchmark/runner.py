@@ -18,7 +18,16 @@ from benchmark.cost import Budget, PriceTable, estimate_tokens, load_prices
 from benchmark.errors import BenchError, DoesNotFitError, UsageError
 from benchmark.jobs import SampleKey, sample_key, saved_key, scoring_modes
 from benchmark.rundir import RunDir
-from benchmark.schemas import Instance, Manifest, ModelInfo, Sample, ScoringMode, TaskInfo, utc_now
+from benchmark.schemas import (
+    Instance,
+    Manifest,
+    ModelInfo,
+    RunSettings,
+    Sample,
+    ScoringMode,
+    TaskInfo,
+    utc_now,
+)
 from benchmark.scoring import Score, number_metrics, score_generation, score_logprobs
 from providers.base import (
     ContinuationScores,
@@ -80,6 +89,8 @@ class RunConfig:
     """Dollars; the run stops before a request that would exceed it (prices: providers/prices.yaml)."""
     scoring: str = "both"
     """One of SCORING_CHOICES (see `scoring_modes`)."""
+    settings: RunSettings | None = None
+    """The options as given, saved in the manifest for --resume."""
 
 
 class Progress(Protocol):
@@ -228,6 +239,7 @@ class Runner:
             manifest = Manifest(
                 tool_version=__version__,
                 command=config.command,
+                settings=config.settings,
                 seed=config.seed,
                 limit=config.limit,
                 tasks=task_infos,

@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 SCHEMA_VERSION = 4
 """Bumped when a saved record changes (2: Sample.cached, Manifest.resumed_at; 3: Sample.sent and
 chat_template, ModelInfo.error; 4: Sample.task_params and truncated, TaskInfo.max_tokens, one scoring
-mode per summary row); readers accept older versions and refuse run directories from a newer one."""
+mode per summary row, Manifest.settings); readers accept older versions and refuse run directories
+from a newer one."""
 
 AnswerType = Literal["number", "choice", "text"]
 ScoringMode = Literal["logprob", "generate"]
@@ -66,6 +67,31 @@ class TaskInfo(Record):
     )
 
 
+class RunSettings(Record):
+    """The options a run began with (`bench run`'s, less --out and --resume), as typed values: what
+    `bench run --resume` reads to finish the run. A password or token in base_url is written as ***."""
+
+    provider: str
+    models: list[str] = Field(description="--model, in order.")
+    families: list[str] = Field(description="--family, in order.")
+    tasks: list[str] = Field(description="--task, in order (empty: the default suite).")
+    prompting: str
+    scoring: str
+    limit: int
+    seed: int
+    concurrency: int
+    base_url: str | None
+    timeout: float
+    api: str
+    weights: str
+    dtype: str
+    chat_template: str
+    max_params: str | None
+    max_cost: float | None
+    cache_dir: str | None
+    no_cache: bool
+
+
 class Manifest(Record):
     """`manifest.json`: what was run, with what, and when."""
 
@@ -73,7 +99,12 @@ class Manifest(Record):
         default=SCHEMA_VERSION, strict=True, description="Version of this record format (an integer)."
     )
     tool_version: str = Field(description="Version of bench that wrote the run.")
-    command: list[str] = Field(description="The command line, as typed (argv).")
+    command: list[str] = Field(description="The command line, as typed (argv), secrets as ***; for people.")
+    settings: RunSettings | None = Field(
+        default=None,
+        description="The run's options, typed: what --resume reads. None in runs written before schema 4 "
+        "(--resume then reads the command line).",
+    )
     seed: int = Field(description="Seed of item generation and bootstrap intervals.")
     limit: int | None = Field(description="Items per task and prompting condition; None means all.")
     tasks: list[TaskInfo] = Field(description="Tasks with their versions.")
