@@ -330,6 +330,11 @@ class SummaryRow(Record):
     metric_note: str | None = Field(
         default=None, description="Whether digit accuracy rises smoothly where exact match jumps."
     )
+    metric_compared: bool | None = Field(
+        default=None,
+        description="True when metric_note compares digit accuracy with a jump of exact match; False when "
+        "there was nothing to compare (no jump, or the measure missing at its sizes).",
+    )
     metrics: dict[str, float] = Field(
         default_factory=dict, description="Mean of each continuous measure over the answered items."
     )

@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -516,11 +516,19 @@ def calibration(probabilities: Sequence[float], correct: Sequence[bool], bins: i
     return Calibration(brier=brier, ece=ece, n=n, bins=tuple(diagram))
 
 
-def smoothness_note(
+class MetricComparison(NamedTuple):
+    """`compare_metric`'s answer: one sentence, and whether it compares the measure with a jump of
+    accuracy (False: there was nothing to compare, and the sentence says why)."""
+
+    text: str
+    compared: bool
+
+
+def compare_metric(
     accuracy_steps: Sequence[Step],
     metric_points: Sequence[tuple[float, float]],
     metric_name: str = "the continuous measure",
-) -> str:
+) -> MetricComparison:
     """One sentence on whether a continuous measure rises smoothly where accuracy jumps (Schaeffer et al.
     2023, "Are Emergent Abilities of Large Language Models a Mirage?").
 
@@ -538,7 +546,10 @@ def smoothness_note(
     total = sum(s.diff.estimate for s in accuracy_steps)
     jump = max(ups, key=lambda s: s.diff.estimate) if ups else None
     if jump is None or total <= 0 or jump.diff.estimate / total <= 0.5:
-        return "accuracy has no jump (no significant step carrying over half its rise): nothing to compare"
+        return MetricComparison(
+            "accuracy has no jump (no significant step carrying over half its rise): nothing to compare",
+            False,
+        )
     where = (
         f"accuracy jumps between {format_size(jump.from_size)} and {format_size(jump.to_size)} "
         f"({jump.diff.estimate * 100:+.0f} points)"
@@ -546,16 +557,32 @@ def smoothness_note(
     metric = sorted(metric_points)
     values = dict(metric)
     if jump.from_size not in values or jump.to_size not in values:
-        return f"{where}, but {metric_name} is not measured at both sizes: nothing to compare"
+        return MetricComparison(
+            f"{where}, but {metric_name} is not measured at both sizes: nothing to compare", False
+        )
     trace = " → ".join(f"{v:.2f}" for _, v in metric)
     rise = metric[-1][1] - metric[0][1]
     increasing = all(v2 > v1 for (_, v1), (_, v2) in zip(metric, metric[1:], strict=False))
     share = (values[jump.to_size] - values[jump.from_size]) / rise if rise > 0 else 1.0
     if increasing and share <= 0.5:
-        return (
+        return MetricComparison(
             f"{where} while {metric_name} rises steadily ({trace}): "
-            "the jump may be a metric artifact (Schaeffer et al. 2023)"
+            "the jump may be a metric artifact (Schaeffer et al. 2023)",
+            True,
         )
     if share > 0.5:
-        return f"{where} and {metric_name} rises with it ({trace}): consistent with a real jump"
-    return f"{where} and {metric_name} does not rise steadily ({trace}): no sign of a metric artifact"
+        return MetricComparison(
+            f"{where} and {metric_name} rises with it ({trace}): consistent with a real jump", True
+        )
+    return MetricComparison(
+        f"{where} and {metric_name} does not rise steadily ({trace}): no sign of a metric artifact", True
+    )
+
+
+def smoothness_note(
+    accuracy_steps: Sequence[Step],
+    metric_points: Sequence[tuple[float, float]],
+    metric_name: str = "the continuous measure",
+) -> str:
+    """`compare_metric`'s sentence."""
+    return compare_metric(accuracy_steps, metric_points, metric_name).text

@@ -10,9 +10,9 @@ from benchmark.schemas import ReliabilityBin, SummaryRow
 from benchmark.stats import (
     SizePoint,
     calibration,
+    compare_metric,
     neighbour_differences,
     shape_verdict,
-    smoothness_note,
     stable_seed,
 )
 from reports.guidance import guidance_updates
@@ -47,7 +47,7 @@ def annotate(rows: list[SummaryRow], answered: dict[RowKey, list[Outcome]], seed
         note = None
         sizes_metric = [(p.size, r.metrics.get("digit_accuracy")) for p, r in zip(points, curve, strict=True)]
         if len(points) >= 3 and all(v is not None for _, v in sizes_metric):
-            note = smoothness_note(
+            note = compare_metric(
                 list(steps.values()), [(s, v) for s, v in sizes_metric if v is not None], "digit accuracy"
             )
         for point, row in zip(points, curve, strict=True):
@@ -57,7 +57,8 @@ def annotate(rows: list[SummaryRow], answered: dict[RowKey, list[Outcome]], seed
                 shape_threshold=verdict.threshold,
                 shape_minimum=verdict.minimum,
                 shape_reason=verdict.reason,
-                metric_note=note,
+                metric_note=None if note is None else note.text,
+                metric_compared=None if note is None else note.compared,
             )
             step = steps.get(point.size)
             if step is not None:

@@ -15,6 +15,7 @@ from reports.samples import STYLE as SAMPLES_STYLE
 from reports.samples import SampleBrowser, render_browser
 from reports.svg import Marker, Point, Series, reliability_plot, scaling_plot
 from reports.tables import (
+    VerdictLine,
     failures_text,
     gain_text,
     group_rows,
@@ -106,7 +107,7 @@ def _task_section(manifest: Manifest, task_rows: list[SummaryRow], reference: Re
     for group in group_rows(task_rows).values():
         body.append(f"<h3>{escape(group_title(group[0]))}</h3>{_table(group)}")
         body += _reliability(group)
-        verdicts = "".join(f"<li>{_bold(escape(line))}</li>" for line in verdict_lines(group))
+        verdicts = "".join(f"<li>{_line(line)}</li>" for line in verdict_lines(group))
         if verdicts:
             body.append(f'<ul class="verdicts">{verdicts}</ul>')
     return body
@@ -245,10 +246,10 @@ def _series(rows: list[SummaryRow], varying: list[str], by_rank: bool) -> list[S
     return [Series(name, points) for name, points in curves.items()]
 
 
-def _bold(text: str) -> str:
-    """The markdown **shape** of a verdict line as <strong>; the text is already escaped."""
-    parts = text.split("**")
-    return "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(parts))
+def _line(line: VerdictLine) -> str:
+    """A verdict line: the verdict in <strong>, every part escaped."""
+    verdict = f"<strong>{escape(line.verdict)}</strong>" if line.verdict else ""
+    return escape(line.before) + verdict + escape(line.after)
 
 
 def _table(group: list[SummaryRow]) -> str:

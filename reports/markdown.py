@@ -8,6 +8,7 @@ import re
 from benchmark.schemas import Manifest, SummaryRow
 from benchmark.variants import SCORING_NAMES
 from reports.tables import (
+    VerdictLine,
     failures_text,
     gain_text,
     group_rows,
@@ -74,6 +75,7 @@ def _cell(text: str) -> str:
     return _PUNCTUATION.sub(r"\\\1", html.escape(text, quote=False)).replace("\n", " ")
 
 
-def _line(text: str) -> str:
-    """A verdict line: its own **bold** kept, everything else as _cell."""
-    return "**".join(_cell(part) for part in text.split("**"))
+def _line(line: VerdictLine) -> str:
+    """A verdict line: the verdict in **bold**, every part as _cell."""
+    verdict = f"**{_cell(line.verdict)}**" if line.verdict else ""
+    return _cell(line.before) + verdict + _cell(line.after)

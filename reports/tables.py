@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from benchmark.schemas import SummaryRow
 from benchmark.sizes import format_size
 from benchmark.variants import SCORING_NAMES, VariantKey, condition_label, task_label, variant_key
@@ -70,10 +72,19 @@ def instruct_text(row: SummaryRow) -> str:
     )
 
 
-def verdict_lines(group: list[SummaryRow]) -> list[str]:
+class VerdictLine(NamedTuple):
+    """A sentence of a report: `before`, the verdict itself (shown in bold), `after`. Kept in parts so
+    that each renderer marks the verdict its own way and escapes the rest (no markup in the text)."""
+
+    before: str
+    verdict: str = ""
+    after: str = ""
+
+
+def verdict_lines(group: list[SummaryRow]) -> list[VerdictLine]:
     """One line per curve in the group: its shape with the intervals behind it, calibration, and the
     note on whether a continuous measure rises smoothly where accuracy jumps."""
-    lines: list[str] = []
+    lines: list[VerdictLine] = []
     seen: set[tuple[str, str]] = set()
     for row in group:
         curve = (row.family or "", row.variant or "")
@@ -86,35 +97,41 @@ def verdict_lines(group: list[SummaryRow]) -> list[str]:
             where = f" (threshold {size_label(row.shape_threshold, row)})"
         elif row.shape_minimum is not None:
             where = f" (minimum at {size_label(row.shape_minimum, row)})"
-        lines.append(f"Shape of the {name}: **{row.shape}**{where}. {row.shape_reason or ''}".strip())
-        if row.metric_note and "nothing to compare" not in row.metric_note:
-            lines.append(f"Continuous measure: {row.metric_note}.")
+        lines.append(
+            VerdictLine(f"Shape of the {name}: ", row.shape, f"{where}. {row.shape_reason or ''}".rstrip())
+        )
+        if row.metric_note and row.metric_compared:
+            lines.append(VerdictLine(f"Continuous measure: {row.metric_note}."))
     lines += guidance_lines(group)
     for row in group:
         if row.brier is not None and row.ece is not None:
-            lines.append(f"Calibration of {row.model}: Brier {row.brier:.3f}, ECE {row.ece:.3f}.")
+            lines.append(
+                VerdictLine(f"Calibration of {row.model}: Brier {row.brier:.3f}, ECE {row.ece:.3f}.")
+            )
     return lines
 
 
-def guidance_lines(group: list[SummaryRow]) -> list[str]:
+def guidance_lines(group: list[SummaryRow]) -> list[VerdictLine]:
     """One line per curve with a verdict on chain of thought, and per family on instruction tuning."""
-    lines: list[str] = []
+    lines: list[VerdictLine] = []
     seen: set[tuple[str, ...]] = set()
     for row in group:
         name = " ".join(part for part in (row.family or "", row.variant or "") if part) or "curve"
         verdict = row.cot_verdict
         if verdict is not None and ("cot", name) not in seen:
             seen.add(("cot", name))
-            lines.append(
-                f"Chain of thought against plain prompting (both scored by {SCORING_NAMES[row.scoring]}), "
-                f"{name}: **{verdict.text}**. {verdict.reason}"
-            )
+            scored = SCORING_NAMES[row.scoring]
+            lead = f"Chain of thought against plain prompting (both scored by {scored}), {name}: "
+            lines.append(VerdictLine(lead, verdict.text, f". {verdict.reason}"))
         verdict = row.instruct_verdict
         if verdict is not None and ("instruct", row.family or "") not in seen:
             seen.add(("instruct", row.family or ""))
             lines.append(
-                f"Instruction tuning (instruct against base of the same size), {row.family}: "
-                f"**{verdict.text}**. {verdict.reason}"
+                VerdictLine(
+                    f"Instruction tuning (instruct against base of the same size), {row.family}: ",
+                    verdict.text,
+                    f". {verdict.reason}",
+                )
             )
     return lines
 
