@@ -62,6 +62,19 @@ class Exemplars:
     """Where reasoning modelled on the shots ends: at the end of its line where every worked example
     reasons on one line (generated tasks); files, whose reasoning may take lines, give ZERO_SHOT_STOP."""
 
+    def few_shot(self, reasoning: bool) -> str:
+        """The shots that have a form with (or without) reasoning, one after another."""
+        return self._worked if reasoning else self._answered
+
+    # Every item of a seed shares its exemplars: joined once, not once per item.
+    @functools.cached_property
+    def _answered(self) -> str:
+        return "".join(text for shot in self.shots if (text := shot.text(reasoning=False)) is not None)
+
+    @functools.cached_property
+    def _worked(self) -> str:
+        return "".join(text for shot in self.shots if (text := shot.text(reasoning=True)) is not None)
+
 
 @dataclass(frozen=True)
 class Question:
@@ -91,17 +104,6 @@ class Prompt:
     stop: tuple[str, ...]
     shared_prefix: int
     """Characters at the start of `text` shared by every item (exemplars): an engine caches them."""
-
-
-def few_shot(shots: tuple[Shot, ...], reasoning: bool) -> str:
-    """The examples that have a form with (or without) reasoning, one after another."""
-    return _few_shot(shots, reasoning)
-
-
-@functools.lru_cache(maxsize=32)
-def _few_shot(shots: tuple[Shot, ...], reasoning: bool) -> str:
-    # Every item of a seed shares its exemplars: joined once, not once per item.
-    return "".join(text for shot in shots if (text := shot.text(reasoning)) is not None)
 
 
 class Prompting(ABC):
@@ -146,7 +148,7 @@ class Plain(Prompting):
     name = "plain"
 
     def render(self, exemplars: Exemplars, question: Question) -> Prompt:
-        context = few_shot(exemplars.shots, reasoning=False)
+        context = exemplars.few_shot(reasoning=False)
         return Prompt(context + question.text, tuple(ANSWER_STOP), len(context) + question.shared_start)
 
 
@@ -158,7 +160,7 @@ class FewShotReasoning(Prompting):
     reasons = True
 
     def render(self, exemplars: Exemplars, question: Question) -> Prompt:
-        context = few_shot(exemplars.shots, reasoning=True)
+        context = exemplars.few_shot(reasoning=True)
         text = context + question.text
         if exemplars.instruction:
             text = f"{text} {exemplars.instruction}"

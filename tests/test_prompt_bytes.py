@@ -54,7 +54,7 @@ WRITTEN: dict[str, dict[str, object]] = {
             }
             for i in range(3)
         ],
-    },  # fmt: skip
+    },
     # Number items with a large budget and worked examples of their own, no instruction.
     "worked.yaml": {
         "reasoning": {"shots": [{"prompt": "2+2=", "reasoning": "Two and two. The answer is 4."}]},
@@ -62,7 +62,7 @@ WRITTEN: dict[str, dict[str, object]] = {
             {"kind": "number", "id": f"n{i}", "prompt": f"{i}+{i}=", "answer": 2 * i, "max_tokens": 120}
             for i in range(3)
         ],
-    },  # fmt: skip
+    },
     # Gamble shots in zh-TW, their own worked example and an instruction after every prompt.
     "gambles.yaml": {
         "lang": "zh-TW",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from benchmark.errors import UsageError
 from tasks.base import GeneratedTask
-from tasks.prompting import Exemplars, Prompting, Question, Shot, few_shot
+from tasks.prompting import Exemplars, Prompting, Question, Shot
 
 LANGS = ("en", "zh-TW")
 _ZH_NAMES = {
@@ -125,7 +125,7 @@ def shot(gamble: Gamble, lang: str) -> Shot:
 def exemplar(gamble: Gamble, lang: str, reasoning: bool) -> str:
     """`shot` as a prompt shows it: the question, then the answer class or (`reasoning`) the reasoning;
     a blank line after it."""
-    return few_shot((shot(gamble, lang),), reasoning)
+    return Exemplars((shot(gamble, lang),)).few_shot(reasoning)
 
 
 @functools.cache
