@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from benchmark.errors import UsageError
 from benchmark.schemas import AnswerType, Instance, TaskInfo
-from tasks.prompting import Exemplars, Prompting, Question, render
+from tasks.prompting import PLAIN, Exemplars, Prompting, Question, render
 
 
 class Task(ABC):
@@ -28,7 +28,7 @@ class Task(ABC):
     name: str
     version: str
     description: str
-    promptings: tuple[str, ...] = ("plain",)
+    promptings: tuple[str, ...] = (PLAIN.name,)
     """Names of the conditions (`tasks.prompting.PROMPTINGS`) this task runs under."""
     answer_type: AnswerType
     chance: float

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from benchmark.errors import UsageError
 from tasks.base import GeneratedTask
-from tasks.prompting import Exemplars, Prompting, Question, Shot
+from tasks.prompting import COT, PLAIN, Exemplars, Prompting, Question, Shot
 
 LANGS = ("en", "zh-TW")
 _ZH_NAMES = {
@@ -146,7 +146,7 @@ class HindsightNeglect(GeneratedTask):
     name = "hindsight_neglect"
     version = "3"
     description = "expected-value gamble trap, Y/N, en or zh-TW (inverse / U-shaped scaling)"
-    promptings = ("plain", "cot")
+    promptings = (PLAIN.name, COT.name)
     answer_type = "choice"
     chance = 0.5
 

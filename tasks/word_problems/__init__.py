@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from benchmark.errors import UsageError
 from tasks.base import GeneratedTask, distinct
-from tasks.prompting import Exemplars, Prompting, Question, Shot
+from tasks.prompting import COT, COT_ZEROSHOT, PLAIN, Exemplars, Prompting, Question, Shot
 
 _NAMES = ["Ana", "Ben", "Chloe", "David", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kofi", "Lena"]
 _THINGS = ["apples", "marbles", "stickers", "cookies", "pencils", "shells", "stamps", "coins"]
@@ -75,7 +75,7 @@ class WordProblems(GeneratedTask):
     name = "word_problems"
     version = "3"
     description = "2-4 step word problems: plain vs chain-of-thought (guidance that pays off by size)"
-    promptings = ("plain", "cot", "cot_zeroshot")
+    promptings = (PLAIN.name, COT.name, COT_ZEROSHOT.name)
     answer_type = "number"
     chance = 0.0
 
