@@ -106,3 +106,13 @@ def test_a_registered_condition_is_known_by_name_and_a_task_runs_only_those_it_l
         task.instances(0, None, "deliberate")
     [item] = task.under(Prompting.named("deliberate"), 0, None)
     assert isinstance(item, Instance) and item.prompt == "Is it wise?\nAnswer: Let's work it out."
+
+
+def test_the_cli_selects_conditions_by_whether_they_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmark.cli import select_promptings
+
+    monkeypatch.setitem(PROMPTINGS, "deliberate", Deliberate())
+    available = ("plain", "cot", "cot_zeroshot", "deliberate")
+    assert select_promptings("t", available, "cot") == ("cot", "cot_zeroshot", "deliberate")
+    assert select_promptings("t", available, "plain") == ("plain",)
+    assert select_promptings("t", available, "both") == available
