@@ -33,6 +33,7 @@ from providers.base import LOCAL_WEIGHTS, ProviderOptions
 from providers.http_api import REDACTED, public_url, redact, url_secrets
 from reports import build_reports
 from reports.tables import pct
+from tasks.prompting import PLAIN, reasons
 
 DEFAULT_LIMIT = 20
 MAX_CONCURRENCY = 1024
@@ -730,7 +731,7 @@ def tasks_export(spec: str, fmt: str, seed: int, limit: int | None, out: Path | 
     if limit is not None and limit < 1:
         raise BenchError(f"--limit must be at least 1, not {limit}")
     task = task_registry.create(spec)
-    text = export_prize_jsonl(task.instances(seed, limit, "plain"))
+    text = export_prize_jsonl(task.instances(seed, limit, PLAIN.name))
     if out is None:
         click.echo(text, nl=False)
         return
@@ -748,7 +749,8 @@ def select_promptings(
     when `strict`."""
     if selector == "both":
         return available
-    chosen = tuple(p for p in available if p == selector or (selector == "cot" and p.startswith("cot")))
+    wanted = reasons if selector == "cot" else (lambda p: p == PLAIN.name)
+    chosen = tuple(p for p in available if wanted(p))
     if not chosen and strict:
         raise BenchError(f"task {task!r} has no prompting {selector!r}; it has: {', '.join(available)}")
     return chosen

@@ -1,7 +1,7 @@
 """Guidance that pays off only above a size: per-size gains and verdicts for summary rows.
 
-- chain of thought: each non-plain row against the plain row of the same task variant, model and
-  scoring mode (the same items);
+- chain of thought: each row of a condition that reasons (`tasks.prompting.reasons`: cot, cot_zeroshot)
+  against the plain row of the same task variant, model and scoring mode (the same items);
 - instruction tuning: each instruct row against the base row of the same family and size, task
   variant, prompting and scoring mode (the same items).
 
@@ -18,6 +18,7 @@ from benchmark.schemas import Guidance, SummaryRow
 from benchmark.sizes import format_size
 from benchmark.stats import stable_seed
 from reports.keys import Outcome, RowKey, curve_key, row_key, seed_parts, size_of
+from tasks.prompting import PLAIN, reasons
 
 Updates = dict[RowKey, dict[str, object]]
 
@@ -28,8 +29,8 @@ def guidance_updates(rows: list[SummaryRow], answered: dict[RowKey, list[Outcome
     cot: dict[RowKey, SizeGain] = {}
     for row in rows:
         this = row_key(row)
-        plain = answered.get(RowKey(this.task, this.variant, "plain", this.scoring, this.model))
-        if row.prompting == "plain" or not plain:
+        plain = answered.get(RowKey(this.task, this.variant, PLAIN.name, this.scoring, this.model))
+        if not reasons(row.prompting) or not plain:
             continue
         gain = _gain(row, plain, answered[this], stable_seed(seed, *seed_parts(this), "gain"))
         if gain is not None:

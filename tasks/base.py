@@ -1,4 +1,5 @@
-"""The task interface: a typed factory of seeded instances."""
+"""The task interface: a typed factory of seeded items (questions and exemplars), rendered into
+instances by the shared prompting steps."""
 
 from __future__ import annotations
 
@@ -10,37 +11,59 @@ from typing import TypeVar
 
 from benchmark.errors import UsageError
 from benchmark.schemas import AnswerType, Instance, TaskInfo
+from tasks.prompting import PLAIN, Exemplars, Prompting, Question, render
 
 
 class Task(ABC):
-    """A task generates items from a seed and renders each under every prompting condition it supports.
+    """A task generates items from a seed; the prompting conditions it supports render them.
 
-    Items are drawn independently of the prompting condition, so `plain` and `cot` see the very
-    same items (a paired comparison). Subclasses set the class variables and implement `instances`.
+    A task supplies questions with their answers (`questions`) and, where it has them, worked examples
+    (`exemplars`); each prompting condition is a shared step (`tasks.prompting`) that turns them into
+    prompts, never a branch inside the task. Items are drawn independently of the condition, so
+    `plain` and `cot` see the very same items (a paired comparison). Subclasses set the class
+    variables and implement `questions`.
     """
 
     # Set as class attributes by generated tasks, per instance by tasks read from a file.
     name: str
     version: str
     description: str
-    promptings: tuple[str, ...] = ("plain",)
+    promptings: tuple[str, ...] = (PLAIN.name,)
+    """Names of the conditions (`tasks.prompting.PROMPTINGS`) this task runs under."""
     answer_type: AnswerType
     chance: float
     sweeps: tuple[str, ...] = ()
     """Integer parameters that also take a range `A-B` on the command line: one variant per value."""
 
     @abstractmethod
-    def instances(self, seed: int, limit: int | None, prompting: str) -> list[Instance]:
-        """The first `limit` items for `seed` (all when None), rendered under `prompting`."""
+    def questions(self, seed: int, limit: int | None) -> Iterator[Question]:
+        """The first `limit` items for `seed` (all, or a default number, when None), one at a time,
+        before any prompting condition."""
+
+    def exemplars(self, seed: int) -> Exemplars:
+        """What every prompt shows before its question, for `seed`: none unless the task has examples."""
+        return Exemplars()
 
     def iter_instances(self, seed: int, limit: int | None, prompting: str) -> Iterator[Instance]:
-        """`instances`, one at a time (the runner's way of reading them)."""
-        return iter(self.instances(seed, limit, prompting))
+        """The first `limit` items for `seed`, rendered under `prompting`, one at a time (the runner's
+        way of reading them)."""
+        self.check_prompting(prompting)
+        return self.under(Prompting.named(prompting), seed, limit)
+
+    def instances(self, seed: int, limit: int | None, prompting: str) -> list[Instance]:
+        """`iter_instances` as a list."""
+        return list(self.iter_instances(seed, limit, prompting))
+
+    def under(self, step: Prompting, seed: int, limit: int | None) -> Iterator[Instance]:
+        """The items rendered by any condition, also one this task does not list (a condition under
+        study): the task's exemplars and questions through the shared step."""
+        return render(self.name, step, self.exemplars(seed), self.questions(seed, limit))
 
     def count(self, seed: int, limit: int | None, prompting: str) -> int:
         """How many instances `iter_instances` yields, without rendering them all where that can be
         avoided (a --limit of 10**20 is counted at once)."""
-        return sum(1 for _ in self.iter_instances(seed, limit, prompting))
+        self.check_prompting(prompting)
+        return sum(1 for _ in self.questions(seed, limit))
 
     def params(self) -> dict[str, str]:
         """Parameters that select this variant, as written in the manifest."""
@@ -80,15 +103,8 @@ class Task(ABC):
 
 
 class GeneratedTask(Task):
-    """A task whose items are generated: it yields them one at a time (`iter_instances`), so a run of
-    100,000 items never holds them all; `instances` lists them for callers that want a list."""
-
-    @abstractmethod
-    def iter_instances(self, seed: int, limit: int | None, prompting: str) -> Iterator[Instance]:
-        """The first `limit` items for `seed` (a default number when None), rendered under `prompting`."""
-
-    def instances(self, seed: int, limit: int | None, prompting: str) -> list[Instance]:
-        return list(self.iter_instances(seed, limit, prompting))
+    """A task whose items are generated: it yields them one at a time (`questions`), so a run of
+    100,000 items never holds them all."""
 
     def count(self, seed: int, limit: int | None, prompting: str) -> int:
         """A generated task yields `limit` items (its default number, a few hundred, when None), or all

@@ -11,14 +11,14 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from benchmark.errors import UsageError
 from benchmark.schemas import AnswerType, Instance
 from tasks.base import Task
 from tasks.formats import DEFAULT_MAX_TOKENS, Item, Parsed, fail
-from tasks.prompting import REASONING_MAX_TOKENS, ZERO_SHOT_STOP, ZERO_SHOT_TRIGGER, reasons
+from tasks.prompting import COT, COT_ZEROSHOT, PLAIN, ZERO_SHOT_STOP, Exemplars, Question
 from tasks.readers import (
     read_bench_yaml,
     read_bigbench,
@@ -40,22 +40,24 @@ class FileTask(Task):
     when the file has worked examples that reason (gamble shots, whose reasoning is computed as the
     generator's, or its own `reasoning.shots`) and `cot_zeroshot` otherwise. The file's
     `reasoning.instruction` (default "Let's think step by step.") follows every prompt under
-    `cot_zeroshot`, and under `cot` when the file gives one."""
+    `cot_zeroshot`, and under `cot` when the file gives one. The file supplies its items and
+    examples; the shared steps of `tasks.prompting` render them."""
 
     def __init__(self, path: Path, parsed: Parsed, data: bytes) -> None:
         self.path = path
         self.format = parsed.format
         self.items = parsed.items
-        self.contexts = {"plain": parsed.context, "cot": parsed.reasoning_context or ""}
-        self.instruction = parsed.instruction
+        # A file's reasoning may take several lines: it ends at a blank line or a new question.
+        self.examples = Exemplars(parsed.shots, parsed.instruction, tuple(ZERO_SHOT_STOP))
         self.common_start = _common_start(item.prompt for item in self.items)
         stem = path.parent.name if path.name == "task.json" else path.stem
         self.name = _task_name(parsed.name or stem)
         self.version = parsed.version or "sha256:" + hashlib.sha256(data).hexdigest()[:12]
         self.description = parsed.description or f"{parsed.format} task file {path.name}"
         self.answer_type: AnswerType = parsed.items[0].answer_type
-        cot = "cot" if parsed.reasoning_context else "cot_zeroshot"
-        self.promptings = ("plain",) if self.answer_type == "text" else ("plain", cot)
+        worked = any(shot.reasoning is not None for shot in parsed.shots)
+        cot = COT if worked else COT_ZEROSHOT
+        self.promptings = (PLAIN.name,) if self.answer_type == "text" else (PLAIN.name, cot.name)
         counts = [len(item.classes or ()) for item in self.items]
         if self.answer_type != "choice":
             self.chance = 0.0
@@ -73,33 +75,23 @@ class FileTask(Task):
     def count(self, seed: int, limit: int | None, prompting: str) -> int:
         return len(self.items) if limit is None else min(max(limit, 0), len(self.items))
 
-    def instances(self, seed: int, limit: int | None, prompting: str) -> list[Instance]:
-        self.check_prompting(prompting)
-        items = self.items if limit is None else self.items[: max(limit, 0)]
-        return [self._render(item, prompting) for item in items]
+    def exemplars(self, seed: int) -> Exemplars:
+        return self.examples
 
-    def _render(self, item: Item, prompting: str) -> Instance:
-        """`item` under `prompting`: plain as the file writes it; chain of thought with the file's
-        reasoning examples before it and/or the reasoning instruction after it."""
-        context = self.contexts.get(prompting, "")
-        budget = item.max_tokens or DEFAULT_MAX_TOKENS[item.answer_type]
-        instruction = self.instruction or (ZERO_SHOT_TRIGGER if prompting == "cot_zeroshot" else None)
-        thinks = reasons(prompting)
-        return Instance(
-            task=self.name,
-            prompting=prompting,
-            item_id=item.id,
-            prompt=context + item.prompt + (f" {instruction}" if thinks and instruction else ""),
-            answer_type=item.answer_type,
-            target=item.target,
-            classes=list(item.classes) if item.classes is not None else None,
-            answer_index=item.answer_index,
-            max_tokens=max(budget, REASONING_MAX_TOKENS) if thinks else budget,
-            stop=ZERO_SHOT_STOP if thinks else ["\n"],
-            shared_prefix=len(context) + self.common_start,
-            logprob_scoring=not thinks,
-            stated_answer=thinks,
-        )
+    def questions(self, seed: int, limit: int | None) -> Iterator[Question]:
+        """The file's items in file order, whatever the seed."""
+        items = self.items if limit is None else self.items[: max(limit, 0)]
+        for item in items:
+            yield Question(
+                item.id,
+                item.prompt,
+                item.answer_type,
+                item.target,
+                item.max_tokens or DEFAULT_MAX_TOKENS[item.answer_type],
+                tuple(item.classes) if item.classes is not None else None,
+                item.answer_index,
+                shared_start=self.common_start,
+            )
 
 
 def _common_start(prompts: Iterable[str]) -> int:

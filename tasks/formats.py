@@ -27,6 +27,7 @@ from pydantic import (
 from benchmark.errors import UsageError
 from benchmark.schemas import AnswerType
 from tasks.hindsight_neglect import CLASSES, Gamble
+from tasks.prompting import Shot
 
 DEFAULT_MAX_TOKENS: dict[AnswerType, int] = {"choice": 8, "number": 16, "text": 32}
 _INTEGER = re.compile(r"-?\d{1,30}")
@@ -56,11 +57,10 @@ class Parsed:
     name: str | None = None
     version: str | None = None
     description: str | None = None
-    context: str = ""
-    """Few-shot examples before every item's prompt under plain prompting."""
-    reasoning_context: str | None = None
-    """Few-shot examples that reason before answering, before every prompt under chain of thought;
-    None when the file has none (its chain of thought is then zero-shot)."""
+    shots: tuple[Shot, ...] = ()
+    """Few-shot examples before every item's prompt: gamble shots (shown with their answer, or with
+    reasoning under chain of thought) and the file's own worked examples (shown only under chain of
+    thought). None reasons: the file's chain of thought is zero-shot."""
     instruction: str | None = None
     """The file's own reasoning instruction, after every prompt under chain of thought."""
 

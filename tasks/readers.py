@@ -35,7 +35,8 @@ from tasks.formats import (
     fail,
     validate,
 )
-from tasks.hindsight_neglect import exemplar
+from tasks.hindsight_neglect import shot as gamble_shot
+from tasks.prompting import Shot
 
 
 def bench_item(path: Path, line: int, raw: Any, lang: str = "en") -> Item:
@@ -90,21 +91,21 @@ def read_bench_yaml(path: Path, text: str) -> Parsed:
                     item.line,
                     f"'shots' are gamble examples, so every item must be a gamble, not {item.kind}",
                 )
-    context = "".join(exemplar(s.gamble(), s.lang or header.lang, reasoning=False) for s in shots)
     reasoning = header.reasoning
-    worked = "".join(exemplar(s.gamble(), s.lang or header.lang, reasoning=True) for s in shots)
+    examples = [gamble_shot(s.gamble(), s.lang or header.lang) for s in shots]
     if reasoning is not None:
-        worked += "".join(_worked(shot.prompt, shot.reasoning) for shot in reasoning.shots)
+        examples += [_worked(shot.prompt, shot.reasoning) for shot in reasoning.shots]
     return Parsed(
-        "bench", items, header.name, header.version, header.description, context,
-        reasoning_context=worked or None, instruction=reasoning.instruction if reasoning else None,
+        "bench", items, header.name, header.version, header.description, tuple(examples),
+        instruction=reasoning.instruction if reasoning else None,
     )  # fmt: skip
 
 
-def _worked(prompt: str, reasoning: str) -> str:
-    """A file's own reasoning example: its prompt, the reasoning after it, a blank line."""
+def _worked(prompt: str, reasoning: str) -> Shot:
+    """A file's own reasoning example: its prompt, the reasoning after it (shown only under chain of
+    thought, with a blank line after it)."""
     gap = "" if prompt[-1:].isspace() else " "
-    return f"{prompt}{gap}{reasoning.strip()}\n\n"
+    return Shot(prompt, reasoning=f"{gap}{reasoning.strip()}")
 
 
 class _DuplicateKey(ValueError):

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from benchmark.errors import UsageError
-from benchmark.schemas import Instance
 from tasks.base import GeneratedTask, distinct
+from tasks.prompting import Exemplars, Question, Shot
 
 OPS = ("+", "-", "*", "(a+b)*c")
 _WORDS = {"+": "plus", "-": "minus", "*": "times"}
@@ -98,26 +98,21 @@ class Arithmetic(GeneratedTask):
         """Each item's budget is its answer's length + 4: at most the widest answer's."""
         return widest_answer(lambda *ops: Problem(ops, self.op).answer, self.digits, self._operands) + 4
 
-    def iter_instances(self, seed: int, limit: int | None, prompting: str) -> Iterator[Instance]:
-        self.check_prompting(prompting)
-        exemplars = self._exemplars(seed)
-        context = "".join(f"{p.question()} {p.answer}\n\n" for p in exemplars)
+    def exemplars(self, seed: int) -> Exemplars:
+        return Exemplars(tuple(Shot(p.question(), answer=f" {p.answer}") for p in self._exemplars(seed)))
+
+    def questions(self, seed: int, limit: int | None) -> Iterator[Question]:
         rng = self.rng(seed, "items")
         count = min(_DEFAULT_ITEMS if limit is None else limit, self.item_count(seed))
-        taken: set[object] = {p.operands for p in exemplars}
+        taken: set[object] = {p.operands for p in self._exemplars(seed)}
         problems = distinct(lambda: self.draw(rng), lambda p: p.operands, taken, count)
         for index, problem in enumerate(problems):
-            yield (
-                Instance(
-                    task=self.name,
-                    prompting=prompting,
-                    item_id=f"{index:05d}",
-                    prompt=context + problem.question(),
-                    answer_type="number",
-                    target=str(problem.answer),
-                    target_continuation=f" {problem.answer}",
-                    max_tokens=len(str(problem.answer)) + 4,
-                    stop=["\n"],
-                    shared_prefix=len(context),
-                )
+            answer = str(problem.answer)
+            yield Question(
+                f"{index:05d}",
+                problem.question(),
+                "number",
+                answer,
+                len(answer) + 4,
+                target_continuation=f" {answer}",
             )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from benchmark.errors import UsageError
-from benchmark.schemas import Instance
 from tasks.arithmetic import draw_operand, widest_answer
 from tasks.base import GeneratedTask, distinct
+from tasks.prompting import Question
 
 # op -> (symbol, digits, true operation). The modified form adds one to the result: the model must
 # infer from the five examples that "->" is not plain arithmetic.
@@ -46,8 +46,7 @@ class ModifiedArithmetic(GeneratedTask):
         shift = 1 if self.modified else 0
         return widest_answer(lambda a, b: fn(a, b) + shift, digits, 2) + 4
 
-    def iter_instances(self, seed: int, limit: int | None, prompting: str) -> Iterator[Instance]:
-        self.check_prompting(prompting)
+    def questions(self, seed: int, limit: int | None) -> Iterator[Question]:
         symbol, digits, fn = _OPS[self.op]
         shift = 1 if self.modified else 0
         rng = self.rng(seed, "items")
@@ -60,17 +59,8 @@ class ModifiedArithmetic(GeneratedTask):
         for index, pairs in enumerate(distinct(draw, lambda pairs: pairs[-1], set(), count)):
             lines = [f"{a} {symbol} {b} -> {fn(a, b) + shift}\n" for a, b in pairs[:_LINES]]
             a, b = pairs[-1]
-            answer = fn(a, b) + shift
-            yield (
-                Instance(
-                    task=self.name,
-                    prompting=prompting,
-                    item_id=f"{index:05d}",
-                    prompt="".join(lines) + f"{a} {symbol} {b} ->",
-                    answer_type="number",
-                    target=str(answer),
-                    target_continuation=f" {answer}",
-                    max_tokens=len(str(answer)) + 4,
-                    stop=["\n"],
-                )
+            answer = str(fn(a, b) + shift)
+            text = "".join(lines) + f"{a} {symbol} {b} ->"
+            yield Question(
+                f"{index:05d}", text, "number", answer, len(answer) + 4, target_continuation=f" {answer}"
             )

@@ -13,9 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from benchmark.errors import UsageError
-from benchmark.schemas import Instance
 from tasks.base import GeneratedTask
-from tasks.prompting import REASONING_MAX_TOKENS, reasons
+from tasks.prompting import COT, PLAIN, Exemplars, Prompting, Question, Shot
 
 LANGS = ("en", "zh-TW")
 _ZH_NAMES = {
@@ -35,6 +34,8 @@ _NAMES = ["David", "Michael", "Sarah", "Priya", "Tom", "Yuki", "Amara", "Lucas",
 _AMOUNTS = [5, 10, 20, 50, 100, 200, 250, 500, 900, 1000]
 CLASSES = [" Y", " N"]
 _DEFAULT_ITEMS = 200
+_ANSWER_TOKENS = 3
+"""Generation budget of a direct answer (a class); chain of thought gets REASONING_MAX_TOKENS."""
 
 
 @dataclass(frozen=True)
@@ -114,11 +115,17 @@ def draw_gamble(rng: random.Random, positive_ev: bool, won: bool) -> Gamble:
             return gamble
 
 
-def exemplar(gamble: Gamble, lang: str, reasoning: bool) -> str:
-    """A worked example: the question, then the answer class, or (`reasoning`) the reasoning from the
-    expected value that ends in the answer; a blank line after it. Trap files render theirs the same."""
+def shot(gamble: Gamble, lang: str) -> Shot:
+    """A worked example: the question, then the answer class, or the reasoning from the expected value
+    that ends in the answer. Trap files show their gamble shots the same way."""
     answer = CLASSES[0] if gamble.right_decision else CLASSES[1]
-    return f"{gamble.question(lang)}{gamble.reasoning(lang) if reasoning else answer}\n\n"
+    return Shot(gamble.question(lang), answer=answer, reasoning=gamble.reasoning(lang))
+
+
+def exemplar(gamble: Gamble, lang: str, reasoning: bool) -> str:
+    """`shot` as a prompt shows it: the question, then the answer class or (`reasoning`) the reasoning;
+    a blank line after it."""
+    return Exemplars((shot(gamble, lang),)).few_shot(reasoning)
 
 
 @functools.cache
@@ -139,7 +146,7 @@ class HindsightNeglect(GeneratedTask):
     name = "hindsight_neglect"
     version = "3"
     description = "expected-value gamble trap, Y/N, en or zh-TW (inverse / U-shaped scaling)"
-    promptings = ("plain", "cot")
+    promptings = (PLAIN.name, COT.name)
     answer_type = "choice"
     chance = 0.5
 
@@ -184,35 +191,18 @@ class HindsightNeglect(GeneratedTask):
             seen.add(final)
             yield final
 
-    def _exemplar(self, gamble: Gamble, prompting: str) -> str:
-        return exemplar(gamble, self.lang, reasons(prompting))
+    def exemplars(self, seed: int) -> Exemplars:
+        return Exemplars(tuple(shot(g, self.lang) for g in self._examples(seed)))
 
     def generation_limit(self, prompting: str) -> int:
-        return REASONING_MAX_TOKENS if reasons(prompting) else 3
+        return Prompting.named(prompting).max_tokens(_ANSWER_TOKENS)
 
-    def iter_instances(self, seed: int, limit: int | None, prompting: str) -> Iterator[Instance]:
-        self.check_prompting(prompting)
-        context = "".join(self._exemplar(g, prompting) for g in self._examples(seed))
+    def questions(self, seed: int, limit: int | None) -> Iterator[Question]:
         count = _DEFAULT_ITEMS if limit is None else limit
         finals = zip(range(count), self._finals(seed), strict=False)  # range, not islice: of any size
         for index, final in finals:
             answer_index = 0 if final.right_decision else 1
-            yield (
-                Instance(
-                    task=self.name,
-                    prompting=prompting,
-                    item_id=f"{index:05d}",
-                    prompt=context + final.question(self.lang),
-                    answer_type="choice",
-                    target=CLASSES[answer_index],
-                    classes=list(CLASSES),
-                    answer_index=answer_index,
-                    # Under chain of thought the answer follows generated reasoning: read it from
-                    # the text ("The answer is N"), not from the class log-probs after the prompt.
-                    logprob_scoring=not reasons(prompting),
-                    max_tokens=REASONING_MAX_TOKENS if reasons(prompting) else 3,
-                    stated_answer=reasons(prompting),
-                    stop=["\n"],
-                    shared_prefix=len(context),
-                )
+            text, target = final.question(self.lang), CLASSES[answer_index]
+            yield Question(
+                f"{index:05d}", text, "choice", target, _ANSWER_TOKENS, tuple(CLASSES), answer_index
             )

@@ -1,4 +1,5 @@
-"""Multi-step arithmetic word problems under plain and chain-of-thought prompting (paired items)."""
+"""Multi-step arithmetic word problems under plain and chain-of-thought prompting (paired items): the
+problems with their worked reasoning; the shared prompting steps show it or not."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from benchmark.errors import UsageError
-from benchmark.schemas import Instance
 from tasks.base import GeneratedTask, distinct
-from tasks.prompting import REASONING_MAX_TOKENS, ZERO_SHOT_STOP, reasons, zero_shot
+from tasks.prompting import COT, COT_ZEROSHOT, PLAIN, Exemplars, Prompting, Question, Shot
 
 _NAMES = ["Ana", "Ben", "Chloe", "David", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kofi", "Lena"]
 _THINGS = ["apples", "marbles", "stickers", "cookies", "pencils", "shells", "stamps", "coins"]
 _DEFAULT_ITEMS = 1000
+_ANSWER_TOKENS = 12
+"""Generation budget of a direct answer (a number); chain of thought gets REASONING_MAX_TOKENS."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class WordProblems(GeneratedTask):
     name = "word_problems"
     version = "3"
     description = "2-4 step word problems: plain vs chain-of-thought (guidance that pays off by size)"
-    promptings = ("plain", "cot", "cot_zeroshot")
+    promptings = (PLAIN.name, COT.name, COT_ZEROSHOT.name)
     answer_type = "number"
     chance = 0.0
 
@@ -98,37 +100,27 @@ class WordProblems(GeneratedTask):
         rng = self.rng(seed, "exemplars")
         return [draw_problem(rng, self._steps(rng)) for _ in range(self.shots)]
 
-    def _context(self, seed: int, prompting: str) -> str:
-        if prompting == "cot_zeroshot":
-            return ""
-        exemplars = self._exemplars(seed)
-        shown = (lambda p: f"{p.reasoning} ") if prompting == "cot" else (lambda p: "")
-        return "".join(f"Q: {p.question}\nA: {shown(p)}The answer is {p.answer}.\n\n" for p in exemplars)
+    def exemplars(self, seed: int) -> Exemplars:
+        return Exemplars(tuple(_shot(p) for p in self._exemplars(seed)))
 
     def generation_limit(self, prompting: str) -> int:
-        return REASONING_MAX_TOKENS if reasons(prompting) else 12
+        return Prompting.named(prompting).max_tokens(_ANSWER_TOKENS)
 
-    def iter_instances(self, seed: int, limit: int | None, prompting: str) -> Iterator[Instance]:
-        self.check_prompting(prompting)
-        context = self._context(seed, prompting)
-        render = zero_shot if prompting == "cot_zeroshot" else (lambda prompt: prompt)
+    def questions(self, seed: int, limit: int | None) -> Iterator[Question]:
         rng = self.rng(seed, "items")
         # No question twice, and none of the exemplars' (whose answers a few-shot prompt shows).
         taken: set[object] = {p.question for p in self._exemplars(seed)}
         count = _DEFAULT_ITEMS if limit is None else limit
         problems = distinct(lambda: draw_problem(rng, self._steps(rng)), lambda p: p.question, taken, count)
         for index, problem in enumerate(problems):
-            yield (
-                Instance(
-                    task=self.name,
-                    prompting=prompting,
-                    item_id=f"{index:05d}",
-                    prompt=render(f"{context}Q: {problem.question}\nA:"),
-                    answer_type="number",
-                    target=str(problem.answer),
-                    max_tokens=REASONING_MAX_TOKENS if reasons(prompting) else 12,
-                    stop=ZERO_SHOT_STOP if prompting == "cot_zeroshot" else ["\n"],
-                    shared_prefix=len(context),
-                    stated_answer=reasons(prompting),
-                )
-            )
+            yield Question(f"{index:05d}", _cued(problem), "number", str(problem.answer), _ANSWER_TOKENS)
+
+
+def _cued(problem: Problem) -> str:
+    return f"Q: {problem.question}\nA:"
+
+
+def _shot(problem: Problem) -> Shot:
+    """An exemplar: "The answer is N." after the cue, with the worked reasoning before it under cot."""
+    stated = f"The answer is {problem.answer}."
+    return Shot(_cued(problem), answer=f" {stated}", reasoning=f" {problem.reasoning} {stated}")
