@@ -23,6 +23,7 @@ from benchmark.errors import BenchError
 from benchmark.families import load_family
 from benchmark.families import shipped as shipped_families
 from benchmark.jobs import SCORING_CHOICES
+from benchmark.prompting import PLAIN, reasons
 from benchmark.rundir import RunDir, default_run_path, write_atomic
 from benchmark.runner import ModelSpec, RunConfig, Runner, TaskPlan
 from benchmark.schemas import RunSettings
@@ -33,7 +34,6 @@ from providers.base import LOCAL_WEIGHTS, ProviderOptions
 from providers.http_api import REDACTED, public_url, redact, url_secrets
 from reports import build_reports
 from reports.tables import pct
-from tasks.prompting import PLAIN, reasons
 
 DEFAULT_LIMIT = 20
 MAX_CONCURRENCY = 1024

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from benchmark.errors import UsageError
+from benchmark.schemas import Record, first_problem
 
-PRICES = Path(__file__).resolve().parent.parent / "providers" / "prices.yaml"
+PRICES = Path(str(resources.files("providers") / "prices.yaml"))
+"""The price table, package data of `providers` (which owns it), wherever it is installed."""
 CHARS_PER_TOKEN = 4
 """Rough size of a token before a request is sent (its real count comes back with the answer)."""
 
@@ -20,16 +23,12 @@ def estimate_tokens(prompt: str) -> int:
     return len(prompt) // CHARS_PER_TOKEN + 1
 
 
-class Price(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Price(Record):
     input: float
     output: float
 
 
-class PriceTable(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PriceTable(Record):
     version: str
     prices: dict[str, Price]
 
@@ -44,7 +43,9 @@ class PriceTable(BaseModel):
 def load_prices(path: Path = PRICES) -> PriceTable:
     try:
         return PriceTable.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
+    except ValidationError as exc:
+        raise UsageError(f"{path}: not a valid price table ({first_problem(exc, PriceTable)})") from None
+    except (OSError, yaml.YAMLError) as exc:
         raise UsageError(f"{path}: not a valid price table ({str(exc).splitlines()[0]})") from None
 
 

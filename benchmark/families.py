@@ -8,23 +8,24 @@ instruction-tuned variant. Shipped families are in providers/families/; a path w
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from benchmark.errors import UsageError
+from benchmark.schemas import Record, first_problem, problem_path
 from benchmark.sizes import MAX_PARAMS, MAX_RANK, parse_size
 from benchmark.yamlfile import check_duplicate_keys, read_yaml
 
-SHIPPED = Path(__file__).resolve().parent.parent / "providers" / "families"
+SHIPPED = Path(str(resources.files("providers") / "families"))
+"""The shipped family files, package data of `providers` (which owns them), wherever it is installed."""
 
 
-class Member(BaseModel):
+class Member(Record):
     """One model of a family."""
-
-    model_config = ConfigDict(extra="forbid")
 
     provider: str = Field(description="Provider adapter (local, openai, anthropic, hf, scripted).")
     model: str | None = Field(description="Model id for the provider; null: the provider's default model.")
@@ -57,10 +58,8 @@ class Member(BaseModel):
         return self
 
 
-class Family(BaseModel):
+class Family(Record):
     """A family file."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str
     version: str = Field(description="Bumped when members or sizes change.")
@@ -112,11 +111,8 @@ def load_family(spec: str) -> Family:
     try:
         return Family.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = list(error.get("loc", ()))
-        line = _line_of(node, where)
-        field = ".".join(str(x) for x in where) or "file"
-        raise UsageError(f"{path}:{line}: {field}: {error.get('msg', 'invalid')}") from None
+        line = _line_of(node, problem_path(exc))
+        raise UsageError(f"{path}:{line}: {first_problem(exc, Family)}") from None
 
 
 def _line_of(node: yaml.Node | None, where: Sequence[object]) -> int:

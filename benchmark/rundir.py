@@ -16,7 +16,7 @@ from typing import IO
 from pydantic import ValidationError
 
 from benchmark.errors import UsageError
-from benchmark.schemas import SCHEMA_VERSION, Manifest, Sample, SummaryRow
+from benchmark.schemas import SCHEMA_VERSION, Manifest, Sample, SummaryRow, first_problem
 from benchmark.variants import task_label, variant_key
 
 MANIFEST = "manifest.json"
@@ -158,7 +158,7 @@ class RunDir:
         try:
             return Manifest.model_validate(data)
         except ValidationError as exc:
-            raise UsageError(f"{file}: not a bench manifest ({_first_error(exc)})") from None
+            raise UsageError(f"{file}: not a bench manifest ({first_problem(exc)})") from None
 
     def append_sample(self, sample: Sample) -> None:
         """Append one line and hand it to the operating system before returning: once this returns,
@@ -192,7 +192,7 @@ class RunDir:
                 try:
                     sample = Sample.model_validate_json(line)
                 except ValidationError as exc:
-                    raise UsageError(f"{file}:{number}: not a bench sample ({_first_error(exc)})") from None
+                    raise UsageError(f"{file}:{number}: not a bench sample ({first_problem(exc)})") from None
                 variant = variant_key(sample.task_params)
                 key = (sample.model, sample.task, variant, sample.prompting, sample.scoring, sample.item_id)
                 digest = hashlib.blake2b(repr(key).encode(), digest_size=16).digest()
@@ -243,9 +243,3 @@ class RunDir:
 
 def _holds_a_run(path: Path) -> UsageError:
     return UsageError(f"{path} already holds a run; choose another --out (nothing was changed)")
-
-
-def _first_error(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(x) for x in error.get("loc", ())) or "record"
-    return f"{where}: {error.get('msg', 'invalid')}"

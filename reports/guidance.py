@@ -1,6 +1,6 @@
 """Guidance that pays off only above a size: per-size gains and verdicts for summary rows.
 
-- chain of thought: each row of a condition that reasons (`tasks.prompting.reasons`: cot, cot_zeroshot)
+- chain of thought: each row of a condition that reasons (`benchmark.prompting.reasons`: cot, cot_zeroshot)
   against the plain row of the same task variant, model and scoring mode (the same items);
 - instruction tuning: each instruct row against the base row of the same family and size, task
   variant, prompting and scoring mode (the same items).
@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from benchmark.guidance import SizeGain, guidance_verdict, paired_gain
+from benchmark.prompting import PLAIN, reasons
 from benchmark.schemas import Guidance, SummaryRow
 from benchmark.sizes import format_size
 from benchmark.stats import stable_seed
 from reports.keys import Outcome, RowKey, curve_key, row_key, seed_parts, size_of
-from tasks.prompting import PLAIN, reasons
 
 Updates = dict[RowKey, dict[str, object]]
 

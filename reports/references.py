@@ -10,16 +10,16 @@ from pathlib import Path
 from typing import Any, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from benchmark.errors import UsageError
-from benchmark.schemas import TaskInfo
+from benchmark.schemas import Record, TaskInfo, first_problem
 
 FILE = Path(__file__).with_name("references.yaml")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(Record):
+    """A record of the reference file."""
 
 
 class PublishedPoint(_Strict):
@@ -104,9 +104,7 @@ def load_reference(name: str) -> Reference:
     try:
         data = ReferenceFile.model_validate(yaml.safe_load(FILE.read_text(encoding="utf-8")))
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise UsageError(f"{FILE}: not a valid reference file ({where}: {first['msg']})") from None
+        raise UsageError(f"{FILE}: not a valid reference file ({first_problem(exc)})") from None
     except (OSError, yaml.YAMLError) as exc:
         raise UsageError(f"{FILE}: not a valid reference file ({str(exc).splitlines()[0]})") from None
     if name not in data.references:

@@ -10,15 +10,15 @@ from collections.abc import Callable, Hashable, Iterator
 from typing import TypeVar
 
 from benchmark.errors import UsageError
+from benchmark.prompting import PLAIN, Exemplars, Prompting, Question, render
 from benchmark.schemas import AnswerType, Instance, TaskInfo
-from tasks.prompting import PLAIN, Exemplars, Prompting, Question, render
 
 
 class Task(ABC):
     """A task generates items from a seed; the prompting conditions it supports render them.
 
     A task supplies questions with their answers (`questions`) and, where it has them, worked examples
-    (`exemplars`); each prompting condition is a shared step (`tasks.prompting`) that turns them into
+    (`exemplars`); each prompting condition is a shared step (`benchmark.prompting`) that turns them into
     prompts, never a branch inside the task. Items are drawn independently of the condition, so
     `plain` and `cot` see the very same items (a paired comparison). Subclasses set the class
     variables and implement `questions`.
@@ -29,7 +29,7 @@ class Task(ABC):
     version: str
     description: str
     promptings: tuple[str, ...] = (PLAIN.name,)
-    """Names of the conditions (`tasks.prompting.PROMPTINGS`) this task runs under."""
+    """Names of the conditions (`benchmark.prompting.PROMPTINGS`) this task runs under."""
     answer_type: AnswerType
     chance: float
     sweeps: tuple[str, ...] = ()

@@ -15,10 +15,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from benchmark.errors import UsageError
+from benchmark.prompting import COT, COT_ZEROSHOT, PLAIN, ZERO_SHOT_STOP, Exemplars, Question
 from benchmark.schemas import AnswerType, Instance
 from tasks.base import Task
 from tasks.formats import DEFAULT_MAX_TOKENS, Item, Parsed, fail
-from tasks.prompting import COT, COT_ZEROSHOT, PLAIN, ZERO_SHOT_STOP, Exemplars, Question
 from tasks.readers import (
     read_bench_yaml,
     read_bigbench,
@@ -41,7 +41,7 @@ class FileTask(Task):
     generator's, or its own `reasoning.shots`) and `cot_zeroshot` otherwise. The file's
     `reasoning.instruction` (default "Let's think step by step.") follows every prompt under
     `cot_zeroshot`, and under `cot` when the file gives one. The file supplies its items and
-    examples; the shared steps of `tasks.prompting` render them."""
+    examples; the shared steps of `benchmark.prompting` render them."""
 
     def __init__(self, path: Path, parsed: Parsed, data: bytes) -> None:
         self.path = path

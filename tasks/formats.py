@@ -17,7 +17,6 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     StrictInt,
     ValidationError,
@@ -25,9 +24,9 @@ from pydantic import (
 )
 
 from benchmark.errors import UsageError
-from benchmark.schemas import AnswerType
-from tasks.hindsight_neglect import CLASSES, Gamble
-from tasks.prompting import Shot
+from benchmark.prompting import Shot
+from benchmark.schemas import AnswerType, Record, first_problem
+from tasks.gambles import CLASSES, Gamble
 
 DEFAULT_MAX_TOKENS: dict[AnswerType, int] = {"choice": 8, "number": 16, "text": 32}
 _INTEGER = re.compile(r"-?\d{1,30}")
@@ -156,10 +155,8 @@ def _check_index(answer_index: int, classes: list[str]) -> None:
 # --- records -----------------------------------------------------------------------------------------
 
 
-class UserRecord(BaseModel):
+class UserRecord(Record):
     """A record read from a user's file: an unknown field is an error, not silently ignored."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 def _fmt(value: float) -> str:
@@ -365,17 +362,8 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def describe(error: ValidationError, model: type[BaseModel]) -> str:
-    """One readable reason from a pydantic error: its first problem, with the field path."""
-    first = error.errors(include_url=False)[0]
-    loc = ".".join(str(part) for part in first["loc"])
-    if first["type"] == "missing":
-        return f"missing field '{loc}'"
-    if first["type"] == "extra_forbidden":
-        return f"unknown field '{loc}' (fields: {', '.join(model.model_fields)})"
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] != "value_error":
-        message += f" (got {str(first.get('input'))[:40]!r})"
-    return f"{loc}: {message}" if loc else message
+    """One readable reason from a pydantic error (benchmark.schemas.first_problem)."""
+    return first_problem(error, model)
 
 
 def validate(path: Path, line: int, model: type[M], raw: Any, keep: tuple[str, ...] | None = None) -> M:

@@ -16,6 +16,7 @@ from pydantic import (
     ValidationError,
 )
 
+from benchmark.prompting import Shot
 from benchmark.schemas import AnswerType
 from benchmark.yamlfile import check_duplicate_keys, read_yaml
 from tasks.formats import (
@@ -35,8 +36,7 @@ from tasks.formats import (
     fail,
     validate,
 )
-from tasks.hindsight_neglect import shot as gamble_shot
-from tasks.prompting import Shot
+from tasks.gambles import shot as gamble_shot
 
 
 def bench_item(path: Path, line: int, raw: Any, lang: str = "en") -> Item:

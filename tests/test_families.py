@@ -103,7 +103,7 @@ def test_undisclosed_sizes_are_plotted_by_rank(bench, tmp_path: Path) -> None:
         (
             "name: x\nversion: '1'\ndescription: d\nsource: s\nmembers:\n"
             "  - {provider: hf, model: a, variant: base}\n",
-            ":6: members.0: Value error, give exactly one of params",
+            ":6: members.0: give exactly one of params",
         ),
         (
             "name: x\nversion: '1'\ndescription: d\nsource: s\nmembers:\n"

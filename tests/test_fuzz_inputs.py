@@ -381,13 +381,13 @@ FOUND = [
     ("f.yaml", TOY_FAMILY.replace("source: s", "source: " + "[" * 600),  # RecursionError
      "4: not valid YAML (nested too deeply)"),
     ("f.yaml", TOY_FAMILY.replace("1B", "'1e999'"),  # OverflowError
-     "6: members.0.params: Value error, cannot read '1e999' as a parameter count"),
+     "6: members.0.params: cannot read '1e999' as a parameter count"),
     ("f.yaml", TOY_FAMILY.replace("1B", "1B!"),  # no file, line or field
-     "6: members.0.params: Value error, cannot read '1B!' as a parameter count"),
+     "6: members.0.params: cannot read '1B!' as a parameter count"),
     ("f.yaml", TOY_FAMILY.replace("1B", "-5"),  # loaded
      "6: members.0.params: Input should be greater than 0"),
     ("f.yaml", TOY_FAMILY.replace("1B", "true"),  # loaded as 1
-     "6: members.0.params: Value error, must be a number"),
+     "6: members.0.params: must be a number"),
     ("f.yaml", TOY_FAMILY.replace("source: s", "source: s\nsource: t"),  # loaded, the second kept
      "5: duplicate key 'source'"),
 ]  # fmt: skip
@@ -447,13 +447,13 @@ CLI_CASES = [
         RUN_FAMILY,
         "inf.yaml",
         FAMILY.replace(b"params: 1.5B", b"params: 1e999"),
-        "9: members.3.params: Value error, cannot read '1e999' as a parameter count",
+        "9: members.3.params: cannot read '1e999' as a parameter count",
     ),
     (
         ["families", "show", "{file}"],
         "long.yaml",
         FAMILY.replace(b"params: 124M", b"params: " + b"x" * 5000),
-        "6: members.0.params: Value error, cannot read 'xxxx",
+        "6: members.0.params: cannot read 'xxxx",
     ),
     (RUN_FAMILY, "latin1.yaml", FAMILY.replace(b"OpenAI", "Ópen".encode("latin-1"), 1), "3: not UTF-8 text"),
 ]

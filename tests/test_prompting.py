@@ -9,9 +9,7 @@ import pytest
 import yaml
 
 from benchmark.errors import UsageError
-from benchmark.schemas import Instance
-from tasks import create, load_file
-from tasks.prompting import (
+from benchmark.prompting import (
     PROMPTINGS,
     REASONING_MAX_TOKENS,
     ZERO_SHOT_STOP,
@@ -22,6 +20,8 @@ from tasks.prompting import (
     Shot,
     reasons,
 )
+from benchmark.schemas import Instance
+from tasks import create, load_file
 
 
 class Deliberate(Prompting):

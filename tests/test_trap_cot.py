@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 from benchmark.errors import UsageError
+from benchmark.prompting import ZERO_SHOT_TRIGGER
 from tasks import create
 from tasks.files import load_task_file
 from tasks.hindsight_neglect import Gamble, exemplar
-from tasks.prompting import ZERO_SHOT_TRIGGER
 
 DAVID = {"name": "David", "lose_percent": 94, "lose_amount": 50, "win_percent": 6, "win_amount": 5}
 SHOT = {"name": "Tom", "lose_percent": 90, "lose_amount": 200, "win_percent": 10, "win_amount": 100}

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from benchmark.errors import UsageError
+from benchmark.prompting import Exemplars, Question, Shot
 from tasks.base import GeneratedTask, distinct
-from tasks.prompting import Exemplars, Question, Shot
 
 OPS = ("+", "-", "*", "(a+b)*c")
 _WORDS = {"+": "plus", "-": "minus", "*": "times"}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from benchmark.errors import UsageError
+from benchmark.prompting import Question
 from tasks.arithmetic import draw_operand, widest_answer
 from tasks.base import GeneratedTask, distinct
-from tasks.prompting import Question
 
 # op -> (symbol, digits, true operation). The modified form adds one to the result: the model must
 # infer from the five examples that "->" is not plain arithmetic.

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from benchmark.errors import UsageError
+from benchmark.prompting import COT, COT_ZEROSHOT, PLAIN, Exemplars, Prompting, Question, Shot
 from tasks.base import GeneratedTask, distinct
-from tasks.prompting import COT, COT_ZEROSHOT, PLAIN, Exemplars, Prompting, Question, Shot
 
 _NAMES = ["Ana", "Ben", "Chloe", "David", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kofi", "Lena"]
 _THINGS = ["apples", "marbles", "stickers", "cookies", "pencils", "shells", "stamps", "coins"]
