@@ -1,10 +1,47 @@
-"""Statistics as pure functions."""
+"""Statistics as pure functions: intervals for accuracy (Wilson), paired and unpaired differences
+(bootstrap, McNemar), calibration, and the shape verdict of a scaling curve.
+
+Shape verdict (`shape_verdict`): a curve of accuracy against size is classified from each point's
+Wilson interval and the bootstrap intervals of the differences between sizes.
+
+Ingredients, all at `level`:
+
+- each point's accuracy interval (`accuracy_interval`, Wilson). A point is *at chance* if its interval
+  is consistent with chance -- it contains `chance` or lies wholly within [chance, chance +
+  AT_CHANCE_MARGIN] (so 1/200 correct on an exact-match task with chance 0 is still at chance) --
+  and is precise: it lies within chance +- CHANCE_BAND. Consistent but not precise is *unclear*
+  (too few items to tell). Otherwise the point is *above* (low end > chance) or *below* chance;
+- the neighbour steps (`neighbour_differences`) and the first-to-last difference (`compare_sizes`);
+  a difference is *up* if its interval's low end is > 0, *down* if its high end is < 0 (significant),
+  else *none*.
+
+Rules, first match wins (points sorted by size; "rise" = the first-to-last difference or some step
+is up; "fall" = it or some step is down):
+
+1. one size: inconclusive. Two sizes: monotone up / inverse if the one step is up / down, else
+   inconclusive (too few sizes to tell flat, emergent or U-shaped).
+2. U-shaped: the lowest point (lowest accuracy, first if tied) is interior, and both the difference
+   from the highest earlier point to it is down and the difference from it to the highest later
+   point is up. `minimum` = its size.
+3. emergent: for some k >= 2, points 0..k-1 are all at chance (a flat stretch of at least two
+   sizes), points k.. are all above chance, the step k-1 -> k is up, and no step is down.
+   `threshold` = the size of point k, the first above chance.
+4. monotone up: a rise and no step down.
+5. inverse: a fall and no step up.
+6. flat: no step up or down, first-to-last none, and every point at chance (so a noisy curve whose
+   wide intervals merely contain chance is not flat).
+7. otherwise inconclusive: rises and falls without a U (e.g. an inverted U), or no significant change
+   but some point not clearly at chance (intervals too wide to tell, or a flat curve above chance).
+
+No correction is made for the several comparisons; with few sizes and the stated rules (which
+need an interval to exclude 0) a noisy curve comes out inconclusive rather than shaped.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Literal, NamedTuple
@@ -339,41 +376,8 @@ def shape_verdict(
     level: float = 0.95,
     resamples: int = BOOTSTRAP_RESAMPLES,
 ) -> Verdict:
-    """Classify a scaling curve (accuracy against size) from each point's Wilson interval and the
-    bootstrap intervals of the differences between sizes.
-
-    Ingredients, all at `level`:
-
-    - each point's accuracy interval (`accuracy_interval`, Wilson). A point is *at chance* if its interval
-      is consistent with chance -- it contains `chance` or lies wholly within [chance, chance +
-      AT_CHANCE_MARGIN] (so 1/200 correct on an exact-match task with chance 0 is still at chance) --
-      and is precise: it lies within chance +- CHANCE_BAND. Consistent but not precise is *unclear*
-      (too few items to tell). Otherwise the point is *above* (low end > chance) or *below* chance;
-    - the neighbour steps (`neighbour_differences`) and the first-to-last difference (`compare_sizes`);
-      a difference is *up* if its interval's low end is > 0, *down* if its high end is < 0 (significant),
-      else *none*.
-
-    Rules, first match wins (points sorted by size; "rise" = the first-to-last difference or some step
-    is up; "fall" = it or some step is down):
-
-    1. one size: inconclusive. Two sizes: monotone up / inverse if the one step is up / down, else
-       inconclusive (too few sizes to tell flat, emergent or U-shaped).
-    2. U-shaped: the lowest point (lowest accuracy, first if tied) is interior, and both the difference
-       from the highest earlier point to it is down and the difference from it to the highest later
-       point is up. `minimum` = its size.
-    3. emergent: for some k >= 2, points 0..k-1 are all at chance (a flat stretch of at least two
-       sizes), points k.. are all above chance, the step k-1 -> k is up, and no step is down.
-       `threshold` = the size of point k, the first above chance.
-    4. monotone up: a rise and no step down.
-    5. inverse: a fall and no step up.
-    6. flat: no step up or down, first-to-last none, and every point at chance (so a noisy curve whose
-       wide intervals merely contain chance is not flat).
-    7. otherwise inconclusive: rises and falls without a U (e.g. an inverted U), or no significant change
-       but some point not clearly at chance (intervals too wide to tell, or a flat curve above chance).
-
-    No correction is made for the several comparisons; with few sizes and the stated rules (which
-    need an interval to exclude 0) a noisy curve comes out inconclusive rather than shaped.
-    """
+    """Classify a scaling curve (accuracy against size) by the rules in this module's opening comment,
+    first match wins."""
     if not points:
         raise ValueError("no points")
     ordered = _sorted_points(points)
@@ -385,66 +389,85 @@ def shape_verdict(
 
     steps = neighbour_differences(ordered, seed, level=level, resamples=resamples)
     directions = [_direction(s.diff) for s in steps]
-    overall = diff(ordered[0], ordered[-1])
-    overall_direction = _direction(overall.diff)
-    significant = "; ".join(_step_text(s) for s, d in zip(steps, directions, strict=True) if d != "none")
-
     if len(ordered) == 2:
-        if directions[0] == "up":
-            return Verdict("monotone up", None, None, f"two sizes, significant rise: {_step_text(steps[0])}")
-        if directions[0] == "down":
-            return Verdict("inverse", None, None, f"two sizes, significant fall: {_step_text(steps[0])}")
-        return Verdict(
-            "inconclusive", None, None, f"two sizes, no significant difference: {_step_text(steps[0])}"
-        )
+        return _two_sizes(steps[0], directions[0])
+    positions = [_position(*accuracy_interval(p.outcomes, level), chance) for p in ordered]
+    return (
+        _u_shaped(ordered, diff)
+        or _emergent(ordered, positions, steps, directions, chance)
+        or _trend(diff(ordered[0], ordered[-1]), positions, steps, directions, chance)
+    )
 
+
+def _two_sizes(step: Step, direction: str) -> Verdict:
+    """Rule 1, two sizes: one significant step is a direction; anything else is too little to tell."""
+    if direction == "up":
+        return Verdict("monotone up", None, None, f"two sizes, significant rise: {_step_text(step)}")
+    if direction == "down":
+        return Verdict("inverse", None, None, f"two sizes, significant fall: {_step_text(step)}")
+    return Verdict("inconclusive", None, None, f"two sizes, no significant difference: {_step_text(step)}")
+
+
+def _u_shaped(ordered: list[SizePoint], diff: Callable[[SizePoint, SizePoint], Step]) -> Verdict | None:
+    """Rule 2: an interior lowest point, with a significant fall to it and a significant rise after."""
     accuracies = [p.accuracy for p in ordered]
-    intervals = [accuracy_interval(p.outcomes, level) for p in ordered]
-    positions = [_position(low, high, chance) for low, high in intervals]
-
-    # 2. U-shaped.
     m = int(np.argmin(accuracies))
-    if 0 < m < len(ordered) - 1:
-        before = max(range(m), key=lambda i: accuracies[i])
-        after = max(range(m + 1, len(ordered)), key=lambda i: accuracies[i])
-        fall, rise = diff(ordered[before], ordered[m]), diff(ordered[m], ordered[after])
-        if _direction(fall.diff) == "down" and _direction(rise.diff) == "up":
+    if not 0 < m < len(ordered) - 1:
+        return None
+    before = max(range(m), key=lambda i: accuracies[i])
+    after = max(range(m + 1, len(ordered)), key=lambda i: accuracies[i])
+    fall, rise = diff(ordered[before], ordered[m]), diff(ordered[m], ordered[after])
+    if _direction(fall.diff) != "down" or _direction(rise.diff) != "up":
+        return None
+    return Verdict(
+        "U-shaped",
+        None,
+        ordered[m].size,
+        f"significant fall to a minimum at {format_size(ordered[m].size)} "
+        f"({_step_text(fall)}) and rise after it ({_step_text(rise)})",
+    )
+
+
+def _emergent(
+    ordered: list[SizePoint],
+    positions: Sequence[str],
+    steps: list[Step],
+    directions: Sequence[str],
+    chance: float,
+) -> Verdict | None:
+    """Rule 3: at chance for at least two sizes, then above chance after a significant jump."""
+    if "down" in directions:
+        return None
+    for k in range(2, len(ordered)):
+        if (
+            all(pos == "at" for pos in positions[:k])
+            and all(pos == "above" for pos in positions[k:])
+            and directions[k - 1] == "up"
+        ):
             return Verdict(
-                "U-shaped",
+                "emergent",
+                ordered[k].size,
                 None,
-                ordered[m].size,
-                f"significant fall to a minimum at {format_size(ordered[m].size)} "
-                f"({_step_text(fall)}) and rise after it ({_step_text(rise)})",
+                f"at chance ({chance:g}) up to {format_size(ordered[k - 1].size)}, above chance from "
+                f"{format_size(ordered[k].size)} on, significant jump {_step_text(steps[k - 1])}",
             )
+    return None
 
-    # 3. Emergent.
-    if "down" not in directions:
-        for k in range(2, len(ordered)):
-            if (
-                all(pos == "at" for pos in positions[:k])
-                and all(pos == "above" for pos in positions[k:])
-                and directions[k - 1] == "up"
-            ):
-                return Verdict(
-                    "emergent",
-                    ordered[k].size,
-                    None,
-                    f"at chance ({chance:g}) up to {format_size(ordered[k - 1].size)}, above chance from "
-                    f"{format_size(ordered[k].size)} on, significant jump {_step_text(steps[k - 1])}",
-                )
 
+def _trend(
+    overall: Step, positions: Sequence[str], steps: list[Step], directions: Sequence[str], chance: float
+) -> Verdict:
+    """Rules 4 to 7: monotone up, inverse, flat, else inconclusive."""
+    overall_direction = _direction(overall.diff)
     rises = overall_direction == "up" or "up" in directions
     falls = overall_direction == "down" or "down" in directions
-    # 4. and 5. Monotone up, inverse.
     if rises and "down" not in directions:
-        return Verdict(
-            "monotone up", None, None, f"significant rise first to last ({_step_text(overall)}), no step down"
-        )
+        text = f"significant rise first to last ({_step_text(overall)}), no step down"
+        return Verdict("monotone up", None, None, text)
     if falls and "up" not in directions:
         return Verdict(
             "inverse", None, None, f"significant fall first to last ({_step_text(overall)}), no step up"
         )
-    # 6. Flat.
     if not rises and not falls:
         if all(pos == "at" for pos in positions):
             return Verdict("flat", None, None, f"every size at chance ({chance:g}) and no significant change")
@@ -455,7 +478,7 @@ def shape_verdict(
             f"no significant change between sizes ({_step_text(overall)} first to last), "
             f"but not every size is clearly at chance ({chance:g}): intervals too wide, or off chance",
         )
-    # 7. Mixed.
+    significant = "; ".join(_step_text(s) for s, d in zip(steps, directions, strict=True) if d != "none")
     return Verdict(
         "inconclusive",
         None,

@@ -73,6 +73,26 @@ def _marker(marker: Marker, px: float, top: float, height: float) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _Axes:
+    """Where values land in a scaling plot: x on a log axis (or size ranks), y over its range."""
+
+    lo: float
+    hi: float
+    y_low: float
+    y_high: float
+    by_rank: bool
+    plot_w: float = WIDTH - LEFT - RIGHT
+    plot_h: float = HEIGHT - TOP - BOTTOM
+
+    def x(self, value: float) -> float:
+        scaled = value if self.by_rank else math.log10(value)
+        return LEFT + (scaled - self.lo) / (self.hi - self.lo) * self.plot_w
+
+    def y(self, value: float) -> float:
+        return TOP + (self.y_high - value) / (self.y_high - self.y_low) * self.plot_h
+
+
 def scaling_plot(
     title: str,
     series: list[Series],
@@ -87,11 +107,42 @@ def scaling_plot(
     undisclosed (Point.params then holds the rank); y over `y_range` (a gain: -1 to 1). `chance` draws
     a dashed level line labelled `chance_text` (default "chance N%"). Every string that reaches the SVG
     is escaped."""
-    all_points = [p for s in series for p in s.points]
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    axes, ticks = _axes([p for s in series for p in s.points], by_rank, y_range)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" class="plot">',
+        f"<title>{escape(title)}</title>",
+        *_frame(axes, ticks, y_label),
+    ]
+    if chance is not None:
+        parts.append(
+            f'<line class="chance" x1="{LEFT}" x2="{LEFT + axes.plot_w}" y1="{_fmt(axes.y(chance))}" '
+            f'y2="{_fmt(axes.y(chance))}" stroke="#555" stroke-dasharray="5,4"/>'
+            f'<text x="{LEFT + axes.plot_w - 4}" y="{_fmt(axes.y(chance) - 4)}" font-size="10" '
+            f'text-anchor="end" fill="#555">{escape(chance_text or f"chance {chance:.0%}")}</text>'
+        )
+    parts += [_marker(m, axes.x(m.at), TOP, axes.plot_h) for m in markers]
+    ours = [s for s in series if not s.published]
+    for index, s in enumerate(series):
+        if s.published:
+            color, shift = REFERENCE_COLORS[(index - len(ours)) % len(REFERENCE_COLORS)], 0.0
+        else:
+            # Conditions at the same size side by side, not on top of one another: each curve of ours
+            # is shifted a few pixels (its own column); the tooltips keep the true size.
+            color = COLORS[ours.index(s) % len(COLORS)]
+            shift = (ours.index(s) - (len(ours) - 1) / 2) * DODGE
+        parts += _curve(axes, s, color, shift, index)
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _axes(
+    points: list[Point], by_rank: bool, y_range: tuple[float, float]
+) -> tuple[_Axes, list[tuple[float, str]]]:
+    """The axes that hold `points`, and the x ticks (value, label)."""
     scale: Callable[[float], float] = (lambda v: v) if by_rank else math.log10
-    if all_points:
-        lo, hi = scale(min(p.params for p in all_points)), scale(max(p.params for p in all_points))
+    if points:
+        lo, hi = scale(min(p.params for p in points)), scale(max(p.params for p in points))
     else:
         lo = hi = 1.0 if by_rank else 9.0
     if by_rank:
@@ -100,85 +151,66 @@ def scaling_plot(
     else:
         lo, hi = math.floor(lo - 0.25), math.ceil(hi + 0.25)
         ticks = [(float(10**d), format_size(10**d)) for d in range(int(lo), int(hi) + 1)]
+    return _Axes(lo, hi, y_range[0], y_range[1], by_rank), ticks
 
-    def x(value: float) -> float:
-        return LEFT + (scale(value) - lo) / (hi - lo) * plot_w
 
-    y_low, y_high = y_range
-
-    def y(value: float) -> float:
-        return TOP + (y_high - value) / (y_high - y_low) * plot_h
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" class="plot">',
-        f"<title>{escape(title)}</title>",
-        f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#888"/>',
-    ]
+def _frame(axes: _Axes, ticks: list[tuple[float, str]], y_label: str) -> list[str]:
+    """The plot area, its grid and tick labels, and the axis titles."""
+    plot_w, plot_h, y_low, y_high = axes.plot_w, axes.plot_h, axes.y_low, axes.y_high
+    parts = [f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#888"/>']
     for step in range(5):
         tick = y_low + (y_high - y_low) * step / 4
         text = f"{tick:+.0%}" if y_low < 0 and tick else f"{tick:.0%}"
         parts.append(
-            f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{_fmt(y(tick))}" y2="{_fmt(y(tick))}" '
-            'stroke="#eee"/>'
-            f'<text x="{LEFT - 6}" y="{_fmt(y(tick) + 4)}" font-size="11" text-anchor="end">{text}</text>'
+            f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{_fmt(axes.y(tick))}" '
+            f'y2="{_fmt(axes.y(tick))}" stroke="#eee"/>'
+            f'<text x="{LEFT - 6}" y="{_fmt(axes.y(tick) + 4)}" font-size="11" '
+            f'text-anchor="end">{text}</text>'
         )
     for value, text in ticks:
         parts.append(
-            f'<line x1="{_fmt(x(value))}" x2="{_fmt(x(value))}" y1="{TOP}" y2="{TOP + plot_h}" '
-            f'stroke="#eee"/><text x="{_fmt(x(value))}" y="{TOP + plot_h + 16}" font-size="11" '
+            f'<line x1="{_fmt(axes.x(value))}" x2="{_fmt(axes.x(value))}" y1="{TOP}" y2="{TOP + plot_h}" '
+            f'stroke="#eee"/><text x="{_fmt(axes.x(value))}" y="{TOP + plot_h + 16}" font-size="11" '
             f'text-anchor="middle">{text}</text>'
         )
     parts.append(
         f'<text x="{LEFT + plot_w / 2}" y="{HEIGHT - 8}" font-size="12" text-anchor="middle">'
-        f"{'size rank (sizes undisclosed)' if by_rank else 'parameters (log scale)'}</text>"
+        f"{'size rank (sizes undisclosed)' if axes.by_rank else 'parameters (log scale)'}</text>"
         f'<text x="14" y="{TOP + plot_h / 2}" font-size="12" text-anchor="middle" '
         f'transform="rotate(-90 14 {TOP + plot_h / 2})">{escape(y_label)}</text>'
     )
-    if chance is not None:
+    return parts
+
+
+def _curve(axes: _Axes, s: Series, color: str, shift: float, index: int) -> list[str]:
+    """One series: its line, each point with its interval (or a published point), its legend entry."""
+    x, y = axes.x, axes.y
+    dash = ' stroke-dasharray="6,3"' if s.published else ""
+    parts = []
+    points = sorted(s.points, key=lambda p: p.params)
+    if len(points) > 1:
+        path = " ".join(f"{_fmt(x(p.params) + shift)},{_fmt(y(p.accuracy))}" for p in points)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"{dash}/>')
+    for p in points:
+        px, py = _fmt(x(p.params) + shift), _fmt(y(p.accuracy))
+        if s.published:
+            parts.append(_published_point(s.name, p, x(p.params), y, color))
+            continue
+        tip = f"{s.name} · {p.label}: {p.accuracy:.1%} [{p.low:.1%}, {p.high:.1%}]"
         parts.append(
-            f'<line class="chance" x1="{LEFT}" x2="{LEFT + plot_w}" y1="{_fmt(y(chance))}" '
-            f'y2="{_fmt(y(chance))}" stroke="#555" stroke-dasharray="5,4"/>'
-            f'<text x="{LEFT + plot_w - 4}" y="{_fmt(y(chance) - 4)}" font-size="10" text-anchor="end" '
-            f'fill="#555">{escape(chance_text or f"chance {chance:.0%}")}</text>'
+            f'<line x1="{px}" x2="{px}" y1="{_fmt(y(p.high))}" y2="{_fmt(y(p.low))}" '
+            f'stroke="{color}" stroke-width="1.5"/>'
+            f'<circle class="point" cx="{px}" cy="{py}" r="4" fill="{color}">'
+            f"<title>{escape(tip)}</title></circle>"
         )
-    parts += [_marker(m, x(m.at), TOP, plot_h) for m in markers]
-    ours = [s for s in series if not s.published]
-    for index, s in enumerate(series):
-        color = (
-            COLORS[ours.index(s) % len(COLORS)]
-            if not s.published
-            else REFERENCE_COLORS[(index - len(ours)) % len(REFERENCE_COLORS)]
-        )
-        dash = ' stroke-dasharray="6,3"' if s.published else ""
-        # Conditions at the same size side by side, not on top of one another: each curve of ours is
-        # shifted a few pixels (its own column); the tooltips keep the true size.
-        shift = 0.0 if s.published else (ours.index(s) - (len(ours) - 1) / 2) * DODGE
-        points = sorted(s.points, key=lambda p: p.params)
-        if len(points) > 1:
-            path = " ".join(f"{_fmt(x(p.params) + shift)},{_fmt(y(p.accuracy))}" for p in points)
-            parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"{dash}/>')
-        for p in points:
-            px, py = _fmt(x(p.params) + shift), _fmt(y(p.accuracy))
-            if s.published:
-                parts.append(_published_point(s.name, p, x(p.params), y, color))
-                continue
-            tip = f"{s.name} · {p.label}: {p.accuracy:.1%} [{p.low:.1%}, {p.high:.1%}]"
-            parts.append(
-                f'<line x1="{px}" x2="{px}" y1="{_fmt(y(p.high))}" y2="{_fmt(y(p.low))}" '
-                f'stroke="{color}" stroke-width="1.5"/>'
-                f'<circle class="point" cx="{px}" cy="{py}" r="4" fill="{color}">'
-                f"<title>{escape(tip)}</title></circle>"
-            )
-        legend_y = TOP + 14 + index * 18
-        name = f"published: {s.name}" if s.published else s.name
-        parts.append(
-            f'<line x1="{LEFT + plot_w + 10}" x2="{LEFT + plot_w + 26}" y1="{legend_y - 3}" '
-            f'y2="{legend_y - 3}" stroke="{color}" stroke-width="3"{dash}/>'
-            f'<text x="{LEFT + plot_w + 30}" y="{legend_y + 1}" font-size="11">{escape(name)}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+    legend_y = TOP + 14 + index * 18
+    name = f"published: {s.name}" if s.published else s.name
+    parts.append(
+        f'<line x1="{LEFT + axes.plot_w + 10}" x2="{LEFT + axes.plot_w + 26}" y1="{legend_y - 3}" '
+        f'y2="{legend_y - 3}" stroke="{color}" stroke-width="3"{dash}/>'
+        f'<text x="{LEFT + axes.plot_w + 30}" y="{legend_y + 1}" font-size="11">{escape(name)}</text>'
+    )
+    return parts
 
 
 RELIABILITY_SIZE, RELIABILITY_LEGEND = 300, 380
