@@ -36,7 +36,7 @@ def run(*, progress: bool = False, **options: Any) -> Path:
     directory. `progress=True` shows the progress bar and the per-model tables on the terminal."""
     from rich.console import Console
 
-    from benchmark import cli
+    from benchmark import cli, runconfig
     from benchmark.rundir import RunDir, default_run_path
     from benchmark.runner import Runner, SilentProgress
     from benchmark.terminal import RichProgress, print_tables
@@ -44,10 +44,10 @@ def run(*, progress: bool = False, **options: Any) -> Path:
     from reports import build_reports
 
     params, argv = _params(cli.run, options)
-    config = cli._config(params, ["bench", "run", *(redact(word) for word in argv)])
+    config = runconfig.config_from(params, ["bench", "run", *(redact(word) for word in argv)])
     path = params["out"] or default_run_path()
     RunDir.check_new(path)
-    cache = cli.CacheChoice(params["cache_dir"], params["no_cache"]).open()
+    cache = runconfig.CacheChoice(params["cache_dir"], params["no_cache"]).open()
     try:
         run_dir = RunDir.create(path)
         try:

@@ -1,12 +1,16 @@
-"""The command line. The one place where our errors become one line on stderr and exit code 2."""
+"""The command line. The one place where our errors become one line on stderr and exit code 2.
+
+`bench run` (a run and its resume), `bench report` and `bench compare` are here; the run's
+configuration is benchmark/runconfig.py, the listing commands (`bench families`, `bench tasks`)
+benchmark/catalog.py. Over 400 lines: `bench run`'s twenty options are declared here, with their help,
+as click wants them, and that alone takes 130 lines."""
 
 from __future__ import annotations
 
 import faulthandler
-import math
 import shlex
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,31 +20,24 @@ from rich.console import Console
 from rich.table import Table
 
 import providers
-import tasks as task_registry
-from benchmark import __version__
-from benchmark.cache import ResponseCache, default_cache_dir
+from benchmark import __version__, catalog
+from benchmark.cache import ResponseCache
 from benchmark.errors import BenchError
-from benchmark.families import load_family
-from benchmark.families import shipped as shipped_families
 from benchmark.jobs import SCORING_CHOICES
-from benchmark.prompting import PLAIN, reasons
-from benchmark.rundir import RunDir, default_run_path, write_atomic
-from benchmark.runner import ModelSpec, RunConfig, Runner, TaskPlan
-from benchmark.schemas import RunSettings
-from benchmark.sizes import format_size, parse_size
-from benchmark.terminal import RichProgress, plain, print_tables, shown, stdout_console
-from benchmark.variants import task_label, variant_key
-from providers.base import LOCAL_WEIGHTS, ProviderOptions
+from benchmark.runconfig import (
+    DEFAULT_LIMIT,
+    CacheChoice,
+    config_from,
+    params_of,
+    resumed_base_url,
+)
+from benchmark.rundir import RunDir, default_run_path
+from benchmark.runner import RunConfig, Runner
+from benchmark.sizes import format_size
+from benchmark.terminal import RichProgress, plain, print_tables, shown
+from providers.base import LOCAL_WEIGHTS
 from providers.http_api import REDACTED, public_url, redact, url_secrets
 from reports import build_reports
-from reports.tables import pct
-
-DEFAULT_LIMIT = 20
-MAX_CONCURRENCY = 1024
-"""Requests in flight per model; more would only queue (the HTTP client keeps 256 connections)."""
-MAX_TIMEOUT = 86400
-"""Seconds per request: a day. nan and inf are refused too (nan failed every request at once, inf let a
-hanging server hang the run)."""
 
 
 @click.group()
@@ -195,7 +192,7 @@ def run(
         _resume(resume_dir)
         return
     command = ["bench", *(redact(arg) for arg in sys.argv[1:])]  # no password or token is written down
-    config = _config(click.get_current_context().params, command)
+    config = config_from(click.get_current_context().params, command)
     path = out or default_run_path()
     RunDir.check_new(path)  # a bad --out is refused before the cache is created
     choice = CacheChoice(cache_dir, no_cache)
@@ -210,24 +207,6 @@ def run(
     _execute(config, run_dir, cache, _resume_hint(run_dir, config, choice), resume=False)
 
 
-@dataclass(frozen=True)
-class CacheChoice:
-    """A run's --cache-dir and --no-cache: the response cache it uses, kept by --resume."""
-
-    directory: Path | None = None
-    """--cache-dir; None: the default ($BENCH_CACHE_DIR, else ~/.cache/bench)."""
-    off: bool = False
-    """--no-cache."""
-
-    def open(self) -> ResponseCache | None:
-        return None if self.off else ResponseCache(self.directory or default_cache_dir())
-
-    def flags(self) -> list[str]:
-        if self.off:
-            return ["--no-cache"]
-        return ["--cache-dir", str(self.directory)] if self.directory is not None else []
-
-
 def _resume_hint(run_dir: RunDir, config: RunConfig, choice: CacheChoice) -> str:
     """The command that finishes this run, to be copied: its cache choice, and a --base-url to give
     back when the run's own held a secret."""
@@ -237,141 +216,6 @@ def _resume_hint(run_dir: RunDir, config: RunConfig, choice: CacheChoice) -> str
         words += ["--base-url", public_url(base_url)]
     hint = " ".join(shlex.quote(word) for word in words)
     return hint + (f" (with the password or token in place of {REDACTED})" if REDACTED in hint else "")
-
-
-def _config(params: dict[str, Any], command: list[str]) -> RunConfig:
-    """The run that `bench run`'s options ask for, checked before anything is written."""
-    limit, concurrency, max_cost, timeout = (
-        params["limit"],
-        params["concurrency"],
-        params["max_cost"],
-        params["timeout"],
-    )
-    if limit < 1:
-        raise BenchError(f"--limit must be at least 1, not {limit}")
-    if not 1 <= concurrency <= MAX_CONCURRENCY:
-        raise BenchError(f"--concurrency must be from 1 to {MAX_CONCURRENCY}, not {concurrency}")
-    if max_cost is not None and not (math.isfinite(max_cost) and max_cost >= 0):
-        raise BenchError(f"--max-cost must be a number of dollars, 0 or more, not {max_cost}")
-    if not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT):
-        raise BenchError(f"--timeout must be seconds above 0, at most {MAX_TIMEOUT}, not {timeout}")
-    plans = []
-    seen: set[tuple[str, object]] = set()
-    for spec in params["task_specs"] or task_registry.DEFAULT_SUITE:
-        for task in task_registry.create_all(spec):
-            variant = (task.name, variant_key(task.params()))
-            if variant in seen:
-                raise BenchError(f"task {task_label(task.name, task.params())} is given twice; give it once")
-            seen.add(variant)
-            chosen = select_promptings(task.name, task.promptings, params["prompting"], strict=False)
-            if not params["task_specs"] and not chosen:
-                continue  # the default suite runs the tasks that have the asked condition
-            plans.append(TaskPlan(task, select_promptings(task.name, task.promptings, params["prompting"])))
-            _note_small_item_space(task, limit, params["seed"])
-    options = ProviderOptions(
-        base_url=params["base_url"],
-        timeout=timeout,
-        api=params["api"],
-        weights=params["weights"],
-        dtype=params["dtype"],
-        chat_template=params["chat_template"],
-    )
-    specs = model_specs(params["provider"], params["models"], params["families"])
-    specs = _within(specs, params["max_params"])
-    _one_server_per_member(specs, options.base_url, params["families"])
-    if options.weights != "native" and any(member.provider != "local" for member in specs):
-        raise BenchError(f"--weights {options.weights} applies to --provider local only")
-    for member in specs:
-        member_options = replace(options, base_url=member.base_url or options.base_url)
-        providers.preflight(member.provider, [member.model], member_options)
-    return RunConfig(
-        models=specs,
-        tasks=plans,
-        limit=limit,
-        seed=params["seed"],
-        concurrency=concurrency,
-        max_cost=max_cost,
-        command=command,
-        options=options,
-        scoring=params["scoring"],
-        settings=settings_of(params),
-    )
-
-
-def settings_of(params: dict[str, Any]) -> RunSettings:
-    """`bench run`'s options as the typed record the manifest keeps (a secret in --base-url as ***)."""
-    cache_dir = params["cache_dir"]
-    return RunSettings(
-        provider=params["provider"],
-        models=list(params["models"]),
-        families=list(params["families"]),
-        tasks=list(params["task_specs"]),
-        prompting=params["prompting"],
-        scoring=params["scoring"],
-        limit=params["limit"],
-        seed=params["seed"],
-        concurrency=params["concurrency"],
-        base_url=redact(params["base_url"]) if params["base_url"] else None,
-        timeout=params["timeout"],
-        api=params["api"],
-        weights=params["weights"],
-        dtype=params["dtype"],
-        chat_template=params["chat_template"],
-        max_params=params["max_params"],
-        max_cost=params["max_cost"],
-        cache_dir=None if cache_dir is None else str(cache_dir),
-        no_cache=params["no_cache"],
-    )
-
-
-def params_of(settings: RunSettings) -> dict[str, Any]:
-    """The options `settings` records, as `bench run`'s parameters (the inverse of `settings_of`)."""
-    params = settings.model_dump(exclude={"tasks"})
-    params.update(
-        models=tuple(settings.models),
-        families=tuple(settings.families),
-        task_specs=tuple(settings.tasks),
-        cache_dir=None if settings.cache_dir is None else Path(settings.cache_dir),
-        out=None,
-        resume_dir=None,
-    )
-    return params
-
-
-def _note_small_item_space(task: task_registry.Task, limit: int, seed: int) -> None:
-    """One line when --limit asks for more items than the task variant has: it gives all it has."""
-    count = task.item_count(seed)
-    if count is not None and limit > count:
-        click.echo(
-            plain(
-                f"{task_label(task.name, task.params())}: --limit {limit} is more than its {count} "
-                f"distinct items; running all {count}"
-            ),
-            err=True,
-        )
-
-
-def _within(specs: list[ModelSpec], max_params: str | None) -> list[ModelSpec]:
-    """The members no larger than --max-params (members of undisclosed size stay)."""
-    if max_params is None:
-        return specs
-    limit = parse_size(max_params)
-    kept = [s for s in specs if s.params is None or s.params <= limit]
-    if not kept:
-        raise BenchError(f"--max-params {max_params} leaves out every model")
-    return kept
-
-
-def _one_server_per_member(specs: list[ModelSpec], base_url: str | None, families: tuple[str, ...]) -> None:
-    """A --base-url names one server, which serves one model: a family of several sizes needs a server
-    per member."""
-    shared = [s for s in specs if s.base_url is None]
-    if base_url and families and len(shared) > 1:
-        raise BenchError(
-            f"--base-url would send all {len(shared)} members of {', '.join(families)} to one server, which "
-            "serves one model; give each member its own server as base_url in a family file (copy "
-            "`bench families show NAME`), or run one member with --model and --base-url"
-        )
 
 
 RESUME_OPTIONS = {"resume_dir", "cache_dir", "no_cache", "base_url"}
@@ -412,8 +256,8 @@ def _resume_config(
         original = params_of(manifest.settings)
     else:  # written before the manifest kept its settings (schema 4): read from its command line
         original = _params_from_command(path, manifest.command, ctx)
-    original["base_url"] = _resumed_base_url(path, original["base_url"], ctx.params["base_url"])
-    config = _config(original, manifest.command)
+    original["base_url"] = resumed_base_url(path, original["base_url"], ctx.params["base_url"])
+    config = config_from(original, manifest.command)
     given = any(
         ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE for name in ("cache_dir", "no_cache")
     )
@@ -471,24 +315,6 @@ def _bytes(count: int | None) -> str:
     if count is None:
         return "?"
     return f"{count / 1e9:.1f} GB" if count >= 1e8 else f"{count / 1e6:.0f} MB"
-
-
-def _resumed_base_url(path: Path, recorded: str | None, given: str | None) -> str | None:
-    """The --base-url of a resumed run: the one in its manifest, unless that had a password or token
-    (written down as ***), which the resume must give again, the rest unchanged."""
-    if given is None:
-        if recorded is not None and REDACTED in recorded:
-            raise BenchError(
-                f"this run's --base-url {recorded} held a password or token, which bench never writes "
-                f"down; give it again: bench run --resume {path} --base-url URL"
-            )
-        return recorded
-    if recorded is None or public_url(given) != public_url(recorded):
-        raise BenchError(
-            f"--base-url with --resume may only give back the password or token of the run's own "
-            f"--base-url ({recorded or 'none'}), not change it"
-        )
-    return given
 
 
 def _execute(
@@ -551,73 +377,6 @@ def _run_and_report(
         sys.exit(1)
 
 
-def model_specs(provider: str, models: tuple[str, ...], families: tuple[str, ...]) -> list[ModelSpec]:
-    """The models to run: --model ids for --provider, or every member of each --family."""
-    if families and models:
-        raise BenchError("give --model or --family, not both (add models to a family file instead)")
-    if not families:
-        ids: list[str | None] = list(models) or [None]
-        return [ModelSpec(provider, model) for model in ids]
-    specs = []
-    for name in families:
-        family = load_family(name)
-        for m in family.members:
-            specs.append(ModelSpec(m.provider, m.model, family.name, m.variant, m.params, m.rank, m.base_url))
-    return specs
-
-
-@cli.group(name="families")
-def families_group() -> None:
-    """Model families: the members of a family at several sizes."""
-
-
-@families_group.command(name="list")
-def families_list() -> None:
-    """List the shipped families with their sizes and variants."""
-    table = Table("family", "members", "sizes", "variants", "providers", "description")
-    for path in shipped_families():
-        family = load_family(path.stem)
-        sizes = (
-            "rank " + ", ".join(str(m.rank) for m in family.members)
-            if family.by_rank
-            else ", ".join(dict.fromkeys(format_size(m.params) for m in family.members))
-        )
-        table.add_row(
-            *map(
-                shown,
-                (
-                    family.name,
-                    str(len(family.members)),
-                    sizes,
-                    ", ".join(dict.fromkeys(m.variant for m in family.members)),
-                    ", ".join(dict.fromkeys(m.provider for m in family.members)),
-                    family.description,
-                ),
-            )
-        )
-    stdout_console().print(table)
-
-
-@families_group.command(name="show")
-@click.argument("name")
-def families_show(name: str) -> None:
-    """Show the members of a family (a shipped name or a .yaml file)."""
-    family = load_family(name)
-    out = stdout_console()
-    out.print(
-        f"[bold]{shown(family.name)}[/bold] version {shown(family.version)}: {shown(family.description)}",
-        highlight=False,
-    )
-    out.print(f"sizes from: {shown(family.source)}", highlight=False)
-    size_column = "rank (undisclosed sizes)" if family.by_rank else "params"
-    table = Table("provider", "model", size_column, "variant", "base_url")
-    for m in family.members:
-        size = str(m.rank) if family.by_rank else format_size(m.params)
-        base_url = public_url(m.base_url) if m.base_url else ""
-        table.add_row(*map(shown, (m.provider, m.model or "(default)", size, m.variant, base_url)))
-    out.print(table)
-
-
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option(
@@ -661,99 +420,8 @@ def compare(run_dirs: tuple[Path, ...], out: Path | None) -> None:
     click.echo(plain(f"run directory: {merged.path}"), err=True)
 
 
-@cli.group(name="tasks")
-def tasks_group() -> None:
-    """The task suite."""
-
-
-@tasks_group.command(name="list")
-def tasks_list() -> None:
-    """List the tasks and shipped trap files with versions, prompting conditions and chance levels."""
-    table = Table(
-        "task", "version", "promptings", "chance", "variants (--task NAME:key=value)", "what it measures"
-    )
-    for name, cls in task_registry.TASKS.items():
-        table.add_row(
-            name,
-            cls.version,
-            ", ".join(cls.promptings),
-            pct(cls.chance),
-            task_registry.variants(cls),
-            cls.description,
-        )
-    for path in task_registry.shipped_trap_files():
-        task = task_registry.create(str(path))
-        cells = (str(path), task.version, ", ".join(task.promptings), pct(task.chance), "", task.description)
-        table.add_row(*map(shown, cells))
-    stdout_console().print(table)
-
-
-@tasks_group.command(name="show")
-@click.argument("spec")
-@click.option("--seed", type=int, default=0, show_default=True)
-def tasks_show(spec: str, seed: int) -> None:
-    """Show a task (NAME, NAME:key=value,... or a file): what it is, and its first prompt per condition;
-    each variant of a sweep (arithmetic:digits=1-3) in turn."""
-    out = stdout_console()
-    for task in task_registry.create_all(spec):
-        out.print(f"[bold]{shown(task.name)}[/bold] version {shown(task.version)}: {shown(task.description)}")
-        out.print(
-            plain(
-                f"parameters: {task.params() or '-'}; chance {pct(task.chance)}; answers: {task.answer_type}"
-            ),
-            markup=False,
-        )
-        for prompting in task.promptings:
-            [first] = task.instances(seed, 1, prompting)
-            out.rule(shown(f"{prompting}: item {first.item_id}, target {first.target!r}"))
-            out.print(plain(first.prompt), markup=False, highlight=False)
-
-
-@tasks_group.command(name="validate")
-@click.argument("path", type=click.Path(path_type=Path))
-def tasks_validate(path: Path) -> None:
-    """Check a task file (bench trap file, prize CSV/JSONL, BIG-bench task.json, GPT-3 JSONL)."""
-    task = task_registry.load_file(path)
-    count = len(task.instances(0, None, task.promptings[0]))
-    click.echo(plain(f"{path}: OK, {count} items, {task.answer_type} answers, version {task.version}"))
-
-
-@tasks_group.command(name="export")
-@click.argument("spec")
-@click.option("--format", "fmt", type=click.Choice(["prize-jsonl"]), default="prize-jsonl", show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--limit", type=int, default=None, help="Items to write (default: the task's full set).")
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="File to write (default: stdout).")
-def tasks_export(spec: str, fmt: str, seed: int, limit: int | None, out: Path | None) -> None:
-    """Write a choice task's plain items as Inverse Scaling Prize JSONL (prompt, classes, answer_index)."""
-    from tasks.files import export_prize_jsonl
-
-    if limit is not None and limit < 1:
-        raise BenchError(f"--limit must be at least 1, not {limit}")
-    task = task_registry.create(spec)
-    text = export_prize_jsonl(task.instances(seed, limit, PLAIN.name))
-    if out is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        write_atomic(out, text)
-    except OSError as exc:
-        raise BenchError(f"cannot write {out}: {exc.strerror or exc}") from None
-    click.echo(plain(f"{out}: {text.count(chr(10))} items ({fmt})"), err=True)
-
-
-def select_promptings(
-    task: str, available: tuple[str, ...], selector: str, strict: bool = True
-) -> tuple[str, ...]:
-    """The task's prompting conditions picked by --prompting (plain, cot or both); none is an error
-    when `strict`."""
-    if selector == "both":
-        return available
-    wanted = reasons if selector == "cot" else (lambda p: p == PLAIN.name)
-    chosen = tuple(p for p in available if wanted(p))
-    if not chosen and strict:
-        raise BenchError(f"task {task!r} has no prompting {selector!r}; it has: {', '.join(available)}")
-    return chosen
+cli.add_command(catalog.families_group)
+cli.add_command(catalog.tasks_group)
 
 
 def main(argv: list[str] | None = None) -> None:

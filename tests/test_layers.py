@@ -28,7 +28,10 @@ BOTTOM = {
         "yamlfile",
     )
 }
-TOP = {f"benchmark.{name}" for name in ("__main__", "api", "cli", "cost", "families", "jobs", "runner")}
+TOP = {
+    f"benchmark.{name}"
+    for name in ("__main__", "api", "catalog", "cli", "cost", "families", "jobs", "runconfig", "runner")
+}
 TOP.add("benchmark")  # the package: __version__, and run/load_run from api.py
 
 

@@ -109,7 +109,7 @@ def test_a_registered_condition_is_known_by_name_and_a_task_runs_only_those_it_l
 
 
 def test_the_cli_selects_conditions_by_whether_they_reason(monkeypatch: pytest.MonkeyPatch) -> None:
-    from benchmark.cli import select_promptings
+    from benchmark.runconfig import select_promptings
 
     monkeypatch.setitem(PROMPTINGS, "deliberate", Deliberate())
     available = ("plain", "cot", "cot_zeroshot", "deliberate")
