@@ -48,7 +48,7 @@ def scoring_drift(provider: LocalProvider, reference: Any, label: str) -> None:
     """Largest |bench - reference| per kind of class, in nats (stepwise: per token)."""
     short = [i.prompt for i in tasks.create("hindsight_neglect:shots=2").instances(0, 6, "plain")]
     short.append("Q: What is 12 plus 30?\n\nA:")
-    long = tasks.create("hindsight_neglect").instances(0, 3, "plain")
+    long = tasks.create("hindsight_neglect").instances(0, 8, "plain")
     cases = [(p, 0, "") for p in short] + [(i.prompt, i.shared_prefix, "long prefix ") for i in long]
     worst: dict[str, float] = {}
     for prompt, shared, kind in cases:

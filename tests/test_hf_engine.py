@@ -157,7 +157,8 @@ def test_a_family_sweep_loads_one_size_at_a_time_and_templates_only_instruct(tmp
         TaskPlan(create("hindsight_neglect:shots=0"), ("plain",)),
     ]
     run_dir = RunDir.create(tmp_path / "run")
-    Runner(RunConfig(specs, plans, limit=3, seed=0, options=options), run_dir, factory=factory).run()
+    config = RunConfig(specs, plans, limit=3, seed=0, options=options, scoring="logprob")
+    Runner(config, run_dir, factory=factory).run()
     run_dir.close()
     assert alive_at_load == [0, 0]  # the first size's model was freed before the second was loaded
     samples = list(run_dir.iter_samples())
@@ -204,7 +205,7 @@ def test_resume_computes_an_item_with_the_neighbours_it_had(tmp_path: Path) -> N
     )
     Runner(config, second, resume=True).run()
     second.close()
-    key = lambda s: (s.task, s.item_id)  # noqa: E731
+    key = lambda s: (s.task, s.item_id, s.scoring)  # noqa: E731 (choice items: both scoring modes)
     before = {key(s): s for s in first.iter_samples()}
     again = {key(s): s for s in second.iter_samples()}
     assert before.keys() == again.keys()
@@ -295,6 +296,8 @@ def test_bench_run_on_a_model_folder(bench, tmp_path: Path) -> None:
         "3",
         "--prompting",
         "plain",
+        "--scoring",
+        "logprob",
         "--out",
         str(out),
     )
