@@ -521,9 +521,7 @@ class Runner:
                 identity,
                 task,
                 body,
-                lambda: provider.score_continuations(
-                    request.prompt, request.continuations, request.shared_prefix
-                ),
+                lambda: provider.score(request),
                 lambda answer: scores_from(answer, len(continuations)),
             )
             from_cache.append(hit)

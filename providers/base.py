@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import math
@@ -205,11 +206,11 @@ def scores_from(answer: object, count: int) -> ContinuationScores:
     )
 
 
-class Provider:
+class Provider(abc.ABC):
     """One model behind one backend.
 
     Subclasses implement `generate`; those whose backend can score given text also set
-    `supports_logprobs = True` and implement `score_continuations`. `info` describes the model.
+    `supports_logprobs = True` and implement `score`. `info` describes the model.
     """
 
     name: ClassVar[str]
@@ -241,6 +242,7 @@ class Provider:
     @classmethod
     def check_spec(cls, spec: str | None, options: ProviderOptions) -> None:
         """Raise a BenchError if `spec` clearly cannot be used (missing package, file or key); cheap."""
+        return None
 
     @classmethod
     def footprint(cls, spec: str | None, options: ProviderOptions, params: int | None) -> Footprint | None:
@@ -248,13 +250,12 @@ class Provider:
         None for models that run elsewhere."""
         return None
 
+    @abc.abstractmethod
     async def generate(self, request: GenerateRequest) -> Generation:
-        raise NotImplementedError
+        """The model's greedy completion of `request.prompt`, cut at the first of `request.stop`."""
 
-    async def score_continuations(
-        self, prompt: str, continuations: Sequence[str], shared_prefix: int = 0
-    ) -> ContinuationScores:
-        """Log-probability of each continuation after `prompt` (`shared_prefix` as in GenerateRequest)."""
+    async def score(self, request: ScoreRequest) -> ContinuationScores:
+        """Log-probability of each of `request.continuations` after `request.prompt`."""
         raise NotImplementedError(f"provider {self.name!r} does not give log-probabilities")
 
     async def generate_many(self, requests: Sequence[GenerateRequest]) -> list[Generation]:
@@ -262,8 +263,8 @@ class Provider:
         return [await self.generate(request) for request in requests]
 
     async def score_many(self, requests: Sequence[ScoreRequest]) -> list[ContinuationScores]:
-        """`score_continuations` for each request; engines that batch override it."""
-        return [await self.score_continuations(r.prompt, r.continuations, r.shared_prefix) for r in requests]
+        """`score` for each request; engines that batch override it."""
+        return [await self.score(request) for request in requests]
 
     def sent(self, prompt: str) -> str | None:
         """The text the model is given for `prompt` when it is not the prompt itself (a chat template

@@ -194,10 +194,8 @@ class HFProvider(Provider):
     async def generate_many(self, requests: Sequence[GenerateRequest]) -> list[Generation]:
         return await self._on_engine_thread(self._generate, list(requests))
 
-    async def score_continuations(
-        self, prompt: str, continuations: Sequence[str], shared_prefix: int = 0
-    ) -> ContinuationScores:
-        return (await self.score_many([ScoreRequest(prompt, tuple(continuations), shared_prefix)]))[0]
+    async def score(self, request: ScoreRequest) -> ContinuationScores:
+        return (await self.score_many([request]))[0]
 
     async def score_many(self, requests: Sequence[ScoreRequest]) -> list[ContinuationScores]:
         return await self._on_engine_thread(self._score, list(requests))

@@ -39,6 +39,7 @@ from providers.base import (
     Provider,
     ProviderError,
     ProviderOptions,
+    ScoreRequest,
     generated,
 )
 from providers.http_api import (
@@ -195,11 +196,10 @@ class HFInferenceProvider(Provider):
         assert spec is not None
         return cls(spec, options)
 
-    async def score_continuations(
-        self, prompt: str, continuations: Sequence[str], shared_prefix: int = 0
-    ) -> ContinuationScores:
+    async def score(self, request: ScoreRequest) -> ContinuationScores:
         if not self.supports_logprobs:
-            return await super().score_continuations(prompt, continuations, shared_prefix)
+            return await super().score(request)
+        prompt, continuations = request.prompt, request.continuations
         totals, counts = [], 0
         for continuation in continuations:
             text = prompt + continuation

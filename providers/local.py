@@ -524,14 +524,12 @@ class LocalProvider(Provider):
             tuple(results), prompt_tokens=len(context), continuation_tokens=sum(len(c) for c in item.splits)
         )
 
-    async def score_continuations(
-        self, prompt: str, continuations: Sequence[str], shared_prefix: int = 0
-    ) -> ContinuationScores:
+    async def score(self, request: ScoreRequest) -> ContinuationScores:
         # One item per call: packing several (`_score_many` can) changes each item's numbers with its
         # neighbours in the batch (perf/packing.py measures by how much) for a few percent of speed.
-        text, shared = self._as_sent(prompt, shared_prefix)
-        request = [ScoreRequest(text, tuple(continuations), shared)]
-        return (await self._on_engine_thread(self._score_many, request))[0]
+        text, shared = self._as_sent(request.prompt, request.shared_prefix)
+        sent = [ScoreRequest(text, tuple(request.continuations), shared)]
+        return (await self._on_engine_thread(self._score_many, sent))[0]
 
 
 if __name__ == "__main__":

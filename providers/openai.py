@@ -16,7 +16,7 @@ message, so the server wraps it in the model's chat template. `auto` picks compl
 `--base-url` is given (local servers serve base models), else chat, unless the model id looks like a
 completions model (`*-instruct`, `davinci-002`, `babbage-002`).
 
-Log-probabilities of continuations (`score_continuations`) use the completions endpoint with
+Log-probabilities of continuations (`score`) use the completions endpoint with
 `echo=True, logprobs=1` on prompt + continuation and sum the log-probs of the tokens that start at or
 after the end of the prompt. They are opt-in: set `BENCH_OPENAI_LOGPROBS=1`, and the adapter checks
 once, when the model is loaded, that the endpoint really returns prompt log-probs (else one error line).
@@ -55,6 +55,7 @@ from providers.base import (
     Provider,
     ProviderError,
     ProviderOptions,
+    ScoreRequest,
     generated,
     scores_from,
     token_count,
@@ -362,9 +363,8 @@ class OpenAIProvider(Provider):
             "temperature": 0,
         }
 
-    async def score_continuations(
-        self, prompt: str, continuations: Sequence[str], shared_prefix: int = 0
-    ) -> ContinuationScores:
+    async def score(self, request: ScoreRequest) -> ContinuationScores:
+        prompt, continuations = request.prompt, request.continuations
         if not self.supports_logprobs:
             raise ProviderError(ErrorKind.FATAL, f"log-probs are off (set {LOGPROBS_ENV}=1)")
         totals: list[float] = []
