@@ -6,10 +6,11 @@ import abc
 import asyncio
 import contextlib
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, is_dataclass
 from enum import Enum
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from benchmark.schemas import ModelInfo
 
@@ -210,10 +211,16 @@ class Provider(abc.ABC):
     """One model behind one backend.
 
     Subclasses implement `generate`; those whose backend can score given text also set
-    `supports_logprobs = True` and implement `score`. `info` describes the model.
+    `supports_logprobs = True` and implement `score`. `info` describes the model. By default a
+    provider is built as `cls(spec, options)` after `check_spec`, and names its model by `spec`.
     """
 
     name: ClassVar[str]
+    """The name `--provider` chooses it by (the name of its `bench.providers` entry point)."""
+    key_env: ClassVar[str | None] = None
+    """The environment variable that holds the provider's API key (OPENAI_API_KEY, ...); None when it
+    needs none. The shared check of API providers (providers/http_api.py) asks for it unless a
+    --base-url server is used, and authentication errors name it."""
     supports_logprobs: bool = False
     max_concurrency: ClassVar[int | None] = None
     """Upper bound on requests in flight (1 for an in-process engine); None leaves it to the user."""
@@ -227,6 +234,19 @@ class Provider(abc.ABC):
 
     info: ModelInfo
 
+    def __init__(self, spec: str | None, options: ProviderOptions) -> None:
+        """The default model: named by `spec` (the provider's name when None), no size, no details.
+        Providers that describe their model better set `info` in their own `__init__`."""
+        label = spec or self.name
+        self.info = ModelInfo(
+            provider=self.name,
+            model=label,
+            label=label,
+            params=None,
+            scripted=False,
+            supports_logprobs=self.supports_logprobs,
+        )
+
     @property
     def identity(self) -> dict[str, str]:
         """What makes this model's answers this model's: the response cache's key. By default the
@@ -235,13 +255,21 @@ class Provider(abc.ABC):
         return {"provider": self.info.provider, "model": self.info.model, **self.info.details}
 
     @classmethod
-    def from_spec(cls, spec: str | None, options: ProviderOptions) -> Provider:
-        """Load the model named by `spec` (None: the provider's default)."""
-        raise NotImplementedError
+    def from_spec(cls, spec: str | None, options: ProviderOptions) -> Self:
+        """Load the model named by `spec` (None: the provider's default): `check_spec`, then
+        `cls(spec, options)`. Providers that resolve `spec` first (a file, a download) override it."""
+        cls.check_spec(spec, options)
+        return cls(spec, options)
+
+    @classmethod
+    def api_key(cls) -> str | None:
+        """The key in the environment variable `key_env`; None when unset, blank, or not needed."""
+        return (os.environ.get(cls.key_env) or "").strip() or None if cls.key_env else None
 
     @classmethod
     def check_spec(cls, spec: str | None, options: ProviderOptions) -> None:
-        """Raise a BenchError if `spec` clearly cannot be used (missing package, file or key); cheap."""
+        """Raise a BenchError if `spec` clearly cannot be used (missing package, file or key); cheap.
+        Nothing to check by default."""
         return None
 
     @classmethod

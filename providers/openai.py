@@ -133,7 +133,7 @@ def _status_error(
     return classify_status(
         status,
         redact(first_line(message), *secrets),
-        key_variable="OPENAI_API_KEY",
+        key_variable=OpenAIProvider.key_env,
         model=model,
         where=base_url,
         headers=headers,
@@ -202,6 +202,7 @@ def _run_sync(make: Callable[[], Awaitable[T]]) -> T:
 
 class OpenAIProvider(Provider):
     name = "openai"
+    key_env = "OPENAI_API_KEY"
     max_concurrency = None
 
     def __init__(self, spec: str, options: ProviderOptions) -> None:
@@ -212,7 +213,7 @@ class OpenAIProvider(Provider):
         self.where = public_url(self.base_url)
         """The endpoint as written down and shown: without a password or token."""
         self.timeout = options.timeout
-        key = os.environ.get("OPENAI_API_KEY") or None
+        key = self.api_key()
         self._secret = key
         self._secrets = tuple(x for x in (key, *url_secrets(self.base_url)) if x)
         self.client: Any = None  # the SDK's, for OpenAI's own API
@@ -245,13 +246,7 @@ class OpenAIProvider(Provider):
     @classmethod
     def check_spec(cls, spec: str | None, options: ProviderOptions) -> None:
         _require_sdk()
-        check_api_spec("openai", spec, options, "OPENAI_API_KEY", "gpt-4o-mini", "the OpenAI API")
-
-    @classmethod
-    def from_spec(cls, spec: str | None, options: ProviderOptions) -> OpenAIProvider:
-        cls.check_spec(spec, options)
-        assert spec is not None
-        return cls(spec, options)
+        check_api_spec(cls, spec, options, "gpt-4o-mini", "the OpenAI API")
 
     def _error(self, exc: BaseException) -> ProviderError:
         return map_error(exc, self.spec, self.where, self._secrets)
