@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, is_dataclass
 from enum import Enum
 from typing import ClassVar, Self
 
+from benchmark.errors import UsageError
 from benchmark.schemas import ModelInfo
 
 LOCAL_WEIGHTS = ("native", "f32")
@@ -219,8 +220,8 @@ class Provider(abc.ABC):
     """The name `--provider` chooses it by (the name of its `bench.providers` entry point)."""
     key_env: ClassVar[str | None] = None
     """The environment variable that holds the provider's API key (OPENAI_API_KEY, ...); None when it
-    needs none. The shared check of API providers (providers/http_api.py) asks for it unless a
-    --base-url server is used, and authentication errors name it."""
+    needs none. `check_key` asks for it before a run (unless a --base-url server is used), and
+    authentication errors name it."""
     supports_logprobs: bool = False
     max_concurrency: ClassVar[int | None] = None
     """Upper bound on requests in flight (1 for an in-process engine); None leaves it to the user."""
@@ -269,8 +270,18 @@ class Provider(abc.ABC):
     @classmethod
     def check_spec(cls, spec: str | None, options: ProviderOptions) -> None:
         """Raise a BenchError if `spec` clearly cannot be used (missing package, file or key); cheap.
-        Nothing to check by default."""
-        return None
+        By default only the key (`check_key`)."""
+        cls.check_key(options)
+
+    @classmethod
+    def check_key(cls, options: ProviderOptions, service: str | None = None) -> None:
+        """A UsageError when the provider has a `key_env` that is not set and no --base-url server of
+        one's own is used; `service` names what the key is for."""
+        if cls.key_env and not cls.api_key() and not options.base_url:
+            raise UsageError(
+                f"--provider {cls.name} needs the environment variable {cls.key_env}"
+                f"{f' for {service}' if service else ''} (or --base-url for a server of your own)"
+            )
 
     @classmethod
     def footprint(cls, spec: str | None, options: ProviderOptions, params: int | None) -> Footprint | None:

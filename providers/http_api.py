@@ -63,19 +63,15 @@ def first_line(text: str, limit: int = 200) -> str:
 def check_api_spec(
     provider: type[Provider], spec: str | None, options: ProviderOptions, model_example: str, service: str
 ) -> None:
-    """--model is required; so is the key in the provider's `key_env`, unless a --base-url server is
-    used, which must be an http(s) URL."""
+    """--model is required; so is the key in the provider's `key_env` (Provider.check_key), unless a
+    --base-url server is used, which must be an http(s) URL."""
     check_base_url(options.base_url)
     if spec is None:
         raise UsageError(
             f"--provider {provider.name} needs --model (a model id such as {model_example}, or the name "
             "a --base-url server gives its model)"
         )
-    if provider.key_env and not provider.api_key() and not options.base_url:
-        raise UsageError(
-            f"--provider {provider.name} needs the environment variable {provider.key_env} for {service} "
-            "(or --base-url for a server of your own)"
-        )
+    provider.check_key(options, service)
 
 
 REDACTED = "***"
