@@ -1,10 +1,10 @@
-"""Provider adapters, registered lazily: a backend's package is imported only when it is chosen."""
+"""Provider adapters, registered as entry points of the group `bench.providers` (the shipped ones in
+bench's pyproject.toml, others in their own package's): a provider's module, and so its backend's
+package, is imported only when it is chosen."""
 
 from __future__ import annotations
 
-import importlib
-
-from benchmark.errors import UsageError
+from benchmark.registry import Registry
 from providers.base import (
     ContinuationScores,
     ErrorKind,
@@ -16,14 +16,9 @@ from providers.base import (
     ProviderOptions,
 )
 
-_REGISTRY: dict[str, tuple[str, str]] = {
-    "anthropic": ("providers.anthropic", "AnthropicProvider"),
-    "hf": ("providers.hf", "HFProvider"),
-    "hf-inference": ("providers.hf_inference", "HFInferenceProvider"),
-    "local": ("providers.local", "LocalProvider"),
-    "openai": ("providers.openai", "OpenAIProvider"),
-    "scripted": ("providers.scripted", "ScriptedProvider"),
-}
+GROUP = "bench.providers"
+PROVIDERS: Registry[Provider] = Registry(GROUP, "provider", Provider)
+"""The registered providers by name; a class is imported at its first lookup."""
 
 __all__ = [
     "ContinuationScores",
@@ -34,6 +29,8 @@ __all__ = [
     "ProviderError",
     "ProviderOptions",
     "Footprint",
+    "GROUP",
+    "PROVIDERS",
     "create",
     "footprint",
     "names",
@@ -42,15 +39,13 @@ __all__ = [
 
 
 def names() -> list[str]:
-    return sorted(_REGISTRY)
+    return list(PROVIDERS)
 
 
 def _provider_class(provider: str) -> type[Provider]:
-    if provider not in _REGISTRY:
-        raise UsageError(f"unknown provider {provider!r}; choose one of: {', '.join(names())}")
-    module_name, class_name = _REGISTRY[provider]
-    cls: type[Provider] = getattr(importlib.import_module(module_name), class_name)
-    return cls
+    if provider not in PROVIDERS:
+        raise PROVIDERS.unknown(provider)
+    return PROVIDERS[provider]
 
 
 def preflight(provider: str, models: list[str | None], options: ProviderOptions | None = None) -> None:
