@@ -4,6 +4,7 @@ package, is imported only when it is chosen."""
 
 from __future__ import annotations
 
+from benchmark.errors import BenchError, UsageError
 from benchmark.registry import Registry
 from providers.base import (
     ContinuationScores,
@@ -14,6 +15,8 @@ from providers.base import (
     Provider,
     ProviderError,
     ProviderOptions,
+    ScoreRequest,
+    SharedOptions,
 )
 
 GROUP = "bench.providers"
@@ -28,12 +31,15 @@ __all__ = [
     "Provider",
     "ProviderError",
     "ProviderOptions",
+    "ScoreRequest",
+    "SharedOptions",
     "Footprint",
     "GROUP",
     "PROVIDERS",
     "create",
     "footprint",
     "names",
+    "own_options",
     "preflight",
 ]
 
@@ -48,20 +54,44 @@ def _provider_class(provider: str) -> type[Provider]:
     return PROVIDERS[provider]
 
 
-def preflight(provider: str, models: list[str | None], options: ProviderOptions | None = None) -> None:
-    """Fail before anything is written: unknown provider, missing package, model that cannot be found."""
+def own_options(provider: str, options: ProviderOptions | None = None) -> SharedOptions:
+    """The run's `options` as the provider's own `Options` model; a UsageError for an option it does
+    not take ("--weights f32 applies to --provider local only")."""
     cls = _provider_class(provider)
+    options = options or ProviderOptions()
+    for field, value in options.model_dump(exclude_defaults=True).items():
+        if field not in cls.Options.model_fields:
+            takers = [name for name in names() if _takes(name, field)]
+            flag = "--" + field.replace("_", "-")
+            if not takers:
+                raise UsageError(f"no provider takes {flag} (given {value!r})")
+            raise UsageError(f"{flag} {value} applies to --provider {' or '.join(takers)} only")
+    return cls.Options.of(options)
+
+
+def _takes(provider: str, field: str) -> bool:
+    try:
+        return field in PROVIDERS[provider].Options.model_fields
+    except BenchError:  # a broken third-party entry point takes nothing
+        return False
+
+
+def preflight(provider: str, models: list[str | None], options: ProviderOptions | None = None) -> None:
+    """Fail before anything is written: unknown provider, missing package, model that cannot be found,
+    an option the provider does not take."""
+    cls = _provider_class(provider)
+    own = own_options(provider, options)
     for model in models:
-        cls.check_spec(model, options or ProviderOptions())
+        cls.check_spec(model, own)
 
 
 def footprint(
     provider: str, model: str | None, options: ProviderOptions, params: int | None
 ) -> Footprint | None:
     """What loading `model` will take (download, memory), for providers that load weights here."""
-    return _provider_class(provider).footprint(model, options, params)
+    return _provider_class(provider).footprint(model, own_options(provider, options), params)
 
 
 def create(provider: str, model: str | None, options: ProviderOptions | None = None) -> Provider:
     """Load `model` through the named provider; `model=None` means the provider's default model."""
-    return _provider_class(provider).from_spec(model, options or ProviderOptions())
+    return _provider_class(provider).from_spec(model, own_options(provider, options))

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, is_dataclass
 from enum import Enum
 from typing import ClassVar, Self
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from benchmark.errors import UsageError
 from benchmark.schemas import ModelInfo
 
@@ -22,23 +24,41 @@ dequantized once to float32 (a converted copy under the cache folder) and every 
 the numbers transformers (and lm-evaluation-harness's `hf` model) compute from the same GGUF."""
 
 
-@dataclass(frozen=True)
-class ProviderOptions:
-    """Settings from the command line that apply to every model of a run."""
+class ProviderOptions(BaseModel):
+    """Settings from the command line for every model of a run: the options every provider takes, and,
+    as extra fields, the values given to one provider's own options (`--weights` of local, `--dtype` of
+    hf, `--api` of openai and hf-inference), which that provider's `Options` model reads and checks."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     base_url: str | None = None
     """Endpoint of an OpenAI-compatible, TGI or other server (vLLM, llama.cpp server, Ollama, ...)."""
     timeout: float = 60.0
     """Seconds before one request is abandoned (then retried by the runner, as a transient error)."""
-    api: str = "auto"
-    """openai: "completions" for base models, "chat" for chat models; "auto" lets the adapter decide."""
-    weights: str = "native"
-    """local: one of LOCAL_WEIGHTS."""
-    dtype: str = "auto"
-    """hf: the dtype the weights compute in (auto: bfloat16 on a GPU, float32 on a CPU)."""
     chat_template: str = "off"
     """local, hf: "on" wraps every prompt in the model's chat template (instruct models), "off" sends it
     as is; the runner resolves the command line's "auto" per model (on for a family's instruct members)."""
+
+
+class SharedOptions(ProviderOptions):
+    """The options a provider takes (`Provider.Options`): the shared ones; a provider with options of
+    its own declares them in a subclass. A value for an option it does not have is refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @classmethod
+    def of(cls, options: ProviderOptions) -> Self:
+        """`options` as this model (its shared fields, and this provider's own where given); a
+        UsageError for another provider's option or a value out of range."""
+        if type(options) is cls:
+            return options
+        try:
+            return cls.model_validate(options.model_dump(exclude_defaults=True))
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            name = str(error["loc"][0]) if error["loc"] else "?"
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(f"{flag} {error.get('input')!r}: {error['msg']}") from None
 
 
 @dataclass(frozen=True)
@@ -218,6 +238,9 @@ class Provider(abc.ABC):
 
     name: ClassVar[str]
     """The name `--provider` chooses it by (the name of its `bench.providers` entry point)."""
+    Options: ClassVar[type[SharedOptions]] = SharedOptions
+    """The options it takes (pydantic, extra="forbid"): the shared ones, or a subclass that adds the
+    provider's own. The registry hands `check_spec`, `from_spec` and `footprint` an instance of it."""
     key_env: ClassVar[str | None] = None
     """The environment variable that holds the provider's API key (OPENAI_API_KEY, ...); None when it
     needs none. `check_key` asks for it before a run (unless a --base-url server is used), and

@@ -44,6 +44,7 @@ from providers.base import (
 from providers.http_api import (
     GREEDY_EXTRAS,
     GREEDY_NOTE,
+    APIOptions,
     check_api_spec,
     classify_status,
     first_line,
@@ -131,6 +132,7 @@ def map_error(exc: BaseException, model: str, where: str, secrets: Sequence[str]
 class HFInferenceProvider(Provider):
     name = "hf-inference"
     key_env = "HF_TOKEN"
+    Options = APIOptions
     supports_logprobs = False
     max_concurrency = None
 
@@ -139,7 +141,7 @@ class HFInferenceProvider(Provider):
         from huggingface_hub import AsyncInferenceClient
 
         self.spec = spec
-        self.api = "completions" if options.api == "completions" else "chat"
+        self.api = "completions" if APIOptions.of(options).api == "completions" else "chat"
         self.base_url = options.base_url
         token = self.api_key()
         self.where = public_url(self.base_url or HF_ROUTER)

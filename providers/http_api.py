@@ -1,6 +1,6 @@
-"""What the HTTP API adapters (openai, anthropic, hf) share: the checks of --model and the API key
-before anything is sent, the classification of HTTP errors (Retry-After, one-line, redacted), and what
-greedy decoding asks of a self-hosted server."""
+"""What the HTTP API adapters (openai, anthropic, hf-inference) share: the `--api` option (APIOptions),
+the checks of --model and the API key before anything is sent, the classification of HTTP errors
+(Retry-After, one-line, redacted), and what greedy decoding asks of a self-hosted server."""
 
 from __future__ import annotations
 
@@ -10,14 +10,23 @@ import math
 import re
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlsplit, urlunsplit
 
 from benchmark.errors import UsageError
-from providers.base import ErrorKind, InvalidAnswer, ProviderError, ProviderOptions
+from providers.base import ErrorKind, InvalidAnswer, ProviderError, ProviderOptions, SharedOptions
 
 if TYPE_CHECKING:
     from providers.base import Provider
+
+
+class APIOptions(SharedOptions):
+    """The options of the openai and hf-inference adapters."""
+
+    api: Literal["auto", "completions", "chat"] = "auto"
+    """`--api`: "completions" sends the prompt as is (base models), "chat" as one user message (chat
+    models); "auto" lets the adapter decide."""
+
 
 GREEDY_EXTRAS = {"repeat_penalty": 1.0}
 """Sent with every generation to a self-hosted server (--base-url): greedy means the model's own

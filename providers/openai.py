@@ -64,6 +64,7 @@ from providers.http11 import HTTP11Client, RequestTimeout, TransportError
 from providers.http_api import (
     GREEDY_EXTRAS,
     GREEDY_NOTE,
+    APIOptions,
     check_api_spec,
     classify_status,
     first_line,
@@ -92,8 +93,9 @@ def _require_sdk() -> None:
 
 def choose_api(spec: str, options: ProviderOptions) -> str:
     """The API to use for `spec`: completions or chat (see the module docstring for `auto`)."""
-    if options.api in ("completions", "chat"):
-        return options.api
+    api = APIOptions.of(options).api
+    if api in ("completions", "chat"):
+        return api
     if options.base_url:
         return "completions"
     model = spec.rsplit("/", 1)[-1]
@@ -203,6 +205,7 @@ def _run_sync(make: Callable[[], Awaitable[T]]) -> T:
 class OpenAIProvider(Provider):
     name = "openai"
     key_env = "OPENAI_API_KEY"
+    Options = APIOptions
     max_concurrency = None
 
     def __init__(self, spec: str, options: ProviderOptions) -> None:
