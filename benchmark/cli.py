@@ -10,7 +10,6 @@ from __future__ import annotations
 import faulthandler
 import shlex
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -292,7 +291,7 @@ def _print_footprints(config: RunConfig) -> None:
     """Before a sweep of models loaded here: each size's download and the memory it needs."""
     found = []
     for spec in config.models:
-        options = replace(config.options, chat_template="off")
+        options = config.options.model_copy(update={"chat_template": "off"})
         footprint = providers.footprint(spec.provider, spec.model, options, spec.params)
         if footprint is not None:
             found.append((spec, footprint))

@@ -5,7 +5,7 @@ and read back from it by --resume (`params_of`)."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,9 @@ from benchmark.variants import task_label, variant_key
 from providers.base import ProviderOptions
 from providers.http_api import REDACTED, public_url, redact
 
+OWN_OPTIONS = {"api": "auto", "weights": "native", "dtype": "auto"}
+"""Flags of one provider's own options (its `Options` model's fields) and their defaults: a value other
+than the default goes to the provider, and one that the run's provider does not take is refused."""
 DEFAULT_LIMIT = 20
 MAX_CONCURRENCY = 1024
 """Requests in flight per model; more would only queue (the HTTP client keeps 256 connections)."""
@@ -80,21 +83,15 @@ def config_from(params: dict[str, Any], command: list[str]) -> RunConfig:
                 continue  # the default suite runs the tasks that have the asked condition
             plans.append(TaskPlan(task, select_promptings(task.name, task.promptings, params["prompting"])))
             note_small_item_space(task, limit, params["seed"])
+    own = {name: params[name] for name, default in OWN_OPTIONS.items() if params[name] != default}
     options = ProviderOptions(
-        base_url=params["base_url"],
-        timeout=timeout,
-        api=params["api"],
-        weights=params["weights"],
-        dtype=params["dtype"],
-        chat_template=params["chat_template"],
+        base_url=params["base_url"], timeout=timeout, chat_template=params["chat_template"], **own
     )
     specs = model_specs(params["provider"], params["models"], params["families"])
     specs = _within(specs, params["max_params"])
     _one_server_per_member(specs, options.base_url, params["families"])
-    if options.weights != "native" and any(member.provider != "local" for member in specs):
-        raise BenchError(f"--weights {options.weights} applies to --provider local only")
     for member in specs:
-        member_options = replace(options, base_url=member.base_url or options.base_url)
+        member_options = options.model_copy(update={"base_url": member.base_url or options.base_url})
         providers.preflight(member.provider, [member.model], member_options)
     return RunConfig(
         models=specs,

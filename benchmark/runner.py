@@ -6,7 +6,7 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
@@ -255,10 +255,11 @@ class Runner:
             if before is not None and already >= totals[before.supports_logprobs]:
                 manifest.models.append(before)  # finished before the interruption: not even loaded
                 continue
-            options = replace(
-                config.options,
-                base_url=spec.base_url or config.options.base_url,
-                chat_template=chat_template(config.options.chat_template, spec.variant),
+            options = config.options.model_copy(
+                update={
+                    "base_url": spec.base_url or config.options.base_url,
+                    "chat_template": chat_template(config.options.chat_template, spec.variant),
+                }
             )
             self.progress.loading(spec.model or f"{spec.provider} default model")
             try:
@@ -533,9 +534,7 @@ class Runner:
                 identity,
                 task,
                 body,
-                lambda: provider.score_continuations(
-                    request.prompt, request.continuations, request.shared_prefix
-                ),
+                lambda: provider.score(request),
                 lambda answer: scores_from(answer, len(continuations)),
             )
             from_cache.append(hit)

@@ -33,7 +33,7 @@ from typing import Any
 from llama_raw import divergence_margin, reference_logprob
 
 import tasks
-from providers.base import GenerateRequest, ProviderOptions
+from providers.base import GenerateRequest, ProviderOptions, ScoreRequest
 from providers.llama_engine import open_model, settings, system_info
 from providers.local import F32_KV, MAX_SEQUENCES, N_CTX, LocalProvider, resolve_model
 
@@ -41,7 +41,7 @@ CLASSES = (" Y", " N", " 42 dollars", " maybe not")
 
 
 def _score(provider: LocalProvider, prompt: str, shared: int) -> tuple[float, ...]:
-    return asyncio.run(provider.score_continuations(prompt, CLASSES, shared)).logprobs
+    return asyncio.run(provider.score(ScoreRequest(prompt, tuple(CLASSES), shared))).logprobs
 
 
 def scoring_drift(provider: LocalProvider, reference: Any, label: str) -> None:

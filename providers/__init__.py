@@ -1,10 +1,11 @@
-"""Provider adapters, registered lazily: a backend's package is imported only when it is chosen."""
+"""Provider adapters, registered as entry points of the group `bench.providers` (the shipped ones in
+bench's pyproject.toml, others in their own package's): a provider's module, and so its backend's
+package, is imported only when it is chosen."""
 
 from __future__ import annotations
 
-import importlib
-
-from benchmark.errors import UsageError
+from benchmark.errors import BenchError, UsageError
+from benchmark.registry import Registry
 from providers.base import (
     ContinuationScores,
     ErrorKind,
@@ -14,16 +15,13 @@ from providers.base import (
     Provider,
     ProviderError,
     ProviderOptions,
+    ScoreRequest,
+    SharedOptions,
 )
 
-_REGISTRY: dict[str, tuple[str, str]] = {
-    "anthropic": ("providers.anthropic", "AnthropicProvider"),
-    "hf": ("providers.hf", "HFProvider"),
-    "hf-inference": ("providers.hf_inference", "HFInferenceProvider"),
-    "local": ("providers.local", "LocalProvider"),
-    "openai": ("providers.openai", "OpenAIProvider"),
-    "scripted": ("providers.scripted", "ScriptedProvider"),
-}
+GROUP = "bench.providers"
+PROVIDERS: Registry[Provider] = Registry(GROUP, "provider", Provider)
+"""The registered providers by name; a class is imported at its first lookup."""
 
 __all__ = [
     "ContinuationScores",
@@ -33,40 +31,67 @@ __all__ = [
     "Provider",
     "ProviderError",
     "ProviderOptions",
+    "ScoreRequest",
+    "SharedOptions",
     "Footprint",
+    "GROUP",
+    "PROVIDERS",
     "create",
     "footprint",
     "names",
+    "own_options",
     "preflight",
 ]
 
 
 def names() -> list[str]:
-    return sorted(_REGISTRY)
+    return list(PROVIDERS)
 
 
 def _provider_class(provider: str) -> type[Provider]:
-    if provider not in _REGISTRY:
-        raise UsageError(f"unknown provider {provider!r}; choose one of: {', '.join(names())}")
-    module_name, class_name = _REGISTRY[provider]
-    cls: type[Provider] = getattr(importlib.import_module(module_name), class_name)
-    return cls
+    if provider not in PROVIDERS:
+        raise PROVIDERS.unknown(provider)
+    return PROVIDERS[provider]
+
+
+def own_options(provider: str, options: ProviderOptions | None = None) -> SharedOptions:
+    """The run's `options` as the provider's own `Options` model; a UsageError for an option it does
+    not take ("--weights f32 applies to --provider local only")."""
+    cls = _provider_class(provider)
+    options = options or ProviderOptions()
+    for field, value in options.model_dump(exclude_defaults=True).items():
+        if field not in cls.Options.model_fields:
+            takers = [name for name in names() if _takes(name, field)]
+            flag = "--" + field.replace("_", "-")
+            if not takers:
+                raise UsageError(f"no provider takes {flag} (given {value!r})")
+            raise UsageError(f"{flag} {value} applies to --provider {' or '.join(takers)} only")
+    return cls.Options.of(options)
+
+
+def _takes(provider: str, field: str) -> bool:
+    try:
+        return field in PROVIDERS[provider].Options.model_fields
+    except BenchError:  # a broken third-party entry point takes nothing
+        return False
 
 
 def preflight(provider: str, models: list[str | None], options: ProviderOptions | None = None) -> None:
-    """Fail before anything is written: unknown provider, missing package, model that cannot be found."""
+    """Fail before anything is written: unknown provider, missing package, model that cannot be found,
+    an option the provider does not take."""
     cls = _provider_class(provider)
+    own = own_options(provider, options)
     for model in models:
-        cls.check_spec(model, options or ProviderOptions())
+        cls.check_spec(model, own)
 
 
 def footprint(
     provider: str, model: str | None, options: ProviderOptions, params: int | None
 ) -> Footprint | None:
     """What loading `model` will take (download, memory), for providers that load weights here."""
-    return _provider_class(provider).footprint(model, options, params)
+    return _provider_class(provider).footprint(model, own_options(provider, options), params)
 
 
 def create(provider: str, model: str | None, options: ProviderOptions | None = None) -> Provider:
     """Load `model` through the named provider; `model=None` means the provider's default model."""
-    return _provider_class(provider).from_spec(model, options or ProviderOptions())
+    return _provider_class(provider).from_spec(model, own_options(provider, options))

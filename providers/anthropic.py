@@ -17,7 +17,6 @@ The API key is read from ANTHROPIC_API_KEY and is never written into model info,
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -64,10 +63,13 @@ def _import_sdk() -> Any:
 
 class AnthropicProvider(Provider):
     name = "anthropic"
+    key_env = "ANTHROPIC_API_KEY"
     supports_logprobs = False
 
-    def __init__(self, model: str, options: ProviderOptions, api_key: str) -> None:
+    def __init__(self, model: str, options: ProviderOptions) -> None:
         anthropic = _import_sdk()
+        # check_spec asked for the key unless --base-url points at a server of one's own
+        api_key = self.api_key() or _PLACEHOLDER_KEY
         self.model = model
         self._sdk = anthropic
         self._fatal: ProviderError | None = None
@@ -92,27 +94,11 @@ class AnthropicProvider(Provider):
             },
         )
 
-    @staticmethod
-    def _api_key(options: ProviderOptions) -> str | None:
-        key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
-        if key:
-            return key
-        return _PLACEHOLDER_KEY if options.base_url else None
-
     @classmethod
     def check_spec(cls, spec: str | None, options: ProviderOptions) -> None:
         if not _sdk_installed():
             raise MissingExtraError("anthropic", "anthropic", "--provider anthropic")
-        check_api_spec(
-            "anthropic", spec, options, "ANTHROPIC_API_KEY", "claude-sonnet-4-5", "the Anthropic API"
-        )
-
-    @classmethod
-    def from_spec(cls, spec: str | None, options: ProviderOptions) -> AnthropicProvider:
-        cls.check_spec(spec, options)
-        key = cls._api_key(options)
-        assert spec is not None and key is not None  # checked above
-        return cls(spec, options, key)
+        check_api_spec(cls, spec, options, "claude-sonnet-4-5", "the Anthropic API")
 
     async def generate(self, request: GenerateRequest) -> Generation:
         if self._fatal is not None:
@@ -162,7 +148,7 @@ class AnthropicProvider(Provider):
         return classify_status(
             exc.status_code,
             first_line(self._redact(str(server)), 200),
-            key_variable="ANTHROPIC_API_KEY",
+            key_variable=self.key_env,
             model=repr(self.model),
             where=self._where,
             headers=exc.response.headers if exc.response is not None else None,

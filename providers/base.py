@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, is_dataclass
 from enum import Enum
-from typing import ClassVar
+from typing import ClassVar, Self
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from benchmark.errors import UsageError
 from benchmark.schemas import ModelInfo
 
 LOCAL_WEIGHTS = ("native", "f32")
@@ -19,23 +24,41 @@ dequantized once to float32 (a converted copy under the cache folder) and every 
 the numbers transformers (and lm-evaluation-harness's `hf` model) compute from the same GGUF."""
 
 
-@dataclass(frozen=True)
-class ProviderOptions:
-    """Settings from the command line that apply to every model of a run."""
+class ProviderOptions(BaseModel):
+    """Settings from the command line for every model of a run: the options every provider takes, and,
+    as extra fields, the values given to one provider's own options (`--weights` of local, `--dtype` of
+    hf, `--api` of openai and hf-inference), which that provider's `Options` model reads and checks."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     base_url: str | None = None
     """Endpoint of an OpenAI-compatible, TGI or other server (vLLM, llama.cpp server, Ollama, ...)."""
     timeout: float = 60.0
     """Seconds before one request is abandoned (then retried by the runner, as a transient error)."""
-    api: str = "auto"
-    """openai: "completions" for base models, "chat" for chat models; "auto" lets the adapter decide."""
-    weights: str = "native"
-    """local: one of LOCAL_WEIGHTS."""
-    dtype: str = "auto"
-    """hf: the dtype the weights compute in (auto: bfloat16 on a GPU, float32 on a CPU)."""
     chat_template: str = "off"
     """local, hf: "on" wraps every prompt in the model's chat template (instruct models), "off" sends it
     as is; the runner resolves the command line's "auto" per model (on for a family's instruct members)."""
+
+
+class SharedOptions(ProviderOptions):
+    """The options a provider takes (`Provider.Options`): the shared ones; a provider with options of
+    its own declares them in a subclass. A value for an option it does not have is refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @classmethod
+    def of(cls, options: ProviderOptions) -> Self:
+        """`options` as this model (its shared fields, and this provider's own where given); a
+        UsageError for another provider's option or a value out of range."""
+        if type(options) is cls:
+            return options
+        try:
+            return cls.model_validate(options.model_dump(exclude_defaults=True))
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            name = str(error["loc"][0]) if error["loc"] else "?"
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(f"{flag} {error.get('input')!r}: {error['msg']}") from None
 
 
 @dataclass(frozen=True)
@@ -205,14 +228,23 @@ def scores_from(answer: object, count: int) -> ContinuationScores:
     )
 
 
-class Provider:
+class Provider(abc.ABC):
     """One model behind one backend.
 
     Subclasses implement `generate`; those whose backend can score given text also set
-    `supports_logprobs = True` and implement `score_continuations`. `info` describes the model.
+    `supports_logprobs = True` and implement `score`. `info` describes the model. By default a
+    provider is built as `cls(spec, options)` after `check_spec`, and names its model by `spec`.
     """
 
     name: ClassVar[str]
+    """The name `--provider` chooses it by (the name of its `bench.providers` entry point)."""
+    Options: ClassVar[type[SharedOptions]] = SharedOptions
+    """The options it takes (pydantic, extra="forbid"): the shared ones, or a subclass that adds the
+    provider's own. The registry hands `check_spec`, `from_spec` and `footprint` an instance of it."""
+    key_env: ClassVar[str | None] = None
+    """The environment variable that holds the provider's API key (OPENAI_API_KEY, ...); None when it
+    needs none. `check_key` asks for it before a run (unless a --base-url server is used), and
+    authentication errors name it."""
     supports_logprobs: bool = False
     max_concurrency: ClassVar[int | None] = None
     """Upper bound on requests in flight (1 for an in-process engine); None leaves it to the user."""
@@ -226,6 +258,19 @@ class Provider:
 
     info: ModelInfo
 
+    def __init__(self, spec: str | None, options: ProviderOptions) -> None:
+        """The default model: named by `spec` (the provider's name when None), no size, no details.
+        Providers that describe their model better set `info` in their own `__init__`."""
+        label = spec or self.name
+        self.info = ModelInfo(
+            provider=self.name,
+            model=label,
+            label=label,
+            params=None,
+            scripted=False,
+            supports_logprobs=self.supports_logprobs,
+        )
+
     @property
     def identity(self) -> dict[str, str]:
         """What makes this model's answers this model's: the response cache's key. By default the
@@ -234,13 +279,32 @@ class Provider:
         return {"provider": self.info.provider, "model": self.info.model, **self.info.details}
 
     @classmethod
-    def from_spec(cls, spec: str | None, options: ProviderOptions) -> Provider:
-        """Load the model named by `spec` (None: the provider's default)."""
-        raise NotImplementedError
+    def from_spec(cls, spec: str | None, options: ProviderOptions) -> Self:
+        """Load the model named by `spec` (None: the provider's default): `check_spec`, then
+        `cls(spec, options)`. Providers that resolve `spec` first (a file, a download) override it."""
+        cls.check_spec(spec, options)
+        return cls(spec, options)
+
+    @classmethod
+    def api_key(cls) -> str | None:
+        """The key in the environment variable `key_env`; None when unset, blank, or not needed."""
+        return (os.environ.get(cls.key_env) or "").strip() or None if cls.key_env else None
 
     @classmethod
     def check_spec(cls, spec: str | None, options: ProviderOptions) -> None:
-        """Raise a BenchError if `spec` clearly cannot be used (missing package, file or key); cheap."""
+        """Raise a BenchError if `spec` clearly cannot be used (missing package, file or key); cheap.
+        By default only the key (`check_key`)."""
+        cls.check_key(options)
+
+    @classmethod
+    def check_key(cls, options: ProviderOptions, service: str | None = None) -> None:
+        """A UsageError when the provider has a `key_env` that is not set and no --base-url server of
+        one's own is used; `service` names what the key is for."""
+        if cls.key_env and not cls.api_key() and not options.base_url:
+            raise UsageError(
+                f"--provider {cls.name} needs the environment variable {cls.key_env}"
+                f"{f' for {service}' if service else ''} (or --base-url for a server of your own)"
+            )
 
     @classmethod
     def footprint(cls, spec: str | None, options: ProviderOptions, params: int | None) -> Footprint | None:
@@ -248,13 +312,12 @@ class Provider:
         None for models that run elsewhere."""
         return None
 
+    @abc.abstractmethod
     async def generate(self, request: GenerateRequest) -> Generation:
-        raise NotImplementedError
+        """The model's greedy completion of `request.prompt`, cut at the first of `request.stop`."""
 
-    async def score_continuations(
-        self, prompt: str, continuations: Sequence[str], shared_prefix: int = 0
-    ) -> ContinuationScores:
-        """Log-probability of each continuation after `prompt` (`shared_prefix` as in GenerateRequest)."""
+    async def score(self, request: ScoreRequest) -> ContinuationScores:
+        """Log-probability of each of `request.continuations` after `request.prompt`."""
         raise NotImplementedError(f"provider {self.name!r} does not give log-probabilities")
 
     async def generate_many(self, requests: Sequence[GenerateRequest]) -> list[Generation]:
@@ -262,8 +325,8 @@ class Provider:
         return [await self.generate(request) for request in requests]
 
     async def score_many(self, requests: Sequence[ScoreRequest]) -> list[ContinuationScores]:
-        """`score_continuations` for each request; engines that batch override it."""
-        return [await self.score_continuations(r.prompt, r.continuations, r.shared_prefix) for r in requests]
+        """`score` for each request; engines that batch override it."""
+        return [await self.score(request) for request in requests]
 
     def sent(self, prompt: str) -> str | None:
         """The text the model is given for `prompt` when it is not the prompt itself (a chat template

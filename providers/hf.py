@@ -33,6 +33,7 @@ from providers.base import (
     ProviderError,
     ProviderOptions,
     ScoreRequest,
+    SharedOptions,
     cut_at_stop,
 )
 from providers.hf_models import ModelRef, fetch, parse, require_transformers, source_name
@@ -77,8 +78,17 @@ def device_and_dtype(requested: str) -> tuple[str, Any]:
     return device, getattr(torch, requested)
 
 
+class HFOptions(SharedOptions):
+    """The transformers engine's options."""
+
+    dtype: str = "auto"
+    """`--dtype`, one of DTYPES: what the weights compute in (auto: bfloat16 on a GPU, float32 on a
+    CPU); checked with the model (device_and_dtype)."""
+
+
 class HFProvider(Provider):
     name = "hf"
+    Options = HFOptions
     supports_logprobs = True
     max_concurrency = 1  # one in-process engine; it batches the runner's groups itself
     in_process = True
@@ -93,7 +103,7 @@ class HFProvider(Provider):
 
         from providers.hf_batch import Evaluator
 
-        self.device, dtype = device_and_dtype(options.dtype)
+        self.device, dtype = device_and_dtype(HFOptions.of(options).dtype)
         try:
             self.tokenizer: Any = AutoTokenizer.from_pretrained(folder)
             self.model: Any = AutoModelForCausalLM.from_pretrained(
@@ -142,7 +152,7 @@ class HFProvider(Provider):
         require_transformers()
         from providers.hf_models import check
 
-        device_and_dtype(options.dtype)
+        device_and_dtype(HFOptions.of(options).dtype)
         check(parse(spec))
 
     @classmethod
@@ -165,7 +175,7 @@ class HFProvider(Provider):
         from providers.hf_models import size
 
         ref = parse(spec)
-        device, dtype = device_and_dtype(options.dtype)
+        device, dtype = device_and_dtype(HFOptions.of(options).dtype)
         found = size(ref)
         params = params or found.params or (DEFAULT_PARAMS if ref.kind == "default" else None)
         memory = int(params * dtype.itemsize * MEMORY_OVERHEAD) if params else None
@@ -194,10 +204,8 @@ class HFProvider(Provider):
     async def generate_many(self, requests: Sequence[GenerateRequest]) -> list[Generation]:
         return await self._on_engine_thread(self._generate, list(requests))
 
-    async def score_continuations(
-        self, prompt: str, continuations: Sequence[str], shared_prefix: int = 0
-    ) -> ContinuationScores:
-        return (await self.score_many([ScoreRequest(prompt, tuple(continuations), shared_prefix)]))[0]
+    async def score(self, request: ScoreRequest) -> ContinuationScores:
+        return (await self.score_many([request]))[0]
 
     async def score_many(self, requests: Sequence[ScoreRequest]) -> list[ContinuationScores]:
         return await self._on_engine_thread(self._score, list(requests))

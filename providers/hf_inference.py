@@ -24,7 +24,6 @@ the runner whether to retry.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -39,11 +38,13 @@ from providers.base import (
     Provider,
     ProviderError,
     ProviderOptions,
+    ScoreRequest,
     generated,
 )
 from providers.http_api import (
     GREEDY_EXTRAS,
     GREEDY_NOTE,
+    APIOptions,
     check_api_spec,
     classify_status,
     first_line,
@@ -114,7 +115,7 @@ def map_error(exc: BaseException, model: str, where: str, secrets: Sequence[str]
         return classify_status(
             status,
             scrub(_server_message(exc, response)),
-            key_variable="HF_TOKEN",
+            key_variable=HFInferenceProvider.key_env,
             model=model,
             where=where,
             headers=getattr(response, "headers", None),
@@ -130,6 +131,8 @@ def map_error(exc: BaseException, model: str, where: str, secrets: Sequence[str]
 
 class HFInferenceProvider(Provider):
     name = "hf-inference"
+    key_env = "HF_TOKEN"
+    Options = APIOptions
     supports_logprobs = False
     max_concurrency = None
 
@@ -138,9 +141,9 @@ class HFInferenceProvider(Provider):
         from huggingface_hub import AsyncInferenceClient
 
         self.spec = spec
-        self.api = "completions" if options.api == "completions" else "chat"
+        self.api = "completions" if APIOptions.of(options).api == "completions" else "chat"
         self.base_url = options.base_url
-        token = os.environ.get("HF_TOKEN") or None
+        token = self.api_key()
         self.where = public_url(self.base_url or HF_ROUTER)
         self._secrets = tuple(x for x in (token, *url_secrets(self.base_url)) if x)
         if self.base_url:
@@ -181,25 +184,13 @@ class HFInferenceProvider(Provider):
     def check_spec(cls, spec: str | None, options: ProviderOptions) -> None:
         _require_hub()
         check_api_spec(
-            "hf-inference",
-            spec,
-            options,
-            "HF_TOKEN",
-            "meta-llama/Llama-3.1-8B-Instruct",
-            "Hugging Face Inference Providers",
+            cls, spec, options, "meta-llama/Llama-3.1-8B-Instruct", "Hugging Face Inference Providers"
         )
 
-    @classmethod
-    def from_spec(cls, spec: str | None, options: ProviderOptions) -> HFInferenceProvider:
-        cls.check_spec(spec, options)
-        assert spec is not None
-        return cls(spec, options)
-
-    async def score_continuations(
-        self, prompt: str, continuations: Sequence[str], shared_prefix: int = 0
-    ) -> ContinuationScores:
+    async def score(self, request: ScoreRequest) -> ContinuationScores:
         if not self.supports_logprobs:
-            return await super().score_continuations(prompt, continuations, shared_prefix)
+            return await super().score(request)
+        prompt, continuations = request.prompt, request.continuations
         totals, counts = [], 0
         for continuation in continuations:
             text = prompt + continuation

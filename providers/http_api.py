@@ -1,20 +1,32 @@
-"""What the HTTP API adapters (openai, anthropic, hf) share: the checks of --model and the API key
-before anything is sent, the classification of HTTP errors (Retry-After, one-line, redacted), and what
-greedy decoding asks of a self-hosted server."""
+"""What the HTTP API adapters (openai, anthropic, hf-inference) share: the `--api` option (APIOptions),
+the checks of --model and the API key before anything is sent, the classification of HTTP errors
+(Retry-After, one-line, redacted), and what greedy decoding asks of a self-hosted server."""
 
 from __future__ import annotations
 
 import contextlib
 import email.utils
 import math
-import os
 import re
 import time
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlsplit, urlunsplit
 
 from benchmark.errors import UsageError
-from providers.base import ErrorKind, InvalidAnswer, ProviderError, ProviderOptions
+from providers.base import ErrorKind, InvalidAnswer, ProviderError, ProviderOptions, SharedOptions
+
+if TYPE_CHECKING:
+    from providers.base import Provider
+
+
+class APIOptions(SharedOptions):
+    """The options of the openai and hf-inference adapters."""
+
+    api: Literal["auto", "completions", "chat"] = "auto"
+    """`--api`: "completions" sends the prompt as is (base models), "chat" as one user message (chat
+    models); "auto" lets the adapter decide."""
+
 
 GREEDY_EXTRAS = {"repeat_penalty": 1.0}
 """Sent with every generation to a self-hosted server (--base-url): greedy means the model's own
@@ -58,26 +70,17 @@ def first_line(text: str, limit: int = 200) -> str:
 
 
 def check_api_spec(
-    provider: str,
-    spec: str | None,
-    options: ProviderOptions,
-    key_variable: str,
-    model_example: str,
-    service: str,
+    provider: type[Provider], spec: str | None, options: ProviderOptions, model_example: str, service: str
 ) -> None:
-    """--model is required; so is the key in `key_variable`, unless a --base-url server is used, which
-    must be an http(s) URL."""
+    """--model is required; so is the key in the provider's `key_env` (Provider.check_key), unless a
+    --base-url server is used, which must be an http(s) URL."""
     check_base_url(options.base_url)
     if spec is None:
         raise UsageError(
-            f"--provider {provider} needs --model (a model id such as {model_example}, or the name a "
-            "--base-url server gives its model)"
+            f"--provider {provider.name} needs --model (a model id such as {model_example}, or the name "
+            "a --base-url server gives its model)"
         )
-    if not os.environ.get(key_variable) and not options.base_url:
-        raise UsageError(
-            f"--provider {provider} needs the environment variable {key_variable} for {service} "
-            "(or --base-url for a server of your own)"
-        )
+    provider.check_key(options, service)
 
 
 REDACTED = "***"
@@ -153,7 +156,7 @@ def classify_status(
     status: int,
     message: str,
     *,
-    key_variable: str,
+    key_variable: str | None,
     model: str,
     where: str,
     headers: Mapping[str, str] | None = None,
@@ -172,7 +175,8 @@ def classify_status(
     if status >= 500 or status in (408, 409):
         return ProviderError(ErrorKind.TRANSIENT, described, retry_after if wait_on_transient else None)
     if status in (401, 403):
-        return ProviderError(ErrorKind.FATAL, f"authentication failed ({status}): check {key_variable}")
+        check = key_variable or "the server's credentials"
+        return ProviderError(ErrorKind.FATAL, f"authentication failed ({status}): check {check}")
     if status == 404:
         return ProviderError(
             ErrorKind.FATAL,

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -29,6 +29,7 @@ from providers.base import (
     ProviderError,
     ProviderOptions,
     ScoreRequest,
+    SharedOptions,
 )
 
 _T = TypeVar("_T")
@@ -145,8 +146,16 @@ def _logsumexp(logits: np.ndarray) -> float:
     return peak + float(np.log(np.exp(logits - peak, dtype=np.float64).sum()))
 
 
+class LocalOptions(SharedOptions):
+    """The local engine's options."""
+
+    weights: Literal["native", "f32"] = "native"
+    """`--weights`, one of LOCAL_WEIGHTS."""
+
+
 class LocalProvider(Provider):
     name = "local"
+    Options = LocalOptions
     supports_logprobs = True
     max_concurrency = 1  # one in-process engine; requests are served one at a time
     in_process = True
@@ -245,12 +254,13 @@ class LocalProvider(Provider):
         _require_engine()
         # A missing file fails here; REPO:FILE is downloaded now, once; a build that crashes on this CPU
         # is found by its self-test now, before anything of the run is written.
-        _prepare(resolve_model(spec), options.weights, self_test=True)
+        _prepare(resolve_model(spec), LocalOptions.of(options).weights, self_test=True)
 
     @classmethod
     def from_spec(cls, spec: str | None, options: ProviderOptions) -> LocalProvider:
         _require_engine()
-        return cls(resolve_model(spec), spec, options.weights, chat_template=options.chat_template)
+        own = LocalOptions.of(options)
+        return cls(resolve_model(spec), spec, own.weights, chat_template=own.chat_template)
 
     async def aclose(self) -> None:
         self._engine_thread.shutdown(wait=True)
@@ -524,14 +534,12 @@ class LocalProvider(Provider):
             tuple(results), prompt_tokens=len(context), continuation_tokens=sum(len(c) for c in item.splits)
         )
 
-    async def score_continuations(
-        self, prompt: str, continuations: Sequence[str], shared_prefix: int = 0
-    ) -> ContinuationScores:
+    async def score(self, request: ScoreRequest) -> ContinuationScores:
         # One item per call: packing several (`_score_many` can) changes each item's numbers with its
         # neighbours in the batch (perf/packing.py measures by how much) for a few percent of speed.
-        text, shared = self._as_sent(prompt, shared_prefix)
-        request = [ScoreRequest(text, tuple(continuations), shared)]
-        return (await self._on_engine_thread(self._score_many, request))[0]
+        text, shared = self._as_sent(request.prompt, request.shared_prefix)
+        sent = [ScoreRequest(text, tuple(request.continuations), shared)]
+        return (await self._on_engine_thread(self._score_many, sent))[0]
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ message, so the server wraps it in the model's chat template. `auto` picks compl
 `--base-url` is given (local servers serve base models), else chat, unless the model id looks like a
 completions model (`*-instruct`, `davinci-002`, `babbage-002`).
 
-Log-probabilities of continuations (`score_continuations`) use the completions endpoint with
+Log-probabilities of continuations (`score`) use the completions endpoint with
 `echo=True, logprobs=1` on prompt + continuation and sum the log-probs of the tokens that start at or
 after the end of the prompt. They are opt-in: set `BENCH_OPENAI_LOGPROBS=1`, and the adapter checks
 once, when the model is loaded, that the endpoint really returns prompt log-probs (else one error line).
@@ -54,6 +54,7 @@ from providers.base import (
     Provider,
     ProviderError,
     ProviderOptions,
+    ScoreRequest,
     generated,
     scores_from,
     token_count,
@@ -61,6 +62,7 @@ from providers.base import (
 from providers.http_api import (
     GREEDY_EXTRAS,
     GREEDY_NOTE,
+    APIOptions,
     check_api_spec,
     classify_status,
     first_line,
@@ -90,8 +92,9 @@ def _require_sdk() -> None:
 
 def choose_api(spec: str, options: ProviderOptions) -> str:
     """The API to use for `spec`: completions or chat (see the module docstring for `auto`)."""
-    if options.api in ("completions", "chat"):
-        return options.api
+    api = APIOptions.of(options).api
+    if api in ("completions", "chat"):
+        return api
     if options.base_url:
         return "completions"
     model = spec.rsplit("/", 1)[-1]
@@ -131,7 +134,7 @@ def _status_error(
     return classify_status(
         status,
         redact(first_line(message), *secrets),
-        key_variable="OPENAI_API_KEY",
+        key_variable=OpenAIProvider.key_env,
         model=model,
         where=base_url,
         headers=headers,
@@ -200,6 +203,8 @@ def _run_sync(make: Callable[[], Awaitable[T]]) -> T:
 
 class OpenAIProvider(Provider):
     name = "openai"
+    key_env = "OPENAI_API_KEY"
+    Options = APIOptions
     max_concurrency = None
 
     def __init__(self, spec: str, options: ProviderOptions) -> None:
@@ -210,7 +215,7 @@ class OpenAIProvider(Provider):
         self.where = public_url(self.base_url)
         """The endpoint as written down and shown: without a password or token."""
         self.timeout = options.timeout
-        key = os.environ.get("OPENAI_API_KEY") or None
+        key = self.api_key()
         self._secret = key
         self._secrets = tuple(x for x in (key, *url_secrets(self.base_url)) if x)
         self.client: Any = None  # the SDK's, for OpenAI's own API
@@ -243,13 +248,7 @@ class OpenAIProvider(Provider):
     @classmethod
     def check_spec(cls, spec: str | None, options: ProviderOptions) -> None:
         _require_sdk()
-        check_api_spec("openai", spec, options, "OPENAI_API_KEY", "gpt-4o-mini", "the OpenAI API")
-
-    @classmethod
-    def from_spec(cls, spec: str | None, options: ProviderOptions) -> OpenAIProvider:
-        cls.check_spec(spec, options)
-        assert spec is not None
-        return cls(spec, options)
+        check_api_spec(cls, spec, options, "gpt-4o-mini", "the OpenAI API")
 
     def _error(self, exc: BaseException) -> ProviderError:
         return map_error(exc, self.spec, self.where, self._secrets)
@@ -361,9 +360,8 @@ class OpenAIProvider(Provider):
             "temperature": 0,
         }
 
-    async def score_continuations(
-        self, prompt: str, continuations: Sequence[str], shared_prefix: int = 0
-    ) -> ContinuationScores:
+    async def score(self, request: ScoreRequest) -> ContinuationScores:
+        prompt, continuations = request.prompt, request.continuations
         if not self.supports_logprobs:
             raise ProviderError(ErrorKind.FATAL, f"log-probs are off (set {LOGPROBS_ENV}=1)")
         totals: list[float] = []

@@ -24,7 +24,7 @@ import hashlib
 import math
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from benchmark.errors import UsageError
 from benchmark.schemas import ModelInfo
@@ -35,6 +35,7 @@ from providers.base import (
     Generation,
     Provider,
     ProviderOptions,
+    ScoreRequest,
     cut_at_stop,
 )
 
@@ -148,13 +149,11 @@ class ScriptedProvider(Provider):
         kept = words[: request.max_tokens]
         return Generation(text="".join(kept), completion_tokens=len(kept))
 
-    async def score_continuations(
-        self, prompt: str, continuations: Sequence[str], shared_prefix: int = 0
-    ) -> ContinuationScores:
+    async def score(self, request: ScoreRequest) -> ContinuationScores:
         """The rule's answer gets probability 0.9; the other continuations share 0.1 equally."""
-        await self._called("score", prompt)
-        answer = self.rule(prompt).strip()
-        picked = [c.strip() == answer for c in continuations]
+        await self._called("score", request.prompt)
+        answer = self.rule(request.prompt).strip()
+        picked = [c.strip() == answer for c in request.continuations]
         others = max(1, len(picked) - sum(picked))
         return ContinuationScores(
             tuple(math.log(_CONFIDENCE) if p else math.log((1 - _CONFIDENCE) / others) for p in picked)

@@ -1,4 +1,6 @@
-"""The task registry. `--task NAME` or `--task NAME:key=value,...` selects a task and its variant."""
+"""The task registry: tasks registered as entry points of the group `bench.tasks` (the shipped ones in
+bench's pyproject.toml, others in their own package's), each imported at its first use. `--task NAME`
+or `--task NAME:key=value,...` selects a task and its variant; `--task FILE` reads a task file."""
 
 from __future__ import annotations
 
@@ -7,19 +9,17 @@ import re
 from pathlib import Path
 
 from benchmark.errors import UsageError
-from tasks.arithmetic import Arithmetic
-from tasks.arithmetic.modified import ModifiedArithmetic
+from benchmark.registry import Registry
 from tasks.base import Task
-from tasks.hindsight_neglect import HindsightNeglect
-from tasks.word_problems import WordProblems
 
-TASKS: dict[str, type[Task]] = {
-    t.name: t for t in (Arithmetic, ModifiedArithmetic, WordProblems, HindsightNeglect)
-}
+GROUP = "bench.tasks"
+TASKS: Registry[Task] = Registry(GROUP, "task", Task)
+"""The registered tasks by name, in name order; a class is imported at its first lookup."""
 DEFAULT_SUITE = ["arithmetic", "word_problems", "hindsight_neglect"]
 
 __all__ = [
     "DEFAULT_SUITE",
+    "GROUP",
     "TASKS",
     "Task",
     "create",
@@ -79,7 +79,7 @@ def create_all(spec: str) -> list[Task]:
         return [load_file(Path(spec))]
     name, _, arg_text = spec.partition(":")
     if name not in TASKS:
-        raise UsageError(f"unknown task {name!r}; choose one of: {', '.join(sorted(TASKS))}")
+        raise TASKS.unknown(name)
     cls = TASKS[name]
     fixed: dict[str, str] = {}
     sweep: tuple[str, list[str]] | None = None

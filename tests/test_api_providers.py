@@ -15,7 +15,7 @@ import pytest
 import tasks
 from benchmark.errors import UsageError
 from benchmark.schemas import Manifest, Sample
-from providers.base import ErrorKind, GenerateRequest, ProviderError, ProviderOptions
+from providers.base import ErrorKind, GenerateRequest, ProviderError, ProviderOptions, ScoreRequest
 from providers.http_api import GREEDY_NOTE
 from tests.helpers.drift import DRIFT_ONE_CALL, NEAR_TIE
 from tests.helpers.fake_openai import Fake
@@ -171,7 +171,7 @@ def test_hf_adapter_chat_and_tgi_generate(fake: Fake, monkeypatch: pytest.Monkey
     # The chat endpoint gives no prompt log-probs; TGI's /generate does (decoder_input_details).
     assert not chat.supports_logprobs and tgi.supports_logprobs and tgi.info.details["logprobs"]
     tgi = HFProvider.from_spec("fake", ProviderOptions(base_url=root, api="completions"))
-    scores = asyncio.run(tgi.score_continuations("Q: What is 2 plus 3?\n\nA:", [" 5", " five"]))
+    scores = asyncio.run(tgi.score(ScoreRequest("Q: What is 2 plus 3?\n\nA:", (" 5", " five"))))
     tgi.close()
     # The fake's prefill: a BOS, then a token per character (-0.1 a digit, else -1).
     assert scores.logprobs == pytest.approx((-1.1, -5.0)) and scores.continuation_tokens == 7
@@ -432,11 +432,11 @@ def test_prompt_logprobs_match_the_in_process_engine(
     monkeypatch.setenv("BENCH_OPENAI_LOGPROBS", "1")
     remote = OpenAIProvider.from_spec("gemma", ProviderOptions(base_url=llama_server, timeout=300))
     assert remote.supports_logprobs and remote.info.supports_logprobs
-    scores = asyncio.run(remote.score_continuations(prompt, continuations))
+    scores = asyncio.run(remote.score(ScoreRequest(prompt, tuple(continuations))))
     remote.close()
     local = LocalProvider.from_spec(None, ProviderOptions())
     try:
-        expected = asyncio.run(local.score_continuations(prompt, continuations))
+        expected = asyncio.run(local.score(ScoreRequest(prompt, tuple(continuations))))
     finally:
         local.close()
     # The server evaluates prompt + continuation in one batch (after what it has cached), bench the

@@ -50,6 +50,12 @@ def assert_one_line_error(result, *needles: str) -> None:
         (["--provider", "scripted", "--task", "arithmetic", "--prompting", "cot"], ["no prompting 'cot'"]),
         (["--provider", "scripted", "--weights", "f32"], ["--weights f32 applies to --provider local only"]),
         (["--provider", "local", "--weights", "f16"], ["'f16' is not one of 'native', 'f32'"]),
+        # Each provider takes the shared options and its own (its Options model): not another's.
+        (["--provider", "scripted", "--dtype", "float16"], ["--dtype float16 applies to --provider hf only"]),
+        (
+            ["--provider", "local", "--model", "missing/model.gguf", "--api", "chat"],
+            ["--api chat applies to --provider hf-inference or openai only"],
+        ),
     ],
 )
 def test_bad_run_options(bench, tmp_path: Path, args: list[str], needles: list[str]) -> None:

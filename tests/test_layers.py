@@ -18,6 +18,7 @@ BOTTOM = {
         "errors",
         "guidance",
         "prompting",
+        "registry",
         "rundir",
         "schemas",
         "scoring",

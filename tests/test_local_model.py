@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.schemas import Manifest, Sample
-from providers.base import GenerateRequest
+from providers.base import GenerateRequest, ScoreRequest
 from tests.helpers.drift import DRIFT_F32, DRIFT_LONG_MULTI, DRIFT_ONE_CALL, DRIFT_PER_TOKEN, NEAR_TIE
 
 llama_cpp = pytest.importorskip("llama_cpp", reason="needs the local extra: pip install -e '.[local]'")
@@ -108,7 +108,7 @@ def test_continuation_logprobs_match_a_naive_full_evaluation(provider, gemma_pat
         # " Y"/" N" are one token each; " 42 dollars" and " maybe not" are several.
         continuations = [" Y", " N", " 42 dollars", " maybe not"]
         for prompt in prompts:
-            ours = asyncio.run(provider.score_continuations(prompt, continuations)).logprobs
+            ours = asyncio.run(provider.score(ScoreRequest(prompt, tuple(continuations)))).logprobs
             # Ours evaluate the prompt and every continuation in one llama.cpp call (each continuation
             # in a sequence of its own), lm-evaluation-harness prompt + continuation in one batch:
             # equal up to how llama.cpp's kernels round with the batch's shape.
@@ -160,7 +160,7 @@ def test_scores_and_answers_do_not_depend_on_what_was_evaluated_before(provider)
 
     def score(item):
         return asyncio.run(
-            provider.score_continuations(item.prompt, item.classes, item.shared_prefix)
+            provider.score(ScoreRequest(item.prompt, tuple(item.classes), item.shared_prefix))
         ).logprobs
 
     def answer(item):
@@ -188,7 +188,9 @@ def test_after_a_long_shared_prefix_classes_are_scored_in_one_call(provider, gem
     naive = _reference(gemma_path, logits_all=True)
     try:
         continuations = [" Y", " N", " Yes, it was", " No, it was not"]
-        asyncio.run(provider.score_continuations(items[0].prompt, continuations, items[0].shared_prefix))
+        asyncio.run(
+            provider.score(ScoreRequest(items[0].prompt, tuple(continuations), items[0].shared_prefix))
+        )
         calls = 0
         decode = provider._llama_cpp.llama_decode
 
@@ -200,7 +202,7 @@ def test_after_a_long_shared_prefix_classes_are_scored_in_one_call(provider, gem
         provider._llama_cpp.llama_decode = counting
         try:
             ours = asyncio.run(
-                provider.score_continuations(items[1].prompt, continuations, items[1].shared_prefix)
+                provider.score(ScoreRequest(items[1].prompt, tuple(continuations), items[1].shared_prefix))
             ).logprobs
         finally:
             provider._llama_cpp.llama_decode = decode
@@ -285,16 +287,17 @@ def test_f32_weights_are_converted_once_and_score_without_batch_shape_drift(
         continuations = [" Y", " N", " 42 dollars", " maybe not"]
         # After a ten-shot prefix kept in the cache too (longer than one batch): the same to DRIFT_F32.
         long = create("hindsight_neglect").instances(0, 2, "plain")[1]
-        ours = asyncio.run(f32.score_continuations(long.prompt, continuations, long.shared_prefix)).logprobs
+        request = ScoreRequest(long.prompt, tuple(continuations), long.shared_prefix)
+        ours = asyncio.run(f32.score(request)).logprobs
         plain = [reference_logprob(naive, long.prompt, c, stepwise=False) for c in continuations]
         assert ours == pytest.approx(plain, abs=DRIFT_F32), (ours, plain)
         largest_native_gap = 0.0
         for prompt in prompts:
-            ours = asyncio.run(f32.score_continuations(prompt, continuations)).logprobs
+            ours = asyncio.run(f32.score(ScoreRequest(prompt, tuple(continuations)))).logprobs
             for stepwise in (False, True):
                 plain = [reference_logprob(naive, prompt, c, stepwise) for c in continuations]
                 assert ours == pytest.approx(plain, abs=DRIFT_F32), (stepwise, ours, plain)
-            native = asyncio.run(provider.score_continuations(prompt, continuations)).logprobs
+            native = asyncio.run(provider.score(ScoreRequest(prompt, tuple(continuations)))).logprobs
             largest_native_gap = max(
                 largest_native_gap, *(abs(a - b) for a, b in zip(ours, native, strict=True))
             )

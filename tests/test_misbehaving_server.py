@@ -34,7 +34,7 @@ from benchmark.cache import ResponseCache
 from benchmark.errors import BenchError
 from benchmark.rundir import RunDir
 from benchmark.runner import ModelSpec, RunConfig, Runner, TaskPlan
-from providers.base import ProviderError, ProviderOptions, cut_at_stop
+from providers.base import ProviderError, ProviderOptions, ScoreRequest, cut_at_stop
 from tasks import create
 
 TIMEOUT = 0.5
@@ -384,7 +384,7 @@ def test_a_misbehaving_server_never_crashes_a_run_or_poisons_the_cache(
 def test_log_probs_from_a_misbehaving_server_are_finite_or_an_error(
     server: Misbehaving, replies: list[Reply]
 ) -> None:
-    """score_continuations reads echoed token log-probs; whatever comes back, it returns as many
+    """score reads echoed token log-probs; whatever comes back, it returns as many
     finite log-probs as continuations, or raises ProviderError."""
     from providers.openai import OpenAIProvider
 
@@ -394,7 +394,7 @@ def test_log_probs_from_a_misbehaving_server_are_finite_or_an_error(
 
     async def ask() -> None:
         try:
-            scores = await provider.score_continuations("Q: 2+2?\nA:", [" 4", " 5"])
+            scores = await provider.score(ScoreRequest("Q: 2+2?\nA:", (" 4", " 5")))
         except ProviderError:
             return
         finally:

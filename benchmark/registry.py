@@ -1,0 +1,98 @@
+"""Extension points registered as Python entry points (groups `bench.providers` and `bench.tasks`, the
+shipped ones in bench's own pyproject.toml, others in their package's): names are read from the
+installed packages' metadata without importing anything; a class is imported, checked and kept only
+when it is used, and one that cannot be is a UsageError naming the entry point, not a traceback."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Iterator, Mapping
+from typing import Generic, TypeVar, cast
+
+from benchmark.errors import BenchError, UsageError
+
+T = TypeVar("T")
+
+
+class Registry(Mapping[str, type[T]], Generic[T]):
+    """The classes of one entry-point group by name, each imported at its first lookup."""
+
+    def __init__(self, group: str, kind: str, base: type) -> None:
+        self.group = group
+        self.kind = kind
+        """What the classes are, for messages: "provider", "task"."""
+        self.base = base
+        self._points: dict[str, list[importlib.metadata.EntryPoint]] | None = None
+        self._loaded: dict[str, type[T]] = {}
+
+    def points(self) -> dict[str, list[importlib.metadata.EntryPoint]]:
+        """The group's entry points by name (read once)."""
+        if self._points is None:
+            found: dict[str, list[importlib.metadata.EntryPoint]] = {}
+            for point in importlib.metadata.entry_points(group=self.group):
+                same = found.setdefault(point.name, [])
+                if all(p.value != point.value for p in same):
+                    same.append(point)
+            self._points = found
+        return self._points
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self.points()))
+
+    def __len__(self) -> int:
+        return len(self.points())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.points()
+
+    def __getitem__(self, name: str) -> type[T]:
+        if name not in self._loaded:
+            self._loaded[name] = self._load(name)
+        return self._loaded[name]
+
+    def unknown(self, name: str) -> UsageError:
+        """The error for a name that nothing registers."""
+        if not self.points():
+            return UsageError(
+                f"no {self.kind}s are registered (entry points {self.group}): install bench "
+                "(pip install -e . in a checkout)"
+            )
+        return UsageError(f"unknown {self.kind} {name!r}; choose one of: {', '.join(self)}")
+
+    def _load(self, name: str) -> type[T]:
+        points = self.points().get(name)
+        if not points:
+            raise KeyError(name)
+        if len(points) > 1:
+            shown = "; ".join(_described(p) for p in points)
+            raise UsageError(f"{self.kind} {name!r} is registered more than once ({shown}): uninstall one")
+        point = points[0]
+        try:
+            loaded = point.load()
+        except BenchError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a third party's import error, as one line
+            reason = next(iter(str(exc).splitlines()), "")
+            raise UsageError(
+                f"{self.kind} {name!r} cannot be loaded from {_described(point)}: "
+                f"{type(exc).__name__}{': ' + reason if reason else ''}"
+            ) from None
+        if not (isinstance(loaded, type) and issubclass(loaded, self.base)):
+            raise UsageError(
+                f"{self.kind} {name!r} from {_described(point)} is not a subclass of "
+                f"{self.base.__module__}.{self.base.__name__}"
+            )
+        own = getattr(loaded, "name", None)
+        if own != name:
+            raise UsageError(
+                f"{self.kind} {name!r} from {_described(point)} calls itself {own!r}: its class "
+                "attribute `name` must be the entry point's name"
+            )
+        return cast(type[T], loaded)
+
+
+def _described(point: importlib.metadata.EntryPoint) -> str:
+    """`name = module:Class` and the package that declares it."""
+    dist = point.dist
+    package = f" (package {dist.name} {dist.version})" if dist is not None else ""
+    return f"the entry point {point.name} = {point.value}{package}"

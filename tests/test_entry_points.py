@@ -1,0 +1,163 @@
+"""Providers and tasks of other packages, registered as entry points (groups bench.providers and
+bench.tasks): the README's own examples run through `bench run`, and a broken entry point is one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from benchmark.errors import UsageError
+from benchmark.registry import Registry
+from providers.base import Provider
+from tests.conftest import ROOT
+from tests.test_bad_input import assert_one_line_error
+
+
+def _readme_examples() -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """The README's "Write a provider" / "Write a task" code: {path: source} from the python blocks
+    (their first line is `# path`), and the entry points of its pyproject.toml block."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("## Write a provider")
+    section = readme[start : readme.index("\n## ", readme.index("## Write a task"))]
+    files = {}
+    for block in re.findall(r"```python\n(.*?)```", section, re.DOTALL):
+        first, _, _ = block.partition("\n")
+        files[first.removeprefix("# ").strip()] = block
+    (toml,) = re.findall(r"```toml\n(.*?)```", section, re.DOTALL)
+    return files, tomllib.loads(toml)["project"]["entry-points"]
+
+
+def _install(root: Path, package: str, files: dict[str, str], groups: dict[str, dict[str, str]]) -> None:
+    """What `pip install` of a package leaves on sys.path: its modules and a dist-info with its entry
+    points."""
+    for path, source in files.items():
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(source, encoding="utf-8")
+    for folder in {root / Path(p).parts[0] for p in files if len(Path(p).parts) > 1}:
+        (folder / "__init__.py").touch()
+    info = root / f"{package.replace('-', '_')}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 0.1\n")
+    lines = [
+        f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in points.items())
+        for group, points in groups.items()
+    ]
+    (info / "entry_points.txt").write_text("\n".join(lines))
+
+
+def _env(root: Path, **extra: str) -> dict[str, str]:
+    return {"PYTHONPATH": f"{ROOT}{os.pathsep}{root}", **extra}
+
+
+def test_the_readme_examples_run_through_bench_run(bench, tmp_path: Path) -> None:
+    files, groups = _readme_examples()
+    assert set(files) == {"bench_doubler/provider.py", "bench_doubler/task.py"}
+    assert set(groups) == {"bench.providers", "bench.tasks"}
+    site = tmp_path / "site"
+    _install(site, "bench-doubler", files, groups)
+    out = tmp_path / "run"
+    args = ("run", "--provider", "doubler", "--task", "doubling", "--limit", "5", "--out", str(out))
+
+    # The key the class declares (key_env) is asked for before anything is written.
+    missing = bench(*args, env=_env(site, DOUBLER_API_KEY=""))
+    assert_one_line_error(missing, "--provider doubler needs the environment variable DOUBLER_API_KEY")
+    assert not out.exists()
+
+    result = bench(*args, env=_env(site, DOUBLER_API_KEY="unused"))
+    assert result.code == 0, result.err
+    samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 5
+    assert {s["provider"] for s in samples} == {"doubler"} and {s["task"] for s in samples} == {"doubling"}
+    assert all(s["correct"] for s in samples), samples
+    listed = bench("tasks", "list", env=_env(site))
+    assert listed.code == 0 and "doubling" in listed.out
+
+
+BROKEN = {
+    "bench.providers": {
+        "missing": "bench_nonesuch.provider:Provider",
+        "raises": "bench_broken:Crashing",
+        "notaprovider": "bench_broken:NotAProvider",
+    },
+    "bench.tasks": {"notatask": "bench_broken:NotAProvider", "misnamed": "bench_broken:Misnamed"},
+}
+BROKEN_MODULE = """
+from tasks.arithmetic import Arithmetic
+
+class NotAProvider:
+    name = "notaprovider"
+
+class Misnamed(Arithmetic):
+    pass  # its name is "arithmetic", registered as "misnamed"
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (
+            ["--provider", "missing"],
+            [
+                "provider 'missing' cannot be loaded from the entry point missing = bench_nonesuch.provider",
+                "(package bench-broken 0.1)",
+                "ModuleNotFoundError: No module named 'bench_nonesuch'",
+            ],
+        ),
+        (["--provider", "raises"], ["provider 'raises' cannot be loaded", "AttributeError"]),
+        (["--provider", "notaprovider"], ["provider 'notaprovider' from the entry point", "not a subclass"]),
+        (
+            ["--task", "notatask"],
+            ["task 'notatask' from the entry point", "is not a subclass of tasks.base.Task"],
+        ),
+        (["--task", "misnamed"], ["task 'misnamed'", "calls itself 'arithmetic'"]),
+    ],
+)
+def test_a_broken_entry_point_is_one_line_and_spoils_nothing_else(
+    bench, tmp_path: Path, args: list[str], needles: list[str]
+) -> None:
+    site = tmp_path / "site"
+    _install(site, "bench-broken", {"bench_broken.py": BROKEN_MODULE}, BROKEN)
+    out = tmp_path / "run"
+    chosen = ["--provider", "scripted", "--task", "arithmetic", *args, "--limit", "2", "--out", str(out)]
+    assert_one_line_error(bench("run", *chosen, env=_env(site)), *needles)
+    assert not out.exists()
+    if args[0] == "--provider":  # the others are never imported: the shipped ones still run
+        fine = bench("run", "--provider", "scripted", "--limit", "2", "--out", str(out), env=_env(site))
+        assert fine.code == 0, fine.err
+
+
+def test_providers_and_tasks_are_named_without_being_imported() -> None:
+    code = (
+        "import json, sys, providers, tasks\n"
+        "print(json.dumps([providers.names(), list(tasks.TASKS)]))\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('providers.', 'tasks.')))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    names, imported = map(json.loads, done.stdout.splitlines())
+    assert names == [
+        ["anthropic", "hf", "hf-inference", "local", "openai", "scripted"],
+        ["arithmetic", "hindsight_neglect", "modified_arithmetic", "word_problems"],
+    ]
+    assert imported == ["providers.base", "tasks.base"]
+
+
+def test_a_name_registered_twice_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib.metadata import EntryPoint
+
+    points = [
+        EntryPoint("twice", "providers.scripted:ScriptedProvider", "bench.providers"),
+        EntryPoint("twice", "providers.local:LocalProvider", "bench.providers"),
+    ]
+    monkeypatch.setattr("importlib.metadata.entry_points", lambda group: points)
+    registry: Registry[Provider] = Registry("bench.providers", "provider", Provider)
+    assert list(registry) == ["twice"]
+    with pytest.raises(UsageError, match="'twice' is registered more than once"):
+        registry["twice"]
