@@ -1,4 +1,8 @@
-"""The runner: models × tasks × promptings × items → samples. The only place that retries."""
+"""The runner: models × tasks × promptings × items → samples. The only place that retries.
+
+Over 400 lines: a run is one loop read top to bottom here (survey, load one model at a time, ask,
+retry, record), and its pieces share the Runner's state: the retry policy (`_call`), the fixed groups
+of a batching engine (`_todo`, `_prefetch`), the cache (`_ask`) and one sample (`_sample`)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Statistics as pure functions: intervals for accuracy (Wilson), paired and unpaired differences
-(bootstrap, McNemar), calibration, and the shape verdict of a scaling curve.
+(bootstrap, McNemar), calibration, and the shape verdict of a scaling curve. Over 400 lines: the
+rules are written here once, every function is small and pure, and they are read together.
 
 Shape verdict (`shape_verdict`): a curve of accuracy against size is classified from each point's
 Wilson interval and the bootstrap intervals of the differences between sizes.

@@ -1,5 +1,9 @@
 """In-process llama.cpp (llama-cpp-python): generation, and log-probs of given continuations computed
-from the last logits (never from full-vocabulary top-k log-probs per token)."""
+from the last logits (never from full-vocabulary top-k log-probs per token).
+
+Over 400 lines: the engine's batching (an item's classes as sequences of one KV cache, the shared
+prefix kept between items, packs of items in one call) and the checks at load belong together; the
+build's settings and its self-test are in providers/llama_engine.py."""
 
 from __future__ import annotations
 
