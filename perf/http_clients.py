@@ -1,7 +1,8 @@
 """Benchmark: requests per second of HTTP clients against the 50 ms loopback server, at 32 in flight.
 
-The question (issue 19): may bench's self-hosted path use a maintained client instead of a hand-made
-one? Each client sends the same completions request `--requests` times with `--concurrency` in flight
+The question (issue 19): may bench's self-hosted path use a maintained client instead of its hand-made
+one (providers/http11.py)? The rule: a maintained one that reaches 90% of the ideal replaces it. Each
+client sends the same completions request `--requests` times with `--concurrency` in flight
 to perf/loopback_server.py (a fresh server per client, so every client starts cold), and the rate is
 what the server saw between its first and last request, against the ideal concurrency ÷ latency (640
 requests/s for 32 and 50 ms). Clients, in turn, in one run:
@@ -10,13 +11,14 @@ requests/s for 32 and 50 ms). Clients, in turn, in one run:
   httpx2           a bare httpx2 AsyncClient (the transport the openai SDK uses by default)
   sdk-httpx2       openai.AsyncOpenAI, its default transport
   sdk-aiohttp      openai.AsyncOpenAI(http_client=openai.DefaultAioHttpClient()) (openai[aiohttp])
-  bench            providers/http_client.py, what bench's openai adapter uses for a --base-url server
-  http11           bench's former hand-made HTTP/1.1 client (git show 5aa44d4:providers/http11.py),
-                   when --http11 FILE names a copy of it
+  http11           providers/http11.py, what bench's openai adapter uses for a --base-url server
+  bench-aiohttp    --aiohttp-client FILE: a wrapper of aiohttp with http11's interface, as bench tried
+                   (git show 115af30:providers/http_client.py)
 
-    python perf/http_clients.py [--requests 4000] [--concurrency 32] [--latency 0.05] [--http11 FILE]
+    python perf/http_clients.py [--requests 4000] [--concurrency 32] [--latency 0.05]
 
-A client that is missing (its package not installed) is skipped with a line saying so.
+aiohttp and the SDK's aiohttp transport come with `pip install 'openai[aiohttp]'`; a client that is
+missing is skipped with a line saying so.
 """
 
 from __future__ import annotations
@@ -85,10 +87,10 @@ async def _sdk_aiohttp(base: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
     return await _sdk(base, openai.DefaultAioHttpClient())
 
 
-async def _bench(base: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
-    from providers.http_client import JSONClient
+async def _http11(base: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
+    from providers.http11 import HTTP11Client
 
-    client = JSONClient(base, {"Authorization": "Bearer sk-none"})
+    client = HTTP11Client(base, {"Authorization": "Bearer sk-none"})
 
     async def send() -> str:
         answer = await client.post_json("completions", BODY)
@@ -97,15 +99,15 @@ async def _bench(base: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
     return send, client.aclose
 
 
-def _http11(path: Path) -> Client:
-    spec = importlib.util.spec_from_file_location("old_http11", path)
+def _from_file(path: Path) -> Client:
+    spec = importlib.util.spec_from_file_location("tried_client", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["old_http11"] = module
+    sys.modules["tried_client"] = module
     spec.loader.exec_module(module)
 
     async def make(base: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
-        client = module.HTTP11Client(base, {"Authorization": "Bearer sk-none"})
+        client = module.JSONClient(base, {"Authorization": "Bearer sk-none"})
 
         async def send() -> str:
             answer = await client.post_json("completions", BODY)
@@ -155,7 +157,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--latency", type=float, default=0.05)
-    parser.add_argument("--http11", type=Path, default=None, help="a copy of the former providers/http11.py")
+    parser.add_argument(
+        "--aiohttp-client", type=Path, default=None, help="a copy of the aiohttp wrapper tried"
+    )
     args = parser.parse_args()
     ideal = args.concurrency / args.latency
     clients: dict[str, Client] = {
@@ -163,10 +167,10 @@ def main() -> None:
         "httpx2": _httpx2,
         "sdk-httpx2": _sdk,
         "sdk-aiohttp": _sdk_aiohttp,
-        "bench": _bench,
+        "http11": _http11,
     }
-    if args.http11 is not None:
-        clients["http11"] = _http11(args.http11)
+    if args.aiohttp_client is not None:
+        clients["bench-aiohttp"] = _from_file(args.aiohttp_client)
     cpu = next(
         (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
          if line.startswith("model name")),

@@ -1,9 +1,10 @@
 """OpenAI and OpenAI-compatible servers (vLLM, llama.cpp server, Ollama, ...).
 
 Client: api.openai.com (no `--base-url`, or one on openai.com) goes through the `openai` SDK. Any
-other `--base-url` (a self-hosted server) goes through providers/http_client.py, bare aiohttp, as
-lm-evaluation-harness's local-completions posts JSON itself: the SDK's per-request CPU cost capped a
-loopback server well below what `--concurrency` asked for (perf/README.md, "HTTP clients"). Both send the same
+other `--base-url` (a self-hosted server) goes through providers/http11.py, a plain keep-alive HTTP/1.1
+JSON client (proxies from the environment honoured): the SDK's per-request CPU cost capped a loopback
+server well below what `--concurrency` asked for, and neither the SDK on aiohttp nor bare aiohttp or
+httpx reached 90% of it (perf/README.md, "HTTP clients"). Both send the same
 JSON bodies and headers that matter (`Authorization: Bearer ...`), read the same fields of the answer
 and map failures to the same ProviderErrors, so a run's samples, errors and ModelInfo (its `details`,
 hence the response cache's key) do not depend on which client was used; the client is not recorded.
@@ -30,8 +31,9 @@ They are not on by default because
 - `max_tokens=0` means "until the context is full" to llama-cpp-python, so the request asks for one
   token (`max_tokens=1`) and ignores it.
 
-The adapter never retries: the SDK client is made with `max_retries=0`, the JSON client never asks
-twice, and every failure becomes a ProviderError whose kind tells the runner whether to retry.
+The adapter never retries: the SDK client is made with `max_retries=0` (http11 retries only a request
+that a stale keep-alive connection never delivered), and every failure becomes a ProviderError whose
+kind tells the runner whether to retry.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ from providers.base import (
     scores_from,
     token_count,
 )
+from providers.http11 import HTTP11Client, RequestTimeout, TransportError
 from providers.http_api import (
     GREEDY_EXTRAS,
     GREEDY_NOTE,
@@ -71,7 +74,6 @@ from providers.http_api import (
     sum_between,
     url_secrets,
 )
-from providers.http_client import JSONClient, RequestTimeout, TransportError
 
 T = TypeVar("T")
 
@@ -102,7 +104,7 @@ def choose_api(spec: str, options: ProviderOptions) -> str:
 
 
 def is_self_hosted(base_url: str | None) -> bool:
-    """A --base-url that is not OpenAI's own API: served through the JSON client rather than the SDK."""
+    """A --base-url that is not OpenAI's own API: served through http11 rather than the SDK."""
     host = (urlsplit(base_url).hostname or "") if base_url else "openai.com"
     return not (host == "openai.com" or host.endswith(".openai.com"))
 
@@ -143,7 +145,7 @@ def _status_error(
 
 
 def map_error(exc: BaseException, model: str, base_url: str, secrets: Sequence[str] = ()) -> ProviderError:
-    """Classify an exception of the openai SDK or of the JSON client for the runner (which alone retries).
+    """Classify an exception of the openai SDK or of http11 for the runner (which alone retries).
     `base_url` is the public one (public_url); `secrets` are redacted from every message."""
     if isinstance(exc, RequestTimeout):
         return ProviderError(ErrorKind.TRANSIENT, f"request timed out ({base_url})")
@@ -219,7 +221,7 @@ class OpenAIProvider(Provider):
         self._secret = key
         self._secrets = tuple(x for x in (key, *url_secrets(self.base_url)) if x)
         self.client: Any = None  # the SDK's, for OpenAI's own API
-        self.http: JSONClient | None = None  # for a self-hosted server
+        self.http: HTTP11Client | None = None  # for a self-hosted server
         if is_self_hosted(options.base_url):
             self.http = self._http_client()
         else:
@@ -253,17 +255,20 @@ class OpenAIProvider(Provider):
     def _error(self, exc: BaseException) -> ProviderError:
         return map_error(exc, self.spec, self.where, self._secrets)
 
-    def _http_client(self) -> JSONClient:
-        return JSONClient(self.base_url, {"Authorization": f"Bearer {self._secret or PLACEHOLDER_KEY}"})
+    def _http_client(self) -> HTTP11Client:
+        try:
+            return HTTP11Client(self.base_url, {"Authorization": f"Bearer {self._secret or PLACEHOLDER_KEY}"})
+        except ValueError as exc:  # an unsupported proxy in the environment
+            raise UsageError(str(exc)) from None
 
     async def aclose(self) -> None:
         if self.http is not None:
             await self.http.aclose()
         await super().aclose()
 
-    async def _request(self, path: str, body: dict[str, Any], http: JSONClient | None = None) -> Any:
+    async def _request(self, path: str, body: dict[str, Any], http: HTTP11Client | None = None) -> Any:
         """POST `body` to the endpoint `path` (completions or chat/completions) and return the answer:
-        through the JSON client for a self-hosted server, else the SDK. Failures become ProviderErrors."""
+        through http11 for a self-hosted server, else the SDK. Failures become ProviderErrors."""
         http = http or self.http
         if http is None:
             import openai

@@ -3,7 +3,7 @@
 poisons the response cache, and never turns a good answer into an error.
 
 The server is a raw TCP server on 127.0.0.1 that answers each request with bytes drawn for the case.
-Each case runs the real runner with the openai adapter (its aiohttp JSON client underneath) on two
+Each case runs the real runner with the openai adapter (http11 underneath) on two
 items, with a short --timeout, two attempts and Retry-After capped, so every case ends within a few
 seconds.
 """

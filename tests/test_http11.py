@@ -1,8 +1,8 @@
-"""providers/http_client.py, the keep-alive JSON client (aiohttp) the openai adapter uses for
-self-hosted servers: connection reuse, chunked, close-delimited and gzip answers, connections the
-server closed never reused, dropped connections and timeouts as transport errors, proxies from the
-environment, and, through the adapter, the same answers and the same error classification as the
-openai SDK, with the key in no message."""
+"""providers/http11.py, the keep-alive HTTP/1.1 client the openai adapter uses for self-hosted servers:
+connection reuse, chunked and close-delimited answers, stale keep-alive connections retried once,
+dropped connections and timeouts as transport errors, proxies from the environment, and, through the
+adapter, the same answers and
+the same error classification as the openai SDK, with the key in no message."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from providers.base import ErrorKind, GenerateRequest, ProviderError, ProviderOptions
-from providers.http_client import JSONClient, RequestTimeout, TransportError
+from providers.http11 import HTTP11Client, RequestTimeout, TransportError
 
 SECRET = "sk-test-SECRET-123"
 
@@ -107,7 +107,7 @@ def test_many_requests_share_a_few_keep_alive_connections() -> None:
 
     async def scenario() -> None:
         async with Server(slow) as server:
-            client = JSONClient(server.url, {"Authorization": "Bearer k"})
+            client = HTTP11Client(server.url, {"Authorization": "Bearer k"})
 
             async def worker(w: int) -> None:
                 for i in range(25):
@@ -136,7 +136,7 @@ def test_connections_are_bounded() -> None:
 
     async def scenario() -> None:
         async with Server(slow) as server:
-            client = JSONClient(server.url, max_connections=3)
+            client = HTTP11Client(server.url, max_connections=3)
             answers = await asyncio.gather(*(client.post_json("completions", {"i": i}) for i in range(30)))
             assert [a.body["echo"]["i"] for a in answers] == list(range(30))
             assert server.connections == 3
@@ -163,7 +163,7 @@ def test_chunked_close_delimited_and_gzip_answers(answer: bytes) -> None:
 
     async def scenario() -> None:
         async with Server(send) as server:
-            client = JSONClient(server.url)
+            client = HTTP11Client(server.url)
             for _ in range(3):
                 response = await client.post_json("completions", {})
                 assert response.status == 200 and response.body == {"text": "chunked ünïcode " * 20}
@@ -178,7 +178,7 @@ def test_text_answers_and_connection_close() -> None:
 
     async def scenario() -> None:
         async with Server(send) as server:
-            client = JSONClient(server.url)
+            client = HTTP11Client(server.url)
             for _ in range(3):
                 status, headers, body = await client.post_json("completions", {})
                 assert (status, body, headers["connection"]) == (502, "Bad gateway", "close")
@@ -188,21 +188,20 @@ def test_text_answers_and_connection_close() -> None:
     run(scenario)
 
 
-def test_a_stale_keep_alive_connection_is_a_transport_error_asked_once() -> None:
-    """The server closes a connection it kept alive just as the next request arrives: a transport
-    error (transient: the runner asks again), never a second request from the client on its own."""
+def test_a_stale_keep_alive_connection_is_retried_on_a_fresh_one() -> None:
+    """The server closes a connection it kept alive just as the next request arrives: asked again."""
 
     async def second_dropped(number: int, on_connection: int, body: dict[str, Any]) -> bytes | None:
         return None if on_connection == 2 else await ok(number, on_connection, body)
 
     async def scenario() -> None:
         async with Server(second_dropped) as server:
-            client = JSONClient(server.url)
-            assert (await client.post_json("completions", {"i": 0})).body["echo"] == {"i": 0}
-            with pytest.raises(TransportError):
-                await client.post_json("completions", {"i": 1})
-            assert (await client.post_json("completions", {"i": 2})).body["echo"] == {"i": 2}
-            assert [body["i"] for _, body in server.requests] == [0, 1, 2]
+            client = HTTP11Client(server.url)
+            for i in range(3):
+                assert (await client.post_json("completions", {"i": i})).body["echo"] == {"i": i}
+            # 1 on connection 1; 2 dropped there, asked again on connection 2; 3 dropped on 2, asked on 3
+            assert [body["i"] for _, body in server.requests] == [0, 1, 1, 2, 2]
+            assert server.connections == 3
             await client.aclose()
 
     run(scenario)
@@ -214,10 +213,10 @@ def test_a_connection_the_server_closed_while_idle_is_not_used() -> None:
 
     async def scenario() -> None:
         async with Server(then_close) as server:
-            client = JSONClient(server.url)
+            client = HTTP11Client(server.url)
             assert (await client.post_json("completions", {})).body == {"n": 1}
-            for writer in list(server.writers):  # the server's idle timeout
-                writer.transport.close()
+            for conn in list(client._open):  # the server's idle timeout, as seen from the client
+                conn.writer.transport.close()
             await asyncio.sleep(0.05)
             assert (await client.post_json("completions", {})).body == {"n": 2}
             assert len(server.requests) == 2 and server.connections == 2
@@ -229,7 +228,7 @@ def test_a_connection_the_server_closed_while_idle_is_not_used() -> None:
 def test_idle_connections_expire() -> None:
     async def scenario() -> None:
         async with Server(ok) as server:
-            client = JSONClient(server.url, keepalive_expiry=0.05)
+            client = HTTP11Client(server.url, keepalive_expiry=0.05)
             await client.post_json("completions", {})
             await asyncio.sleep(0.1)
             await client.post_json("completions", {})
@@ -245,7 +244,7 @@ def test_a_dropped_connection_is_a_transport_error() -> None:
 
     async def scenario() -> None:
         async with Server(drop) as server:
-            client = JSONClient(server.url)
+            client = HTTP11Client(server.url)
             with pytest.raises(TransportError, match="closed the connection without answering"):
                 await client.post_json("completions", {})
             assert len(server.requests) == 1  # a fresh connection: never asked twice
@@ -263,9 +262,9 @@ def test_a_drop_in_mid_answer_is_never_retried() -> None:
 
     async def scenario() -> None:
         async with Server(second_cut) as server:
-            client = JSONClient(server.url)
+            client = HTTP11Client(server.url)
             await client.post_json("completions", {})
-            with pytest.raises(TransportError, match="cut off"):
+            with pytest.raises(TransportError, match="mid-answer"):
                 await client.post_json("completions", {})  # on the reused connection, answered in part
             assert len(server.requests) == 2
             await client.aclose()
@@ -281,15 +280,16 @@ def test_timeout_and_refused_connection() -> None:
 
     async def scenario() -> None:
         async with Server(hang_first) as server:
-            client = JSONClient(server.url)
+            client = HTTP11Client(server.url)
             with pytest.raises(RequestTimeout):
                 await client.post_json("completions", {}, timeout=0.2)
+            assert not client._open  # the connection that timed out is not reused
             assert (await client.post_json("completions", {}, timeout=5)).status == 200
             await client.aclose()
             url = server.url
         await asyncio.sleep(0.05)
         with pytest.raises(TransportError) as caught:
-            await JSONClient(url).post_json("completions", {})
+            await HTTP11Client(url).post_json("completions", {})
         assert not isinstance(caught.value, RequestTimeout)
 
     run(scenario)
@@ -301,43 +301,73 @@ def test_malformed_answers_and_headers() -> None:
 
     async def scenario() -> None:
         async with Server(garbage) as server:
-            client = JSONClient(server.url)
+            client = HTTP11Client(server.url)
             with pytest.raises(TransportError, match="malformed"):
                 await client.post_json("completions", {})
+            with pytest.raises(ValueError, match="line break") as caught:
+                await client.post_json("completions", {}, headers={"Authorization": f"{SECRET}\r\nX: y"})
+            assert SECRET not in str(caught.value)
             await client.aclose()
         with pytest.raises(ValueError, match="not an http"):
-            JSONClient("ftp://x/v1")
+            HTTP11Client("ftp://x/v1")
 
     run(scenario)
 
 
-def test_the_proxy_in_the_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
-    """HTTP_PROXY (aiohttp's trust_env): the request goes to the proxy, naming the server in full."""
-    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("NO_PROXY", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+def test_the_http_proxy_in_the_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTP_PROXY: the request goes to the proxy, naming the server in full, with the proxy's password
+    as Proxy-Authorization; NO_PROXY exempts a host; a loopback server is never proxied."""
+    _no_proxies(monkeypatch)
 
     async def scenario() -> None:
         async with Server(ok) as proxy:
-            monkeypatch.setenv("HTTP_PROXY", proxy.url.removesuffix("/v1"))
-            monkeypatch.setenv("http_proxy", proxy.url.removesuffix("/v1"))
-            client = JSONClient("http://server.invalid:8000/v1")
+            port = proxy.server.sockets[0].getsockname()[1]
+            monkeypatch.setenv("HTTP_PROXY", f"http://me:pw%21@127.0.0.1:{port}")
+            client = HTTP11Client("http://server.invalid:8000/v1", {"Authorization": "Bearer k"})
             assert (await client.post_json("completions", {"i": 1})).body["echo"] == {"i": 1}
             await client.aclose()
-            assert proxy.requests[0][0].startswith(b"POST http://server.invalid:8000/v1/completions HTTP/1.1")
+            head = proxy.requests[0][0].decode()
+            assert head.startswith("POST http://server.invalid:8000/v1/completions HTTP/1.1\r\n")
+            assert "Proxy-Authorization: Basic bWU6cHch\r\n" in head  # me:pw!
+            assert "Host: server.invalid:8000\r\n" in head and "Authorization: Bearer k\r\n" in head
+            assert HTTP11Client(proxy.url)._proxy is None  # the loopback server itself: direct
+            monkeypatch.setenv("NO_PROXY", "server.invalid")
+            assert HTTP11Client("http://server.invalid:8000/v1")._proxy is None
 
     run(scenario)
 
 
-def test_a_password_in_the_url_is_never_sent() -> None:
+def test_an_https_server_is_reached_through_a_connect_tunnel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTPS_PROXY: a CONNECT to the server first (here refused by the proxy: one transport error);
+    an https:// proxy URL, which this client cannot speak to, is refused at once."""
+    _no_proxies(monkeypatch)
+    seen: list[bytes] = []
+
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
     async def scenario() -> None:
-        async with Server(ok) as server:
-            client = JSONClient(server.url.replace("http://", "http://user:secretpw@"))
-            assert (await client.post_json("completions", {})).status == 200
-            await client.aclose()
-            assert (
-                b"secretpw" not in server.requests[0][0]
-                and b"authorization" not in server.requests[0][0].lower()
-            )
+        server = await asyncio.start_server(refuse, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{port}")
+        client = HTTP11Client("https://server.invalid/v1")
+        with pytest.raises(TransportError, match="refused the tunnel: HTTP/1.1 403 Forbidden"):
+            await client.post_json("completions", {})
+        await client.aclose()
+        server.close()
+        assert seen[0].startswith(b"CONNECT server.invalid:443 HTTP/1.1\r\nHost: server.invalid:443\r\n")
+        monkeypatch.setenv("HTTPS_PROXY", "https://proxy.invalid:3128")
+        with pytest.raises(ValueError, match="only http:// proxies"):
+            HTTP11Client("https://server.invalid/v1")
 
     run(scenario)
 
@@ -351,7 +381,7 @@ def test_one_client_across_event_loops() -> None:
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:
-        client = JSONClient(server.url)
+        client = HTTP11Client(server.url)
         for _ in range(3):
             assert asyncio.run(client.post_json("completions", {})).status == 200
         asyncio.run(client.aclose())
@@ -508,7 +538,7 @@ def test_a_non_json_success_is_the_items_error() -> None:
 def test_the_same_requests_and_answers_as_the_sdk(
     fake: Any, api: str, stop: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Against the fake server: the JSON client's path and the SDK path send the same JSON bodies and
+    """Against the fake server: the http11 path and the SDK path send the same JSON bodies and
     Authorization header, and return the same Generation."""
     pytest.importorskip("openai")
     import providers.openai as adapter
@@ -524,9 +554,9 @@ def test_the_same_requests_and_answers_as_the_sdk(
         provider.close()
         decoding = {"decoding": "temperature 0, repeat_penalty 1"} if self_hosted else {}
         assert provider.info.details == {"api": api, "base_url": fake.url} | decoding
-    client_request, sdk_request = fake.state.requests
+    http11_request, sdk_request = fake.state.requests
     # A self-hosted server is also told not to penalize repeats (llama-cpp-python's server would).
-    assert client_request["body"] == sdk_request["body"] | {"repeat_penalty": 1.0}
-    assert client_request["authorization"] == sdk_request["authorization"] == f"Bearer {SECRET}"
+    assert http11_request["body"] == sdk_request["body"] | {"repeat_penalty": 1.0}
+    assert http11_request["authorization"] == sdk_request["authorization"] == f"Bearer {SECRET}"
     assert got[0] == got[1]
     assert got[0].text == (" 5" if api == "chat" or stop == ("\n",) else " 5\n\nQ:")
