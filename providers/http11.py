@@ -8,9 +8,9 @@ Answers may be sized by Content-Length, chunked, or end with the connection (HTT
 
 Proxies: as the environment sets them (`HTTP_PROXY`, `HTTPS_PROXY`, `NO_PROXY`, read with urllib's
 `getproxies` and `proxy_bypass`, as requests and httpx read them; never for a loopback server, which a
-proxy cannot reach): an http server is asked through an
-http proxy in absolute form (`POST http://host:port/path`), an https server through a `CONNECT` tunnel
-that TLS then runs inside; a proxy's `user:password@` is sent as Proxy-Authorization and written nowhere.
+proxy cannot reach): an http server is asked through an http proxy in absolute form (`POST
+http://host:port/path`), an https server through a `CONNECT` tunnel that TLS then runs inside; a
+proxy's `user:password@` is sent as Proxy-Authorization and written nowhere.
 
 Failures: an HTTP status is never an exception (the caller classifies it). A connection that fails
 before any byte of the answer arrived is retried once on a fresh connection, but only if it was a
