@@ -26,7 +26,7 @@ import click
 from benchmark.errors import BenchError, UsageError
 from benchmark.schemas import Manifest
 
-_RENAMED = {"tasks": "task_specs", "models": "models", "families": "families"}
+_RENAMED = {"tasks": "task_specs"}
 """Python names that differ from the click parameter they set."""
 _NOT_HERE = {"resume_dir"}  # a resume is `bench run --resume PATH`
 
@@ -76,7 +76,7 @@ def _params(command: click.Command, options: Mapping[str, Any]) -> tuple[dict[st
         name = _RENAMED.get(key, key)
         param = by_name.get(name)
         if param is None or name in _NOT_HERE or key == "task_specs":
-            known = sorted({*(_RENAMED.get(n, n) for n in by_name), "tasks"} - {"task_specs", *_NOT_HERE})
+            known = sorted({*by_name, *_RENAMED} - {*_RENAMED.values(), *_NOT_HERE})
             raise UsageError(f"run() has no option {key!r}; options: {', '.join(known)}")
         params[name] = _converted(param, value)
         argv += _words(param, params[name])

@@ -601,12 +601,3 @@ def compare_metric(
     return MetricComparison(
         f"{where} and {metric_name} does not rise steadily ({trace}): no sign of a metric artifact", True
     )
-
-
-def smoothness_note(
-    accuracy_steps: Sequence[Step],
-    metric_points: Sequence[tuple[float, float]],
-    metric_name: str = "the continuous measure",
-) -> str:
-    """`compare_metric`'s sentence."""
-    return compare_metric(accuracy_steps, metric_points, metric_name).text

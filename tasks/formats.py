@@ -361,11 +361,6 @@ class Gpt3Record(UserRecord):
 M = TypeVar("M", bound=BaseModel)
 
 
-def describe(error: ValidationError, model: type[BaseModel]) -> str:
-    """One readable reason from a pydantic error (benchmark.schemas.first_problem)."""
-    return first_problem(error, model)
-
-
 def validate(path: Path, line: int, model: type[M], raw: Any, keep: tuple[str, ...] | None = None) -> M:
     """Validate one record; `keep` reads only those keys of a foreign record and ignores the rest."""
     if not isinstance(raw, dict):
@@ -375,6 +370,6 @@ def validate(path: Path, line: int, model: type[M], raw: Any, keep: tuple[str, .
     try:
         return model.model_validate(raw)
     except ValidationError as error:
-        fail(path, line, describe(error, model))
+        fail(path, line, first_problem(error, model))
     except RecursionError:
         fail(path, line, "nested too deeply")

@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from benchmark.prompting import Shot
-from benchmark.schemas import AnswerType
+from benchmark.schemas import AnswerType, first_problem
 from benchmark.yamlfile import check_duplicate_keys, read_yaml
 from tasks.formats import (
     _INTEGER,
@@ -32,7 +32,6 @@ from tasks.formats import (
     Parsed,
     PrizeRecord,
     _check_classes,
-    describe,
     fail,
     validate,
 )
@@ -67,7 +66,7 @@ def read_bench_yaml(path: Path, text: str) -> Parsed:
         header = BenchHeader.model_validate(data)
     except ValidationError as error:
         loc = error.errors()[0]["loc"]
-        fail(path, key_line(str(loc[0]) if loc else ""), describe(error, BenchHeader))
+        fail(path, key_line(str(loc[0]) if loc else ""), first_problem(error, BenchHeader))
 
     def lines(key: str, count: int) -> list[int]:
         seq = keys.get(key, (None, None))[1]
@@ -258,7 +257,7 @@ def read_bigbench(path: Path, text: str) -> Parsed:
                 )
             )
         except ValidationError as error:
-            fail(path, 1, f"examples[{index}]: {describe(error, BigBenchExample)}")
+            fail(path, 1, f"examples[{index}]: {first_problem(error, BigBenchExample)}")
     choice = examples[0].target_scores is not None
     items: list[Item] = []
     for index, example in enumerate(examples):

@@ -16,13 +16,13 @@ from benchmark.stats import (
     Step,
     calibration,
     class_probabilities,
+    compare_metric,
     compare_sizes,
     format_size,
     mcnemar,
     neighbour_differences,
     paired_bootstrap_diff,
     shape_verdict,
-    smoothness_note,
     stable_seed,
     unpaired_bootstrap_diff,
     wilson_interval,
@@ -437,7 +437,7 @@ def jump_steps() -> list[Step]:
 
 def test_smoothness_note_artifact() -> None:
     metric = [(1e8, 0.31), (1e9, 0.45), (1e10, 0.62), (1e11, 0.80)]
-    note = smoothness_note(jump_steps(), metric, metric_name="digit accuracy")
+    note = compare_metric(jump_steps(), metric, metric_name="digit accuracy").text
     assert note == (
         "accuracy jumps between 1B and 10B (+40 points) while digit accuracy rises steadily "
         "(0.31 → 0.45 → 0.62 → 0.80): the jump may be a metric artifact (Schaeffer et al. 2023)"
@@ -446,20 +446,21 @@ def test_smoothness_note_artifact() -> None:
 
 def test_smoothness_note_real_jump() -> None:
     metric = [(1e8, 0.30), (1e9, 0.32), (1e10, 0.75), (1e11, 0.78)]
-    note = smoothness_note(jump_steps(), metric, metric_name="digit accuracy")
+    note = compare_metric(jump_steps(), metric, metric_name="digit accuracy").text
     assert "rises with it (0.30 → 0.32 → 0.75 → 0.78): consistent with a real jump" in note
 
 
 def test_smoothness_note_from_real_steps() -> None:
     steps = neighbour_differences(curve([0.5, 0.5, 0.5, 0.9, 0.95]), seed=3)
     metric = [(s, 0.2 * (i + 1)) for i, s in enumerate(SIZES)]
-    assert "metric artifact" in smoothness_note(steps, metric)
+    assert "metric artifact" in compare_metric(steps, metric).text
 
 
 def test_smoothness_note_nothing_to_compare() -> None:
     gradual = neighbour_differences(curve([0.3, 0.45, 0.6, 0.75, 0.9]), seed=3)
-    assert "nothing to compare" in smoothness_note(gradual, [(1e8, 0.1), (1e12, 0.9)])
-    assert "not measured" in smoothness_note(jump_steps(), [(1e8, 0.1), (1e11, 0.9)])
+    assert "nothing to compare" in compare_metric(gradual, [(1e8, 0.1), (1e12, 0.9)]).text
+    assert not compare_metric(gradual, [(1e8, 0.1), (1e12, 0.9)]).compared  # the report leaves it out
+    assert "not measured" in compare_metric(jump_steps(), [(1e8, 0.1), (1e11, 0.9)]).text
 
 
 def test_format_size() -> None:
