@@ -36,7 +36,7 @@ from providers.base import (
     SharedOptions,
     cut_at_stop,
 )
-from providers.hf_models import ModelRef, fetch, parse, require_transformers, source_name
+from providers.hf_models import ModelRef, fetch, load_tokenizer, parse, require_transformers, source_name
 from providers.http_api import first_line
 
 _T = TypeVar("_T")
@@ -99,13 +99,13 @@ class HFProvider(Provider):
         require_transformers()
         import torch
         import transformers
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM
 
         from providers.hf_batch import Evaluator
 
         self.device, dtype = device_and_dtype(HFOptions.of(options).dtype)
         try:
-            self.tokenizer: Any = AutoTokenizer.from_pretrained(folder)
+            self.tokenizer: Any = load_tokenizer(folder)
             self.model: Any = AutoModelForCausalLM.from_pretrained(
                 folder, dtype=dtype, device_map="auto" if self.device == "cuda" else None
             ).eval()

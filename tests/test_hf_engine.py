@@ -334,3 +334,37 @@ def test_the_gpu_script_runs(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "scoring:" in done.stdout and "generation:" in done.stdout and "ratio" in done.stdout
+
+
+def test_a_checked_copy_reads_its_tokenizer_file_and_any_other_folder_goes_through_autotokenizer(
+    tiny: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    import transformers
+
+    from providers import hf_models
+
+    built = tiny_models.tokenizer(tiny_models.CHAT_TEMPLATE)
+    built.save_pretrained(tmp_path)
+    read = hf_models._tokenizer_from_file(tmp_path)
+    assert hf_models.same_tokenizer(built, read)  # the chat template too (its own file)
+    assert not hf_models.same_tokenizer(built, tiny_models.tokenizer())  # no template: told apart
+    other = tiny_models.tokenizer()
+    other.backend_tokenizer.post_processor = None  # no BOS before every text
+    assert not hf_models.same_tokenizer(tiny_models.tokenizer(), other)
+
+    calls: list[Path] = []
+
+    def auto(folder: Path, *args: Any, **kwargs: Any) -> Any:
+        calls.append(folder)
+        return built
+
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", auto)
+    folder = shutil.copytree(tiny["llama"], tmp_path / "copy")
+    assert hf_models.load_tokenizer(folder) is built and calls == [folder]  # not bench's copy
+    (folder / "bench-source.json").write_text(json.dumps({"name": "x"}))  # converted before the check
+    assert hf_models.load_tokenizer(folder) is built and len(calls) == 2
+    (folder / "bench-source.json").write_text(json.dumps({"name": "x", "tokenizer": "tokenizer.json"}))
+    assert hf_models.same_tokenizer(built, hf_models.load_tokenizer(folder)) is False  # its own, no template
+    assert len(calls) == 2

@@ -130,6 +130,34 @@ def test_bench_run_with_the_default_hf_model_offline(
     assert all(s.metrics.get("target_logprob", -1) < 0 for s in samples if s.task == "arithmetic")
 
 
+def test_the_converted_tokenizer_is_read_directly_and_tokenizes_as_transformers_does(
+    engines: Any, weights_cache: Path, tmp_path: Path
+) -> None:
+    """The copy's tokenizer is read straight from its tokenizer.json (the load's largest part otherwise):
+    on every shipped task and prompting condition, prompts and classes, it gives AutoTokenizer's tokens."""
+    from transformers import AutoTokenizer
+
+    from tests.test_prompt_bytes import all_tasks
+
+    hf, _ = engines
+    [folder] = [f for f in (weights_cache / "hf").iterdir() if not f.name.startswith(".")]
+    assert json.loads((folder / "bench-source.json").read_text())["tokenizer"] == "tokenizer.json"
+    reference = AutoTokenizer.from_pretrained(folder)
+    assert type(reference).__name__ == "GemmaTokenizer" and type(hf.tokenizer) is not type(reference)
+    texts = set()
+    for task in all_tasks(tmp_path).values():
+        for prompting in task.promptings:
+            for instance in task.instances(0, 5, prompting):
+                texts.add(instance.prompt)
+                texts.update(instance.prompt + c for c in instance.classes or ())
+    assert len(texts) > 250  # 287 when written
+    for text in sorted(texts):
+        for special in (True, False):
+            ids = reference(text, add_special_tokens=special).input_ids
+            assert hf.tokenizer(text, add_special_tokens=special).input_ids == ids, text[-80:]
+            assert hf.tokenizer.decode(ids) == reference.decode(ids)
+
+
 def test_local_chat_template_from_the_gguf(bench, tmp_path: Path) -> None:
     """llama.cpp applies the template a GGUF carries, as transformers applies the tokenizer's: the packaged
     model has none (one line), a copy given one (tests/helpers/gguf_prune.py) gets its prompts wrapped."""
