@@ -118,7 +118,9 @@ class LoadedRun:
     samples: Any
     """A pandas DataFrame, one row per sample, or a list of dicts (`as_frames=False`, or no pandas)."""
     summary: Any
-    """A pandas DataFrame, one row per summary row, or a list of dicts."""
+    """A pandas DataFrame, one row per summary row (its nested results as `name.field` columns, e.g.
+    `shape.verdict`, `cot_gain.estimate`; continuous measures as `metric_*`), or a list of dicts as in
+    summary.json."""
 
 
 def load_run(path: str | Path, as_frames: bool | None = None) -> LoadedRun:
@@ -141,4 +143,11 @@ def load_run(path: str | Path, as_frames: bool | None = None) -> LoadedRun:
         if as_frames:
             raise BenchError("load_run(as_frames=True) needs pandas: pip install -e '.[pandas]'") from None
         return LoadedRun(folder.path, manifest, samples, summary)
-    return LoadedRun(folder.path, manifest, pandas.DataFrame(samples), pandas.DataFrame(summary))
+    table = pandas.DataFrame([row.flat() for row in rows], columns=_columns(rows))
+    return LoadedRun(folder.path, manifest, pandas.DataFrame(samples), table)
+
+
+def _columns(rows: list[Any]) -> list[str]:
+    from benchmark.schemas import SummaryRow
+
+    return SummaryRow.columns() + [f"metric_{m}" for m in sorted({k for r in rows for k in r.metrics})]

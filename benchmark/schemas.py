@@ -6,19 +6,22 @@ instances of the models below, and every later tool (reports, comparisons, outsi
 
 from __future__ import annotations
 
+import typing
 from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Bumped when a saved record changes (2: Sample.cached, Manifest.resumed_at; 3: Sample.sent and
 chat_template, ModelInfo.error; 4: Sample.task_params and truncated, TaskInfo.max_tokens, one scoring
-mode per summary row, Manifest.settings); readers accept older versions and refuse run directories
+mode per summary row, Manifest.settings; 5: summary rows nest their typed results: shape, step, gains,
+calibration, continuous); readers accept older versions and refuse run directories
 from a newer one."""
 
 AnswerType = Literal["number", "choice", "text"]
 ScoringMode = Literal["logprob", "generate"]
+Shape = Literal["flat", "emergent", "monotone up", "inverse", "U-shaped", "inconclusive"]
 
 
 class Record(BaseModel):
@@ -264,6 +267,44 @@ class ReliabilityBin(Record):
     accuracy: float = Field(description="Share of the bin's predictions that were right.")
 
 
+class ShapeVerdict(Record):
+    """The shape of one curve (accuracy across sizes), read from its intervals (`benchmark.stats`)."""
+
+    verdict: Shape
+    threshold: float | None = Field(default=None, description="Emergent curves: first size above chance.")
+    minimum: float | None = Field(default=None, description="U-shaped curves: size at the minimum.")
+    reason: str = Field(description="The intervals behind the verdict.")
+
+
+class PairedDifference(Record):
+    """A difference in accuracy on the same items, with its 95% paired bootstrap interval."""
+
+    estimate: float
+    low: float
+    high: float
+    p: float | None = Field(default=None, description="Exact McNemar test, where one was made.")
+
+
+class Calibration(Record):
+    """Calibration of the predicted class's probability (log-prob rows)."""
+
+    brier: float = Field(description="Brier score of the predicted class's probability.")
+    ece: float = Field(description="Expected calibration error, 10 equal-width bins.")
+    reliability: list[ReliabilityBin] = Field(
+        default_factory=list, description="The non-empty bins behind the ECE (the reliability diagram)."
+    )
+
+
+class MetricComparison(Record):
+    """Exact match against a continuous measure (digit accuracy) on one curve."""
+
+    text: str = Field(description="The comparison as reports print it.")
+    compared: bool = Field(
+        description="True when the text compares digit accuracy with a jump of exact match; False when "
+        "there was nothing to compare (no jump, or the measure missing at its sizes)."
+    )
+
+
 class SummaryRow(Record):
     """One row of `summary.json`: accuracy of one model on one task variant under one prompting
     condition and one scoring mode."""
@@ -301,65 +342,73 @@ class SummaryRow(Record):
     prompt_tokens: int = Field(default=0, description="Prompt tokens of this row's samples, where reported.")
     completion_tokens: int = Field(default=0, description="Generated or scored tokens, where reported.")
     cost_usd: float | None = Field(default=None, description="Estimated cost; None when no price is known.")
-    shape: str | None = Field(
+    shape: ShapeVerdict | None = Field(
         default=None,
-        description="Verdict on this row's curve (same task, prompting, family, variant): flat, emergent, "
-        "monotone up, inverse, U-shaped or inconclusive, from the intervals; None for no size axis.",
+        description="Verdict on this row's curve (same task, prompting, family, variant); None for no size "
+        "axis.",
     )
-    shape_threshold: float | None = Field(
-        default=None, description="Emergent curves: first size above chance."
-    )
-    shape_minimum: float | None = Field(default=None, description="U-shaped curves: size at the minimum.")
-    shape_reason: str | None = Field(default=None, description="The intervals behind the verdict.")
-    step_diff: float | None = Field(
+    step: PairedDifference | None = Field(
         default=None, description="Accuracy minus that of the next smaller size on the curve (paired items)."
     )
-    step_low: float | None = Field(default=None, description="95% bootstrap interval of step_diff, low end.")
-    step_high: float | None = Field(
-        default=None, description="95% bootstrap interval of step_diff, high end."
-    )
-    cot_gain: float | None = Field(
+    cot_gain: PairedDifference | None = Field(
         default=None,
         description="Chain-of-thought rows: accuracy minus plain prompting with the same scoring mode, "
-        "on the same items.",
+        "on the same items (p: exact McNemar test).",
     )
-    cot_gain_low: float | None = Field(default=None, description="95% paired bootstrap interval, low end.")
-    cot_gain_high: float | None = Field(default=None, description="95% paired bootstrap interval, high end.")
-    mcnemar_p: float | None = Field(default=None, description="Exact McNemar test of cot against plain.")
     cot_verdict: Guidance | None = Field(
         default=None,
         description="Chain-of-thought rows: where along this curve's sizes chain of thought helps or "
         "hurts against plain prompting (same items, model and scoring mode).",
     )
-    instruct_gain: float | None = Field(
+    instruct_gain: PairedDifference | None = Field(
         default=None,
         description="Instruct rows: accuracy minus the base model of the same family and size, on the "
-        "same items, prompting and scoring mode.",
+        "same items, prompting and scoring mode (p: exact McNemar test).",
     )
-    instruct_gain_low: float | None = Field(default=None, description="95% paired bootstrap interval, low.")
-    instruct_gain_high: float | None = Field(default=None, description="95% paired bootstrap interval, high.")
-    instruct_mcnemar_p: float | None = Field(default=None, description="Exact McNemar test against base.")
     instruct_verdict: Guidance | None = Field(
         default=None,
         description="Instruct rows: where along the family's sizes instruction tuning helps or hurts.",
     )
-    brier: float | None = Field(default=None, description="Brier score of the predicted class's probability.")
-    ece: float | None = Field(default=None, description="Expected calibration error, 10 equal-width bins.")
-    reliability: list[ReliabilityBin] = Field(
-        default_factory=list,
-        description="Log-prob rows: the non-empty bins behind the ECE (the reliability diagram).",
+    calibration: Calibration | None = Field(
+        default=None, description="Log-prob rows: how well the predicted class's probability is calibrated."
     )
-    metric_note: str | None = Field(
+    continuous: MetricComparison | None = Field(
         default=None, description="Whether digit accuracy rises smoothly where exact match jumps."
-    )
-    metric_compared: bool | None = Field(
-        default=None,
-        description="True when metric_note compares digit accuracy with a jump of exact match; False when "
-        "there was nothing to compare (no jump, or the measure missing at its sizes).",
     )
     metrics: dict[str, float] = Field(
         default_factory=dict, description="Mean of each continuous measure over the answered items."
     )
+
+    @classmethod
+    def columns(cls) -> list[str]:
+        """The names of `flat()`: a nested result's fields as `name.field` (e.g. `cot_gain.p`), each
+        continuous measure as `metric_*` given by the rows (`flat` adds them)."""
+        names = []
+        for name, field in cls.model_fields.items():
+            nested = _record_in(field.annotation)
+            if name == "metrics":
+                continue
+            names += [f"{name}.{sub}" for sub in nested.model_fields] if nested else [name]
+        return names
+
+    def flat(self) -> dict[str, object]:
+        """One level of columns for tables (summary.csv, `load_run`'s DataFrame): nested results spread
+        over `name.field` columns (None where the row has none), continuous measures as `metric_*`."""
+        data = self.model_dump(mode="json")
+        out: dict[str, object] = {}
+        for column in self.columns():
+            name, _, sub = column.partition(".")
+            out[column] = (data[name] or {}).get(sub) if sub else data[name]
+        out.update({f"metric_{k}": v for k, v in sorted(self.metrics.items())})
+        return out
+
+
+def _record_in(annotation: object) -> type[Record] | None:
+    """The record class of a field typed `SomeRecord | None`, else None."""
+    for candidate in typing.get_args(annotation) or (annotation,):
+        if isinstance(candidate, type) and issubclass(candidate, Record):
+            return candidate
+    return None
 
 
 def utc_now() -> datetime:

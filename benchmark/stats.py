@@ -49,6 +49,7 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
+from benchmark.schemas import Shape
 from benchmark.sizes import format_size
 
 BOOTSTRAP_RESAMPLES = 4000
@@ -99,7 +100,6 @@ def accuracy_interval(correct: Sequence[bool], level: float = 0.95) -> tuple[flo
 # and seed give the same result on every machine.
 # --------------------------------------------------------------------------------------------------
 
-Shape = Literal["flat", "emergent", "monotone up", "inverse", "U-shaped", "inconclusive"]
 
 # A point whose accuracy interval lies wholly within this many accuracy units above chance counts as at
 # chance even when the interval excludes chance (exact-match tasks with chance 0, where 1 correct in 200

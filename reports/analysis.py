@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import math
 
-from benchmark.schemas import ReliabilityBin, SummaryRow
+from benchmark.schemas import (
+    Calibration,
+    MetricComparison,
+    PairedDifference,
+    ReliabilityBin,
+    ShapeVerdict,
+    SummaryRow,
+)
 from benchmark.stats import (
     SizePoint,
     calibration,
@@ -50,19 +57,17 @@ def annotate(rows: list[SummaryRow], answered: dict[RowKey, list[Outcome]], seed
             note = compare_metric(
                 list(steps.values()), [(s, v) for s, v in sizes_metric if v is not None], "digit accuracy"
             )
+        shape = ShapeVerdict(
+            verdict=verdict.shape, threshold=verdict.threshold, minimum=verdict.minimum, reason=verdict.reason
+        )
+        continuous = None if note is None else MetricComparison(text=note.text, compared=note.compared)
         for point, row in zip(points, curve, strict=True):
             update = updates[row_key(row)]
-            update.update(
-                shape=verdict.shape,
-                shape_threshold=verdict.threshold,
-                shape_minimum=verdict.minimum,
-                shape_reason=verdict.reason,
-                metric_note=None if note is None else note.text,
-                metric_compared=None if note is None else note.compared,
-            )
+            update.update(shape=shape, continuous=continuous)
             step = steps.get(point.size)
             if step is not None:
-                update.update(step_diff=step.diff.estimate, step_low=step.diff.low, step_high=step.diff.high)
+                diff = step.diff
+                update["step"] = PairedDifference(estimate=diff.estimate, low=diff.low, high=diff.high)
 
     # Guidance: chain of thought against plain, instruct against base, per size and per curve.
     for guided, fields in guidance_updates(rows, answered, seed).items():
@@ -76,6 +81,8 @@ def annotate(rows: list[SummaryRow], answered: dict[RowKey, list[Outcome]], seed
         result = calibration([o.confidence or 0.0 for o in scored], [o.correct for o in scored])
         if not (math.isnan(result.brier) or math.isnan(result.ece)):
             diagram = [ReliabilityBin(**vars(b)) for b in result.bins]
-            updates[row_key(row)].update(brier=result.brier, ece=result.ece, reliability=diagram)
+            updates[row_key(row)]["calibration"] = Calibration(
+                brier=result.brier, ece=result.ece, reliability=diagram
+            )
 
     return [row.model_copy(update=updates[row_key(row)]) for row in rows]

@@ -1,5 +1,6 @@
-"""summary.csv: the summary rows for spreadsheets and pandas, continuous measures as metric_* columns;
-a field that holds a mapping or a list (task parameters, verdicts, reliability bins) as JSON text."""
+"""summary.csv: the summary rows for spreadsheets and pandas (`SummaryRow.flat`): a nested result's
+fields as `name.field` columns, continuous measures as metric_* columns; a mapping or a list (task
+parameters, reliability bins) as JSON text."""
 
 from __future__ import annotations
 
@@ -11,17 +12,14 @@ from benchmark.schemas import SummaryRow
 
 
 def render_csv(rows: list[SummaryRow]) -> str:
-    base = [name for name in SummaryRow.model_fields if name != "metrics"]
     metrics = sorted({key for row in rows for key in row.metrics})
+    columns = SummaryRow.columns() + [f"metric_{m}" for m in metrics]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(base + [f"metric_{m}" for m in metrics])
+    writer.writerow(columns)
     for row in rows:
-        data = row.model_dump()
-        writer.writerow(
-            [_cell(data[name]) for name in base]
-            + ["" if m not in row.metrics else row.metrics[m] for m in metrics]
-        )
+        data = row.flat()
+        writer.writerow([_cell(data.get(name)) for name in columns])
     return out.getvalue()
 
 

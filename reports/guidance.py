@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from benchmark.guidance import SizeGain, guidance_verdict, paired_gain
 from benchmark.prompting import PLAIN, reasons
-from benchmark.schemas import Guidance, SummaryRow
+from benchmark.schemas import Guidance, PairedDifference, SummaryRow
 from benchmark.sizes import format_size
 from benchmark.stats import stable_seed
 from reports.keys import Outcome, RowKey, curve_key, row_key, seed_parts, size_of
@@ -24,7 +24,7 @@ Updates = dict[RowKey, dict[str, object]]
 
 
 def guidance_updates(rows: list[SummaryRow], answered: dict[RowKey, list[Outcome]], seed: int) -> Updates:
-    """The guidance fields of each row (cot_gain..., cot_verdict, instruct_gain..., instruct_verdict)."""
+    """The guidance fields of each row (cot_gain, cot_verdict, instruct_gain, instruct_verdict)."""
     updates: Updates = {row_key(r): {} for r in rows}
     cot: dict[RowKey, SizeGain] = {}
     for row in rows:
@@ -35,12 +35,7 @@ def guidance_updates(rows: list[SummaryRow], answered: dict[RowKey, list[Outcome
         gain = _gain(row, plain, answered[this], stable_seed(seed, *seed_parts(this), "gain"))
         if gain is not None:
             cot[this] = gain
-            updates[this].update(
-                cot_gain=gain.gain.estimate,
-                cot_gain_low=gain.gain.low,
-                cot_gain_high=gain.gain.high,
-                mcnemar_p=gain.p_value,
-            )
+            updates[this]["cot_gain"] = _difference(gain)
     _verdicts(rows, cot, lambda r: curve_key(r), "cot_verdict", updates)
 
     instruct: dict[RowKey, SizeGain] = {}
@@ -51,14 +46,14 @@ def guidance_updates(rows: list[SummaryRow], answered: dict[RowKey, list[Outcome
         )
         if gain is not None:
             instruct[this] = gain
-            updates[this].update(
-                instruct_gain=gain.gain.estimate,
-                instruct_gain_low=gain.gain.low,
-                instruct_gain_high=gain.gain.high,
-                instruct_mcnemar_p=gain.p_value,
-            )
+            updates[this]["instruct_gain"] = _difference(gain)
     _verdicts(rows, instruct, lambda r: curve_key(r)[:5], "instruct_verdict", updates)
     return updates
+
+
+def _difference(gain: SizeGain) -> PairedDifference:
+    found = gain.gain
+    return PairedDifference(estimate=found.estimate, low=found.low, high=found.high, p=gain.p_value)
 
 
 def _gain(

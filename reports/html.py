@@ -16,14 +16,12 @@ from reports.samples import SampleBrowser, render_browser
 from reports.svg import Marker, Point, Series, reliability_plot, scaling_plot
 from reports.tables import (
     VerdictLine,
+    difference_text,
     failures_text,
-    gain_text,
     group_rows,
     group_title,
-    instruct_text,
     pct,
     size_text,
-    step_text,
     verdict_lines,
 )
 
@@ -143,17 +141,10 @@ def _gain_series(rows: list[SummaryRow], varying: list[str], by_rank: bool) -> l
         x = r.size_rank if by_rank else r.params
         if x is None:
             continue
-        if r.cot_gain is not None and r.cot_gain_low is not None and r.cot_gain_high is not None:
-            name = f"{_curve_name(r, varying)} − plain"
-            curves.setdefault(name, []).append(Point(x, r.cot_gain, r.cot_gain_low, r.cot_gain_high, r.model))
-        if (
-            r.instruct_gain is not None
-            and r.instruct_gain_low is not None
-            and r.instruct_gain_high is not None
-        ):
-            name = f"{_curve_name(r, varying)} − base"
-            low, high = r.instruct_gain_low, r.instruct_gain_high
-            curves.setdefault(name, []).append(Point(x, r.instruct_gain, low, high, r.model))
+        for gain, against in ((r.cot_gain, "plain"), (r.instruct_gain, "base")):
+            if gain is not None:
+                name = f"{_curve_name(r, varying)} − {against}"
+                curves.setdefault(name, []).append(Point(x, gain.estimate, gain.low, gain.high, r.model))
     return [Series(name, points) for name, points in curves.items()]
 
 
@@ -161,11 +152,11 @@ def _reliability(group: list[SummaryRow]) -> list[str]:
     """Beside the Brier score and ECE of log-prob rows: their reliability diagram, a curve per model."""
     series = [
         Series(
-            f"{r.model}: Brier {r.brier:.3f}, ECE {r.ece:.3f}",
-            [Point(b.count, b.accuracy, b.confidence, b.confidence, r.model) for b in r.reliability],
+            f"{r.model}: Brier {c.brier:.3f}, ECE {c.ece:.3f}",
+            [Point(b.count, b.accuracy, b.confidence, b.confidence, r.model) for b in c.reliability],
         )
         for r in group
-        if r.reliability and r.brier is not None and r.ece is not None
+        if (c := r.calibration) is not None and c.reliability
     ]
     if not series:
         return []
@@ -267,8 +258,8 @@ def _table(group: list[SummaryRow]) -> str:
         cells.append(
             f"<tr><td>{name}</td><td class=num>{size_text(r)}</td><td class=num>{r.n}</td>"
             f"<td class=num>{pct(r.accuracy)}</td><td>[{pct(r.ci_low)}, {pct(r.ci_high)}]</td>"
-            f"<td>{escape(step_text(r))}</td><td>{escape(gain_text(r))}</td>"
-            + (f"<td>{escape(instruct_text(r))}</td>" if instruct else "")
+            f"<td>{escape(difference_text(r.step))}</td><td>{escape(difference_text(r.cot_gain))}</td>"
+            + (f"<td>{escape(difference_text(r.instruct_gain))}</td>" if instruct else "")
             + f"<td class=num>{pct(r.chance)}</td><td class=num>{failures_text(r)}</td>"
             f"<td class=num>{r.errors}</td><td>{escape(r.scoring)}</td></tr>"
         )

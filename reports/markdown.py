@@ -9,14 +9,12 @@ from benchmark.schemas import Manifest, SummaryRow
 from benchmark.variants import SCORING_NAMES
 from reports.tables import (
     VerdictLine,
+    difference_text,
     failures_text,
-    gain_text,
     group_rows,
     group_title,
-    instruct_text,
     pct,
     size_text,
-    step_text,
     verdict_lines,
 )
 
@@ -56,8 +54,9 @@ def render_markdown(manifest: Manifest, rows: list[SummaryRow]) -> str:
             name = f"{r.model} (scripted)" if r.scripted else r.model
             lines.append(
                 f"| {_cell(name)} | {size_text(r)} | {r.n} | {pct(r.accuracy)} | "
-                f"[{pct(r.ci_low)}, {pct(r.ci_high)}] | {step_text(r)} | {gain_text(r)} | "
-                + (f"{instruct_text(r)} | " if instruct else "")
+                f"[{pct(r.ci_low)}, {pct(r.ci_high)}] | {difference_text(r.step)} | "
+                f"{difference_text(r.cot_gain)} | "
+                + (f"{difference_text(r.instruct_gain)} | " if instruct else "")
                 + f"{failures_text(r)} | {r.errors} |"
             )
         lines.append("")

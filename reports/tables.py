@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from benchmark.schemas import SummaryRow
+from benchmark.schemas import PairedDifference, SummaryRow
 from benchmark.sizes import format_size
 from benchmark.variants import SCORING_NAMES, VariantKey, condition_label, task_label, variant_key
 
@@ -48,28 +48,12 @@ def failures_text(row: SummaryRow) -> str:
     return str(row.extraction_failures)
 
 
-def step_text(row: SummaryRow) -> str:
-    if row.step_diff is None:
+def difference_text(difference: PairedDifference | None) -> str:
+    """`+12 [+3, +21] points` (a paired difference with its interval), with McNemar's p where made."""
+    if difference is None:
         return "–"
-    return f"{points(row.step_diff)} [{points(row.step_low)}, {points(row.step_high)}] points"
-
-
-def gain_text(row: SummaryRow) -> str:
-    if row.cot_gain is None:
-        return "–"
-    return (
-        f"{points(row.cot_gain)} [{points(row.cot_gain_low)}, {points(row.cot_gain_high)}] points, "
-        f"p={row.mcnemar_p:.3g}"
-    )
-
-
-def instruct_text(row: SummaryRow) -> str:
-    if row.instruct_gain is None:
-        return "–"
-    return (
-        f"{points(row.instruct_gain)} [{points(row.instruct_gain_low)}, {points(row.instruct_gain_high)}] "
-        f"points, p={row.instruct_mcnemar_p:.3g}"
-    )
+    text = f"{points(difference.estimate)} [{points(difference.low)}, {points(difference.high)}] points"
+    return text if difference.p is None else f"{text}, p={difference.p:.3g}"
 
 
 class VerdictLine(NamedTuple):
@@ -92,22 +76,22 @@ def verdict_lines(group: list[SummaryRow]) -> list[VerdictLine]:
             continue
         seen.add(curve)
         name = " ".join(part for part in curve if part) or "curve"
+        shape = row.shape
         where = ""
-        if row.shape_threshold is not None:
-            where = f" (threshold {size_label(row.shape_threshold, row)})"
-        elif row.shape_minimum is not None:
-            where = f" (minimum at {size_label(row.shape_minimum, row)})"
-        lines.append(
-            VerdictLine(f"Shape of the {name}: ", row.shape, f"{where}. {row.shape_reason or ''}".rstrip())
-        )
-        if row.metric_note and row.metric_compared:
-            lines.append(VerdictLine(f"Continuous measure: {row.metric_note}."))
+        if shape.threshold is not None:
+            where = f" (threshold {size_label(shape.threshold, row)})"
+        elif shape.minimum is not None:
+            where = f" (minimum at {size_label(shape.minimum, row)})"
+        after = f"{where}. {shape.reason}".rstrip()
+        lines.append(VerdictLine(f"Shape of the {name}: ", shape.verdict, after))
+        if row.continuous is not None and row.continuous.compared:
+            lines.append(VerdictLine(f"Continuous measure: {row.continuous.text}."))
     lines += guidance_lines(group)
     for row in group:
-        if row.brier is not None and row.ece is not None:
-            lines.append(
-                VerdictLine(f"Calibration of {row.model}: Brier {row.brier:.3f}, ECE {row.ece:.3f}.")
-            )
+        if row.calibration is not None:
+            found = row.calibration
+            text = f"Calibration of {row.model}: Brier {found.brier:.3f}, ECE {found.ece:.3f}."
+            lines.append(VerdictLine(text))
     return lines
 
 

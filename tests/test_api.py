@@ -51,12 +51,17 @@ def test_load_run_gives_samples_and_summary_as_frames_or_records(tmp_path: Path)
     summary = loaded.summary.set_index("model")
     assert summary.loc["scripted:calculator@1B", "accuracy"] == 1.0
     assert summary.loc["scripted:constant: 7@100M", "accuracy"] == 0.0
+    # Nested results as columns of their own: the shape of the curve, the step from the smaller size.
+    assert set(summary["shape.verdict"]) == {"monotone up"}  # 0 of 4 right, then 4 of 4
+    assert summary.loc["scripted:calculator@1B", "step.estimate"] == 1.0
+    assert summary["metric_digit_accuracy"].notna().all()
     assert loaded.manifest.limit == 4
     records = benchmark.load_run(path, as_frames=False)
     assert isinstance(records.samples, list) and records.samples[0]["task"] == "arithmetic"
     assert [r["accuracy"] for r in records.summary] == list(loaded.summary["accuracy"])
     on_disk = json.loads((path / "summary.json").read_text())
     assert [r["accuracy"] for r in on_disk] == [r["accuracy"] for r in records.summary]
+    assert on_disk[1]["step"]["estimate"] == 1.0 and on_disk[1]["shape"]["verdict"] == "monotone up"
 
 
 @pytest.mark.parametrize(

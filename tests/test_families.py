@@ -155,14 +155,15 @@ def test_summary_carries_shape_steps_cot_gain_and_calibration(bench, tmp_path: P
     rows = json.loads((out / "summary.json").read_text())
 
     arithmetic = [r for r in rows if r["task"] == "arithmetic"]
-    assert {(r["shape"], r["shape_threshold"]) for r in arithmetic} == {("emergent", 1e9)}
+    assert {(r["shape"]["verdict"], r["shape"]["threshold"]) for r in arithmetic} == {("emergent", 1e9)}
     [jump] = [r for r in arithmetic if r["params"] == 10**9]
-    assert jump["step_diff"] == 1.0 and jump["step_low"] > 0  # the jump has an error bar above zero
-    assert {r["shape"] for r in rows if r["task"] == "word_problems"} == {"flat"}  # no one solves them
+    assert jump["step"]["estimate"] == 1.0 and jump["step"]["low"] > 0  # the jump has an error bar above zero
+    # no one solves them
+    assert {r["shape"]["verdict"] for r in rows if r["task"] == "word_problems"} == {"flat"}
 
     # Chain of thought against plain on the same items: no gain here, and McNemar finds none.
     cot = [r for r in rows if r["prompting"] == "cot" and r["task"] == "word_problems"]
-    assert cot and all(r["cot_gain"] == 0.0 and r["mcnemar_p"] == 1.0 for r in cot)
+    assert cot and all(r["cot_gain"]["estimate"] == 0.0 and r["cot_gain"]["p"] == 1.0 for r in cot)
     # Class probabilities from log-probs: the calculator puts 0.9 on its (right) answer.
     [calc] = [
         r
@@ -172,7 +173,8 @@ def test_summary_carries_shape_steps_cot_gain_and_calibration(bench, tmp_path: P
         and r["scoring"] == "logprob"
         and r["params"] == 10**10
     ]
-    assert calc["brier"] == pytest.approx(0.01) and calc["ece"] == pytest.approx(0.1)
+    assert calc["calibration"]["brier"] == pytest.approx(0.01)
+    assert calc["calibration"]["ece"] == pytest.approx(0.1)
 
     md = (out / "report.md").read_text()
     assert "Shape of the toy base: **emergent** (threshold 1B)" in md

@@ -113,7 +113,8 @@ def _guided_run(bench, tmp_path: Path, limit: str) -> list[dict]:
 def test_scripted_family_crossings_are_found_and_reported(bench, tmp_path: Path) -> None:
     rows = _guided_run(bench, tmp_path, "30")
     cot = [r for r in rows if r["prompting"] == "cot" and r["variant"] == "base"]
-    assert [r["cot_gain"] for r in cot] == [-1.0, 0.0, 1.0, 1.0]  # against plain, generated answer
+    # against plain, by generated answer
+    assert [r["cot_gain"]["estimate"] for r in cot] == [-1.0, 0.0, 1.0, 1.0]
     verdict = cot[0]["cot_verdict"]
     assert (verdict["kind"], verdict["hurts_below"], verdict["helps_from"]) == ("hurts then helps", 1e9, 1e10)
     assert verdict["text"] == "hurts below size 1B, helps from size 10B"
@@ -121,7 +122,7 @@ def test_scripted_family_crossings_are_found_and_reported(bench, tmp_path: Path)
     tuned = [r for r in rows if r["variant"] == "instruct" and r["prompting"] == "plain"]
     assert {r["scoring"] for r in tuned} == {"logprob", "generate"}
     for r in tuned:  # instruct against the base model of the same size, same items and scoring
-        assert r["instruct_gain"] == (0.0 if r["params"] == 10**9 else 1.0)
+        assert r["instruct_gain"]["estimate"] == (0.0 if r["params"] == 10**9 else 1.0)
         assert r["instruct_verdict"]["text"] == "helps from size 10B"
     assert all(r["instruct_verdict"] is None for r in rows if r["variant"] == "base")
     out = tmp_path / "run-30"
@@ -138,7 +139,7 @@ def test_scripted_family_crossings_are_found_and_reported(bench, tmp_path: Path)
 def test_scripted_family_with_too_few_items_is_inconclusive(bench, tmp_path: Path) -> None:
     rows = _guided_run(bench, tmp_path, "3")  # the same crossings, 3 items a size: McNemar p >= 0.25
     cot = [r for r in rows if r["prompting"] == "cot" and r["variant"] == "base"]
-    assert [r["cot_gain"] for r in cot] == [-1.0, 0.0, 1.0, 1.0]
+    assert [r["cot_gain"]["estimate"] for r in cot] == [-1.0, 0.0, 1.0, 1.0]
     assert {r["cot_verdict"]["kind"] for r in cot} == {"inconclusive"}
     tuned = [r for r in rows if r["variant"] == "instruct" and r["prompting"] == "plain"]
     assert {r["instruct_verdict"]["text"] for r in tuned} == {"inconclusive"}

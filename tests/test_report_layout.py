@@ -71,8 +71,8 @@ def test_a_reliability_diagram_stands_beside_brier_and_ece(bench, tmp_path: Path
     assert diagram.count('class="bin"') == 2 and 'class="diagonal"' in diagram
     rows = json.loads((out / "summary.json").read_text())
     [calculator] = [r for r in rows if r["scoring"] == "logprob" and r["params"] == 10**9]
-    assert calculator["reliability"] == [
-        {"lower": 0.9, "upper": 1.0, "count": 10, "confidence": calculator["reliability"][0]["confidence"],
-         "accuracy": 1.0},
-    ]  # fmt: skip
-    assert abs(calculator["reliability"][0]["confidence"] - 0.9) < 1e-9
+    bins = calculator["calibration"]["reliability"]
+    assert bins == [
+        {"lower": 0.9, "upper": 1.0, "count": 10, "confidence": bins[0]["confidence"], "accuracy": 1.0},
+    ]
+    assert abs(bins[0]["confidence"] - 0.9) < 1e-9

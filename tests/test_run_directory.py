@@ -92,6 +92,8 @@ def test_scripted_sweep_writes_all_five_files_ordered_by_size(bench, tmp_path: P
         (r.task, r.model, str(r.accuracy)) for r in rows
     ]
     assert "metric_digit_accuracy" in table[0]
+    assert [r["shape.verdict"] for r in table] == [r.shape.verdict if r.shape else "" for r in rows]
+    assert [r["step.estimate"] for r in table] == [str(r.step.estimate) if r.step else "" for r in rows]
 
     md = (out / "report.md").read_text()
     assert "Scripted models" in md and "scripted:calculator@7B (scripted)" in md

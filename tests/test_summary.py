@@ -101,10 +101,11 @@ def test_the_cot_gain_is_against_plain_scored_the_same_way_and_modes_are_never_p
     ]  # fmt: skip
     small, big = [r for r in rows if r.prompting == "cot"]
     # Against plain by generated answer (0/30), not by log-prob (30/30, which would say +0).
-    assert small.cot_gain == 1.0 and small.mcnemar_p is not None and small.mcnemar_p < 1e-6
-    assert big.cot_gain == 0.0 and big.mcnemar_p == 1.0
+    assert small.cot_gain is not None and big.cot_gain is not None
+    assert small.cot_gain.estimate == 1.0 and small.cot_gain.p is not None and small.cot_gain.p < 1e-6
+    assert big.cot_gain.estimate == 0.0 and big.cot_gain.p == 1.0
     # Each curve is one mode: the log-prob curve is level, the generated-answer curve rises.
-    shapes = {(r.prompting, r.scoring): r.shape for r in rows}
+    shapes = {(r.prompting, r.scoring): r.shape.verdict for r in rows if r.shape is not None}
     assert shapes[("plain", "logprob")] == "inconclusive"
     assert shapes[("plain", "generate")] == "monotone up"
 
@@ -116,11 +117,12 @@ def test_log_prob_rows_carry_their_reliability_diagram() -> None:
         s if s.correct else s.model_copy(update={"class_logprobs": {" Y": -1.0, " N": -1.0}}) for s in samples
     ]
     [row] = summarize(samples, manifest(HINDSIGHT))
-    assert [(b.lower, b.count, b.accuracy) for b in row.reliability] == [(0.5, 2, 0.0), (0.8, 8, 1.0)]
-    assert row.reliability[1].confidence == pytest.approx(1 / (1 + math.exp(-1.8)))
-    assert row.ece == pytest.approx(
-        sum(b.count / 10 * abs(b.accuracy - b.confidence) for b in row.reliability)
-    )
+    assert row.calibration is not None
+    bins = row.calibration.reliability
+    assert [(b.lower, b.count, b.accuracy) for b in bins] == [(0.5, 2, 0.0), (0.8, 8, 1.0)]
+    assert bins[1].confidence == pytest.approx(1 / (1 + math.exp(-1.8)))
+    expected = sum(b.count / 10 * abs(b.accuracy - b.confidence) for b in bins)
+    assert row.calibration.ece == pytest.approx(expected)
 
 
 def test_samples_from_before_variants_take_the_manifests_variant_and_no_cross_mode_gain() -> None:

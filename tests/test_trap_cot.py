@@ -128,4 +128,4 @@ def test_a_trap_file_run_compares_chain_of_thought_with_plain_scored_the_same_wa
         ("plain", "generate", 10**9, 0.0), ("plain", "generate", 10**10, 0.0),
         ("cot", "generate", 10**9, 0.0), ("cot", "generate", 10**10, 1.0),
     ]  # fmt: skip
-    assert [r["cot_gain"] for r in rows if r["prompting"] == "cot"] == [0.0, 1.0]
+    assert [r["cot_gain"]["estimate"] for r in rows if r["prompting"] == "cot"] == [0.0, 1.0]

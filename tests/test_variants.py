@@ -39,7 +39,7 @@ def test_a_digits_sweep_is_one_option_with_a_row_and_curve_per_digit_count(bench
         ("3", 10**8, 0.0), ("3", 10**9, 1.0),
         ("4", 10**8, 0.0), ("4", 10**9, 1.0),
     ]  # fmt: skip
-    assert all(r["shape"] == "monotone up" for r in rows)  # a curve per digit count, each judged
+    assert all(r["shape"]["verdict"] == "monotone up" for r in rows)  # a curve per digit count, each judged
     html = (out / "report.html").read_text()
     assert "arithmetic (op=*, shots=4): accuracy by model size" in html  # the shared parameters
     for digits in "234":
