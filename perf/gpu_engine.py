@@ -93,6 +93,69 @@ def timed(call: Any) -> tuple[Any, float]:
     return out, time.perf_counter() - start
 
 
+def _scoring(engine: Any, count: int) -> None:
+    """Two-class scoring with a shared prefix: bench's groups against one forward pass per class."""
+    from providers.base import ScoreRequest
+
+    model, tok = engine.model, engine.tokenizer
+    shared, prompts = items(count)
+    classes = (" Y", " N")
+    score = [ScoreRequest(p, classes, len(shared)) for p in prompts]
+    group = engine.batch_size
+    asyncio.run(engine.score_many(score[:group]))  # warm-up
+    _, ours = timed(
+        lambda: [asyncio.run(engine.score_many(score[i : i + group])) for i in range(0, len(score), group)]
+    )
+    tokens = sum(len(tok(p).input_ids) + 1 for p in prompts) * len(classes)
+
+    def plain_scoring() -> None:
+        with torch.inference_mode():
+            for prompt in prompts:
+                for text in classes:
+                    ids = torch.tensor([tok(prompt + text).input_ids], device=model.device)
+                    model(ids).logits.float().log_softmax(-1)
+
+    _, theirs = timed(plain_scoring)
+    print(f"scoring: {len(prompts)} items x {len(classes)} classes ({tokens} tokens as lm-eval counts them)")
+    print(f"  bench groups of {group}: {ours:.1f} s; one at a time: {theirs:.1f} s")
+    print(f"  bench {theirs / ours:.1f}x faster")
+    print(f"  tokens/s (lm-eval's count): bench {tokens / ours:.0f}, one at a time {tokens / theirs:.0f}")
+
+
+def _generation(engine: Any, count: int) -> None:
+    """Greedy generation: bench's groups against model.generate one prompt at a time."""
+    from providers.base import GenerateRequest
+
+    model, tok = engine.model, engine.tokenizer
+    group = engine.batch_size
+    short = [f"Q: what is {n} plus {n * 7}? Explain step by step." * 3 for n in range(count)]
+    generate = [GenerateRequest(p, 64) for p in short]
+    outs, ours = timed(
+        lambda: [
+            g
+            for i in range(0, len(generate), group)
+            for g in asyncio.run(engine.generate_many(generate[i : i + group]))
+        ]
+    )
+    made = sum(g.completion_tokens or 0 for g in outs)
+
+    def plain_generation() -> int:
+        count = 0
+        with torch.inference_mode():
+            for prompt in short:
+                ids = torch.tensor([tok(prompt).input_ids], device=model.device)
+                out = model.generate(ids, max_new_tokens=64, do_sample=False, pad_token_id=0)
+                count += out.shape[1] - ids.shape[1]
+        return count
+
+    theirs_made, theirs = timed(plain_generation)
+    print(f"generation: {len(short)} prompts, up to 64 greedy tokens each")
+    print(f"  bench groups of {group}: {made} tokens in {ours:.1f} s = {made / ours:.0f} tokens/s")
+    rate = theirs_made / theirs
+    print(f"  model.generate one at a time: {theirs_made} tokens in {theirs:.1f} s = {rate:.0f} tokens/s")
+    print(f"  ratio (tokens/s): {(made / ours) / (theirs_made / theirs):.1f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -101,7 +164,7 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="a 2-layer model on whatever device there is")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from providers.base import GenerateRequest, ProviderOptions, ScoreRequest
+    from providers.base import ProviderOptions
     from providers.hf import HFProvider, device_and_dtype
 
     device, dtype = device_and_dtype("auto")
@@ -112,60 +175,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         write_model(Path(tmp), args.tiny, dtype)
         engine = HFProvider.from_spec(tmp, ProviderOptions())
-        model, tok = engine.model, engine.tokenizer
-        shared, prompts = items(args.items)
-        classes = (" Y", " N")
-        score = [ScoreRequest(p, classes, len(shared)) for p in prompts]
-        group = engine.batch_size
-        asyncio.run(engine.score_many(score[:group]))  # warm-up
-        _, ours = timed(
-            lambda: [
-                asyncio.run(engine.score_many(score[i : i + group])) for i in range(0, len(score), group)
-            ]
-        )
-        tokens = sum(len(tok(p).input_ids) + 1 for p in prompts) * len(classes)
-
-        def plain_scoring() -> None:
-            with torch.inference_mode():
-                for prompt in prompts:
-                    for text in classes:
-                        ids = torch.tensor([tok(prompt + text).input_ids], device=model.device)
-                        model(ids).logits.float().log_softmax(-1)
-
-        _, theirs = timed(plain_scoring)
-        print(
-            f"scoring: {len(prompts)} items x {len(classes)} classes ({tokens} tokens as lm-eval counts them)"
-        )
-        print(f"  bench groups of {group}: {ours:.1f} s; one at a time: {theirs:.1f} s")
-        print(f"  bench {theirs / ours:.1f}x faster")
-        print(f"  tokens/s (lm-eval's count): bench {tokens / ours:.0f}, one at a time {tokens / theirs:.0f}")
-
-        short = [f"Q: what is {n} plus {n * 7}? Explain step by step." * 3 for n in range(args.items)]
-        generate = [GenerateRequest(p, 64) for p in short]
-        outs, ours = timed(
-            lambda: [
-                g
-                for i in range(0, len(generate), group)
-                for g in asyncio.run(engine.generate_many(generate[i : i + group]))
-            ]
-        )
-        made = sum(g.completion_tokens or 0 for g in outs)
-
-        def plain_generation() -> int:
-            count = 0
-            with torch.inference_mode():
-                for prompt in short:
-                    ids = torch.tensor([tok(prompt).input_ids], device=model.device)
-                    out = model.generate(ids, max_new_tokens=64, do_sample=False, pad_token_id=0)
-                    count += out.shape[1] - ids.shape[1]
-            return count
-
-        theirs_made, theirs = timed(plain_generation)
-        print(f"generation: {len(short)} prompts, up to 64 greedy tokens each")
-        print(f"  bench groups of {group}: {made} tokens in {ours:.1f} s = {made / ours:.0f} tokens/s")
-        rate = theirs_made / theirs
-        print(f"  model.generate one at a time: {theirs_made} tokens in {theirs:.1f} s = {rate:.0f} tokens/s")
-        print(f"  ratio (tokens/s): {(made / ours) / (theirs_made / theirs):.1f}x")
+        _scoring(engine, args.items)
+        _generation(engine, args.items)
         engine.close()
 
 

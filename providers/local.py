@@ -115,6 +115,37 @@ def _digest(path: Path, size: int, mtime_ns: int) -> str:
     return llama_engine.file_digest(path)
 
 
+def _add(batch: Any, token: int, position: int, seqs: Sequence[int], logits: bool) -> int:
+    """One token into a llama.cpp batch, on the sequences `seqs`; its row."""
+    i = batch.n_tokens
+    batch.token[i], batch.pos[i], batch.n_seq_id[i], batch.logits[i] = token, position, len(seqs), logits
+    for k, seq in enumerate(seqs):
+        batch.seq_id[i][k] = seq
+    batch.n_tokens = i + 1
+    return int(i)
+
+
+def _open(path: Path, engine_file: Path, weights: str) -> Any:
+    """llama.cpp's model on `engine_file` (the file itself, or its float32 copy); a failure is one line
+    with the tail of what llama.cpp printed."""
+    with llama_engine.native_stderr_captured() as captured:
+        try:
+            return llama_engine.open_model(
+                engine_file,
+                sequences=MAX_SEQUENCES,
+                n_ctx=N_CTX,
+                n_threads=os.cpu_count() or 1,
+                logits_all=False,
+                verbose=False,
+                seed=0,
+                **(F32_KV if weights == "f32" else {}),
+            )
+        except (ValueError, RuntimeError) as exc:
+            load_error = exc
+        detail = llama_engine.tail(captured)
+    raise UsageError(f"llama.cpp cannot load {path}: {load_error} {detail}".strip()) from None
+
+
 def _prepare(path: Path, weights: str, self_test: bool) -> tuple[Path, str]:
     """The file llama.cpp will load for `path` (its float32 copy for weights="f32", made once) and the
     sha256 of `path`, after the one-time self-test of this build with that file (llama_engine)."""
@@ -176,25 +207,7 @@ class LocalProvider(Provider):
         engine_file, digest = _prepare(path, weights, self_test)
         self.weights = weights
         self.settings = llama_engine.settings()
-        with llama_engine.native_stderr_captured() as captured:
-            try:
-                self.llm: Any = llama_engine.open_model(
-                    engine_file,
-                    sequences=MAX_SEQUENCES,
-                    n_ctx=N_CTX,
-                    n_threads=os.cpu_count() or 1,
-                    logits_all=False,
-                    verbose=False,
-                    seed=0,
-                    **(F32_KV if weights == "f32" else {}),
-                )
-            except (ValueError, RuntimeError) as exc:
-                load_error: Exception | None = exc
-            else:
-                load_error = None
-            detail = llama_engine.tail(captured)
-        if load_error is not None:
-            raise UsageError(f"llama.cpp cannot load {path}: {load_error} {detail}".strip()) from None
+        self.llm: Any = _open(path, engine_file, weights)
         self.n_vocab: int = self.llm.n_vocab()
         import llama_cpp
 
@@ -207,29 +220,35 @@ class LocalProvider(Provider):
         # calls from one thread; perf/README.md).
         self._engine_thread = ThreadPoolExecutor(1, thread_name_prefix="llama.cpp")
         metadata: dict[str, str] = dict(self.llm.metadata)
-        params = int(self.llm._model.n_params())  # counted from the GGUF's tensors
         self.template = self._chat_template(metadata, spec or path.name) if chat_template == "on" else None
         self.info = ModelInfo(
             provider=self.name,
             model=spec or "gemma-3-270m (packaged default)",
             label=(metadata.get("general.name") or path.stem)
             + ("" if weights == "native" else " (f32 weights)"),
-            params=params,
+            params=int(self.llm._model.n_params()),  # counted from the GGUF's tensors
             scripted=False,
             supports_logprobs=True,
-            details={
+            details=self._details(path, digest, metadata),
+        )
+
+    def _details(self, path: Path, digest: str, metadata: dict[str, str]) -> dict[str, str]:
+        """What the manifest says of the model: the file, its weights as computed, the engine's settings."""
+        weights = (
+            "native" if self.weights == "native" else "float32, dequantized from the file; KV cache float32"
+        )
+        return (
+            {
                 "file": path.name,
                 "sha256": digest,
-                "weights": "native"
-                if weights == "native"
-                else "float32, dequantized from the file; KV cache float32",
+                "weights": weights,
                 "architecture": metadata.get("general.architecture", "?"),
                 "size_label": metadata.get("general.size_label", "?"),
                 "file_type": metadata.get("general.file_type", "?"),
                 "n_ctx": str(N_CTX),
             }
             | ({"chat_template": "on"} if self.template is not None else {})
-            | ({"engine_settings": self.settings.reason} if self.settings.reason else {}),
+            | ({"engine_settings": self.settings.reason} if self.settings.reason else {})
         )
 
     @property
@@ -440,23 +459,24 @@ class LocalProvider(Provider):
             llama_cpp.llama_memory_seq_rm(memory, seq, -1, -1)
             if boundary:
                 llama_cpp.llama_memory_seq_cp(memory, 0, seq, 0, boundary)
+        rows = self._fill_batch(items, boundary)
+        code = llama_cpp.llama_decode(ctx, self._batch)
+        if code != 0:
+            raise ProviderError(
+                ErrorKind.FATAL, f"llama.cpp could not evaluate the prompt (llama_decode {code})"
+            )
+        results = self._read_logits(ctx, items, rows)
+        for seq in range(1, used + 1):
+            llama_cpp.llama_memory_seq_rm(memory, seq, -1, -1)
+        return results
+
+    def _fill_batch(self, items: Sequence[_Item], boundary: int) -> list[list[list[int]]]:
+        """The batch: each item's tokens after the shared prefix on the sequences of all its
+        continuations, then each continuation's tokens but its last on its own sequence. Returns, per item
+        and continuation, the batch rows whose logits predict the continuation's tokens."""
         batch = self._batch
         batch.n_tokens = 0
-
-        def add(token: int, position: int, seqs: Sequence[int], logits: bool) -> int:
-            i = batch.n_tokens
-            batch.token[i], batch.pos[i], batch.n_seq_id[i], batch.logits[i] = (
-                token,
-                position,
-                len(seqs),
-                logits,
-            )
-            for k, seq in enumerate(seqs):
-                batch.seq_id[i][k] = seq
-            batch.n_tokens = i + 1
-            return i
-
-        rows: list[list[list[int]]] = []  # per item, per continuation: batch rows predicting its tokens
+        rows: list[list[list[int]]] = []
         next_seq = 1
         for item in items:
             sequences = list(range(next_seq, next_seq + len(item.splits)))
@@ -464,23 +484,26 @@ class LocalProvider(Provider):
             rest = item.context[boundary:]
             last = 0
             for k, token in enumerate(rest):
-                last = add(token, boundary + k, sequences, k == len(rest) - 1)
+                last = _add(batch, token, boundary + k, sequences, k == len(rest) - 1)
             item_rows = []
             for seq, cont in zip(sequences, item.splits, strict=True):
                 row = [last]
                 for m, token in enumerate(cont[:-1]):
-                    row.append(add(token, len(item.context) + m, [seq], True))
+                    row.append(_add(batch, token, len(item.context) + m, [seq], True))
                 item_rows.append(row)
             rows.append(item_rows)
-        code = llama_cpp.llama_decode(ctx, batch)
-        if code != 0:
-            raise ProviderError(
-                ErrorKind.FATAL, f"llama.cpp could not evaluate the prompt (llama_decode {code})"
-            )
+        return rows
+
+    def _read_logits(
+        self, ctx: Any, items: Sequence[_Item], rows: list[list[list[int]]]
+    ) -> list[ContinuationScores]:
+        """Each continuation's log-prob: the sum over its tokens, each read from the row predicting it."""
         norms: dict[int, float] = {}
 
         def logprob(index: int, token: int) -> float:
-            logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, index), shape=(self.n_vocab,))
+            logits = np.ctypeslib.as_array(
+                self._llama_cpp.llama_get_logits_ith(ctx, index), shape=(self.n_vocab,)
+            )
             if index not in norms:
                 norms[index] = _logsumexp(logits)
             return float(logits[token]) - norms[index]
@@ -492,8 +515,6 @@ class LocalProvider(Provider):
                 for row, cont in zip(item_rows, item.splits, strict=True)
             )
             results.append(ContinuationScores(totals, len(item.context), sum(len(c) for c in item.splits)))
-        for seq in range(1, used + 1):
-            llama_cpp.llama_memory_seq_rm(memory, seq, -1, -1)
         return results
 
     def _prefix_length(self, prompt: str, tokens: list[int], shared_prefix: int) -> int:

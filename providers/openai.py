@@ -8,6 +8,8 @@ httpx reached 90% of it (perf/README.md, "HTTP clients"). Both send the same
 JSON bodies and headers that matter (`Authorization: Bearer ...`), read the same fields of the answer
 and map failures to the same ProviderErrors, so a run's samples, errors and ModelInfo (its `details`,
 hence the response cache's key) do not depend on which client was used; the client is not recorded.
+Over 400 lines for that reason: both clients' requests and the one reading of their answers and
+failures are kept side by side.
 
 The API key comes from the environment (`OPENAI_API_KEY`) only and is never written anywhere; with
 `--base-url` and no key, a placeholder key is sent (local servers do not check it).
