@@ -294,8 +294,9 @@ def converted(gguf: Path, digest: str, folder: Path) -> Path:
         model.config.save_pretrained(partial)
         tokenizer.save_pretrained(partial)
         source = {"gguf": gguf.name, "sha256": digest, "name": _gguf_name(gguf)}
-        if _reads_the_same(tokenizer, partial):
-            source["tokenizer"] = "tokenizer.json"  # load_tokenizer may read it directly
+        if _reads_the_same(tokenizer, partial):  # load_tokenizer may read it directly, with this transformers
+            source["tokenizer"] = "tokenizer.json"
+            source["tokenizer_checked_with"] = _transformers_version()
         (partial / "bench-source.json").write_text(json.dumps(source))
         os.replace(partial, target)
     except (OSError, ValueError, RuntimeError) as exc:
@@ -322,11 +323,16 @@ class transformers built it with (prose, digits, whitespace runs, non-Latin text
 
 
 def load_tokenizer(folder: Path) -> Any:
-    """The tokenizer of `folder`. A copy bench converted and checked (`bench-source.json` says so) is read
-    straight from its tokenizer.json: AutoTokenizer parses that file again in Python several times and
-    rebuilds Gemma's 262k-word vocabulary, 6.4 s of the model's load against 2.6 s (AMD EPYC, 2 cores)."""
+    """The tokenizer of `folder`. A copy bench converted and checked with this version of transformers
+    (`bench-source.json` says so) is read straight from its tokenizer.json: AutoTokenizer parses that
+    file again in Python several times and rebuilds Gemma's 262k-word vocabulary, 6.4 s of the model's
+    load against 2.4 s (AMD EPYC, 2 cores; perf/hf_load.py)."""
     try:
-        checked = json.loads((folder / "bench-source.json").read_text()).get("tokenizer") == "tokenizer.json"
+        source = json.loads((folder / "bench-source.json").read_text())
+        checked = (
+            source.get("tokenizer") == "tokenizer.json"
+            and source.get("tokenizer_checked_with") == _transformers_version()
+        )
     except (OSError, ValueError, AttributeError):
         checked = False
     if checked:
@@ -334,6 +340,12 @@ def load_tokenizer(folder: Path) -> Any:
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(folder)
+
+
+def _transformers_version() -> str:
+    import transformers
+
+    return str(transformers.__version__)
 
 
 def _tokenizer_from_file(folder: Path) -> Any:

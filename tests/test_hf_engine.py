@@ -365,6 +365,10 @@ def test_a_checked_copy_reads_its_tokenizer_file_and_any_other_folder_goes_throu
     assert hf_models.load_tokenizer(folder) is built and calls == [folder]  # not bench's copy
     (folder / "bench-source.json").write_text(json.dumps({"name": "x"}))  # converted before the check
     assert hf_models.load_tokenizer(folder) is built and len(calls) == 2
-    (folder / "bench-source.json").write_text(json.dumps({"name": "x", "tokenizer": "tokenizer.json"}))
+    mark = {"name": "x", "tokenizer": "tokenizer.json", "tokenizer_checked_with": transformers.__version__}
+    (folder / "bench-source.json").write_text(json.dumps(mark))
     assert hf_models.same_tokenizer(built, hf_models.load_tokenizer(folder)) is False  # its own, no template
     assert len(calls) == 2
+    mark["tokenizer_checked_with"] = "4.0.0"  # checked with another transformers: checked no longer
+    (folder / "bench-source.json").write_text(json.dumps(mark))
+    assert hf_models.load_tokenizer(folder) is built and len(calls) == 3
