@@ -369,6 +369,8 @@ def test_a_checked_copy_reads_its_tokenizer_file_and_any_other_folder_goes_throu
     (folder / "bench-source.json").write_text(json.dumps(mark))
     assert hf_models.same_tokenizer(built, hf_models.load_tokenizer(folder)) is False  # its own, no template
     assert len(calls) == 2
+    (folder / "tokenizer_config.json").write_text('{"pad_token": {"not": "a token"}}')  # changed since
+    assert hf_models.load_tokenizer(folder) is built and len(calls) == 3  # AutoTokenizer reads or names it
     mark["tokenizer_checked_with"] = "4.0.0"  # checked with another transformers: checked no longer
     (folder / "bench-source.json").write_text(json.dumps(mark))
-    assert hf_models.load_tokenizer(folder) is built and len(calls) == 3
+    assert hf_models.load_tokenizer(folder) is built and len(calls) == 4
