@@ -3,7 +3,7 @@ construction (`HFProvider.__init__`: transformers' imports, the tokenizer, the f
 fresh process, alternating two ways of reading the tokenizer from one run:
 
 - `direct`: the converted copy as bench makes it now, its tokenizer read straight from tokenizer.json
-  (`providers.hf_models.load_tokenizer`: the copy's `bench-source.json` says it was checked);
+  (`providers.hf_tokenizer.load_tokenizer`: the copy's `bench-source.json` says it was checked);
 - `auto`: the same files with that mark taken away, so the tokenizer goes through AutoTokenizer (what
   every copy did before, and what a copy made by an older bench still does).
 
@@ -88,8 +88,13 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=None)
     args = parser.parse_args()
     folder = converted_copy(args.cache)
-    if json.loads((folder / "bench-source.json").read_text()).get("tokenizer") != "tokenizer.json":
-        raise SystemExit(f"{folder} was converted by an older bench (no checked tokenizer): delete it first")
+    from providers.hf_tokenizer import marked
+
+    if not marked(folder):
+        raise SystemExit(
+            f"{folder} is not marked as checked under the installed transformers and tokenizers (an older "
+            "bench converted it, or other versions checked it): delete it to have it converted again"
+        )
     times: dict[str, list[float]] = {"direct": [], "auto": []}
     print(f"copy: {folder}; load average {os.getloadavg()}", flush=True)
     with tempfile.TemporaryDirectory(dir=folder.parent) as scratch:

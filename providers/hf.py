@@ -36,7 +36,8 @@ from providers.base import (
     SharedOptions,
     cut_at_stop,
 )
-from providers.hf_models import ModelRef, fetch, load_tokenizer, parse, require_transformers, source_name
+from providers.hf_models import ModelRef, fetch, parse, require_transformers, source_name
+from providers.hf_tokenizer import how_loaded, load_tokenizer
 from providers.http_api import first_line
 
 _T = TypeVar("_T")
@@ -129,6 +130,7 @@ class HFProvider(Provider):
             **versions,
             "batch_size": str(self.batch_size),
             "chat_template": "on" if self.templated else "off",
+            "tokenizer": how_loaded(self.tokenizer),
         }
         self.info = ModelInfo(
             provider=self.name,

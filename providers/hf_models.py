@@ -33,6 +33,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from benchmark.errors import MissingExtraError, UsageError
+from providers.hf_tokenizer import check_direct_read
 from providers.llama_engine import file_digest
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
@@ -295,9 +296,7 @@ def converted(gguf: Path, digest: str, folder: Path) -> Path:
         model.config.save_pretrained(partial)
         tokenizer.save_pretrained(partial)
         source = {"gguf": gguf.name, "sha256": digest, "name": _gguf_name(gguf)}
-        if _reads_the_same(tokenizer, partial):  # load_tokenizer may read it directly, with this transformers
-            source["tokenizer"] = "tokenizer.json"
-            source["tokenizer_checked_with"] = _transformers_version()
+        source.update(check_direct_read(partial))  # whether load_tokenizer may read tokenizer.json itself
         (partial / "bench-source.json").write_text(json.dumps(source))
         os.replace(partial, target)
     except (OSError, ValueError, RuntimeError) as exc:
@@ -305,86 +304,6 @@ def converted(gguf: Path, digest: str, folder: Path) -> Path:
     finally:  # a failure or Ctrl-C leaves no partial folder behind
         shutil.rmtree(partial, ignore_errors=True)
     return target
-
-
-# -- the tokenizer of a converted copy -------------------------------------------------------------------
-PROBES = (
-    "Question: Michael has a 91 percent chance of losing 900 dollars and a 9 percent chance of earning 5 "
-    "dollars. Did Michael make the right decision? Choose Y or N.\nAnswer:",
-    " Y",
-    " The wrong decision",
-    "Q: What is 48213 plus 90277?\nA: 138490",
-    "  two spaces,\ttab,\n\nnew lines, trailing space ",
-    "Déjà vu — naïve café, 你好，世界, 賭局 🎲 ∑x²",
-    "<bos><eos><pad> and <start_of_turn>user\nhi<end_of_turn>",
-    "",
-)
-"""Texts on which a converted copy's tokenizer, read straight from its tokenizer.json, must agree with the
-class transformers built it with (prose, digits, whitespace runs, non-Latin text, special-token strings)."""
-
-
-def load_tokenizer(folder: Path) -> Any:
-    """The tokenizer of `folder`. A copy bench converted and checked with this version of transformers
-    (`bench-source.json` says so) is read straight from its tokenizer.json: AutoTokenizer parses that
-    file again in Python several times and rebuilds Gemma's 262k-word vocabulary, 6.4 s of the model's
-    load against 2.4 s (AMD EPYC, 2 cores; perf/hf_load.py)."""
-    try:
-        source = json.loads((folder / "bench-source.json").read_text())
-        checked = (
-            source.get("tokenizer") == "tokenizer.json"
-            and source.get("tokenizer_checked_with") == _transformers_version()
-        )
-    except (OSError, ValueError, AttributeError):
-        checked = False
-    if checked:
-        try:
-            return _tokenizer_from_file(folder)
-        except Exception:  # noqa: BLE001 - files changed since the check: AutoTokenizer reads (or names) them
-            pass
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(folder)
-
-
-def _transformers_version() -> str:
-    import transformers
-
-    return str(transformers.__version__)
-
-
-def _tokenizer_from_file(folder: Path) -> Any:
-    from transformers import PreTrainedTokenizerFast
-
-    config = json.loads((folder / "tokenizer_config.json").read_text())
-    settings = {k: v for k, v in config.items() if k not in {"tokenizer_class", "auto_map", "backend"}}
-    template = folder / "chat_template.jinja"
-    if template.is_file():
-        settings["chat_template"] = template.read_text(encoding="utf-8")
-    settings["name_or_path"] = str(folder)
-    return PreTrainedTokenizerFast(tokenizer_file=str(folder / "tokenizer.json"), **settings)
-
-
-def _reads_the_same(built: Any, folder: Path) -> bool:
-    try:
-        return same_tokenizer(built, _tokenizer_from_file(folder))
-    except Exception:  # noqa: BLE001 - any failure of the direct read leaves AutoTokenizer's
-        return False
-
-
-def same_tokenizer(built: Any, read: Any) -> bool:
-    """Whether two tokenizers give the same tokens, text back and special tokens on the PROBES."""
-    for name in ("bos_token_id", "eos_token_id", "pad_token_id", "unk_token_id", "chat_template"):
-        if getattr(built, name, None) != getattr(read, name, None):
-            return False
-    for text in PROBES:
-        for special in (True, False):
-            ids = built(text, add_special_tokens=special).input_ids
-            if read(text, add_special_tokens=special).input_ids != ids:
-                return False
-            for skip in (True, False):
-                if read.decode(ids, skip_special_tokens=skip) != built.decode(ids, skip_special_tokens=skip):
-                    return False
-    return True
 
 
 def _gguf_name(gguf: Path) -> str | None:

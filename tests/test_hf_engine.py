@@ -336,41 +336,64 @@ def test_the_gpu_script_runs(tmp_path: Path) -> None:
     assert "scoring:" in done.stdout and "generation:" in done.stdout and "ratio" in done.stdout
 
 
-def test_a_checked_copy_reads_its_tokenizer_file_and_any_other_folder_goes_through_autotokenizer(
+def test_the_direct_tokenizer_read_is_marked_only_where_it_agrees_with_autotokenizer(tmp_path: Path) -> None:
+    from providers import hf_tokenizer
+
+    built = tiny_models.tokenizer(tiny_models.CHAT_TEMPLATE)
+    built.save_pretrained(tmp_path / "same")
+    assert hf_tokenizer.same_tokenizer(built, hf_tokenizer._direct(tmp_path / "same"))  # template included
+    assert hf_tokenizer.check_direct_read(tmp_path / "same") == {
+        "tokenizer": "tokenizer.json",
+        "tokenizer_checked_with": hf_tokenizer.versions(),
+    }
+    assert not hf_tokenizer.same_tokenizer(built, tiny_models.tokenizer())  # no template: told apart
+    other = tiny_models.tokenizer()
+    other.backend_tokenizer.post_processor = None  # no BOS before every text
+    assert not hf_tokenizer.same_tokenizer(tiny_models.tokenizer(), other)
+    # A class that rebuilds the tokenizer from its own code (Gemma's) reads the same file otherwise:
+    # AutoTokenizer splits "ab cd" at the space where the file alone keeps it. Not marked.
+    tiny_models.tokenizer().save_pretrained(tmp_path / "rebuilt")
+    config = json.loads((tmp_path / "rebuilt" / "tokenizer_config.json").read_text())
+    (tmp_path / "rebuilt" / "tokenizer_config.json").write_text(
+        json.dumps({**config, "tokenizer_class": "GemmaTokenizer"})
+    )
+    assert hf_tokenizer.check_direct_read(tmp_path / "rebuilt") == {}
+
+
+def test_a_marked_copy_reads_its_tokenizer_file_and_any_other_folder_goes_through_autotokenizer(
     tiny: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import shutil
 
     import transformers
 
-    from providers import hf_models
-
-    built = tiny_models.tokenizer(tiny_models.CHAT_TEMPLATE)
-    built.save_pretrained(tmp_path)
-    read = hf_models._tokenizer_from_file(tmp_path)
-    assert hf_models.same_tokenizer(built, read)  # the chat template too (its own file)
-    assert not hf_models.same_tokenizer(built, tiny_models.tokenizer())  # no template: told apart
-    other = tiny_models.tokenizer()
-    other.backend_tokenizer.post_processor = None  # no BOS before every text
-    assert not hf_models.same_tokenizer(tiny_models.tokenizer(), other)
+    from providers import hf_tokenizer
 
     calls: list[Path] = []
+    sentinel = object()
 
     def auto(folder: Path, *args: Any, **kwargs: Any) -> Any:
         calls.append(folder)
-        return built
+        return sentinel
 
     monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", auto)
     folder = shutil.copytree(tiny["llama"], tmp_path / "copy")
-    assert hf_models.load_tokenizer(folder) is built and calls == [folder]  # not bench's copy
-    (folder / "bench-source.json").write_text(json.dumps({"name": "x"}))  # converted before the check
-    assert hf_models.load_tokenizer(folder) is built and len(calls) == 2
-    mark = {"name": "x", "tokenizer": "tokenizer.json", "tokenizer_checked_with": transformers.__version__}
+    assert hf_tokenizer.load_tokenizer(folder) is sentinel and calls == [folder]  # not bench's copy
+    mark = {"name": "x", "tokenizer": "tokenizer.json"}  # converted before the versions were recorded
     (folder / "bench-source.json").write_text(json.dumps(mark))
-    assert hf_models.same_tokenizer(built, hf_models.load_tokenizer(folder)) is False  # its own, no template
-    assert len(calls) == 2
+    assert hf_tokenizer.load_tokenizer(folder) is sentinel and len(calls) == 2
+    mark["tokenizer_checked_with"] = hf_tokenizer.versions()
+    (folder / "bench-source.json").write_text(json.dumps(mark))
+    direct = hf_tokenizer.load_tokenizer(folder)
+    assert hf_tokenizer.how_loaded(direct) == "tokenizer.json (checked)" and len(calls) == 2
+    assert direct("ab").input_ids == tiny_models.tokenizer()("ab").input_ids
+    mark["tokenizer_checked_with"] = "transformers 4.0.0, tokenizers 0.20.0"  # checked under others
+    (folder / "bench-source.json").write_text(json.dumps(mark))
+    assert hf_tokenizer.load_tokenizer(folder) is sentinel and len(calls) == 3
+    mark["tokenizer_checked_with"] = hf_tokenizer.versions()
+    (folder / "bench-source.json").write_text(json.dumps(mark))
     (folder / "tokenizer_config.json").write_text('{"pad_token": {"not": "a token"}}')  # changed since
-    assert hf_models.load_tokenizer(folder) is built and len(calls) == 3  # AutoTokenizer reads or names it
-    mark["tokenizer_checked_with"] = "4.0.0"  # checked with another transformers: checked no longer
-    (folder / "bench-source.json").write_text(json.dumps(mark))
-    assert hf_models.load_tokenizer(folder) is built and len(calls) == 4
+    assert (
+        hf_tokenizer.load_tokenizer(folder) is sentinel and len(calls) == 4
+    )  # AutoTokenizer reads or names it
+    assert hf_tokenizer.how_loaded(sentinel) == "AutoTokenizer"

@@ -144,6 +144,7 @@ def test_the_converted_tokenizer_is_read_directly_and_tokenizes_as_transformers_
     assert json.loads((folder / "bench-source.json").read_text())["tokenizer"] == "tokenizer.json"
     reference = AutoTokenizer.from_pretrained(folder)
     assert type(reference).__name__ == "GemmaTokenizer" and type(hf.tokenizer) is not type(reference)
+    assert hf.info.details["tokenizer"] == "tokenizer.json (checked)"
     texts = set()
     for task in all_tasks(tmp_path).values():
         for prompting in task.promptings:
@@ -155,7 +156,10 @@ def test_the_converted_tokenizer_is_read_directly_and_tokenizes_as_transformers_
         for special in (True, False):
             ids = reference(text, add_special_tokens=special).input_ids
             assert hf.tokenizer(text, add_special_tokens=special).input_ids == ids, text[-80:]
-            assert hf.tokenizer.decode(ids) == reference.decode(ids)
+            for skip in (True, False):
+                assert hf.tokenizer.decode(ids, skip_special_tokens=skip) == reference.decode(
+                    ids, skip_special_tokens=skip
+                )
 
 
 def test_local_chat_template_from_the_gguf(bench, tmp_path: Path) -> None:
