@@ -297,7 +297,8 @@ def _print_footprints(config: RunConfig) -> None:
             found.append((spec, footprint))
     if not found:
         return
-    table = Table("model", "params", "to download", "memory needed", "free", title="models to load, in order")
+    memory = "weights' memory (+20%)"  # an estimate; on a CPU the process peaks higher (torch, logits)
+    table = Table("model", "params", "to download", memory, "free", title="models to load, in order")
     for spec, footprint in found:
         fits = "" if footprint.fits else " [bold]does not fit[/bold]"
         table.add_row(
