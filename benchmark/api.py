@@ -24,7 +24,7 @@ from typing import Any
 import click
 
 from benchmark.errors import BenchError, UsageError
-from benchmark.schemas import Manifest
+from benchmark.schemas import Manifest, SummaryRow
 
 _RENAMED = {"tasks": "task_specs"}
 """Python names that differ from the click parameter they set."""
@@ -143,11 +143,5 @@ def load_run(path: str | Path, as_frames: bool | None = None) -> LoadedRun:
         if as_frames:
             raise BenchError("load_run(as_frames=True) needs pandas: pip install -e '.[pandas]'") from None
         return LoadedRun(folder.path, manifest, samples, summary)
-    table = pandas.DataFrame([row.flat() for row in rows], columns=_columns(rows))
+    table = pandas.DataFrame([row.flat() for row in rows], columns=SummaryRow.columns(rows))
     return LoadedRun(folder.path, manifest, pandas.DataFrame(samples), table)
-
-
-def _columns(rows: list[Any]) -> list[str]:
-    from benchmark.schemas import SummaryRow
-
-    return SummaryRow.columns() + [f"metric_{m}" for m in sorted({k for r in rows for k in r.metrics})]

@@ -10,6 +10,7 @@ its files) are kept in one place, at the bottom layer, where every other module 
 from __future__ import annotations
 
 import typing
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -383,16 +384,15 @@ class SummaryRow(Record):
     )
 
     @classmethod
-    def columns(cls) -> list[str]:
-        """The names of `flat()`: a nested result's fields as `name.field` (e.g. `cot_gain.p`), each
-        continuous measure as `metric_*` given by the rows (`flat` adds them)."""
+    def columns(cls, rows: Sequence[SummaryRow] = ()) -> list[str]:
+        """The columns of `flat()` for a table of `rows`: a nested result's fields as `name.field` (e.g.
+        `cot_gain.p`), then each continuous measure any of the rows has as `metric_*`."""
         names = []
         for name, field in cls.model_fields.items():
-            nested = _record_in(field.annotation)
-            if name == "metrics":
-                continue
-            names += [f"{name}.{sub}" for sub in nested.model_fields] if nested else [name]
-        return names
+            if name != "metrics":
+                nested = _record_in(field.annotation)
+                names += [f"{name}.{sub}" for sub in nested.model_fields] if nested else [name]
+        return names + [f"metric_{m}" for m in sorted({m for row in rows for m in row.metrics})]
 
     def flat(self) -> dict[str, object]:
         """One level of columns for tables (summary.csv, `load_run`'s DataFrame): nested results spread

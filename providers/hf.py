@@ -37,7 +37,7 @@ from providers.base import (
     cut_at_stop,
 )
 from providers.hf_models import ModelRef, fetch, parse, require_transformers, source_name
-from providers.hf_tokenizer import how_loaded, load_tokenizer
+from providers.hf_tokenizer import load_tokenizer
 from providers.http_api import first_line
 
 _T = TypeVar("_T")
@@ -106,7 +106,8 @@ class HFProvider(Provider):
 
         self.device, dtype = device_and_dtype(HFOptions.of(options).dtype)
         try:
-            self.tokenizer: Any = load_tokenizer(folder)
+            self.tokenizer: Any
+            self.tokenizer, tokenizer_read = load_tokenizer(folder)
             self.model: Any = AutoModelForCausalLM.from_pretrained(
                 folder, dtype=dtype, device_map="auto" if self.device == "cuda" else None
             ).eval()
@@ -130,7 +131,7 @@ class HFProvider(Provider):
             **versions,
             "batch_size": str(self.batch_size),
             "chat_template": "on" if self.templated else "off",
-            "tokenizer": how_loaded(self.tokenizer),
+            "tokenizer": tokenizer_read,
         }
         self.info = ModelInfo(
             provider=self.name,

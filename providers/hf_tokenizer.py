@@ -34,22 +34,22 @@ PROBES = (
 strings, nothing."""
 
 
-def load_tokenizer(folder: Path) -> Any:
-    """The tokenizer of `folder`: read straight from its tokenizer.json where the folder is marked as
-    checked under the installed versions, else (and if that read fails) through AutoTokenizer."""
+DIRECT, AUTO = "tokenizer.json (checked)", "AutoTokenizer"
+"""How a tokenizer was read, as the model's details (and so the response cache's key) record it."""
+
+
+def load_tokenizer(folder: Path) -> tuple[Any, str]:
+    """The tokenizer of `folder` and how it was read: straight from its tokenizer.json (DIRECT) where the
+    folder is marked as checked under the installed versions, else (and if that read fails) through
+    AutoTokenizer (AUTO)."""
     if marked(folder):
         try:
-            return _direct(folder)
+            return _direct(folder), DIRECT
         except Exception:  # noqa: BLE001 - files changed since the check: AutoTokenizer reads (or names) them
             pass
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(folder)
-
-
-def how_loaded(tokenizer: Any) -> str:
-    """For the model's details (and so the response cache's key): which read gave the tokenizer."""
-    return "tokenizer.json (checked)" if getattr(tokenizer, "_bench_direct", False) else "AutoTokenizer"
+    return AutoTokenizer.from_pretrained(folder), AUTO
 
 
 def check_direct_read(folder: Path) -> dict[str, str]:
@@ -118,6 +118,4 @@ def _direct(folder: Path) -> Any:
     if template.is_file():
         settings["chat_template"] = template.read_text(encoding="utf-8")
     settings["name_or_path"] = str(folder)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(folder / "tokenizer.json"), **settings)
-    tokenizer._bench_direct = True
-    return tokenizer
+    return PreTrainedTokenizerFast(tokenizer_file=str(folder / "tokenizer.json"), **settings)

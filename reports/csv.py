@@ -12,8 +12,7 @@ from benchmark.schemas import SummaryRow
 
 
 def render_csv(rows: list[SummaryRow]) -> str:
-    metrics = sorted({key for row in rows for key in row.metrics})
-    columns = SummaryRow.columns() + [f"metric_{m}" for m in metrics]
+    columns = SummaryRow.columns(rows)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)

@@ -378,22 +378,21 @@ def test_a_marked_copy_reads_its_tokenizer_file_and_any_other_folder_goes_throug
 
     monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", auto)
     folder = shutil.copytree(tiny["llama"], tmp_path / "copy")
-    assert hf_tokenizer.load_tokenizer(folder) is sentinel and calls == [folder]  # not bench's copy
+    assert hf_tokenizer.load_tokenizer(folder) == (sentinel, "AutoTokenizer")  # not bench's copy
+    assert calls == [folder]
     mark = {"name": "x", "tokenizer": "tokenizer.json"}  # converted before the versions were recorded
     (folder / "bench-source.json").write_text(json.dumps(mark))
-    assert hf_tokenizer.load_tokenizer(folder) is sentinel and len(calls) == 2
+    assert hf_tokenizer.load_tokenizer(folder)[0] is sentinel and len(calls) == 2
     mark["tokenizer_checked_with"] = hf_tokenizer.versions()
     (folder / "bench-source.json").write_text(json.dumps(mark))
-    direct = hf_tokenizer.load_tokenizer(folder)
-    assert hf_tokenizer.how_loaded(direct) == "tokenizer.json (checked)" and len(calls) == 2
+    direct, read = hf_tokenizer.load_tokenizer(folder)
+    assert read == "tokenizer.json (checked)" and direct is not sentinel and len(calls) == 2
     assert direct("ab").input_ids == tiny_models.tokenizer()("ab").input_ids
     mark["tokenizer_checked_with"] = "transformers 4.0.0, tokenizers 0.20.0"  # checked under others
     (folder / "bench-source.json").write_text(json.dumps(mark))
-    assert hf_tokenizer.load_tokenizer(folder) is sentinel and len(calls) == 3
+    assert hf_tokenizer.load_tokenizer(folder)[0] is sentinel and len(calls) == 3
     mark["tokenizer_checked_with"] = hf_tokenizer.versions()
     (folder / "bench-source.json").write_text(json.dumps(mark))
     (folder / "tokenizer_config.json").write_text('{"pad_token": {"not": "a token"}}')  # changed since
-    assert (
-        hf_tokenizer.load_tokenizer(folder) is sentinel and len(calls) == 4
-    )  # AutoTokenizer reads or names it
-    assert hf_tokenizer.how_loaded(sentinel) == "AutoTokenizer"
+    assert hf_tokenizer.load_tokenizer(folder) == (sentinel, "AutoTokenizer")  # which reads or names it
+    assert len(calls) == 4
