@@ -132,16 +132,24 @@ def load_run(path: str | Path, as_frames: bool | None = None) -> LoadedRun:
 
     folder = RunDir.open(Path(path))
     manifest = folder.read_manifest()
-    samples = [sample.model_dump(mode="json") for sample in folder.iter_samples()]
-    rows = summarize(folder.iter_samples(), manifest)
-    summary = [row.model_dump(mode="json") for row in rows]
+    read = list(folder.iter_samples())  # samples.jsonl read once, for the samples and the summary
+    samples = [sample.model_dump(mode="json") for sample in read]
+    rows = summarize(read, manifest)
+    pandas = _pandas(as_frames)
+    if pandas is None:
+        return LoadedRun(folder.path, manifest, samples, [row.model_dump(mode="json") for row in rows])
+    table = pandas.DataFrame([row.flat() for row in rows], columns=SummaryRow.columns(rows))
+    return LoadedRun(folder.path, manifest, pandas.DataFrame(samples), table)
+
+
+def _pandas(as_frames: bool | None) -> Any:
+    """pandas where DataFrames are wanted and it is installed; None for records."""
     if as_frames is False:
-        return LoadedRun(folder.path, manifest, samples, summary)
+        return None
     try:
         import pandas
     except ImportError:
         if as_frames:
             raise BenchError("load_run(as_frames=True) needs pandas: pip install -e '.[pandas]'") from None
-        return LoadedRun(folder.path, manifest, samples, summary)
-    table = pandas.DataFrame([row.flat() for row in rows], columns=SummaryRow.columns(rows))
-    return LoadedRun(folder.path, manifest, pandas.DataFrame(samples), table)
+        return None
+    return pandas
