@@ -4,6 +4,13 @@ From Python: `benchmark.run(...)` and `benchmark.load_run(path)` (benchmark/api.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from benchmark import engine_threads as _engine_threads
+
+# First thing, before anything of bench can import an engine: how the engines' OpenMP threads wait is
+# read once, when the runtime loads (benchmark/engine_threads.py). Every path to an engine starts here:
+# the CLI, `benchmark.run`, the providers package (it imports benchmark), tests, perf/, child processes.
+_engine_threads.prepare()
+
 try:
     __version__ = version("bench")
 except PackageNotFoundError:  # running from a source tree that was not installed

@@ -34,7 +34,7 @@ from benchmark.rundir import RunDir, default_run_path
 from benchmark.runner import RunConfig, Runner
 from benchmark.sizes import format_size
 from benchmark.terminal import RichProgress, plain, print_tables, shown
-from providers.base import LOCAL_WEIGHTS
+from providers.base import LOCAL_WEIGHTS, MAX_THREADS
 from providers.http_api import REDACTED, public_url, redact, url_secrets
 from reports import build_reports
 
@@ -115,6 +115,13 @@ def cli() -> None:
     help="hf: what the weights compute in (auto: bfloat16 on a GPU, float32 on a CPU).",
 )
 @click.option(
+    "--threads",
+    type=click.IntRange(1, MAX_THREADS),
+    default=None,
+    help="local, hf: threads the engine computes with (default: the CPUs this process may use, after "
+    "its affinity and any container CPU quota). Does not change the numbers; may be changed on --resume.",
+)
+@click.option(
     "--chat-template",
     type=click.Choice(["auto", "on", "off"]),
     default="auto",
@@ -174,6 +181,7 @@ def run(
     api: str,
     weights: str,
     dtype: str,
+    threads: int | None,
     chat_template: str,
     max_params: str | None,
     max_cost: float | None,
@@ -217,7 +225,7 @@ def _resume_hint(run_dir: RunDir, config: RunConfig, choice: CacheChoice) -> str
     return hint + (f" (with the password or token in place of {REDACTED})" if REDACTED in hint else "")
 
 
-RESUME_OPTIONS = {"resume_dir", "cache_dir", "no_cache", "base_url"}
+RESUME_OPTIONS = {"resume_dir", "cache_dir", "no_cache", "base_url", "threads"}
 
 
 def _resume(path: Path) -> None:
@@ -232,7 +240,8 @@ def _resume(path: Path) -> None:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
         raise BenchError(
             f"--resume finishes a run with the options it began with; leave out {flags} "
-            "(only --cache-dir and --no-cache may change, and --base-url may give back its password)"
+            "(only --cache-dir, --no-cache and --threads may change, and --base-url may give back its "
+            "password)"
         )
     run_dir = RunDir.open(path)
     run_dir.lock()
@@ -256,6 +265,8 @@ def _resume_config(
     else:  # written before the manifest kept its settings (schema 4): read from its command line
         original = _params_from_command(path, manifest.command, ctx)
     original["base_url"] = resumed_base_url(path, original["base_url"], ctx.params["base_url"])
+    if ctx.get_parameter_source("threads") is ParameterSource.COMMANDLINE:  # the machine may be busier now
+        original["threads"] = ctx.params["threads"]
     config = config_from(original, manifest.command)
     given = any(
         ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE for name in ("cache_dir", "no_cache")

@@ -25,7 +25,7 @@ from benchmark.variants import task_label, variant_key
 from providers.base import ProviderOptions
 from providers.http_api import REDACTED, public_url, redact
 
-OWN_OPTIONS = {"api": "auto", "weights": "native", "dtype": "auto"}
+OWN_OPTIONS: dict[str, object] = {"api": "auto", "weights": "native", "dtype": "auto", "threads": None}
 """Flags of one provider's own options (its `Options` model's fields) and their defaults: a value other
 than the default goes to the provider, and one that the run's provider does not take is refused."""
 DEFAULT_LIMIT = 20
@@ -125,6 +125,7 @@ def settings_of(params: dict[str, Any]) -> RunSettings:
         api=params["api"],
         weights=params["weights"],
         dtype=params["dtype"],
+        threads=params.get("threads"),
         chat_template=params["chat_template"],
         max_params=params["max_params"],
         max_cost=params["max_cost"],

@@ -114,6 +114,11 @@ class RunSettings(Record):
     api: str
     weights: str
     dtype: str
+    threads: int | None = Field(
+        default=None,
+        description="--threads: threads of an in-process engine (None: the CPUs the process may use). "
+        "Absent from runs written before it existed.",
+    )
     chat_template: str
     max_params: str | None
     max_cost: float | None

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, is_dataclass
 from enum import Enum
 from typing import ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from benchmark.errors import UsageError
 from benchmark.schemas import ModelInfo
@@ -59,6 +59,17 @@ class SharedOptions(ProviderOptions):
             name = str(error["loc"][0]) if error["loc"] else "?"
             flag = "--" + name.replace("_", "-")
             raise UsageError(f"{flag} {error.get('input')!r}: {error['msg']}") from None
+
+
+MAX_THREADS = 4096
+
+
+class EngineOptions(SharedOptions):
+    """The options of an engine that computes in this process on the CPU (local, hf)."""
+
+    threads: int | None = Field(default=None, ge=1, le=MAX_THREADS)
+    """`--threads`: threads the engine computes with; None: the CPUs this process may use
+    (benchmark/engine_threads.py). It does not change the numbers, so it is not in the cache's key."""
 
 
 @dataclass(frozen=True)

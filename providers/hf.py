@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from benchmark.engine_threads import described, thread_count
 from benchmark.errors import DoesNotFitError, UsageError
 from benchmark.schemas import ModelInfo
 from providers.base import (
     ContinuationScores,
+    EngineOptions,
     ErrorKind,
     Footprint,
     GenerateRequest,
@@ -33,7 +34,6 @@ from providers.base import (
     ProviderError,
     ProviderOptions,
     ScoreRequest,
-    SharedOptions,
     cut_at_stop,
 )
 from providers.hf_models import ModelRef, fetch, parse, require_transformers, source_name
@@ -79,7 +79,7 @@ def device_and_dtype(requested: str) -> tuple[str, Any]:
     return device, getattr(torch, requested)
 
 
-class HFOptions(SharedOptions):
+class HFOptions(EngineOptions):
     """The transformers engine's options."""
 
     dtype: str = "auto"
@@ -104,7 +104,11 @@ class HFProvider(Provider):
 
         from providers.hf_batch import Evaluator
 
-        self.device, dtype = device_and_dtype(HFOptions.of(options).dtype)
+        own = HFOptions.of(options)
+        self.device, dtype = device_and_dtype(own.dtype)
+        self.threads = thread_count(own.threads)
+        if self.device == "cpu":  # before the weights load: the load computes too
+            torch.set_num_threads(self.threads)
         try:
             self.tokenizer: Any
             self.tokenizer, tokenizer_read = load_tokenizer(folder)
@@ -114,8 +118,6 @@ class HFProvider(Provider):
             self.evaluator = Evaluator(self.model)
         except (OSError, ValueError, KeyError) as exc:
             raise UsageError(f"transformers cannot load {ref.name}: {type(exc).__name__}: {exc}") from None
-        if self.device == "cpu":
-            torch.set_num_threads(os.cpu_count() or 1)
         self.templated = options.chat_template == "on"
         if self.templated and not getattr(self.tokenizer, "chat_template", None):
             raise UsageError(f"{ref.name} has no chat template; run it with --chat-template off")
@@ -140,7 +142,9 @@ class HFProvider(Provider):
             params=sum(p.numel() for p in self.model.parameters()),
             scripted=False,
             supports_logprobs=True,
-            details=details,
+            # Threads and their wait do not change the numbers (tests/test_engine_threads.py): in the
+            # manifest, not in the cache's key.
+            details=details | {"threads": described(self.threads)},
         )
         self._identity = {"provider": self.name, "model": ref.name, **details, "method": METHOD}
 

@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from benchmark.engine_threads import usable_cpus
 from benchmark.errors import BenchError, UsageError
 
 SELF_TEST_TIMEOUT = 900.0
@@ -302,7 +303,7 @@ def dequantized(path: Path, digest: str, folder: Path) -> Path:
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = llama_cpp.LLAMA_FTYPE_ALL_F32
     params.allow_requantize = True  # the input is quantized: dequantize it
-    params.nthread = os.cpu_count() or 1
+    params.nthread = usable_cpus()
     try:
         with native_stderr_captured() as captured:
             status = llama_cpp.llama_model_quantize(

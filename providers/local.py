@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import os
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,12 +19,14 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
+from benchmark.engine_threads import described, thread_count
 from benchmark.errors import MissingExtraError, UsageError
 from benchmark.schemas import ModelInfo
 from providers import llama_engine
 from providers.base import (
     LOCAL_WEIGHTS,
     ContinuationScores,
+    EngineOptions,
     ErrorKind,
     GenerateRequest,
     Generation,
@@ -33,7 +34,6 @@ from providers.base import (
     ProviderError,
     ProviderOptions,
     ScoreRequest,
-    SharedOptions,
 )
 
 _T = TypeVar("_T")
@@ -125,16 +125,18 @@ def _add(batch: Any, token: int, position: int, seqs: Sequence[int], logits: boo
     return int(i)
 
 
-def _open(path: Path, engine_file: Path, weights: str) -> Any:
-    """llama.cpp's model on `engine_file` (the file itself, or its float32 copy); a failure is one line
-    with the tail of what llama.cpp printed."""
+def _open(path: Path, engine_file: Path, weights: str, threads: int) -> Any:
+    """llama.cpp's model on `engine_file` (the file itself, or its float32 copy), computing with
+    `threads` threads for prompts and generation alike; a failure is one line with the tail of what
+    llama.cpp printed."""
     with llama_engine.native_stderr_captured() as captured:
         try:
             return llama_engine.open_model(
                 engine_file,
                 sequences=MAX_SEQUENCES,
                 n_ctx=N_CTX,
-                n_threads=os.cpu_count() or 1,
+                n_threads=threads,
+                n_threads_batch=threads,
                 logits_all=False,
                 verbose=False,
                 seed=0,
@@ -181,7 +183,7 @@ def _logsumexp(logits: np.ndarray) -> float:
     return peak + float(np.log(np.exp(logits - peak, dtype=np.float64).sum()))
 
 
-class LocalOptions(SharedOptions):
+class LocalOptions(EngineOptions):
     """The local engine's options."""
 
     weights: Literal["native", "f32"] = "native"
@@ -202,12 +204,14 @@ class LocalProvider(Provider):
         weights: str = "native",
         self_test: bool = True,
         chat_template: str = "off",
+        threads: int | None = None,
     ) -> None:
         _require_engine()
         engine_file, digest = _prepare(path, weights, self_test)
         self.weights = weights
         self.settings = llama_engine.settings()
-        self.llm: Any = _open(path, engine_file, weights)
+        self.threads = thread_count(threads)
+        self.llm: Any = _open(path, engine_file, weights, self.threads)
         self.n_vocab: int = self.llm.n_vocab()
         import llama_cpp
 
@@ -246,6 +250,7 @@ class LocalProvider(Provider):
                 "size_label": metadata.get("general.size_label", "?"),
                 "file_type": metadata.get("general.file_type", "?"),
                 "n_ctx": str(N_CTX),
+                "threads": described(self.threads),
             }
             | ({"chat_template": "on"} if self.template is not None else {})
             | ({"engine_settings": self.settings.reason} if self.settings.reason else {})
@@ -283,7 +288,9 @@ class LocalProvider(Provider):
     def from_spec(cls, spec: str | None, options: ProviderOptions) -> LocalProvider:
         _require_engine()
         own = LocalOptions.of(options)
-        return cls(resolve_model(spec), spec, own.weights, chat_template=own.chat_template)
+        return cls(
+            resolve_model(spec), spec, own.weights, chat_template=own.chat_template, threads=own.threads
+        )
 
     async def aclose(self) -> None:
         self._engine_thread.shutdown(wait=True)

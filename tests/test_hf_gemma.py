@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,29 @@ def test_transformers_and_llama_cpp_in_float32_agree(engines: Any) -> None:
             margin = sorted(a.logprobs)[-1] - sorted(a.logprobs)[-2]
             if margin > 2 * AGREE:  # not a tie: both engines pick the same class
                 assert a.logprobs.index(max(a.logprobs)) == b.logprobs.index(max(b.logprobs)), workload
+
+
+def test_the_thread_count_does_not_change_the_numbers(engines: Any, weights_cache: Path) -> None:
+    """--threads is not part of the cache's key: transformers on one thread gives the numbers it gives on
+    two, bit for bit (torch's thread count is the process's, so the fixture's engine runs on two)."""
+    import torch
+
+    from providers.hf import HFProvider
+    from tests.test_engine_threads import answers
+
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs 2 CPUs")
+    hf, _ = engines
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BENCH_CACHE_DIR", str(weights_cache))
+        one = HFProvider.from_spec(None, ProviderOptions(threads=1))
+    try:
+        assert torch.get_num_threads() == 1 and one.info.details["threads"].startswith("1, ")
+        alone = answers(one)
+    finally:
+        one.close()
+        torch.set_num_threads(2)
+    assert answers(hf) == alone
 
 
 def test_greedy_answers_agree_or_part_at_a_near_tie(engines: Any) -> None:

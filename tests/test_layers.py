@@ -15,6 +15,7 @@ BOTTOM = {
     f"benchmark.{name}"
     for name in (
         "cache",
+        "engine_threads",
         "errors",
         "guidance",
         "prompting",
@@ -31,7 +32,18 @@ BOTTOM = {
 }
 TOP = {
     f"benchmark.{name}"
-    for name in ("__main__", "api", "catalog", "cli", "cost", "families", "jobs", "runconfig", "runner")
+    for name in (
+        "__main__",
+        "api",
+        "catalog",
+        "cli",
+        "cost",
+        "families",
+        "interrupts",
+        "jobs",
+        "runconfig",
+        "runner",
+    )
 }
 TOP.add("benchmark")  # the package: __version__, and run/load_run from api.py
 

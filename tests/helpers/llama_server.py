@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from benchmark.engine_threads import usable_cpus
+
 RAW_TEMPLATE = {
     "chat_template": "{{ bos_token }}{{ messages[0]['content'] }}",
     "bos_token": "<bos>",
@@ -38,7 +40,7 @@ def llama_server(model: str, folder: Path) -> Iterator[str]:
     one model at a time and reloads when the other name is asked for (about a second). Yields the
     base URL (`http://127.0.0.1:PORT/v1`); `folder` gets its config and log."""
     (folder / "raw_template.json").write_text(json.dumps(RAW_TEMPLATE))
-    threads = os.cpu_count() or 1
+    threads = usable_cpus()  # the CPUs this process may use, as bench's own engines count them
     common = {"model": model, "n_ctx": 4096, "n_threads": threads, "n_threads_batch": threads}
     common |= {"seed": 0, "verbose": False}
     port = _free_port()
