@@ -22,6 +22,7 @@ import providers
 from benchmark import __version__, catalog
 from benchmark.cache import ResponseCache
 from benchmark.errors import BenchError
+from benchmark.interrupts import interrupts
 from benchmark.jobs import SCORING_CHOICES
 from benchmark.runconfig import (
     DEFAULT_LIMIT,
@@ -345,7 +346,8 @@ def _run_and_report(
     progress = RichProgress(console)
     runner = Runner(config, run_dir, progress, cache=cache, resume=resume)
     try:
-        runner.run()
+        with interrupts(runner, run_dir, progress, resume_hint):
+            runner.run()
     except KeyboardInterrupt:
         run_dir.close()
         kept = sum(1 for _ in run_dir.iter_samples())
@@ -375,6 +377,9 @@ def _run_and_report(
         if runner.budget.stopped:
             console.print(shown(runner.budget.stopped))
     console.print(f"run directory: {shown(str(run_dir.path))}")
+    console.print(
+        f"report: {shown(str(run_dir.path / 'report.html'))} (open it in a browser; report.md beside it)"
+    )
     for model in (m for m in run_dir.read_manifest().models if m.error):
         console.print(f"not run: {shown(model.label)}: {shown(model.error or '')}")
     if runner.not_run:

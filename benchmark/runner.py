@@ -7,6 +7,7 @@ of a batching engine (`_todo`, `_prefetch`), the cache (`_ask`) and one sample (
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -33,6 +34,7 @@ from benchmark.schemas import (
     utc_now,
 )
 from benchmark.scoring import Score, number_metrics, score_generation, score_logprobs
+from benchmark.variants import condition_label, task_label
 from providers.base import (
     ContinuationScores,
     ErrorKind,
@@ -98,8 +100,15 @@ class RunConfig:
 
 
 class Progress(Protocol):
+    """What the runner tells whoever shows its progress (benchmark/terminal.py's bar, perf/'s timers)."""
+
     def loading(self, model: str) -> None: ...
-    def start_model(self, label: str, total: int) -> None: ...
+    def start_model(self, label: str, total: int) -> None:
+        """`total` samples to take from the model `label` ("Gemma 3 270m (2/5)": the second of five)."""
+
+    def working_on(self, what: str) -> None:
+        """The samples being taken now are of `what` ("arithmetic (digits=2) · plain · generated")."""
+
     def advance(self) -> None: ...
     def retrying(self, message: str) -> None: ...
     def end_model(self) -> None: ...
@@ -108,6 +117,7 @@ class Progress(Protocol):
 class SilentProgress:
     def loading(self, model: str) -> None: ...
     def start_model(self, label: str, total: int) -> None: ...
+    def working_on(self, what: str) -> None: ...
     def advance(self) -> None: ...
     def retrying(self, message: str) -> None: ...
     def end_model(self) -> None: ...
@@ -115,6 +125,12 @@ class SilentProgress:
 
 ProviderFactory = Callable[[str, str | None, ProviderOptions], Provider]
 Sizer = Callable[[str, str | None, ProviderOptions, int | None], Footprint | None]
+
+
+def _what(job: Job) -> str:
+    """What a job's sample is of, as the progress bar names it: task variant · prompting · scoring."""
+    task, instance, mode, _ = job
+    return f"{task_label(task.name, task.params())} · {condition_label(instance.prompting, mode)}"
 
 
 def _identity(info: ModelInfo) -> tuple[str, str, str, str | None]:
@@ -181,9 +197,28 @@ class Runner:
         """Answers a batching engine computed for the current group of items (`_prefetch`)."""
         self.prices = prices or load_prices()
         self.budget = Budget(config.max_cost, self.prices) if config.max_cost is not None else None
+        self._stop_asked = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._main: asyncio.Task[Any] | None = None
 
     def run(self) -> Manifest:
-        return asyncio.run(self._run())
+        """Take every sample of the run. After `stop()`: KeyboardInterrupt, once the model's current
+        call has ended and every finished sample is written."""
+        try:
+            return asyncio.run(self._run())
+        except asyncio.CancelledError:
+            if self._stop_asked:
+                raise KeyboardInterrupt from None
+            raise
+
+    def stop(self) -> None:
+        """Ask the run to stop, from a signal handler or another thread: the work in hand is cancelled
+        at its next await (an engine's call in progress runs to its end), and `run` raises
+        KeyboardInterrupt. Before the run has started, it stops as soon as it starts."""
+        self._stop_asked = True
+        if self._loop is not None and self._main is not None and not self._main.done():
+            with contextlib.suppress(RuntimeError):  # the loop closed in the meantime: nothing to stop
+                self._loop.call_soon_threadsafe(self._main.cancel)
 
     def _instances(self) -> Iterator[tuple[Task, Instance]]:
         """Every (task, instance) of the run, rendered as needed (a large run is never held in memory)."""
@@ -223,6 +258,9 @@ class Runner:
         return totals, infos
 
     async def _run(self) -> Manifest:
+        self._loop, self._main = asyncio.get_running_loop(), asyncio.current_task()
+        if self._stop_asked:
+            raise asyncio.CancelledError
         totals, task_infos = self._survey()
         done: set[SampleKey] = set()
         previous: list[ModelInfo] = []
@@ -315,7 +353,8 @@ class Runner:
                 (task, instance, mode, sample_key(label, task, instance, mode) in done)
                 for task, instance, mode in self._jobs(info.supports_logprobs)
             )
-            await self._run_model(provider, info, every, totals[info.supports_logprobs] - already)
+            position = f" ({index + 1}/{len(config.models)})" if len(config.models) > 1 else ""
+            await self._run_model(provider, info, every, totals[info.supports_logprobs] - already, position)
         finally:
             await provider.aclose()  # one model in memory at a time
 
@@ -366,6 +405,7 @@ class Runner:
         info: ModelInfo,
         jobs: Iterator[tuple[Task, Instance, ScoringMode, bool]],
         total: int,
+        position: str = "",
     ) -> None:
         """Ask for every instance not yet done (the flag) with `--concurrency` workers pulling from one
         iterator: the cost per request does not grow with the run, and a fatal error stops the other
@@ -375,7 +415,7 @@ class Runner:
             workers = min(workers, provider.max_concurrency)
         if provider.batch_size > 1:
             workers = 1
-        self.progress.start_model(info.label, total)
+        self.progress.start_model(info.label + position, total)
         identity = provider.identity
         todo = self._todo(provider, identity, jobs)
 
@@ -423,20 +463,28 @@ class Runner:
         for job in jobs:
             if size == 1:
                 if not job[3]:
+                    self.progress.working_on(_what(job))
                     yield job[0], job[1], job[2]
                 continue
             group.append(job)
             if len(group) == size:
-                await self._prefetch(provider, identity, group)
-                for task, instance, mode, done in group:
-                    if not done:
-                        yield task, instance, mode
+                async for todo in self._group(provider, identity, group):
+                    yield todo
                 group = []
         if group:
-            await self._prefetch(provider, identity, group)
-            for task, instance, mode, done in group:
-                if not done:
-                    yield task, instance, mode
+            async for todo in self._group(provider, identity, group):
+                yield todo
+
+    async def _group(
+        self, provider: Provider, identity: dict[str, str], group: list[Job]
+    ) -> AsyncIterator[tuple[Task, Instance, ScoringMode]]:
+        """A batching engine's group: computed in one call (`_prefetch`), then its jobs not yet done."""
+        todo = [job for job in group if not job[3]]
+        if todo:
+            self.progress.working_on(_what(todo[0]))
+        await self._prefetch(provider, identity, group)
+        for task, instance, mode, _ in todo:
+            yield task, instance, mode
 
     async def _prefetch(self, provider: Provider, identity: dict[str, str], group: list[Job]) -> None:
         """Every request of the group's instances in one `generate_many` and one `score_many` call, when

@@ -12,7 +12,15 @@ import re
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from benchmark.schemas import SummaryRow
@@ -42,7 +50,10 @@ def shown(text: str) -> str:
 
 
 class RichProgress:
-    """The runner's progress as a rich bar on stderr, with retries shown as they happen."""
+    """The runner's progress as a rich bar on stderr: the model, what it is working on (task variant,
+    prompting, scoring), samples done of all, time spent and an estimate of the time left (from the
+    pace so far: chain-of-thought items take longer than log-prob ones, so it moves as the run does),
+    with retries shown as they happen."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -50,20 +61,31 @@ class RichProgress:
         self.task_id: TaskID | None = None
         self.retries = 0
 
+    def say(self, line: str) -> None:
+        """One line above the bar (a message of bench's own: no markup, no highlighting)."""
+        self.console.print(line, markup=False, highlight=False)
+
     def loading(self, model: str) -> None:
-        self.console.print(f"loading {plain(model, lines=False)} …", markup=False, highlight=False)
+        self.say(f"loading {plain(model, lines=False)} …")
 
     def start_model(self, label: str, total: int) -> None:
         self.bar = Progress(
             TextColumn("{task.description}", markup=False),
-            BarColumn(),
+            TextColumn("{task.fields[now]}", markup=False, style="progress.description"),
+            BarColumn(bar_width=24),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
             TextColumn("{task.fields[note]}", markup=False),
             console=self.console,
         )
         self.bar.start()
-        self.task_id = self.bar.add_task(plain(label, lines=False), total=total, note="")
+        self.task_id = self.bar.add_task(plain(label, lines=False), total=total, note="", now="")
+
+    def working_on(self, what: str) -> None:
+        if self.bar is not None and self.task_id is not None:
+            self.bar.update(self.task_id, now=plain(what, lines=False))
 
     def advance(self) -> None:
         if self.bar is not None and self.task_id is not None:

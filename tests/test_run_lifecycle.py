@@ -4,8 +4,10 @@ a planted link."""
 from __future__ import annotations
 
 import itertools
+import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 
 from benchmark.errors import UsageError
 from benchmark.rundir import RunDir, write_atomic
+from tests.conftest import ROOT
 from tests.test_crash_safety import _complete_samples, _key, _popen
 
 SCRIPTED = ["--provider", "scripted", "--task", "arithmetic", "--prompting", "plain", "--limit", "3"]
@@ -270,3 +273,69 @@ def test_create_does_not_write_through_planted_links(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="already holds a run"):
         RunDir.create(tmp_path / "other")
     assert not (tmp_path / "nothing-here").exists()
+
+
+# -- Ctrl-C while an engine's call cannot be cut short ------------------------------------------------
+ENGINE_LIKE = """
+import asyncio, os, time
+from concurrent.futures import ThreadPoolExecutor
+from providers.scripted import ScriptedProvider
+_engine, _calls = ThreadPoolExecutor(1), [0]
+
+async def _called(self, kind, prompt):
+    # From the third call on: an in-process engine's call, on its own thread, that runs for a minute
+    # and cannot be cancelled (a long generation on a slow machine).
+    _calls[0] += 1
+    if _calls[0] > 2:
+        open(os.environ["STUCK_FLAG"], "w").close()
+        await asyncio.get_running_loop().run_in_executor(_engine, time.sleep, 60)
+
+async def _aclose(self):
+    _engine.shutdown(wait=True)  # an engine frees its model only after its call has ended
+
+ScriptedProvider._called = _called
+ScriptedProvider.aclose = _aclose
+"""
+
+
+def test_ctrl_c_says_at_once_that_it_stops_and_a_second_one_stops_at_once(bench, tmp_path: Path) -> None:
+    out, log, stuck = tmp_path / "run", tmp_path / "output.log", tmp_path / "stuck"
+    env = {"BENCH_CACHE_DIR": str(tmp_path / "cache"), "STUCK_FLAG": str(stuck)}
+    code = ENGINE_LIKE + "\nfrom benchmark.cli import main\nmain()"
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", **env}
+    with open(log, "wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, "run", *SCRIPTED, "--out", str(out)],
+            cwd=ROOT,
+            env=full_env,
+            stdout=sink,
+            stderr=sink,
+        )
+    try:
+        _wait_for(stuck.exists, "the engine's long call")
+        proc.send_signal(signal.SIGINT)
+        _wait_for(lambda: "stopping:" in log.read_text(), "the first Ctrl-C's message")
+        assert proc.poll() is None  # said while the engine's call still runs (it takes a minute)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130  # at once: not after the call's minute
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = log.read_text()
+    assert "Traceback" not in text and "Fatal Python error" not in text
+    kept = len(_complete_samples(out))
+    assert kept >= 1
+    assert (
+        f"stopped: {kept} samples are saved in {out}; finish the run with: bench run --resume {out}" in text
+    )
+    resumed = bench("run", "--resume", str(out), env={"BENCH_CACHE_DIR": env["BENCH_CACHE_DIR"]})
+    assert resumed.code == 0, resumed.err
+    assert len(_complete_samples(out)) == 3
+
+
+def test_the_end_of_a_run_says_where_its_report_is(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = bench("run", *SCRIPTED, "--out", str(out))
+    assert result.code == 0, result.err
+    assert f"report: {out / 'report.html'} (open it in a browser" in result.err
+    assert (out / "report.html").is_file()

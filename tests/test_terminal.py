@@ -64,3 +64,84 @@ def test_an_error_line_shows_a_paths_escapes(bench, tmp_path: Path) -> None:
     assert result.code == 2 and "cannot write to --out" in result.err
     _assert_no_raw_controls(result.err)
     assert len(result.err.strip().splitlines()) == 1
+
+
+# -- the progress bar ----------------------------------------------------------------------------------
+class _Recorded:
+    """A Progress that writes down what the runner tells it."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, object]] = []
+
+    def loading(self, model: str) -> None:
+        self.events.append(("loading", model))
+
+    def start_model(self, label: str, total: int) -> None:
+        self.events.append(("start", (label, total)))
+
+    def working_on(self, what: str) -> None:
+        self.events.append(("on", what))
+
+    def advance(self) -> None:
+        self.events.append(("advance", None))
+
+    def retrying(self, message: str) -> None: ...
+
+    def end_model(self) -> None:
+        self.events.append(("end", None))
+
+
+def test_the_runner_says_which_model_and_what_it_is_working_on(tmp_path: Path) -> None:
+    from benchmark.rundir import RunDir
+    from benchmark.runner import ModelSpec, RunConfig, Runner, TaskPlan
+    from tasks import create
+
+    config = RunConfig(
+        models=[ModelSpec("scripted", "calculator@1B"), ModelSpec("scripted", "calculator@2B")],
+        tasks=[
+            TaskPlan(create("arithmetic"), ("plain",)),
+            TaskPlan(create("word_problems"), ("plain", "cot")),
+        ],
+        limit=2,
+        seed=0,
+    )
+    progress = _Recorded()
+    run = RunDir.create(tmp_path / "run")
+    Runner(config, run, progress).run()
+    run.close()
+    starts = [value for kind, value in progress.events if kind == "start"]
+    assert starts == [("scripted:calculator@1B (1/2)", 6), ("scripted:calculator@2B (2/2)", 6)]
+    first = progress.events[: progress.events.index(("end", None))]
+    working = [value for kind, value in first if kind == "on"]
+    assert working == [
+        "arithmetic (digits=2, op=+, shots=4) · plain · generated answer",
+        "arithmetic (digits=2, op=+, shots=4) · plain · generated answer",
+        "word_problems (shots=4, steps=2-4) · plain · generated answer",
+        "word_problems (shots=4, steps=2-4) · plain · generated answer",
+        "word_problems (shots=4, steps=2-4) · cot · generated answer",
+        "word_problems (shots=4, steps=2-4) · cot · generated answer",
+    ]
+    # each sample is announced before it is counted
+    kinds = [kind for kind, _ in first if kind in ("on", "advance")]
+    assert kinds == ["on", "advance"] * 6
+
+
+def test_the_bar_shows_the_model_the_condition_and_the_time_left() -> None:
+    import io
+
+    from rich.console import Console
+
+    from benchmark.terminal import RichProgress
+
+    sink = io.StringIO()
+    progress = RichProgress(Console(file=sink, force_terminal=True, width=220))
+    progress.start_model("Gemma 3 270m (2/5)", 10)
+    progress.working_on("hindsight_neglect (shots=10) · cot · generated answer\x1b[2J")
+    for _ in range(3):
+        progress.advance()
+    assert progress.bar is not None
+    progress.bar.refresh()
+    progress.end_model()
+    text = sink.getvalue()
+    assert "Gemma 3 270m (2/5)" in text and "3/10" in text and "left" in text
+    assert "hindsight_neglect (shots=10) · cot · generated answer\\x1b[2J" in text  # escaped, not obeyed
