@@ -9,8 +9,9 @@ and `shown` also makes rich markup inert, so such text is displayed, never obeye
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -22,6 +23,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from benchmark.schemas import SummaryRow
 from benchmark.sizes import format_size
@@ -69,10 +71,9 @@ class RichProgress:
         self.say(f"loading {plain(model, lines=False)} …")
 
     def start_model(self, label: str, total: int) -> None:
-        self.bar = Progress(
+        self.bar = _TwoLines(
             TextColumn("{task.description}", markup=False),
-            TextColumn("{task.fields[now]}", markup=False, style="progress.description"),
-            BarColumn(bar_width=24),
+            BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TextColumn("left"),
@@ -81,11 +82,11 @@ class RichProgress:
             console=self.console,
         )
         self.bar.start()
-        self.task_id = self.bar.add_task(plain(label, lines=False), total=total, note="", now="")
+        self.task_id = self.bar.add_task(plain(label, lines=False), total=total, note="")
 
     def working_on(self, what: str) -> None:
-        if self.bar is not None and self.task_id is not None:
-            self.bar.update(self.task_id, now=plain(what, lines=False))
+        if isinstance(self.bar, _TwoLines):
+            self.bar.now = plain(what, lines=False)
 
     def advance(self) -> None:
         if self.bar is not None and self.task_id is not None:
@@ -100,6 +101,18 @@ class RichProgress:
     def end_model(self) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+class _TwoLines(Progress):
+    """The bar, and under it what the run works on (a line of its own: it is too long to share the
+    bar's line in 80 columns)."""
+
+    now = ""
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        yield self.make_tasks_table(self.tasks)
+        if self.now:
+            yield Text(f"  {self.now}", style="progress.description", no_wrap=True, overflow="ellipsis")
 
 
 def stdout_console() -> Console:

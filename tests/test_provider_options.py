@@ -22,9 +22,9 @@ def test_each_provider_declares_its_own_options() -> None:
     }
     assert own == {
         "anthropic": set(),
-        "hf": {"dtype"},
+        "hf": {"dtype", "threads"},
         "hf-inference": {"api"},
-        "local": {"weights"},
+        "local": {"threads", "weights"},
         "openai": {"api"},
         "scripted": set(),
     }
