@@ -123,11 +123,15 @@ def cgroup_cpu_limit(
 ) -> float | None:
     """The CPUs a cgroup quota allows this process (1.5 for `cpu.max` "150000 100000"), the smallest
     along its cgroup's path up to the root (cgroup v2, else v1's cpu controller); None when there is
-    none or it cannot be read."""
+    none or it cannot be read (a file it may not read, bytes that are not text: no quota is known)."""
     try:
-        lines = proc_cgroup.read_text().splitlines()
-    except OSError:
+        return _cgroup_cpu_limit(cgroup_root, proc_cgroup)
+    except (OSError, ValueError):
         return None
+
+
+def _cgroup_cpu_limit(cgroup_root: Path, proc_cgroup: Path) -> float | None:
+    lines = proc_cgroup.read_text().splitlines()
     limits = []
     for line in lines:
         hierarchy, _, rest = line.partition(":")

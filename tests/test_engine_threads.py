@@ -151,6 +151,21 @@ def test_cgroup_v1_and_a_hybrid_layout(tmp_path: Path) -> None:
     assert _cgroup(tmp_path / "c", "2:cpu:/\n0::/\n", hybrid) == 1.2
 
 
+def test_cgroup_files_that_cannot_be_read_mean_no_known_quota(tmp_path: Path, monkeypatch) -> None:
+    """Bytes that are not text, or a folder the process may not look into, are no quota, not a crash."""
+    proc = tmp_path / "cgroup"
+    proc.write_bytes(b"0::/\xff\xfe\n")
+    assert cgroup_cpu_limit(tmp_path, proc) is None
+    proc.write_text("0::/box\n")
+    (tmp_path / "cgroup.controllers").write_text("cpu\n")
+
+    def denied(self: Path) -> bool:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "is_file", denied)  # Python 3.11's is_file raises on EACCES
+    assert cgroup_cpu_limit(tmp_path, proc) is None
+
+
 def test_threads_follow_the_cpus_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4, 5, 6, 7})
     monkeypatch.setattr(engine_threads, "cgroup_cpu_limit", lambda: 2.5)
