@@ -16,12 +16,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """Bumped when a saved record changes (2: Sample.cached, Manifest.resumed_at; 3: Sample.sent and
 chat_template, ModelInfo.error; 4: Sample.task_params and truncated, TaskInfo.max_tokens, one scoring
 mode per summary row, Manifest.settings; 5: summary rows nest their typed results: shape, step, gains,
-calibration, continuous); readers accept older versions and refuse run directories
-from a newer one."""
+calibration, continuous; 6: Manifest.settings.threads); readers accept older versions and refuse run
+directories from a newer one."""
 
 AnswerType = Literal["number", "choice", "text"]
 ScoringMode = Literal["logprob", "generate"]
