@@ -53,9 +53,9 @@ def shown(text: str) -> str:
 
 class RichProgress:
     """The runner's progress as a rich bar on stderr: the model, what it is working on (task variant,
-    prompting, scoring), samples done of all, time spent and an estimate of the time left (from the
-    pace so far: chain-of-thought items take longer than log-prob ones, so it moves as the run does),
-    with retries shown as they happen."""
+    prompting, scoring), this model's samples done of all, time spent and an estimate of the time left
+    for this model (rich's, from the pace of the last half minute: chain-of-thought items take longer
+    than log-prob ones, so it moves as the run does), with retries shown as they happen."""
 
     def __init__(self, console: Console) -> None:
         self.console = console

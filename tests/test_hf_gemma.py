@@ -105,11 +105,12 @@ DEFECTS = {
     "a word missing mid-prompt": lambda p, shared: " ".join(
         (words := p.split(" "))[: len(words) // 2] + words[len(words) // 2 + 1 :]
     ),
-    "the last word missing": lambda p, shared: " ".join(p.split(" ")[:-2] + p.split(" ")[-1:]),
+    "the next-to-last word missing": lambda p, shared: " ".join(p.split(" ")[:-2] + p.split(" ")[-1:]),
     "the shared prefix dropped": lambda p, shared: p[shared or len(p) // 2 :],
 }
 """What an engine that loses part of the prompt would score instead (the ways a position or cache
-mistake shows: a token skipped, the end lost, the cached exemplars not there)."""
+mistake shows: a token skipped mid-prompt or just before the scored answer, the cached exemplars not
+there)."""
 
 
 @pytest.mark.parametrize("defect", DEFECTS)
@@ -134,6 +135,7 @@ def test_the_thread_count_does_not_change_the_numbers(engines: Any, weights_cach
     if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("needs 2 CPUs")
     hf, _ = engines
+    before = torch.get_num_threads()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("BENCH_CACHE_DIR", str(weights_cache))
         one = HFProvider.from_spec(None, ProviderOptions(threads=1))
@@ -142,7 +144,7 @@ def test_the_thread_count_does_not_change_the_numbers(engines: Any, weights_cach
         alone = answers(one)
     finally:
         one.close()
-        torch.set_num_threads(2)
+        torch.set_num_threads(before)
     assert answers(hf) == alone
 
 
