@@ -9,15 +9,17 @@ pauses before it sleeps: 300,000 by default, milliseconds. On a machine with not
 is the fastest way to wait. When other processes hold the cores, the partner the spinning thread waits
 for has been descheduled, and the spinning thread holds the very core that partner needs; beside
 another engine that spins too, both teams spin at each other. perf/contention.py, on a 2-core AMD EPYC
-(medians of 3 rounds; perf/README.md has the tables): llama.cpp generated 65.8 tokens/s on a quiet
-machine, 2.7 beside two busy loops and 15.5 beside a second engine; transformers 43.8, 11.5 and 8.6.
+(2026-12-06, medians of 3 rounds; the README's "Busy machines" has the tables): llama.cpp generated
+59.4 tokens/s on a quiet machine, 10.7 beside two busy loops and 13.0 beside a second engine;
+transformers 43.9, 9.7 and 12.8.
 
 What bench does:
 - **A short spin**: `SPIN_COUNT` pauses (microseconds), long enough for a partner that is running to
   arrive, too short to keep a core from one that is not; then the thread sleeps. Same run: llama.cpp
-  64.3 tokens/s quiet, 28.5 beside busy loops, 33.3 beside a second engine; transformers 44.3, 20.7,
-  21.4. Not OMP_WAIT_POLICY=PASSIVE (no spin at all): every barrier then waits for a kernel wake-up,
-  and llama.cpp generated about half as fast on a quiet machine. libgomp reads the setting once, when
+  61.0 tokens/s quiet, 27.7 beside busy loops, 32.8 beside a second engine; transformers 40.4, 20.6,
+  23.3. Not OMP_WAIT_POLICY=PASSIVE (no spin at all): every barrier then waits for a kernel wake-up,
+  and llama.cpp generated 41.0 tokens/s on a quiet machine against 72.4 with the default and 69.3 with
+  this (transformers: the same with all three). libgomp reads the setting once, when
   it loads (at the first import of llama_cpp or torch), so `prepare()` writes it into this process's
   environment before that: `benchmark/__init__.py` calls it, and every path to an engine imports
   `benchmark` first (the CLI, `benchmark.run`, the providers package, tests, perf/); child processes
