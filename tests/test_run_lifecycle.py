@@ -411,4 +411,5 @@ def test_two_ctrl_c_during_a_real_engines_generation_stop_it_cleanly(bench, tmp_
     kept = len(_complete_samples(out))
     resumed = bench("run", "--resume", str(out), env=env)
     assert resumed.code == 0, resumed.err[-2000:]
-    assert len(_complete_samples(out)) == 20 >= kept
+    assert kept < 40  # stopped mid-run
+    assert len(_complete_samples(out)) == 40  # 20 items × two chains of thought (cot, cot_zeroshot)
