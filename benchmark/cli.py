@@ -342,7 +342,7 @@ def _execute(
 def _run_and_report(
     config: RunConfig, run_dir: RunDir, cache: ResponseCache | None, resume_hint: str, resume: bool
 ) -> None:
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)  # lines of paths and commands are never wrapped
     progress = RichProgress(console)
     runner = Runner(config, run_dir, progress, cache=cache, resume=resume)
     try:

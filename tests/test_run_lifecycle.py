@@ -386,10 +386,13 @@ def test_both_ctrl_c_messages_reach_the_terminal_while_a_model_loads(tmp_path: P
 
 
 def test_the_end_of_a_run_says_where_its_report_is(bench, tmp_path: Path) -> None:
-    out = tmp_path / "run"
-    result = bench("run", *SCRIPTED, "--out", str(out))
+    """On a line of its own, never wrapped, even in 80 columns (a path split in two cannot be copied)."""
+    out = tmp_path / ("a-long-folder-name-" * 4) / "run"
+    result = bench("run", *SCRIPTED, "--out", str(out), env={"COLUMNS": "80"})
     assert result.code == 0, result.err
-    assert f"report: {out / 'report.html'} (open it in a browser" in result.err
+    lines = result.err.splitlines()
+    assert f"report: {out / 'report.html'} (open it in a browser; report.md beside it)" in lines
+    assert f"run directory: {out}" in lines
     assert (out / "report.html").is_file()
 
 
