@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,13 +152,13 @@ def _cgroup_cpu_limit(cgroup_root: Path, proc_cgroup: Path) -> float | None:
     return min(limits, default=None)
 
 
-def _quotas(mount: Path, path: str, read: object) -> list[float]:
+def _quotas(mount: Path, path: str, read: Callable[[Path], float | None]) -> list[float]:
     """The quota of each cgroup from `path` up to the mount's root (a container sees its own as /)."""
     found = []
     parts = [p for p in path.strip("/").split("/") if p and p != ".."]
     for depth in range(len(parts), -1, -1):
         folder = mount.joinpath(*parts[:depth])
-        quota = read(folder)  # type: ignore[operator]
+        quota = read(folder)
         if quota is not None:
             found.append(quota)
     return found

@@ -35,8 +35,9 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
+
+from machine import cpu
 
 ENGINES = ("local", "f32", "hf")
 LOADS = ("quiet", "busy", "neighbour")
@@ -127,18 +128,6 @@ def child(engine: str, threads: int | None, seconds: float, loop_until: float | 
 
 
 # -- the driver ------------------------------------------------------------------------------------------
-def cpu() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "unknown CPU"
-    name = next((line.split(":", 1)[1].strip() for line in text.splitlines() if "model name" in line), "?")
-    lines = text.splitlines()
-    flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), [])
-    kinds = [k for k, f in (("AVX2", "avx2"), ("AVX-512", "avx512f"), ("AMX", "amx_tile")) if f in flags]
-    return f"{name} ({', '.join(kinds) or 'no AVX2'}), {os.cpu_count()} CPUs"
-
-
 def settings(spins: list[str]) -> dict[str, tuple[dict[str, str], int | None]]:
     """Each setting: the environment it adds, and --threads (None: bench's own count)."""
     found: dict[str, tuple[dict[str, str], int | None]] = {
@@ -148,18 +137,19 @@ def settings(spins: list[str]) -> dict[str, tuple[dict[str, str], int | None]]:
     for spin in spins:
         if spin == "passive":
             found["passive"] = ({"OMP_WAIT_POLICY": "PASSIVE"}, None)
+        elif spin.isdigit():
+            found[f"spin {spin}"] = ({"GOMP_SPINCOUNT": spin}, None)
         else:
-            found[f"spin {spin}"] = ({"GOMP_SPINCOUNT": str(int(spin))}, None)
+            raise ValueError(f"--spin {spin!r}: a spin count (digits) or passive")
     return found
 
 
 def _environment(added: dict[str, str]) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "BENCH_ENGINE_WAIT")
-    }
-    return env | added
+    """This environment without any wait setting (so that a child's own `import benchmark` decides),
+    plus `added`."""
+    from benchmark.engine_threads import MARK, WAIT_VARIABLES
+
+    return {k: v for k, v in os.environ.items() if k not in (*WAIT_VARIABLES, MARK)} | added
 
 
 def _command(engine: str, threads: int | None, seconds: float, loop_until: float | None = None) -> list[str]:
@@ -214,7 +204,7 @@ def report(engine: str, runs: dict[tuple[str, str], list[dict]], names: list[str
             for key in ("prompt", "generated"):
                 value = median(name, load, key)
                 quiet = median(name, "quiet", key) if "quiet" in loads else None
-                note = f" ({quiet / value:.2f}×)" if quiet and load != "quiet" else ""
+                note = f" ({quiet / value:.2f}×)" if quiet and value and load != "quiet" else ""
                 cells.append(f"{value:.1f}{note}")
             print(f"| {name} | {load} | {cells[0]} | {cells[1]} |")
     if "quiet" in loads and {"before", "after"} <= set(names):
@@ -245,7 +235,12 @@ def main() -> None:
     loads = [load for load in args.loads.split(",") if load]
     if unknown := sorted(set(engines) - set(ENGINES)) + sorted(set(loads) - set(LOADS)):
         parser.error(f"unknown: {', '.join(unknown)}")
-    chosen = settings([s for s in args.spin.split(",") if s])
+    if args.rounds < 1 or args.seconds <= 0:
+        parser.error("--rounds and --seconds must be positive")
+    try:
+        chosen = settings([s for s in args.spin.split(",") if s])
+    except ValueError as error:
+        parser.error(str(error))
     print(f"CPU: {cpu()}; load average before the run: {os.getloadavg()[0]:.2f}")
     for engine in engines:
         runs: dict[tuple[str, str], list[dict]] = {}

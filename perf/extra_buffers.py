@@ -21,9 +21,9 @@ import os
 import statistics
 import subprocess
 import sys
-from pathlib import Path
 
 from llama_raw import decode_throughput, load, prompt_throughput
+from machine import cpu
 
 SETTINGS = ("on", "off")
 
@@ -46,15 +46,6 @@ def measure(setting: str, model: str | None) -> dict[str, float]:
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
-
-
-def cpu() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "unknown CPU"
-    name = next((line.split(":", 1)[1].strip() for line in text.splitlines() if "model name" in line), "?")
-    return f"{name}, {'AMX' if 'amx_tile' in text else 'no AMX'}, {os.cpu_count()} cores"
 
 
 def main() -> None:

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from benchmark import engine_threads
-from benchmark.engine_threads import MARK, SPIN_COUNT, cgroup_cpu_limit
+from benchmark.engine_threads import MARK, SPIN_COUNT, WAIT_VARIABLES, cgroup_cpu_limit
 from benchmark.schemas import Manifest
 from providers.base import GenerateRequest, ProviderOptions, ScoreRequest
 
 ROOT = Path(__file__).resolve().parent.parent
-WAIT = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", MARK)
+WAIT = (*WAIT_VARIABLES, MARK)
 
 
 def _clean_env(**extra: str) -> dict[str, str]:

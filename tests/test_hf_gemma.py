@@ -89,10 +89,17 @@ def _gap(ours: list[Any], theirs: list[Any]) -> float:
     )
 
 
-def test_transformers_and_llama_cpp_in_float32_agree(engines: Any) -> None:
-    hf, f32 = engines
+@pytest.fixture(scope="module")
+def transformers_scores(engines: Any) -> dict[str, list[Any]]:
+    """transformers' class log-probs of each workload's items, computed once for the tests below."""
+    hf, _ = engines
+    return {workload: asyncio.run(hf.score_many(requests)) for workload, requests in _requests().items()}
+
+
+def test_transformers_and_llama_cpp_in_float32_agree(engines: Any, transformers_scores: Any) -> None:
+    _, f32 = engines
     for workload, requests in _requests().items():
-        ours = asyncio.run(hf.score_many(requests))
+        ours = transformers_scores[workload]
         theirs = asyncio.run(f32.score_many(requests))
         assert _gap(ours, theirs) <= AGREE[workload], workload
         for a, b in zip(ours, theirs, strict=True):
@@ -114,12 +121,14 @@ there)."""
 
 
 @pytest.mark.parametrize("defect", DEFECTS)
-def test_the_tolerances_still_catch_an_engine_defect(engines: Any, defect: str) -> None:
+def test_the_tolerances_still_catch_an_engine_defect(
+    engines: Any, transformers_scores: Any, defect: str
+) -> None:
     """The agreement test can still fail for a real defect: the float32 engine scoring the prompts with
     that defect is further from transformers than the workload's tolerance."""
-    hf, f32 = engines
+    _, f32 = engines
     for workload, requests in _requests().items():
-        ours = asyncio.run(hf.score_many(requests))
+        ours = transformers_scores[workload]
         broken = [ScoreRequest(DEFECTS[defect](r.prompt, r.shared_prefix), r.continuations) for r in requests]
         assert _gap(ours, asyncio.run(f32.score_many(broken))) > AGREE[workload], (workload, defect)
 
