@@ -8,19 +8,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from html import escape
 
-from benchmark.schemas import Manifest, Sample, SummaryRow
+from benchmark.schemas import Manifest, Reproduction, Sample, SummaryRow
 from benchmark.variants import condition_label, task_label, variant_label
 from reports.references import Reference
+from reports.reproduction import drawn_curves
 from reports.samples import STYLE as SAMPLES_STYLE
 from reports.samples import SampleBrowser, render_browser
 from reports.svg import Marker, Point, Series, reliability_plot, scaling_plot
 from reports.tables import (
+    REPRODUCTION_COLUMNS,
     VerdictLine,
     difference_text,
     failures_text,
     group_rows,
     group_title,
     pct,
+    reproduction_cells,
+    reproductions_of,
     size_text,
     verdict_lines,
 )
@@ -38,8 +42,10 @@ def render_html(
     manifest: Manifest,
     rows: list[SummaryRow],
     samples: Iterable[Sample] | SampleBrowser = (),
-    reference: Reference | None = None,
+    references: dict[str, Reference] | None = None,
 ) -> str:
+    """The page; `references` are the published results drawn where their task and prompting match a
+    curve of this run (None or empty: none)."""
     body = [
         f"<h1>bench report</h1><p>Seed {manifest.seed}, limit {manifest.limit}, "
         f"bench {escape(manifest.tool_version)}.</p>"
@@ -58,7 +64,7 @@ def render_html(
         reason = escape(model.error or "")
         body.append(f'<p class="scripted"><strong>Not run: {escape(model.label)}</strong>: {reason}</p>')
     for task in dict.fromkeys(r.task for r in rows):
-        body += _task_section(manifest, [r for r in rows if r.task == task], reference)
+        body += _task_section(manifest, [r for r in rows if r.task == task], references or {})
     body.append(samples.render() if isinstance(samples, SampleBrowser) else render_browser(samples))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -67,7 +73,9 @@ def render_html(
     )
 
 
-def _task_section(manifest: Manifest, task_rows: list[SummaryRow], reference: Reference | None) -> list[str]:
+def _task_section(
+    manifest: Manifest, task_rows: list[SummaryRow], references: dict[str, Reference]
+) -> list[str]:
     """One task's plots (every variant, condition and family a curve of its own) and tables."""
     task = task_rows[0].task
     common, varying = _split_params(task_rows)
@@ -76,7 +84,7 @@ def _task_section(manifest: Manifest, task_rows: list[SummaryRow], reference: Re
     body = [f"<h2>{escape(title)}</h2>"]
     by_params = [r for r in task_rows if r.params is not None]
     by_rank = [r for r in task_rows if r.params is None and r.size_rank is not None]
-    published, markers = _published(reference, manifest, task)
+    published, markers, titles = _published(references, manifest, task_rows)
     if by_params or not by_rank:
         series = _series(by_params, varying, False) + published
         body.append(scaling_plot(f"{title}: accuracy by model size", series, chance, markers=markers))
@@ -86,11 +94,14 @@ def _task_section(manifest: Manifest, task_rows: list[SummaryRow], reference: Re
                 scaling_plot(f"{title}: digit accuracy by model size", metric, None, y_label="digit accuracy")
             )
     body += _gain_panels(by_params, by_rank, varying, title)
-    if reference is not None and (published or markers):
+    if published or markers:
         body.append(
             '<p class="note">Dashed curves with hollow squares (and dotted vertical lines) are published '
-            f"results ({escape(reference.title)}), drawn for comparison, each with its source in its "
-            "tooltip and in reports/references.yaml; they are not part of this run or its statistics.</p>"
+            f"results ({escape('; '.join(titles))}), drawn for comparison, each with its source in its "
+            "tooltip and in reports/references.yaml; they are not part of this run or its statistics "
+            "(<code>--reference none</code> leaves them out). A curve measured on other items than this "
+            "task's is context, not a check: the verdicts below say which curves this run can be held "
+            "against.</p>"
         )
     if by_rank:
         body.append(
@@ -108,6 +119,7 @@ def _task_section(manifest: Manifest, task_rows: list[SummaryRow], reference: Re
         verdicts = "".join(f"<li>{_line(line)}</li>" for line in verdict_lines(group))
         if verdicts:
             body.append(f'<ul class="verdicts">{verdicts}</ul>')
+        body += [_reproduction_table(found) for found in reproductions_of(group)]
     return body
 
 
@@ -181,18 +193,22 @@ def _curve_name(row: SummaryRow, varying: list[str]) -> str:
 
 
 def _published(
-    reference: Reference | None, manifest: Manifest, task: str
-) -> tuple[list[Series], list[Marker]]:
-    """The reference's curves and marked sizes that match any variant of `task` in this run."""
-    if reference is None:
-        return [], []
-    curves, markers = {}, {}
-    for info in (t for t in manifest.tasks if t.name == task):
-        for curve in reference.curves_for(info):
-            if curve.prompting in info.promptings:
-                curves[curve.name] = curve
-        for m in reference.markers_for(info):
-            markers[(m.at, m.label)] = Marker(m.at, m.label, m.source)
+    references: dict[str, Reference], manifest: Manifest, task_rows: list[SummaryRow]
+) -> tuple[list[Series], list[Marker], list[str]]:
+    """The published curves and marked sizes that match any variant and condition of the task in this
+    run, and the titles of the references they come from."""
+    task = task_rows[0].task
+    revisions = {r.revision for r in task_rows}
+    curves, markers, titles = {}, {}, {}
+    for reference in references.values():
+        for info in (t for t in manifest.tasks if t.name == task):
+            for curve in drawn_curves(reference, info, revisions):
+                if curve.prompting in info.promptings:
+                    curves[curve.name] = curve
+                    titles[reference.title] = None
+            for m in reference.markers_for(info):
+                markers[(m.at, m.label)] = Marker(m.at, m.label, m.source)
+                titles[reference.title] = None
     series = [
         Series(
             curve.name,
@@ -210,7 +226,7 @@ def _published(
         )
         for curve in curves.values()
     ]
-    return series, list(markers.values())
+    return series, list(markers.values()), list(titles)
 
 
 def _metric_series(rows: list[SummaryRow], varying: list[str], metric: str) -> list[Series]:
@@ -264,3 +280,14 @@ def _table(group: list[SummaryRow]) -> str:
             f"<td class=num>{r.errors}</td><td>{escape(r.scoring)}</td></tr>"
         )
     return f"<table>{head}{''.join(cells)}</table>"
+
+
+def _reproduction_table(found: Reproduction) -> str:
+    """The sizes held against a published curve; each published number's source in its row's tooltip."""
+    head = "<tr>" + "".join(f"<th>{escape(c)}</th>" for c in REPRODUCTION_COLUMNS) + "</tr>"
+    rows = "".join(
+        f'<tr title="{escape(p.source)}">' + "".join(f"<td>{escape(c)}</td>" for c in reproduction_cells(p)) + "</tr>"
+        for p in found.points
+    )
+    caption = escape(f"Published curve {found.curve} ({found.reference}), size by size")
+    return f'<table class="reproduction"><caption>{caption}</caption>{head}{rows}</table>'

@@ -1,0 +1,134 @@
+"""A run held against a published curve: matched by model (Hub id and revision), each size's difference
+with its interval, and a verdict for the curve (reports/reproduction.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmark.rundir import RunDir
+from reports import build_reports
+from reports.references import Curve, PublishedPoint, Reference
+from reports.reproduction import difference_interval
+
+SMALL, LARGE = 70_000_000, 1_000_000_000
+FAMILY = """\
+name: stand-ins
+version: "1"
+description: scripted stand-ins for two published models
+source: a test
+members:
+  - {{provider: scripted, model: "{small}@70M", params: 70M, variant: base, hub_id: toy/small, revision: step9}}
+  - {{provider: scripted, model: "{large}@1B", params: 1B, variant: base, hub_id: toy/large, revision: step9}}
+"""
+
+
+def reference(task: str = "hindsight_neglect", **curve: object) -> dict[str, Reference]:
+    """Published: the small model always right, the large always wrong (n = 315 each)."""
+    points = [
+        PublishedPoint(params=SMALL, accuracy=1.0, model="toy/small", revision="step9", tokens=9e6),
+        PublishedPoint(params=LARGE, accuracy=0.0, model="toy/large", revision="step9", tokens=9e6),
+        PublishedPoint(params=LARGE, accuracy=0.5, model="toy/large", revision="step1", tokens=1e6),
+    ]
+    fields: dict[str, object] = {"task": task, "scoring": "logprob", "n": 315, **curve}
+    return {
+        "toy": Reference(
+            title="A toy published curve",
+            tasks=sorted({"hindsight_neglect", task}),
+            curves=[
+                Curve(name="Toy step9", prompting="plain", source="a test table", points=points[:2], **fields),
+                Curve(name="Toy step1", prompting="plain", source="a test table", points=points[2:], **fields),
+            ],
+        )
+    }
+
+
+def run(bench, tmp_path: Path, small: str, large: str, limit: int) -> RunDir:
+    family = tmp_path / "stand-ins.yaml"
+    family.write_text(FAMILY.format(small=small, large=large))
+    out = tmp_path / "run"
+    result = bench(
+        "run", "--family", str(family), "--task", "hindsight_neglect", "--prompting", "plain",
+        "--scoring", "logprob", "--limit", str(limit), "--out", str(out),
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    return RunDir.open(out)
+
+
+def verdicts(run_dir: RunDir, references: dict[str, Reference]) -> dict[str, dict[str, object]]:
+    build_reports(run_dir, references)
+    rows = json.loads((run_dir.path / "summary.json").read_text())
+    return {r["model"]: r["reproduction"] for r in rows}
+
+
+def test_a_family_that_scores_the_published_numbers_reproduces_the_curve(bench, tmp_path: Path) -> None:
+    run_dir = run(bench, tmp_path, "calculator", "outcome", limit=60)
+    found = verdicts(run_dir, reference())
+    small, large = found["scripted:calculator@70M"], found["scripted:outcome@1B"]
+    assert small == large and small is not None
+    assert small["kind"] == "reproduces" and small["curve"] == "Toy step9"
+    assert [(p["published"], p["accuracy"], p["differs"]) for p in small["points"]] == [
+        (1.0, 1.0, False),
+        (0.0, 0.0, False),
+    ]
+    # 60 of 60 against 315 of 315: the run's Wilson interval reaches 94.0%, so the difference reaches -6
+    assert small["points"][0]["low"] == pytest.approx(-0.0602, abs=5e-4)
+    report = (run_dir.path / "report.md").read_text()
+    assert "Against the published curve Toy step9 (toy): **reproduces**" in report
+    assert "| scripted:calculator@70M | 70M | step9 | 100.0% (315) |" in report
+    html = (run_dir.path / "report.html").read_text()
+    assert 'class="reproduction"' in html and "published: Toy step9" in html
+
+
+def test_a_family_that_misses_the_published_numbers_differs_at_each_size(bench, tmp_path: Path) -> None:
+    run_dir = run(bench, tmp_path, "outcome", "calculator", limit=60)
+    found = verdicts(run_dir, reference())["scripted:outcome@70M"]
+    assert found is not None and found["kind"] == "differs"
+    assert found["text"].startswith("differs at 70M (step9) by -100 points [-100, -94], 1B (step9) by +100")
+    assert all(p["differs"] for p in found["points"])
+
+
+def test_too_few_items_cannot_reproduce_anything(bench, tmp_path: Path) -> None:
+    run_dir = run(bench, tmp_path, "calculator", "outcome", limit=10)
+    found = verdicts(run_dir, reference())["scripted:calculator@70M"]
+    assert found is not None and found["kind"] == "inconclusive"
+    assert "intervals reach ±28 points" in found["text"] and "(n = 10; the published numbers used 315" in (
+        found["text"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("curve", "task", "problem"),
+    [
+        ({}, "isp_hindsight_neglect", "different items (published on isp_hindsight_neglect"),
+        ({"scoring": "generate"}, "hindsight_neglect", "scoring differs (published: generate; this run: logprob)"),
+        ({"requires": {"shots": "99"}}, "hindsight_neglect", "task parameter shots differs (published: 99"),
+    ],
+)
+def test_numbers_measured_otherwise_are_not_comparable_whatever_they_say(
+    bench, tmp_path: Path, curve: dict[str, object], task: str, problem: str
+) -> None:
+    run_dir = run(bench, tmp_path, "calculator", "outcome", limit=20)
+    found = verdicts(run_dir, reference(task, **curve))["scripted:calculator@70M"]
+    assert found is not None and found["kind"] == "not comparable"
+    assert problem in found["text"]
+
+
+def test_no_reference_no_verdict(bench, tmp_path: Path) -> None:
+    run_dir = run(bench, tmp_path, "calculator", "outcome", limit=5)
+    assert set(verdicts(run_dir, {}).values()) == {None}
+    assert "published" not in (run_dir.path / "report.html").read_text().lower().split("samples")[0]
+
+
+def test_newcombe_hybrid_score_interval_matches_the_published_example() -> None:
+    """Newcombe 1998 (Statistics in Medicine 17:873), table II, example (a): 56/70 against 48/80,
+    method 10: 0.0524 to 0.3339."""
+    low, high = difference_interval(56, 70, 48 / 80, 80, 0.95)
+    assert (round(low, 4), round(high, 4)) == (0.0524, 0.3339)
+
+
+def test_a_published_number_without_its_item_count_is_taken_as_exact() -> None:
+    low, high = difference_interval(10, 20, 0.25, None, 0.95)
+    assert (low, high) == pytest.approx((0.2993 - 0.25, 0.7007 - 0.25), abs=1e-4)
