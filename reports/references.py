@@ -24,6 +24,7 @@ from benchmark.errors import UsageError
 from benchmark.schemas import Record, TaskInfo, first_problem
 
 FILE = Path(__file__).with_name("references.yaml")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where built: the file is ~2,000 lines
 
 
 class _Strict(Record):
@@ -87,7 +88,9 @@ class Curve(_Strict):
     dataset: str | None = Field(default=None, description="Hub dataset id the items came from.")
     split: str | None = Field(default=None, description="The dataset's split.")
     dataset_revision: str | None = Field(default=None, description="The dataset's revision, where known.")
-    scoring: Literal["logprob", "generate"] | None = Field(default=None, description="How answers were scored.")
+    scoring: Literal["logprob", "generate"] | None = Field(
+        default=None, description="How answers are scored."
+    )
     requires: dict[str, str] = Field(
         default_factory=dict,
         description="Task parameters the numbers were measured with: the curve is still drawn on rows "
@@ -168,7 +171,8 @@ class Reference(_Strict):
         return [
             c
             for c in self.curves
-            if all(task.params.get(k) == v for k, v in c.params.items()) and (context or c.measured_on(task.name))
+            if all(task.params.get(k) == v for k, v in c.params.items())
+            and (context or c.measured_on(task.name))
         ]
 
     def markers_for(self, task: TaskInfo) -> list[Marker]:
@@ -187,7 +191,7 @@ class ReferenceFile(_Strict):
 def load_references(path: Path = FILE) -> dict[str, Reference]:
     """Every reference of the file, by name."""
     try:
-        data = ReferenceFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        data = ReferenceFile.model_validate(yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER))
     except ValidationError as exc:
         raise UsageError(f"{path}: not a valid reference file ({first_problem(exc)})") from None
     except (OSError, yaml.YAMLError) as exc:

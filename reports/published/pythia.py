@@ -22,8 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from benchmark.errors import UsageError
+from benchmark.schemas import first_problem
+from reports.references import Reference
 
 REPO = "jmichaelov/emergent-inabilities"
 TSV = "results/all_results.tsv"
@@ -97,10 +100,16 @@ def cross_check(rows: list[Row], runs: dict[str, str]) -> int:
         name = f"results/{row.model.split('/')[-1]}_{row.revision}.json"
         if name not in runs:
             raise UsageError(f"{TSV}: {row.model} {row.revision} has no run file {name}")
-        result = json.loads(runs[name])["results"][row.task]
-        for published, raw in ((row.accuracy, result["acc"]), (row.se, result["acc_stderr"])):
+        try:
+            result = json.loads(runs[name])["results"][row.task]
+            raws = (result["acc"], result["acc_stderr"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UsageError(f"{name}: no acc and acc_stderr for {row.task} ({exc!r})") from None
+        for published, raw in zip((row.accuracy, row.se), raws, strict=True):
             if abs(published - raw) > 1e-12:
-                raise UsageError(f"{TSV}: {row.model} {row.revision} {row.task}: {published} != {name}'s {raw}")
+                raise UsageError(
+                    f"{TSV}: {row.model} {row.revision} {row.task}: {published} != {name}'s {raw}"
+                )
             checked += 1
     return checked
 
@@ -130,7 +139,7 @@ def _step(revision: str) -> int:
 
 def _curve(task: str, revision: str, rows: list[Row], params: dict[str, int], source: str) -> dict[str, Any]:
     """One checkpoint's curve over size."""
-    ns = {items(r) for r in rows} - {None}
+    ns = {n for n in map(items, rows) if n is not None}
     if len(ns) > 1:
         raise UsageError(f"{TSV}: {task} {revision}: items differ between sizes ({sorted(ns)})")
     points = []
@@ -148,30 +157,35 @@ def _curve(task: str, revision: str, rows: list[Row], params: dict[str, int], so
 
 
 def build(rows: list[Row], commit: str, params: dict[str, int]) -> dict[str, Any]:
-    """The references, one per prize task, each with one curve per checkpoint."""
+    """The references, one per prize task in the rows, each with one curve per checkpoint."""
     unknown = {r.model for r in rows} - set(params)
     if unknown:
         raise UsageError(f"{TSV}: models not in {FAMILY.name}: {', '.join(sorted(unknown))}")
+    strange = {r.task for r in rows} - {f"isp_{t}" for t in TASKS}
+    if strange:
+        raise UsageError(f"{TSV}: tasks not of the prize's ten: {', '.join(sorted(strange))}")
     source = f"{REPO}@{commit}:{TSV}"
     references = {}
-    for task in TASKS:
+    for task in [t for t in TASKS if any(r.task == f"isp_{t}" for r in rows)]:
         mine = [r for r in rows if r.task == f"isp_{task}"]
-        if not mine:
-            raise UsageError(f"{TSV}: no rows for isp_{task}")
         revisions = sorted({r.revision for r in mine}, key=_step)
         references[f"pythia-{task.replace('_', '-')}"] = {
             "title": f"Pythia, 8 sizes at {len(revisions)} checkpoints, on the Inverse Scaling Prize's "
             f"{task.replace('_', ' ')} (Michaelov & Bergen 2023, Emergent Inabilities? Inverse Scaling "
             "Over the Course of Pretraining, Findings of EMNLP 2023)",
             "tasks": [f"isp_{task}", *CONTEXT.get(task, [])],
-            "curves": [_curve(task, rev, [r for r in mine if r.revision == rev], params, source) for rev in revisions],
+            "curves": [
+                _curve(task, rev, [r for r in mine if r.revision == rev], params, source) for rev in revisions
+            ],
         }  # fmt: skip
     return references
 
 
 def render(references: dict[str, Any], commit: str) -> str:
     """The generated section: entries of the file's `references:` mapping, between BEGIN and END."""
-    body = yaml.safe_dump(references, sort_keys=False, default_flow_style=None, width=10_000, allow_unicode=True)
+    body = yaml.safe_dump(
+        references, sort_keys=False, default_flow_style=None, width=10_000, allow_unicode=True
+    )
     indented = "".join(f"  {line}" if line.strip() else line for line in body.splitlines(keepends=True))
     return f"{BEGIN} {REPO}@{commit}\n{indented}{END}\n"
 
@@ -191,13 +205,22 @@ def generate(path: Path) -> tuple[str, int, int]:
     commit, tsv, runs = read_repo(path)
     rows = parse_tsv(tsv)
     checked = cross_check(rows, runs)
-    return render(build(rows, commit, sizes()), commit), checked, len(rows)
+    references = build(rows, commit, sizes())
+    for name, reference in references.items():
+        try:
+            Reference.model_validate(reference)
+        except ValidationError as exc:
+            raise UsageError(f"{TSV}: {name} would not be a valid reference ({first_problem(exc)})") from None
+    return render(references, commit), checked, len(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0].startswith("-") or args[1:] not in ([], ["--check"]):
-        print("usage: python -m reports.published.pythia PATH-TO-emergent-inabilities [--check]", file=sys.stderr)
+        print(
+            "usage: python -m reports.published.pythia PATH-TO-emergent-inabilities [--check]",
+            file=sys.stderr,
+        )
         return 2
     try:
         section, checked, points = generate(Path(args[0]))
