@@ -84,8 +84,6 @@ class Member(Record):
     def _one_size(self) -> Member:
         if (self.params is None) == (self.rank is None):
             raise ValueError("give exactly one of params (a parameter count) or rank (undisclosed sizes)")
-        if self.tokens is not None and self.revision is None:
-            raise ValueError("tokens belong to a checkpoint: give its revision too")
         repo = hub_repo(self.provider, self.model)
         if repo is not None and self.model is not None and "@" in self.model:
             written = self.model.partition("@")[2]
@@ -94,6 +92,8 @@ class Member(Record):
             self.model, self.revision = repo, written
         if self.hub_id is None:
             self.hub_id = repo
+        if self.tokens is not None and self.revision is None:
+            raise ValueError("tokens belong to a checkpoint: give its revision too")
         return self
 
     @property
