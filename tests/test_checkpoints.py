@@ -267,3 +267,29 @@ def test_hf_members_load_the_weights_of_their_own_revision(bench, tmp_path: Path
     assert len(by_item) == 2
     for scores in by_item.values():
         assert scores["tiny@step1"] is not None and scores["tiny@step1"] != scores["tiny@step2"]
+
+
+def test_a_subset_run_resumes_per_member_with_its_own_subset(bench, tmp_path: Path) -> None:
+    family = tmp_path / "trained.yaml"
+    family.write_text(TRAINED)
+    out = tmp_path / "run"
+    subset = ("--sizes", "10B", "--checkpoints", "step1,step4")
+    first = bench("run", "--provider", "scripted", "--family", str(family), *subset, *RUN, "--out", str(out))
+    assert first.code == 0, first.err
+    samples = (out / "samples.jsonl").read_text().splitlines()
+    kept = [line for line in samples if Sample.model_validate_json(line).revision == "step1"]
+    assert len(kept) == 20 and len(samples) == 40  # two members: 10B at step1 and at step4
+    (out / "samples.jsonl").write_text("".join(line + "\n" for line in kept))
+    calls = tmp_path / "calls.log"
+    resumed = bench("run", "--resume", str(out), env={"BENCH_SCRIPTED_CALL_LOG": str(calls)})
+    assert resumed.code == 0, resumed.err
+    assert len(calls.read_text().splitlines()) == 20  # only the member whose samples were gone
+    manifest = Manifest.model_validate_json((out / "manifest.json").read_text())
+    assert [m.label for m in manifest.models] == [
+        "scripted:outcome@10B@step1",
+        "scripted:calculator@10B@step4",
+    ]
+    assert manifest.settings is not None and (manifest.settings.sizes, manifest.settings.checkpoints) == (
+        "10B",
+        "step1,step4",
+    )
