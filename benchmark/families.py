@@ -107,9 +107,17 @@ class Member(Record):
 def hub_repo(provider: str, model: str | None) -> str | None:
     """The Hub repository (org/name) an hf model id names, without its @revision; None for anything
     else (another provider, the default model, a local folder or file, a GGUF in a repository)."""
-    if provider != "hf" or model is None or not HUB_ID.match(model) or Path(model).expanduser().exists():
+    if provider != "hf" or model is None or not HUB_ID.match(model) or _on_disk(model):
         return None
     return model.partition("@")[0]
+
+
+def _on_disk(model: str) -> bool:
+    """Whether `model` names a local file or folder (which the hf provider loads before the Hub)."""
+    try:
+        return Path(model).expanduser().exists()
+    except (OSError, ValueError):  # a name too long for a path: not one
+        return False
 
 
 class Family(Record):
