@@ -5,19 +5,24 @@ Everything that comes from a model or a file (labels, task names) is escaped.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from html import escape
 
 from benchmark.schemas import Manifest, Reproduction, Sample, SummaryRow
+from benchmark.sizes import format_size
 from benchmark.variants import condition_label, task_label, variant_label
-from reports.references import Reference
+from reports.heatmap import Cell, heatmap
+from reports.keys import size_of
+from reports.references import Curve, PublishedPoint, Reference
 from reports.reproduction import drawn_curves
 from reports.samples import STYLE as SAMPLES_STYLE
 from reports.samples import SampleBrowser, render_browser
 from reports.svg import Marker, Point, Series, reliability_plot, scaling_plot
 from reports.tables import (
     REPRODUCTION_COLUMNS,
+    Grid,
     VerdictLine,
+    checkpoint_grids,
     difference_text,
     failures_text,
     group_rows,
@@ -82,10 +87,13 @@ def _task_section(
     title = task_label(task, common)
     chance = task_rows[0].chance
     body = [f"<h2>{escape(title)}</h2>"]
-    by_params = [r for r in task_rows if r.params is not None]
-    by_rank = [r for r in task_rows if r.params is None and r.size_rank is not None]
-    published, markers, titles = _published(references, manifest, task_rows)
-    if by_params or not by_rank:
+    plotted = [r for r in task_rows if r.tokens is None]  # checkpoints: _checkpoint_plots
+    by_params = [r for r in plotted if r.params is not None]
+    by_rank = [r for r in plotted if r.params is None and r.size_rank is not None]
+    checkpointed = len(plotted) < len(task_rows)
+    curves, markers, titles = _published(references, manifest, task_rows)
+    published = [_published_series(c.name, c.points, lambda p: p.params, c) for c in curves]
+    if by_params or not (by_rank or checkpointed):
         series = _series(by_params, varying, False) + published
         body.append(scaling_plot(f"{title}: accuracy by model size", series, chance, markers=markers))
         metric = _metric_series(by_params, varying, "digit_accuracy")
@@ -115,12 +123,93 @@ def _task_section(
         )
     for group in group_rows(task_rows).values():
         body.append(f"<h3>{escape(group_title(group[0]))}</h3>{_table(group)}")
+        body += _checkpoint_plots(group, curves)
         body += _reliability(group)
         verdicts = "".join(f"<li>{_line(line)}</li>" for line in verdict_lines(group))
         if verdicts:
             body.append(f'<ul class="verdicts">{verdicts}</ul>')
         body += [_reproduction_table(found) for found in reproductions_of(group)]
     return body
+
+
+def _checkpoint_plots(group: list[SummaryRow], curves: list[Curve]) -> list[str]:
+    """For each checkpointed family of one table: accuracy over size with a line per checkpoint, over
+    training tokens with a line per size, and a size × tokens heatmap; published curves measured at
+    training checkpoints overlay the first two (those of this run's revisions and models)."""
+    body = []
+    for grid in checkpoint_grids(group):
+        revisions = {revision for _, revision in grid.checkpoints}
+        models = {r.hub_id for r in grid.cells.values() if r.hub_id}
+        at_checkpoints = [c for c in curves if any(p.revision in revisions for p in c.points)]
+        over_size = [_published_series(c.name, c.points, lambda p: p.params, c) for c in at_checkpoints]
+        by_model: dict[str, list[tuple[PublishedPoint, Curve]]] = {}
+        for c in at_checkpoints:
+            for p in c.points:
+                if p.model in models and p.tokens is not None:
+                    by_model.setdefault(p.model or "", []).append((p, c))
+        over_tokens = [
+            Series(
+                model.rsplit("/", 1)[-1],
+                sorted(
+                    (
+                        Point(int(p.tokens or 0), p.accuracy, p.accuracy, p.accuracy, c.source_of(p))
+                        for p, c in found
+                    ),
+                    key=lambda q: q.params,
+                ),
+                published=True,
+            )
+            for model, found in by_model.items()
+        ]
+        name = f"{group_title(group[0])} · {grid.name}"
+        columns = range(len(grid.checkpoints))
+        per_checkpoint = [
+            Series(
+                grid.checkpoint_text(c), [_point(r, size_of(r)) for (_, k), r in grid.cells.items() if k == c]
+            )
+            for c in columns
+        ]
+        per_size = [
+            Series(grid.size_text(s), [_point(r, r.tokens) for (k, _), r in grid.cells.items() if k == s])
+            for s in range(len(grid.sizes))
+        ]
+        chance = group[0].chance
+        by_rank = grid.sizes[0][0]
+        body += [
+            scaling_plot(
+                f"{name}: accuracy by model size, a line per checkpoint",
+                per_checkpoint + over_size,
+                chance,
+                by_rank,
+            ),
+            scaling_plot(
+                f"{name}: accuracy by training tokens, a line per size",
+                per_size + over_tokens,
+                chance,
+                x_label="training tokens (log scale)",
+            ),
+            _heatmap(name, grid, chance),
+        ]
+    return body
+
+
+def _point(row: SummaryRow, x: float | None) -> Point:
+    return Point(int(x or 0), row.accuracy or 0.0, row.ci_low or 0.0, row.ci_high or 0.0, row.model)
+
+
+def _heatmap(name: str, grid: Grid, chance: float) -> str:
+    cells = {
+        where: Cell(r.accuracy, f"{r.model}: {pct(r.accuracy)} [{pct(r.ci_low)}, {pct(r.ci_high)}], n={r.n}")
+        for where, r in grid.cells.items()
+        if r.accuracy is not None
+    }
+    columns = [(format_size(tokens) + " tokens", revision) for tokens, revision in grid.checkpoints]
+    rows = [grid.size_text(s) for s in range(len(grid.sizes))]
+    desc = (
+        f"Accuracy of each size (rows, smallest first) at each training checkpoint (columns, fewest "
+        f"tokens first); darker is more accurate; chance is {pct(chance)}."
+    )
+    return heatmap(f"{name}: accuracy by size and training tokens", desc, rows, columns, cells)
 
 
 def _gain_panels(
@@ -194,39 +283,44 @@ def _curve_name(row: SummaryRow, varying: list[str]) -> str:
 
 def _published(
     references: dict[str, Reference], manifest: Manifest, task_rows: list[SummaryRow]
-) -> tuple[list[Series], list[Marker], list[str]]:
-    """The published curves and marked sizes that match any variant and condition of the task in this
-    run, and the titles of the references they come from."""
+) -> tuple[list[Curve], list[Marker], list[str]]:
+    """The published curves and marked sizes drawn for any variant and condition of the task in this
+    run (`drawn_curves`), and the titles of the references they come from."""
     task = task_rows[0].task
     revisions = {r.revision for r in task_rows}
-    curves, markers, titles = {}, {}, {}
-    for reference in references.values():
+    curves: dict[tuple[str, str], Curve] = {}
+    markers: dict[tuple[float, str], Marker] = {}
+    titles: dict[str, None] = {}
+    for name, reference in references.items():
         for info in (t for t in manifest.tasks if t.name == task):
             for curve in drawn_curves(reference, info, revisions):
                 if curve.prompting in info.promptings:
-                    curves[curve.name] = curve
+                    curves[(name, curve.name)] = curve
                     titles[reference.title] = None
             for m in reference.markers_for(info):
                 markers[(m.at, m.label)] = Marker(m.at, m.label, m.source)
                 titles[reference.title] = None
-    series = [
-        Series(
-            curve.name,
-            [
-                Point(
-                    int(p.params),
-                    p.accuracy,
-                    p.accuracy - (p.plus_minus or 0),
-                    p.accuracy + (p.plus_minus or 0),
-                    curve.source_of(p),
-                )
-                for p in curve.points
-            ],  # fmt: skip
-            published=True,
-        )
-        for curve in curves.values()
-    ]
-    return series, list(markers.values()), list(titles)
+    return list(curves.values()), list(markers.values()), list(titles)
+
+
+def _published_series(
+    name: str, points: list[PublishedPoint], x: Callable[[PublishedPoint], float], curve: Curve
+) -> Series:
+    """A published curve as a dashed series; a point read off a figure gets its uncertainty as a bar."""
+    return Series(
+        name,
+        [
+            Point(
+                int(x(p)),
+                p.accuracy,
+                p.accuracy - (p.plus_minus or 0),
+                p.accuracy + (p.plus_minus or 0),
+                curve.source_of(p),
+            )
+            for p in points
+        ],
+        published=True,
+    )
 
 
 def _metric_series(rows: list[SummaryRow], varying: list[str], metric: str) -> list[Series]:
@@ -286,7 +380,9 @@ def _reproduction_table(found: Reproduction) -> str:
     """The sizes held against a published curve; each published number's source in its row's tooltip."""
     head = "<tr>" + "".join(f"<th>{escape(c)}</th>" for c in REPRODUCTION_COLUMNS) + "</tr>"
     rows = "".join(
-        f'<tr title="{escape(p.source)}">' + "".join(f"<td>{escape(c)}</td>" for c in reproduction_cells(p)) + "</tr>"
+        f'<tr title="{escape(p.source)}">'
+        + "".join(f"<td>{escape(c)}</td>" for c in reproduction_cells(p))
+        + "</tr>"
         for p in found.points
     )
     caption = escape(f"Published curve {found.curve} ({found.reference}), size by size")

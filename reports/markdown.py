@@ -9,7 +9,9 @@ from benchmark.schemas import Manifest, Reproduction, SummaryRow
 from benchmark.variants import SCORING_NAMES
 from reports.tables import (
     REPRODUCTION_COLUMNS,
+    Grid,
     VerdictLine,
+    checkpoint_grids,
     difference_text,
     failures_text,
     group_rows,
@@ -67,6 +69,8 @@ def render_markdown(manifest: Manifest, rows: list[SummaryRow]) -> str:
         lines.append("")
         for found in reproductions_of(group):
             lines += _reproduction_table(found)
+        for grid in checkpoint_grids(group):
+            lines += _grid(grid)
     return "\n".join(lines)
 
 
@@ -82,6 +86,22 @@ def _reproduction_table(found: Reproduction) -> list[str]:
     sources = sorted({p.source for p in found.points})
     lines += ["", "Source: " + "; ".join(_cell(s) for s in sources), ""]
     return lines
+
+
+def _grid(grid: Grid) -> list[str]:
+    """The size × training tokens table of accuracies of one checkpointed family."""
+    columns = range(len(grid.checkpoints))
+    lines = [
+        f"Accuracy by size and training checkpoint, {_cell(grid.name)}:",
+        "",
+        "| size | " + " | ".join(_cell(grid.checkpoint_text(c)) for c in columns) + " |",
+        "|---|" + "---:|" * len(grid.checkpoints),
+    ]
+    for s in range(len(grid.sizes)):
+        found = [grid.cells.get((s, c)) for c in columns]
+        cells = [pct(r.accuracy) if r is not None else "–" for r in found]
+        lines.append(f"| {_cell(grid.size_text(s))} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
 
 
 _PUNCTUATION = re.compile(r"([\\`*_\[\]|~])")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from benchmark.schemas import Manifest, PointCheck, Reproduction, SummaryRow, TaskInfo
 from benchmark.sizes import format_size
@@ -49,7 +50,9 @@ def with_reproductions(
 ) -> list[SummaryRow]:
     """The rows, each whose model is a point of a published curve on its task with its verdict."""
     found = reproductions(rows, manifest.tasks, references)
-    return [row.model_copy(update={"reproduction": found[i]}) if i in found else row for i, row in enumerate(rows)]
+    return [
+        row.model_copy(update={"reproduction": found[i]}) if i in found else row for i, row in enumerate(rows)
+    ]
 
 
 def reproductions(
@@ -65,15 +68,17 @@ def reproductions(
         if info is None or row.n == 0:
             continue
         for name, reference in references.items():
+            drawn = reference.curves_for(info)
             for number, curve in enumerate(reference.curves):
-                if applies(reference, curve, info) and curve.prompting == row.prompting:
-                    if point_of(curve, row) is not None:
-                        groups.setdefault((name, number, _row_group(row)), []).append(index)
+                if curve.prompting == row.prompting and curve in drawn and point_of(curve, row) is not None:
+                    groups.setdefault((name, number, _row_group(row)), []).append(index)
     for (name, number, _group), indices in groups.items():
         curve = references[name].curves[number]
         matched = [(rows[i], point) for i in indices if (point := point_of(curve, rows[i])) is not None]
         first = rows[indices[0]]
-        record = judge(Match(name, curve, matched), infos[(first.task, tuple(sorted(first.task_params.items())))])
+        record = judge(
+            Match(name, curve, matched), infos[(first.task, tuple(sorted(first.task_params.items())))]
+        )
         for i in indices:
             out.setdefault(i, record)
     return out
@@ -97,23 +102,9 @@ def point_of(curve: Curve, row: SummaryRow) -> PublishedPoint | None:
 
 def comparability(curve: Curve, row: SummaryRow, info: TaskInfo) -> list[str]:
     """Why the row's numbers cannot be held against the curve's (empty: they can)."""
-    problems = []
-    if curve.task is not None and curve.task != row.task:
-        where = curve.dataset or curve.task
-        problems.append(f"different items (published on {where}, task {curve.task}; this run: {row.task})")
-    if curve.scoring is not None and curve.scoring != row.scoring:
-        problems.append(f"scoring differs (published: {curve.scoring}; this run: {row.scoring})")
-    for key, value in sorted(curve.requires.items()):
-        if row.task_params.get(key) != value:
-            ran = row.task_params.get(key, "not set")
-            problems.append(f"task parameter {key} differs (published: {value}; this run: {ran})")
-    dataset = info.dataset
-    if curve.dataset is not None and dataset is not None and dataset.repo != curve.dataset:
-        problems.append(f"different dataset (published: {curve.dataset}; this run: {dataset.repo})")
-    if curve.dataset_revision is not None and dataset is not None and dataset.revision != curve.dataset_revision:
-        problems.append(
-            f"different item revision (published: {curve.dataset_revision}; this run: {dataset.revision})"
-        )
+    problems = curve.differences(info, row.scoring)
+    if curve.variant is not None and row.variant is not None and curve.variant != row.variant:
+        problems.append(f"published on {curve.variant} models, this row is {row.variant}")
     return problems
 
 
@@ -180,7 +171,10 @@ def judge(match: Match, info: TaskInfo) -> Reproduction:
     )
 
 
-def _verdict(checks: list[PointCheck], problems: list[str], strict: float) -> tuple[str, str]:
+Kind = Literal["reproduces", "differs", "inconclusive", "not comparable"]
+
+
+def _verdict(checks: list[PointCheck], problems: list[str], strict: float) -> tuple[Kind, str]:
     sizes = f"{len(checks)} size{'s' if len(checks) != 1 else ''}"
     if problems:
         return "not comparable", "not comparable: " + "; ".join(problems)
@@ -215,22 +209,10 @@ def points_text(estimate: float, low: float, high: float) -> str:
     return f"{estimate * 100:+.0f} points [{low * 100:+.0f}, {high * 100:+.0f}]"
 
 
-def applies(reference: Reference, curve: Curve, info: TaskInfo) -> bool:
-    """Whether a curve is drawn on a task's rows: it was measured on that task (or names none), or the
-    task is one the reference lists for context and all its curves were measured on one other task
-    (bench's own hindsight_neglect shows the prize's published curve as context)."""
-    if curve not in reference.curves_for(info):
-        return False
-    if curve.task is None or curve.task == info.name:
-        return True
-    measured = {c.task for c in reference.curves}
-    return len(measured) == 1
-
-
 def drawn_curves(reference: Reference, info: TaskInfo, revisions: Iterable[str | None]) -> list[Curve]:
-    """The curves of a reference drawn on a task's plot (`applies`); of curves measured at training
-    checkpoints, those at a revision the run has, else the last checkpoint's."""
-    curves = [c for c in reference.curves if applies(reference, c, info)]
+    """The curves of a reference drawn on a task's plot (`Reference.curves_for`); of curves measured at
+    training checkpoints, those at a revision the run has, else the last checkpoint's."""
+    curves = reference.curves_for(info)
     by_checkpoint = [c for c in curves if any(p.tokens is not None for p in c.points)]
     if not by_checkpoint:
         return curves

@@ -20,8 +20,10 @@ version: "1"
 description: scripted stand-ins for two published models
 source: a test
 members:
-  - {{provider: scripted, model: "{small}@70M", params: 70M, variant: base, hub_id: toy/small, revision: step9}}
-  - {{provider: scripted, model: "{large}@1B", params: 1B, variant: base, hub_id: toy/large, revision: step9}}
+  - {{provider: scripted, model: "{small}@70M", params: 70M, variant: base,
+      hub_id: toy/small, revision: step9}}
+  - {{provider: scripted, model: "{large}@1B", params: 1B, variant: base,
+      hub_id: toy/large, revision: step9}}
 """
 
 
@@ -38,8 +40,12 @@ def reference(task: str = "hindsight_neglect", **curve: object) -> dict[str, Ref
             title="A toy published curve",
             tasks=sorted({"hindsight_neglect", task}),
             curves=[
-                Curve(name="Toy step9", prompting="plain", source="a test table", points=points[:2], **fields),
-                Curve(name="Toy step1", prompting="plain", source="a test table", points=points[2:], **fields),
+                Curve(
+                    name="Toy step9", prompting="plain", source="a test table", points=points[:2], **fields
+                ),
+                Curve(
+                    name="Toy step1", prompting="plain", source="a test table", points=points[2:], **fields
+                ),
             ],
         )
     }
@@ -60,13 +66,13 @@ def run(bench, tmp_path: Path, small: str, large: str, limit: int) -> RunDir:
 def verdicts(run_dir: RunDir, references: dict[str, Reference]) -> dict[str, dict[str, object]]:
     build_reports(run_dir, references)
     rows = json.loads((run_dir.path / "summary.json").read_text())
-    return {r["model"]: r["reproduction"] for r in rows}
+    return {r["hub_id"]: r["reproduction"] for r in rows}
 
 
 def test_a_family_that_scores_the_published_numbers_reproduces_the_curve(bench, tmp_path: Path) -> None:
     run_dir = run(bench, tmp_path, "calculator", "outcome", limit=60)
     found = verdicts(run_dir, reference())
-    small, large = found["scripted:calculator@70M"], found["scripted:outcome@1B"]
+    small, large = found["toy/small"], found["toy/large"]
     assert small == large and small is not None
     assert small["kind"] == "reproduces" and small["curve"] == "Toy step9"
     assert [(p["published"], p["accuracy"], p["differs"]) for p in small["points"]] == [
@@ -76,15 +82,15 @@ def test_a_family_that_scores_the_published_numbers_reproduces_the_curve(bench, 
     # 60 of 60 against 315 of 315: the run's Wilson interval reaches 94.0%, so the difference reaches -6
     assert small["points"][0]["low"] == pytest.approx(-0.0602, abs=5e-4)
     report = (run_dir.path / "report.md").read_text()
-    assert "Against the published curve Toy step9 (toy): **reproduces**" in report
-    assert "| scripted:calculator@70M | 70M | step9 | 100.0% (315) |" in report
+    assert "Against the published curve Toy step9 (toy): **reproduces the published curve**" in report
+    assert "| scripted:calculator@70M@step9 | 70M | step9 | 100.0% (315) |" in report
     html = (run_dir.path / "report.html").read_text()
     assert 'class="reproduction"' in html and "published: Toy step9" in html
 
 
 def test_a_family_that_misses_the_published_numbers_differs_at_each_size(bench, tmp_path: Path) -> None:
     run_dir = run(bench, tmp_path, "outcome", "calculator", limit=60)
-    found = verdicts(run_dir, reference())["scripted:outcome@70M"]
+    found = verdicts(run_dir, reference())["toy/small"]
     assert found is not None and found["kind"] == "differs"
     assert found["text"].startswith("differs at 70M (step9) by -100 points [-100, -94], 1B (step9) by +100")
     assert all(p["differs"] for p in found["points"])
@@ -92,26 +98,35 @@ def test_a_family_that_misses_the_published_numbers_differs_at_each_size(bench, 
 
 def test_too_few_items_cannot_reproduce_anything(bench, tmp_path: Path) -> None:
     run_dir = run(bench, tmp_path, "calculator", "outcome", limit=10)
-    found = verdicts(run_dir, reference())["scripted:calculator@70M"]
+    found = verdicts(run_dir, reference())["toy/small"]
     assert found is not None and found["kind"] == "inconclusive"
-    assert "intervals reach ±28 points" in found["text"] and "(n = 10; the published numbers used 315" in (
-        found["text"]
+    assert (
+        "intervals reach ±28 points" in found["text"]
+        and "(n = 10; the published numbers used 315" in (found["text"])
     )
 
 
 @pytest.mark.parametrize(
     ("curve", "task", "problem"),
     [
-        ({}, "isp_hindsight_neglect", "different items (published on isp_hindsight_neglect"),
-        ({"scoring": "generate"}, "hindsight_neglect", "scoring differs (published: generate; this run: logprob)"),
-        ({"requires": {"shots": "99"}}, "hindsight_neglect", "task parameter shots differs (published: 99"),
+        (
+            {},
+            "isp_hindsight_neglect",
+            "different items (published on isp_hindsight_neglect, this row is hindsight_neglect)",
+        ),
+        ({"scoring": "generate"}, "hindsight_neglect", "published scored by generate, this row by logprob"),
+        (
+            {"requires": {"shots": "99"}},
+            "hindsight_neglect",
+            "published with shots=99, this row has shots=10",
+        ),
     ],
 )
 def test_numbers_measured_otherwise_are_not_comparable_whatever_they_say(
     bench, tmp_path: Path, curve: dict[str, object], task: str, problem: str
 ) -> None:
     run_dir = run(bench, tmp_path, "calculator", "outcome", limit=20)
-    found = verdicts(run_dir, reference(task, **curve))["scripted:calculator@70M"]
+    found = verdicts(run_dir, reference(task, **curve))["toy/small"]
     assert found is not None and found["kind"] == "not comparable"
     assert problem in found["text"]
 
