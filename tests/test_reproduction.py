@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmark.rundir import RunDir
+from benchmark.schemas import SummaryRow, TaskInfo
+from benchmark.stats import wilson_interval
 from reports import build_reports
 from reports.references import Curve, PublishedPoint, Reference
-from reports.reproduction import difference_interval
+from reports.reproduction import Match, difference_interval, judge
 
 SMALL, LARGE = 70_000_000, 1_000_000_000
 FAMILY = """\
@@ -147,3 +150,47 @@ def test_newcombe_hybrid_score_interval_matches_the_published_example() -> None:
 def test_a_published_number_without_its_item_count_is_taken_as_exact() -> None:
     low, high = difference_interval(10, 20, 0.25, None, 0.95)
     assert (low, high) == pytest.approx((0.2993 - 0.25, 0.7007 - 0.25), abs=1e-4)
+
+
+def _row(model: str, correct: int, n: int) -> SummaryRow:
+    low, high = wilson_interval(correct, n)
+    return SummaryRow(
+        task="hindsight_neglect", task_version="1", prompting="plain", model=model, provider="scripted",
+        params=None, scripted=True, n=n, correct=correct, accuracy=correct / n, ci_low=low, ci_high=high,
+        chance=0.5, extraction_failures=0, errors=0, scoring="logprob", hub_id=model, revision="step9",
+    )  # fmt: skip
+
+
+def test_a_faithful_reproduction_is_rarely_called_different_across_eight_sizes() -> None:
+    """Run and publication both binomial draws of the same accuracy (315 items each, 8 sizes): with
+    each size judged at 95%, about a third of faithful reproductions would "differ" somewhere; at the
+    Bonferroni level, at most about 5%."""
+    rng = np.random.default_rng(0)
+    truth = [0.5, 0.55, 0.44, 0.55, 0.43, 0.33, 0.45, 0.24]
+    info = TaskInfo(name="hindsight_neglect", version="1", promptings=["plain"], chance=0.5)
+    differs = per_size = 0
+    trials = 400
+    for _ in range(trials):
+        points, rows = [], []
+        for size, p in enumerate(truth):
+            published = rng.binomial(315, p) / 315
+            model = f"toy/m{size}"
+            points.append(PublishedPoint(params=10 ** (8 + size / 2), accuracy=published, model=model))
+            rows.append((_row(model, int(rng.binomial(315, p)), 315), points[-1]))
+        curve = Curve(name="c", prompting="plain", source="s", points=points, n=315)
+        found = judge(Match("toy", curve, rows), info)
+        differs += found.kind == "differs"
+        per_size += any(not (c.low <= 0 <= c.high) for c in found.points)
+    assert differs / trials <= 0.08
+    assert per_size / trials >= 0.2  # what judging each size at 95% alone would have said
+
+
+def test_one_size_far_off_is_named_with_its_difference() -> None:
+    info = TaskInfo(name="hindsight_neglect", version="1", promptings=["plain"], chance=0.5)
+    points = [PublishedPoint(params=p, accuracy=0.5, model=f"toy/{p}") for p in (1e8, 1e9, 1e10)]
+    rows = [(_row("toy/100000000.0", 158, 315), points[0]), (_row("toy/1000000000.0", 157, 315), points[1])]
+    rows.append((_row("toy/10000000000.0", 100, 315), points[2]))
+    curve = Curve(name="c", prompting="plain", source="s", points=points, n=315)
+    found = judge(Match("toy", curve, rows), info)
+    assert found.kind == "differs"
+    assert found.text.startswith("differs at 10B by -18 points [-26, -11] (of 3 sizes")
