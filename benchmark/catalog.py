@@ -17,8 +17,8 @@ from benchmark.sizes import format_size
 from benchmark.terminal import plain, shown, stdout_console
 from providers.http_api import public_url
 from reports.tables import pct
-from tasks.published import PublishedTask
 from tasks.published.hub import NotCached, hub_cache
+from tasks.published.task import PublishedTask
 
 
 @click.group(name="families")

@@ -34,7 +34,7 @@ class Registry(Mapping[str, type[T]], Generic[T]):
     def in_code(self) -> Mapping[str, type[T]]:
         """The classes registered in code, by name."""
         if self._code is None:
-            self._code = dict(self._builtin()) if self._builtin is not None else {}
+            self._code = self._builtin() if self._builtin is not None else {}
         return self._code
 
     def points(self) -> dict[str, list[importlib.metadata.EntryPoint]]:

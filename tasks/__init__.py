@@ -18,9 +18,9 @@ GROUP = "bench.tasks"
 
 def _in_code() -> Mapping[str, type[Task]]:
     """The tasks registered in code: the published datasets of tasks/published/catalog.yaml."""
-    from tasks.published import published_tasks
+    from tasks.published import PublishedTasks
 
-    return published_tasks()
+    return PublishedTasks()
 
 
 TASKS: Registry[Task] = Registry(GROUP, "task", Task, builtin=_in_code)

@@ -16,8 +16,9 @@ import pytest
 import tasks as task_registry
 from benchmark.errors import UsageError
 from benchmark.schemas import Manifest, Sample
-from tasks.published import PublishedTask, hub, pins
+from tasks.published import hub, pins
 from tasks.published.catalog import catalog
+from tasks.published.task import PublishedTask
 
 COMMIT = "1" * 40
 OTHER_COMMIT = "2" * 40
