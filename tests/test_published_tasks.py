@@ -311,12 +311,18 @@ def test_gsm8k_parquet_is_read_with_pyarrow(env, tmp_path: Path) -> None:
 def test_multiarith_concatenates_train_and_test(env) -> None:
     files = {"train.json": MULTIARITH_TRAIN.encode(), "test.json": MULTIARITH_TEST.encode()}
     lay_out(Path(env["HF_HUB_CACHE"]), "ChilleD/MultiArith", files)
-    items = task("multiarith").instances(0, None, "plain")
+    multiarith = task("multiarith")
+    items = multiarith.instances(0, None, "plain")
     assert [(i.item_id, i.target) for i in items] == [
         ("train-00001", "5"),
         ("train-00002", "5"),
         ("test-00003", "12"),
     ]
+    for prompting in multiarith.promptings:  # counted without rendering, and within the announced budget
+        assert multiarith.count(0, 10**20, prompting) == multiarith.item_count(0) == 3
+        assert multiarith.count(0, 2, prompting) == len(multiarith.instances(0, 2, prompting)) == 2
+        limit = multiarith.generation_limit(prompting)
+        assert all(i.max_tokens <= limit for i in multiarith.instances(0, None, prompting))
 
 
 def test_a_truncated_json_list_is_one_line_with_its_line(env) -> None:
@@ -390,3 +396,22 @@ def test_the_hub_cache_follows_hf_home_and_hf_hub_cache(
     assert hub.hub_cache() == tmp_path / "home" / "hub"
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "elsewhere"))
     assert hub.hub_cache() == tmp_path / "elsewhere"
+
+
+UNREACHABLE = "http://127.0.0.1:9"
+"""A Hub endpoint nothing listens on: the connection is refused at once."""
+
+
+def test_an_unreachable_hub_leaves_the_cache_to_answer(bench, env, tmp_path: Path) -> None:
+    online = {**env, "HF_HUB_OFFLINE": "0", "HF_ENDPOINT": UNREACHABLE}
+    start = time.monotonic()
+    absent = bench(
+        "run", "--provider", "scripted", "--task", "gsm8k", "--out", str(tmp_path / "a"), env=online
+    )
+    assert absent.code == 2 and time.monotonic() - start < 30
+    [line] = absent.err.strip().splitlines()
+    assert "gsm8k needs openai/gsm8k" in line and "the Hub is unreachable; connect once" in line
+    hindsight_copy(Path(env["HF_HUB_CACHE"]))
+    args = ("run", "--provider", "scripted", "--task", "isp_hindsight_neglect", "--limit", "2")
+    cached = bench(*args, "--out", str(tmp_path / "b"), env=online)
+    assert cached.code == 0, cached.err

@@ -58,7 +58,7 @@ def patterns(entry: CatalogEntry) -> list[str]:
 def fetch(entry: CatalogEntry, revision: str, local_only: bool = False) -> Snapshot:
     """The dataset's files at `revision` (a branch or a commit), downloaded into the Hub cache unless
     they are there; `local_only` never asks the Hub (NotCached when they are not in the cache)."""
-    from huggingface_hub import snapshot_download
+    from huggingface_hub import HfApi, snapshot_download
     from huggingface_hub.utils import (
         GatedRepoError,
         HfHubHTTPError,
@@ -69,16 +69,30 @@ def fetch(entry: CatalogEntry, revision: str, local_only: bool = False) -> Snaps
 
     where = f"{entry.name} needs {entry.repo} (revision {revision}) from the Hugging Face Hub"
     cache = hub_cache()
+    token = os.environ.get("HF_TOKEN") or None
+    cached_only = local_only or offline()
     try:
+        if not cached_only:
+            # The commit first, within TIMEOUT_S (huggingface_hub's own look-up waits without a limit):
+            # a Hub that does not answer leaves the cache to answer.
+            try:
+                info = HfApi().repo_info(
+                    entry.repo, repo_type="dataset", revision=revision, timeout=TIMEOUT_S, token=token
+                )
+                revision = info.sha or revision
+            except (RepositoryNotFoundError, GatedRepoError, RevisionNotFoundError):
+                raise
+            except Exception:  # noqa: BLE001 - no answer (network, proxy, server): the cache decides
+                cached_only = True
         folder = snapshot_download(
             entry.repo,
             repo_type="dataset",
             revision=revision,
             cache_dir=str(cache),
             allow_patterns=patterns(entry),
-            local_files_only=local_only or offline(),
+            local_files_only=cached_only,
             etag_timeout=TIMEOUT_S,
-            token=os.environ.get("HF_TOKEN") or None,
+            token=token,
         )
     except (RepositoryNotFoundError, GatedRepoError):
         raise UsageError(
@@ -87,12 +101,12 @@ def fetch(entry: CatalogEntry, revision: str, local_only: bool = False) -> Snaps
     except RevisionNotFoundError:
         raise UsageError(f"{where}: the Hub has no such revision") from None
     except LocalEntryNotFoundError:
-        why = "HF_HUB_OFFLINE is set" if offline() else "the Hub is unreachable"
-        if local_only and not offline():
-            why = "the Hub was not asked"
+        if offline():
+            why = "HF_HUB_OFFLINE is set; unset it and connect once"
+        else:
+            why = "the Hub was not asked" if local_only else "the Hub is unreachable; connect once"
         raise NotCached(
-            f"{where}: not in the cache (HF_HUB_CACHE={cache}) and {why}; connect once (unset "
-            "HF_HUB_OFFLINE) or copy a Hub cache that holds it"
+            f"{where}: not in the cache (HF_HUB_CACHE={cache}) and {why}, or copy a Hub cache that holds it"
         ) from None
     except HfHubHTTPError as error:
         raise UsageError(f"{where}: the Hub answered {_status(error)}; try again later") from None
