@@ -325,8 +325,12 @@ def test_multiarith_concatenates_train_and_test(env) -> None:
         assert all(i.max_tokens <= limit for i in multiarith.instances(0, None, prompting))
 
 
-def test_a_truncated_json_list_is_one_line_with_its_line(env) -> None:
-    files = {"train.json": MULTIARITH_TRAIN[:-10].encode(), "test.json": MULTIARITH_TEST.encode()}
+@pytest.mark.parametrize(
+    "cut",
+    [MULTIARITH_TRAIN[:-10], MULTIARITH_TRAIN.rstrip("]\n ")],  # inside its last element; after it
+)
+def test_a_truncated_json_list_is_one_line_with_its_line(env, cut: str) -> None:
+    files = {"train.json": cut.encode(), "test.json": MULTIARITH_TEST.encode()}
     snapshot = lay_out(Path(env["HF_HUB_CACHE"]), "ChilleD/MultiArith", files)
     with pytest.raises(UsageError, match=rf"^{snapshot / 'train.json'}:\d+: "):
         task("multiarith").instances(0, None, "plain")
