@@ -65,11 +65,15 @@ def families_show(name: str) -> None:
     )
     out.print(f"sizes from: {shown(family.source)}", highlight=False)
     size_column = "rank (undisclosed sizes)" if family.by_rank else "params"
-    table = Table("provider", "model", size_column, "variant", "base_url")
+    checkpoints = bool(family.checkpoints)
+    extra = ("revision", "training tokens") if checkpoints else ()
+    table = Table("provider", "model", size_column, *extra, "variant", "base_url")
     for m in family.members:
         size = str(m.rank) if family.by_rank else format_size(m.params)
         base_url = public_url(m.base_url) if m.base_url else ""
-        table.add_row(*map(shown, (m.provider, m.model or "(default)", size, m.variant, base_url)))
+        trained = (m.revision or "", format_size(m.tokens) if m.tokens else "") if checkpoints else ()
+        cells = (m.provider, m.model or "(default)", size, *trained, m.variant, base_url)
+        table.add_row(*map(shown, cells))
     out.print(table)
 
 

@@ -136,6 +136,18 @@ def cli() -> None:
     help="Leave out the family members larger than this (e.g. 3B).",
 )
 @click.option(
+    "--sizes",
+    default=None,
+    help="Run only the family members of these sizes, comma-separated (e.g. 70M,410M: within 5% of a "
+    "member's parameter count); an unknown size is refused with the family's sizes.",
+)
+@click.option(
+    "--checkpoints",
+    default=None,
+    help="Run only the family members at these training checkpoints (Hub revisions), comma-separated "
+    "(e.g. step2000,step143000 of pythia-checkpoints); an unknown one is refused with the family's.",
+)
+@click.option(
     "--max-cost",
     type=float,
     default=None,
@@ -185,6 +197,8 @@ def run(
     threads: int | None,
     chat_template: str,
     max_params: str | None,
+    sizes: str | None,
+    checkpoints: str | None,
     max_cost: float | None,
     families: tuple[str, ...],
     out: Path | None,

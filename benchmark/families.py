@@ -2,7 +2,10 @@
 
 A family file names, for each member, the provider and model id, its size (a parameter count, or for
 API families whose sizes are undisclosed an explicit rank), and whether it is the base or the
-instruction-tuned variant. Shipped families are in providers/families/; a path works as well.
+instruction-tuned variant. A member may also name a training checkpoint: a Hub `revision` (for provider
+hf, the weights loaded) and the training `tokens` seen by then, the second scale axis of a report.
+Shipped families are in providers/families/; a path works as well. `--sizes` and `--checkpoints` take a
+subset of a family's members (`select_members`).
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from benchmark.errors import UsageError
 from benchmark.schemas import Record, first_problem, problem_path
-from benchmark.sizes import MAX_PARAMS, MAX_RANK, parse_size
+from benchmark.sizes import MAX_PARAMS, MAX_RANK, format_size, parse_size
 from benchmark.yamlfile import check_duplicate_keys, read_yaml
+from providers.hf_models import HUB_ID
 
 SHIPPED = Path(str(resources.files("providers") / "families"))
 """The shipped family files, package data of `providers` (which owns them), wherever it is installed."""
@@ -40,6 +44,24 @@ class Member(Record):
     )
     variant: Literal["base", "instruct"] = Field(description="Pretrained base or instruction-tuned.")
     base_url: str | None = Field(default=None, description="Server for this member (a server per size).")
+    revision: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Hub revision of a training checkpoint (e.g. step143000); for provider hf it selects "
+        "the weights (as model org/name@revision would), for others it is what the member is said to be.",
+    )
+    tokens: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Training tokens seen at this revision (Pythia: step x 2,097,152).",
+    )
+    hub_id: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The Hub model this member is, for matching published results; for an hf member "
+        "its model id without @revision unless given.",
+    )
 
     @field_validator("params", mode="before")
     @classmethod
@@ -51,11 +73,51 @@ class Member(Record):
         except UsageError as exc:  # inside a validator, a ValueError gets the file, line and field
             raise ValueError(str(exc)) from None
 
+    @field_validator("tokens", mode="before")
+    @classmethod
+    def _number(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError(f"must be a number of tokens, not {value}")
+        return value
+
     @model_validator(mode="after")
     def _one_size(self) -> Member:
         if (self.params is None) == (self.rank is None):
             raise ValueError("give exactly one of params (a parameter count) or rank (undisclosed sizes)")
+        repo = hub_repo(self.provider, self.model)
+        if repo is not None and self.model is not None and "@" in self.model:
+            written = self.model.partition("@")[2]
+            if self.revision is not None and self.revision != written:
+                raise ValueError(f"model names revision {written!r} and revision says {self.revision!r}")
+            self.model, self.revision = repo, written
+        if self.hub_id is None:
+            self.hub_id = repo
+        if self.tokens is not None and self.revision is None:
+            raise ValueError("tokens belong to a checkpoint: give its revision too")
         return self
+
+    @property
+    def model_id(self) -> str | None:
+        """The id the provider loads: for an hf Hub member with a revision, `org/name@revision`."""
+        if self.revision is not None and hub_repo(self.provider, self.model) is not None:
+            return f"{self.model}@{self.revision}"
+        return self.model
+
+
+def hub_repo(provider: str, model: str | None) -> str | None:
+    """The Hub repository (org/name) an hf model id names, without its @revision; None for anything
+    else (another provider, the default model, a local folder or file, a GGUF in a repository)."""
+    if provider != "hf" or model is None or not HUB_ID.match(model) or _on_disk(model):
+        return None
+    return model.partition("@")[0]
+
+
+def _on_disk(model: str) -> bool:
+    """Whether `model` names a local file or folder (which the hf provider loads before the Hub)."""
+    try:
+        return Path(model).expanduser().exists()
+    except (OSError, ValueError):  # a name too long for a path: not one
+        return False
 
 
 class Family(Record):
@@ -72,14 +134,62 @@ class Family(Record):
         ranked = {m.rank is not None for m in self.members}
         if len(ranked) > 1:
             raise ValueError("members must all give params, or all give rank")
-        keys = [(m.provider, m.model, m.variant) for m in self.members]
+        keys = [(m.provider, m.model, m.revision, m.variant) for m in self.members]
         if len(set(keys)) != len(keys):
-            raise ValueError("a member (provider, model, variant) is listed twice")
+            raise ValueError("a member (provider, model, revision, variant) is listed twice")
         return self
 
     @property
     def by_rank(self) -> bool:
         return self.members[0].rank is not None
+
+    @property
+    def checkpoints(self) -> list[str]:
+        """The members' revisions, in order of training tokens (then of first appearance)."""
+        found = {m.revision: m.tokens for m in self.members if m.revision is not None}
+        return sorted(found, key=lambda r: (found[r] is None, found[r] or 0.0))
+
+
+def select_members(family: Family, sizes: Sequence[str], checkpoints: Sequence[str]) -> list[Member]:
+    """The members of the given sizes (parameter counts within 5%: 70M picks Pythia's 70.4M) and at
+    the given revisions; every member where either is empty. UsageError naming the valid values when
+    one matches no member."""
+    members = list(family.members)
+    if sizes:
+        if family.by_rank:
+            raise UsageError(f"--sizes: family {family.name} gives size ranks, not parameter counts")
+        known = sorted({m.params or 0 for m in members})
+        valid = ", ".join(format_size(p) for p in known)
+        wanted = set()
+        for text in sizes:
+            try:
+                asked = parse_size(text)
+            except UsageError as exc:
+                raise UsageError(f"--sizes: {exc}; family {family.name}'s sizes: {valid}") from None
+            near = min(known, key=lambda p: abs(p - asked))
+            if abs(near - asked) > 0.05 * near:
+                raise UsageError(f"--sizes {text}: family {family.name} has no such size; its sizes: {valid}")
+            wanted.add(near)
+        members = [m for m in members if m.params in wanted]
+    if checkpoints:
+        valid = ", ".join(family.checkpoints)
+        if not valid:
+            raise UsageError(
+                f"--checkpoints: family {family.name} has no checkpoints (no member names a revision)"
+            )
+        for name in checkpoints:
+            if name not in family.checkpoints:
+                raise UsageError(
+                    f"--checkpoints {name}: family {family.name} has no such revision; "
+                    f"its checkpoints: {valid}"
+                )
+        members = [m for m in members if m.revision in checkpoints]
+    return members
+
+
+def split_list(text: str | None) -> list[str]:
+    """A comma-separated flag's values (--sizes 70M,410M), blanks dropped."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
 def shipped() -> list[Path]:

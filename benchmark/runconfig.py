@@ -15,7 +15,7 @@ import providers
 import tasks as task_registry
 from benchmark.cache import ResponseCache, default_cache_dir
 from benchmark.errors import BenchError
-from benchmark.families import load_family
+from benchmark.families import hub_repo, load_family, select_members, split_list
 from benchmark.prompting import PLAIN, reasons
 from benchmark.runner import ModelSpec, RunConfig, TaskPlan
 from benchmark.schemas import RunSettings
@@ -87,7 +87,9 @@ def config_from(params: dict[str, Any], command: list[str]) -> RunConfig:
     options = ProviderOptions(
         base_url=params["base_url"], timeout=timeout, chat_template=params["chat_template"], **own
     )
-    specs = model_specs(params["provider"], params["models"], params["families"])
+    specs = model_specs(
+        params["provider"], params["models"], params["families"], params["sizes"], params["checkpoints"]
+    )
     specs = _within(specs, params["max_params"])
     _one_server_per_member(specs, options.base_url, params["families"])
     for member in specs:
@@ -128,6 +130,8 @@ def settings_of(params: dict[str, Any]) -> RunSettings:
         threads=params.get("threads"),
         chat_template=params["chat_template"],
         max_params=params["max_params"],
+        sizes=params["sizes"],
+        checkpoints=params["checkpoints"],
         max_cost=params["max_cost"],
         cache_dir=None if cache_dir is None else str(cache_dir),
         no_cache=params["no_cache"],
@@ -202,19 +206,56 @@ def resumed_base_url(path: Path, recorded: str | None, given: str | None) -> str
     return given
 
 
-def model_specs(provider: str, models: tuple[str, ...], families: tuple[str, ...]) -> list[ModelSpec]:
-    """The models to run: --model ids for --provider, or every member of each --family."""
+def model_specs(
+    provider: str,
+    models: tuple[str, ...],
+    families: tuple[str, ...],
+    sizes: str | None = None,
+    checkpoints: str | None = None,
+) -> list[ModelSpec]:
+    """The models to run: --model ids for --provider, or the members of each --family (those of
+    --sizes and --checkpoints, where given)."""
     if families and models:
         raise BenchError("give --model or --family, not both (add models to a family file instead)")
+    chosen_sizes, chosen_checkpoints = split_list(sizes), split_list(checkpoints)
     if not families:
+        if chosen_sizes or chosen_checkpoints:
+            raise BenchError("--sizes and --checkpoints choose members of a --family; give --family NAME")
         ids: list[str | None] = list(models) or [None]
-        return [ModelSpec(provider, model) for model in ids]
+        return [_plain_spec(provider, model) for model in ids]
     specs = []
     for name in families:
         family = load_family(name)
-        for m in family.members:
-            specs.append(ModelSpec(m.provider, m.model, family.name, m.variant, m.params, m.rank, m.base_url))
+        for m in select_members(family, chosen_sizes, chosen_checkpoints):
+            specs.append(
+                ModelSpec(
+                    m.provider,
+                    m.model_id,
+                    family.name,
+                    m.variant,
+                    m.params,
+                    m.rank,
+                    m.base_url,
+                    revision=m.revision,
+                    tokens=m.tokens,
+                    hub_id=m.hub_id,
+                )
+            )
+    if not specs:
+        raise BenchError(
+            f"--sizes {sizes} with --checkpoints {checkpoints} leaves out every member of "
+            f"{', '.join(families)}"
+        )
     return specs
+
+
+def _plain_spec(provider: str, model: str | None) -> ModelSpec:
+    """A --model: for hf, `org/name@revision` is that Hub model at that revision."""
+    repo = hub_repo(provider, model)
+    if repo is None or model is None:
+        return ModelSpec(provider, model)
+    revision = model.partition("@")[2] or None
+    return ModelSpec(provider, model, revision=revision, hub_id=repo)
 
 
 def select_promptings(

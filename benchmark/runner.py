@@ -78,6 +78,12 @@ class ModelSpec:
     rank: int | None = None
     """Size rank, for families whose sizes are undisclosed."""
     base_url: str | None = None
+    revision: str | None = None
+    """Training checkpoint (Hub revision); for provider hf already part of `model` (org/name@rev)."""
+    tokens: float | None = None
+    """Training tokens seen at `revision`."""
+    hub_id: str | None = None
+    """The Hub model this is, for matching published results."""
 
 
 @dataclass(frozen=True)
@@ -386,8 +392,11 @@ class Runner:
 
     @staticmethod
     def _describe(info: ModelInfo, spec: ModelSpec, taken: set[str]) -> ModelInfo:
-        """The provider's description plus what the family file says; labels made unique."""
+        """The provider's description plus what the family file says; labels made unique (a checkpoint's
+        label ends in @revision: pythia-70m@step2000)."""
         label = info.label
+        if spec.revision is not None and not label.endswith(f"@{spec.revision}"):
+            label += f"@{spec.revision}"
         if label in taken:
             label = f"{label} [{spec.model or spec.provider}]"
         while label in taken:
@@ -399,6 +408,9 @@ class Runner:
                 "family": spec.family,
                 "variant": spec.variant,
                 "size_rank": spec.rank,
+                "hub_id": spec.hub_id or info.hub_id,
+                "revision": spec.revision or info.revision,
+                "tokens": spec.tokens,
             }
         )
 
@@ -700,6 +712,9 @@ def _record(
         family=info.family,
         variant=info.variant,
         size_rank=info.size_rank,
+        hub_id=info.hub_id,
+        revision=info.revision,
+        tokens=info.tokens,
         task=instance.task,
         task_params=task.params(),
         task_version=task.version,

@@ -16,12 +16,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 """Bumped when a saved record changes (2: Sample.cached, Manifest.resumed_at; 3: Sample.sent and
 chat_template, ModelInfo.error; 4: Sample.task_params and truncated, TaskInfo.max_tokens, one scoring
 mode per summary row, Manifest.settings; 5: summary rows nest their typed results: shape, step, gains,
-calibration, continuous; 6: Manifest.settings.threads; 7: TaskInfo.dataset); readers accept older
-versions and refuse run directories from a newer one."""
+calibration, continuous; 6: Manifest.settings.threads; 7: a model's training checkpoint: hub_id,
+revision and tokens on ModelInfo, Sample and SummaryRow, SummaryRow.shape_over_tokens,
+Manifest.settings.sizes and checkpoints; 8: TaskInfo.dataset); readers accept older versions and refuse
+run directories from a newer one."""
 
 AnswerType = Literal["number", "choice", "text"]
 ScoringMode = Literal["logprob", "generate"]
@@ -73,6 +75,21 @@ class ModelInfo(Record):
     family: str | None = Field(default=None, description="Model family (from --family), if any.")
     variant: str | None = Field(default=None, description="base or instruct, where the family says.")
     size_rank: int | None = Field(default=None, description="Size rank where sizes are undisclosed.")
+    hub_id: str | None = Field(
+        default=None,
+        description="The Hugging Face Hub model this is (org/name, without a revision), for matching "
+        "published results; None when unknown (a local file, an API model, runs before schema 7).",
+    )
+    revision: str | None = Field(
+        default=None,
+        description="The Hub revision (training checkpoint) asked for, e.g. step143000; None: the "
+        "repository's default (main) or no revision. The commit it resolved to is in details.",
+    )
+    tokens: float | None = Field(
+        default=None,
+        description="Training tokens the model had seen at this revision (a family file states it); "
+        "None when not stated: the model is on no training-tokens axis.",
+    )
     error: str | None = Field(
         default=None,
         description="Why this size was not run (it cannot fit in memory); None when it ran. The sweep "
@@ -140,6 +157,13 @@ class RunSettings(Record):
     )
     chat_template: str
     max_params: str | None
+    sizes: str | None = Field(
+        default=None, description="--sizes: the family members of these sizes only (None: every size)."
+    )
+    checkpoints: str | None = Field(
+        default=None,
+        description="--checkpoints: the family members at these revisions only (None: every checkpoint).",
+    )
     max_cost: float | None
     cache_dir: str | None
     no_cache: bool
@@ -216,6 +240,21 @@ class Sample(Record):
     family: str | None = Field(default=None, description="Model family, if any.")
     variant: str | None = Field(default=None, description="base or instruct, where known.")
     size_rank: int | None = Field(default=None, description="Size rank where sizes are undisclosed.")
+    hub_id: str | None = Field(
+        default=None,
+        description="The Hugging Face Hub model this is (org/name, without a revision), for matching "
+        "published results; None when unknown (a local file, an API model, runs before schema 7).",
+    )
+    revision: str | None = Field(
+        default=None,
+        description="The Hub revision (training checkpoint) asked for, e.g. step143000; None: the "
+        "repository's default (main) or no revision. The commit it resolved to is in details.",
+    )
+    tokens: float | None = Field(
+        default=None,
+        description="Training tokens the model had seen at this revision (a family file states it); "
+        "None when not stated: the model is on no training-tokens axis.",
+    )
     task: str = Field(description="Task name.")
     task_params: dict[str, str] = Field(
         default_factory=dict,
@@ -348,6 +387,21 @@ class SummaryRow(Record):
     family: str | None = None
     variant: str | None = None
     size_rank: int | None = None
+    hub_id: str | None = Field(
+        default=None,
+        description="The Hugging Face Hub model this is (org/name, without a revision), for matching "
+        "published results; None when unknown (a local file, an API model, runs before schema 7).",
+    )
+    revision: str | None = Field(
+        default=None,
+        description="The Hub revision (training checkpoint) asked for, e.g. step143000; None: the "
+        "repository's default (main) or no revision. The commit it resolved to is in details.",
+    )
+    tokens: float | None = Field(
+        default=None,
+        description="Training tokens the model had seen at this revision (a family file states it); "
+        "None when not stated: the model is on no training-tokens axis.",
+    )
     n: int = Field(description="Items scored.")
     correct: int = Field(description="Items answered correctly.")
     accuracy: float | None = Field(description="correct / n; None when no item was answered.")
@@ -372,8 +426,14 @@ class SummaryRow(Record):
     cost_usd: float | None = Field(default=None, description="Estimated cost; None when no price is known.")
     shape: ShapeVerdict | None = Field(
         default=None,
-        description="Verdict on this row's curve (same task, prompting, family, variant); None for no size "
-        "axis.",
+        description="Verdict on this row's curve over size (same task, prompting, family, variant and "
+        "revision: at the row's checkpoint); None for no size axis.",
+    )
+    shape_over_tokens: ShapeVerdict | None = Field(
+        default=None,
+        description="Verdict on this row's curve over training tokens (same task, prompting, family, "
+        "variant and size, one point per revision); None where the row has no tokens or its size no "
+        "other checkpoint.",
     )
     step: PairedDifference | None = Field(
         default=None, description="Accuracy minus that of the next smaller size on the curve (paired items)."

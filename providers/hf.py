@@ -140,6 +140,8 @@ class HFProvider(Provider):
             model=ref.name,
             label=_label(ref, folder),
             params=sum(p.numel() for p in self.model.parameters()),
+            hub_id=ref.repo if ref.kind == "hub" else None,
+            revision=ref.revision if ref.kind == "hub" else None,
             scripted=False,
             supports_logprobs=True,
             # Threads and their wait do not change the numbers (tests/test_engine_threads.py): in the

@@ -110,6 +110,9 @@ def _row(tally: Tally, info: TaskInfo | None) -> SummaryRow:
         family=first.family,
         variant=first.variant,
         size_rank=first.size_rank,
+        hub_id=first.hub_id,
+        revision=first.revision,
+        tokens=first.tokens,
         n=n,
         correct=sum(outcomes),
         accuracy=sum(outcomes) / n if n else None,
@@ -133,7 +136,7 @@ _SCORING_ORDER = {"logprob": 0, "generate": 1}
 
 def _order(manifest: Manifest, row: SummaryRow) -> tuple[object, ...]:
     """Task variants in the manifest's order, then promptings in the task's order, log-prob before
-    generated scoring, then by size."""
+    generated scoring, then by size, then by training tokens."""
     info = task_info(manifest, row.task, row.task_params)
     task_index = manifest.tasks.index(info) if info is not None else len(manifest.tasks)
     promptings = info.promptings if info is not None else []
@@ -149,6 +152,8 @@ def _order(manifest: Manifest, row: SummaryRow) -> tuple[object, ...]:
         row.params is None,
         row.params or 0,
         row.size_rank or 0,
+        row.tokens is None,
+        row.tokens or 0.0,
         row.family or "",
         row.variant or "",
         row.model,

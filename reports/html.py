@@ -9,13 +9,18 @@ from collections.abc import Iterable
 from html import escape
 
 from benchmark.schemas import Manifest, Sample, SummaryRow
+from benchmark.sizes import format_size
 from benchmark.variants import condition_label, task_label, variant_label
+from reports.heatmap import Cell, heatmap
+from reports.keys import size_of
 from reports.references import Reference
 from reports.samples import STYLE as SAMPLES_STYLE
 from reports.samples import SampleBrowser, render_browser
 from reports.svg import Marker, Point, Series, reliability_plot, scaling_plot
 from reports.tables import (
+    Grid,
     VerdictLine,
+    checkpoint_grids,
     difference_text,
     failures_text,
     group_rows,
@@ -74,10 +79,12 @@ def _task_section(manifest: Manifest, task_rows: list[SummaryRow], reference: Re
     title = task_label(task, common)
     chance = task_rows[0].chance
     body = [f"<h2>{escape(title)}</h2>"]
-    by_params = [r for r in task_rows if r.params is not None]
-    by_rank = [r for r in task_rows if r.params is None and r.size_rank is not None]
+    plotted = [r for r in task_rows if r.tokens is None]  # checkpoints: _checkpoint_plots
+    by_params = [r for r in plotted if r.params is not None]
+    by_rank = [r for r in plotted if r.params is None and r.size_rank is not None]
+    checkpointed = len(plotted) < len(task_rows)
     published, markers = _published(reference, manifest, task)
-    if by_params or not by_rank:
+    if by_params or not (by_rank or checkpointed):
         series = _series(by_params, varying, False) + published
         body.append(scaling_plot(f"{title}: accuracy by model size", series, chance, markers=markers))
         metric = _metric_series(by_params, varying, "digit_accuracy")
@@ -104,11 +111,65 @@ def _task_section(manifest: Manifest, task_rows: list[SummaryRow], reference: Re
         )
     for group in group_rows(task_rows).values():
         body.append(f"<h3>{escape(group_title(group[0]))}</h3>{_table(group)}")
+        body += _checkpoint_plots(group)
         body += _reliability(group)
         verdicts = "".join(f"<li>{_line(line)}</li>" for line in verdict_lines(group))
         if verdicts:
             body.append(f'<ul class="verdicts">{verdicts}</ul>')
     return body
+
+
+def _checkpoint_plots(group: list[SummaryRow]) -> list[str]:
+    """For each checkpointed family of one table: accuracy over size with a line per checkpoint, over
+    training tokens with a line per size, and a size × tokens heatmap."""
+    body = []
+    for grid in checkpoint_grids(group):
+        name = f"{group_title(group[0])} · {grid.name}"
+        columns = range(len(grid.checkpoints))
+        per_checkpoint = [
+            Series(
+                grid.checkpoint_text(c), [_point(r, size_of(r)) for (_, k), r in grid.cells.items() if k == c]
+            )
+            for c in columns
+        ]
+        per_size = [
+            Series(grid.size_text(s), [_point(r, r.tokens) for (k, _), r in grid.cells.items() if k == s])
+            for s in range(len(grid.sizes))
+        ]
+        chance = group[0].chance
+        by_rank = grid.sizes[0][0]
+        body += [
+            scaling_plot(
+                f"{name}: accuracy by model size, a line per checkpoint", per_checkpoint, chance, by_rank
+            ),
+            scaling_plot(
+                f"{name}: accuracy by training tokens, a line per size",
+                per_size,
+                chance,
+                x_label="training tokens (log scale)",
+            ),
+            _heatmap(name, grid, chance),
+        ]
+    return body
+
+
+def _point(row: SummaryRow, x: float | None) -> Point:
+    return Point(int(x or 0), row.accuracy or 0.0, row.ci_low or 0.0, row.ci_high or 0.0, row.model)
+
+
+def _heatmap(name: str, grid: Grid, chance: float) -> str:
+    cells = {
+        where: Cell(r.accuracy, f"{r.model}: {pct(r.accuracy)} [{pct(r.ci_low)}, {pct(r.ci_high)}], n={r.n}")
+        for where, r in grid.cells.items()
+        if r.accuracy is not None
+    }
+    columns = [(format_size(tokens) + " tokens", revision) for tokens, revision in grid.checkpoints]
+    rows = [grid.size_text(s) for s in range(len(grid.sizes))]
+    desc = (
+        f"Accuracy of each size (rows, smallest first) at each training checkpoint (columns, fewest "
+        f"tokens first); darker is more accurate; chance is {pct(chance)}."
+    )
+    return heatmap(f"{name}: accuracy by size and training tokens", desc, rows, columns, cells)
 
 
 def _gain_panels(

@@ -23,7 +23,11 @@ def row_key(row: SummaryRow) -> RowKey:
     return RowKey(row.task, variant_key(row.task_params), row.prompting, row.scoring, row.model)
 
 
-CurveKey = tuple[str, VariantKey, str, str, str, str]
+CurveKey = tuple[str, VariantKey, str, str, str, str, str]
+"""Task, variant, prompting, scoring mode, family, model variant, revision ('' for none)."""
+TokensKey = tuple[str, VariantKey, str, str, str, str, bool, float]
+"""A curve over training tokens: task, variant, prompting, scoring mode, family, model variant, whether
+the size is a rank, and the size."""
 
 
 @dataclass(slots=True)
@@ -37,9 +41,27 @@ class Outcome:
 
 
 def curve_key(row: SummaryRow) -> CurveKey:
-    """Rows on one curve: same task variant, prompting, scoring mode, family and model variant."""
+    """Rows on one curve over size: same task variant, prompting, scoring mode, family, model variant
+    and revision (one curve per training checkpoint)."""
     key = row_key(row)
-    return (key.task, key.variant, key.prompting, key.scoring, row.family or "", row.variant or "")
+    return (
+        key.task,
+        key.variant,
+        key.prompting,
+        key.scoring,
+        row.family or "",
+        row.variant or "",
+        row.revision or "",
+    )
+
+
+def tokens_key(row: SummaryRow) -> TokensKey | None:
+    """Rows on one curve over training tokens: the same curve but for the revision, at the same size;
+    None for a row without tokens or size."""
+    size = size_of(row)
+    if row.tokens is None or size is None:
+        return None
+    return (*curve_key(row)[:6], row.params is None, size)
 
 
 def size_of(row: SummaryRow) -> float | None:

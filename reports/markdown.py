@@ -8,7 +8,9 @@ import re
 from benchmark.schemas import Manifest, SummaryRow
 from benchmark.variants import SCORING_NAMES
 from reports.tables import (
+    Grid,
     VerdictLine,
+    checkpoint_grids,
     difference_text,
     failures_text,
     group_rows,
@@ -62,7 +64,25 @@ def render_markdown(manifest: Manifest, rows: list[SummaryRow]) -> str:
         lines.append("")
         lines += [f"- {_line(line)}" for line in verdict_lines(group)]
         lines.append("")
+        for grid in checkpoint_grids(group):
+            lines += _grid(grid)
     return "\n".join(lines)
+
+
+def _grid(grid: Grid) -> list[str]:
+    """The size × training tokens table of accuracies of one checkpointed family."""
+    columns = range(len(grid.checkpoints))
+    lines = [
+        f"Accuracy by size and training checkpoint, {_cell(grid.name)}:",
+        "",
+        "| size | " + " | ".join(_cell(grid.checkpoint_text(c)) for c in columns) + " |",
+        "|---|" + "---:|" * len(grid.checkpoints),
+    ]
+    for s in range(len(grid.sizes)):
+        found = [grid.cells.get((s, c)) for c in columns]
+        cells = [pct(r.accuracy) if r is not None else "–" for r in found]
+        lines.append(f"| {_cell(grid.size_text(s))} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
 
 
 _PUNCTUATION = re.compile(r"([\\`*_\[\]|~])")

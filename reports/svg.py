@@ -102,17 +102,18 @@ def scaling_plot(
     y_range: tuple[float, float] = (0.0, 1.0),
     chance_text: str | None = None,
     markers: Sequence[Marker] = (),
+    x_label: str | None = None,
 ) -> str:
     """One plot, x = parameters on a log axis, or (by_rank) the size rank of families whose sizes are
     undisclosed (Point.params then holds the rank); y over `y_range` (a gain: -1 to 1). `chance` draws
-    a dashed level line labelled `chance_text` (default "chance N%"). Every string that reaches the SVG
-    is escaped."""
+    a dashed level line labelled `chance_text` (default "chance N%"). `x_label` names another log axis
+    (training tokens) held in Point.params. Every string that reaches the SVG is escaped."""
     axes, ticks = _axes([p for s in series for p in s.points], by_rank, y_range)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" class="plot">',
         f"<title>{escape(title)}</title>",
-        *_frame(axes, ticks, y_label),
+        *_frame(axes, ticks, y_label, x_label),
     ]
     if chance is not None:
         parts.append(
@@ -154,7 +155,7 @@ def _axes(
     return _Axes(lo, hi, y_range[0], y_range[1], by_rank), ticks
 
 
-def _frame(axes: _Axes, ticks: list[tuple[float, str]], y_label: str) -> list[str]:
+def _frame(axes: _Axes, ticks: list[tuple[float, str]], y_label: str, x_label: str | None) -> list[str]:
     """The plot area, its grid and tick labels, and the axis titles."""
     plot_w, plot_h, y_low, y_high = axes.plot_w, axes.plot_h, axes.y_low, axes.y_high
     parts = [f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#888"/>']
@@ -175,11 +176,15 @@ def _frame(axes: _Axes, ticks: list[tuple[float, str]], y_label: str) -> list[st
         )
     parts.append(
         f'<text x="{LEFT + plot_w / 2}" y="{HEIGHT - 8}" font-size="12" text-anchor="middle">'
-        f"{'size rank (sizes undisclosed)' if axes.by_rank else 'parameters (log scale)'}</text>"
+        f"{escape(x_label or _default_x(axes.by_rank))}</text>"
         f'<text x="14" y="{TOP + plot_h / 2}" font-size="12" text-anchor="middle" '
         f'transform="rotate(-90 14 {TOP + plot_h / 2})">{escape(y_label)}</text>'
     )
     return parts
+
+
+def _default_x(by_rank: bool) -> str:
+    return "size rank (sizes undisclosed)" if by_rank else "parameters (log scale)"
 
 
 def _curve(axes: _Axes, s: Series, color: str, shift: float, index: int) -> list[str]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import NamedTuple
 
-from benchmark.schemas import PairedDifference, SummaryRow
+from benchmark.schemas import PairedDifference, ShapeVerdict, SummaryRow
 from benchmark.sizes import format_size
 from benchmark.variants import SCORING_NAMES, VariantKey, condition_label, task_label, variant_key
 
@@ -69,29 +71,53 @@ def verdict_lines(group: list[SummaryRow]) -> list[VerdictLine]:
     """One line per curve in the group: its shape with the intervals behind it, calibration, and the
     note on whether a continuous measure rises smoothly where accuracy jumps."""
     lines: list[VerdictLine] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str, str]] = set()
     for row in group:
-        curve = (row.family or "", row.variant or "")
+        curve = (row.family or "", row.variant or "", row.revision or "")
         if row.shape is None or curve in seen:
             continue
         seen.add(curve)
-        name = " ".join(part for part in curve if part) or "curve"
-        shape = row.shape
-        where = ""
-        if shape.threshold is not None:
-            where = f" (threshold {size_label(shape.threshold, row)})"
-        elif shape.minimum is not None:
-            where = f" (minimum at {size_label(shape.minimum, row)})"
-        after = f"{where}. {shape.reason}".rstrip()
-        lines.append(VerdictLine(f"Shape of the {name}: ", shape.verdict, after))
+        name = " ".join(part for part in curve[:2] if part) or "curve"
+        at = f" at {row.revision}" if row.revision else ""
+        where = _turn(row.shape, format_size if row.params is not None else _rank)
+        after = f"{where}. {row.shape.reason}".rstrip()
+        lines.append(VerdictLine(f"Shape of the {name}{at}: ", row.shape.verdict, after))
         if row.continuous is not None and row.continuous.compared:
             lines.append(VerdictLine(f"Continuous measure: {row.continuous.text}."))
+    lines += token_verdict_lines(group)
     lines += guidance_lines(group)
     for row in group:
         if row.calibration is not None:
             found = row.calibration
             text = f"Calibration of {row.model}: Brier {found.brier:.3f}, ECE {found.ece:.3f}."
             lines.append(VerdictLine(text))
+    return lines
+
+
+def _turn(shape: ShapeVerdict, label: Callable[[float], str]) -> str:
+    """Where a curve turns: ` (threshold 1B)`, ` (minimum at 410M)`, or nothing."""
+    if shape.threshold is not None:
+        return f" (threshold {label(shape.threshold)})"
+    if shape.minimum is not None:
+        return f" (minimum at {label(shape.minimum)})"
+    return ""
+
+
+def token_verdict_lines(group: list[SummaryRow]) -> list[VerdictLine]:
+    """One line per size with a shape over training tokens (its checkpoints)."""
+    lines: list[VerdictLine] = []
+    seen: set[tuple[str, str, str]] = set()
+    for row in group:
+        shape = row.shape_over_tokens
+        curve = (row.family or "", row.variant or "", size_text(row))
+        if shape is None or curve in seen:
+            continue
+        seen.add(curve)
+        name = " ".join(part for part in curve[:2] if part) or "model"
+        after = f"{_turn(shape, _tokens)}. {shape.reason}".rstrip()
+        lines.append(
+            VerdictLine(f"Shape over training tokens of the {name} at {curve[2]}: ", shape.verdict, after)
+        )
     return lines
 
 
@@ -120,5 +146,62 @@ def guidance_lines(group: list[SummaryRow]) -> list[VerdictLine]:
     return lines
 
 
+def _tokens(count: float) -> str:
+    return f"{format_size(count)} tokens"
+
+
+def _rank(size: float) -> str:
+    return f"rank {size:.0f}"
+
+
 def size_label(size: float, row: SummaryRow) -> str:
     return format_size(size) if row.params is not None else f"rank {size:.0f}"
+
+
+@dataclass(frozen=True)
+class Grid:
+    """One family's rows of one table laid out by size (rows) and training checkpoint (columns)."""
+
+    name: str
+    """The family and model variant, e.g. `pythia-checkpoints base`."""
+    sizes: list[tuple[bool, float]]
+    """(by rank, size) of each grid row, smallest first."""
+    checkpoints: list[tuple[float, str]]
+    """(training tokens, revision) of each column, fewest tokens first."""
+    cells: dict[tuple[int, int], SummaryRow]
+    """The row at (size index, checkpoint index), where the run has one."""
+
+    def size_text(self, index: int) -> str:
+        by_rank, size = self.sizes[index]
+        return _rank(size) if by_rank else format_size(size)
+
+    def checkpoint_text(self, index: int) -> str:
+        tokens, revision = self.checkpoints[index]
+        return f"{format_size(tokens)} tokens ({revision})"
+
+
+def checkpoint_grids(group: list[SummaryRow]) -> list[Grid]:
+    """The rows of `group` (one table) that have training tokens, as a size × tokens grid per family and
+    model variant; none for rows without tokens."""
+    families: dict[tuple[str, str], list[SummaryRow]] = {}
+    for row in group:
+        size = row.params if row.params is not None else row.size_rank
+        if row.tokens is not None and row.revision is not None and size is not None:
+            families.setdefault((row.family or "", row.variant or ""), []).append(row)
+    grids = []
+    for (family, variant), rows in families.items():
+        sizes = sorted({_place(r) for r in rows})
+        checkpoints = sorted({(r.tokens or 0.0, r.revision or "") for r in rows})
+        cells = {
+            (sizes.index(_place(r)), checkpoints.index((r.tokens or 0.0, r.revision or ""))): r for r in rows
+        }
+        name = " ".join(part for part in (family, variant) if part) or "models"
+        grids.append(Grid(name, sizes, checkpoints, cells))
+    return grids
+
+
+def _place(row: SummaryRow) -> tuple[bool, float]:
+    """A row's place on the size axis: (by rank, size)."""
+    if row.params is not None:
+        return False, float(row.params)
+    return True, float(row.size_rank or 0)

@@ -1,0 +1,1 @@
+"""Generators of the sections of reports/references.yaml that are read from authors' result files."""
