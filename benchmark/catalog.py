@@ -17,6 +17,8 @@ from benchmark.sizes import format_size
 from benchmark.terminal import plain, shown, stdout_console
 from providers.http_api import public_url
 from reports.tables import pct
+from tasks.published.hub import NotCached, hub_cache
+from tasks.published.task import PublishedTask
 
 
 @click.group(name="families")
@@ -86,7 +88,11 @@ def tasks_list() -> None:
     table = Table(
         "task", "version", "promptings", "chance", "variants (--task NAME:key=value)", "what it measures"
     )
+    published: list[type[PublishedTask]] = []
     for name, cls in task_registry.TASKS.items():
+        if issubclass(cls, PublishedTask):
+            published.append(cls)
+            continue
         table.add_row(
             name,
             cls.version,
@@ -98,6 +104,26 @@ def tasks_list() -> None:
     for path in task_registry.shipped_trap_files():
         task = task_registry.create(str(path))
         cells = (str(path), task.version, ", ".join(task.promptings), pct(task.chance), "", task.description)
+        table.add_row(*map(shown, cells))
+    stdout_console().print(table)
+    _published_table(published)
+
+
+def _published_table(classes: list[type[PublishedTask]]) -> None:
+    """The published tasks: their Hub dataset, license and size (read from the catalog, not the Hub)."""
+    table = Table(
+        "published task", "version", "source (Hugging Face Hub dataset)", "split", "items", "license",
+        "promptings", "chance", "variants", title="Published tasks (tasks/published/catalog.yaml)",
+    )  # fmt: skip
+    sources = [c.entry.repo + (f" ({c.entry.config})" if c.entry.config else "") for c in classes]
+    for column in (0, 2):  # a task name and a Hub id are copied whole: the other columns wrap first
+        table.columns[column].no_wrap = True
+    for cls, source in zip(classes, sources, strict=True):
+        entry = cls.entry
+        cells = (
+            entry.name, entry.version, source, "+".join(s.name for s in entry.splits), str(entry.items),
+            entry.license, ", ".join(entry.promptings), pct(entry.chance), task_registry.variants(cls),
+        )  # fmt: skip
         table.add_row(*map(shown, cells))
     stdout_console().print(table)
 
@@ -117,10 +143,55 @@ def tasks_show(spec: str, seed: int) -> None:
             ),
             markup=False,
         )
+        if isinstance(task, PublishedTask) and not _show_source(task):
+            continue
         for prompting in task.promptings:
             [first] = task.instances(seed, 1, prompting)
             out.rule(shown(f"{prompting}: item {first.item_id}, target {first.target!r}"))
             out.print(plain(first.prompt), markup=False, highlight=False)
+
+
+def _show_source(task: PublishedTask) -> bool:
+    """A published task's source; whether its items are in the Hub cache (nothing is downloaded)."""
+    entry, out = task.entry, stdout_console()
+    lines = [
+        f"source: {entry.repo}" + (f" config {entry.config}" if entry.config else "")
+        + f", split {'+'.join(s.name for s in entry.splits)}, {entry.items} items ({entry.items_source})",
+        f"license: {entry.license}",
+        f"cite: {entry.citation}",
+    ]  # fmt: skip
+    for line in lines:
+        out.print(plain(line), markup=False, highlight=False)
+    try:
+        source = task.load(local_only=True).source
+    except NotCached:
+        wanted = "; ".join(f"{s.name}: {' or '.join(s.patterns)}" for s in entry.splits)
+        out.print(
+            plain(
+                f"not in the Hub cache ({hub_cache()}): `bench run --task {entry.name}` downloads "
+                f"{entry.repo} at {entry.revision or 'main'} ({wanted})"
+            ),
+            markup=False,
+            highlight=False,
+        )
+        return False
+    files = ", ".join(f"{path} sha256 {digest[:12]}…" for path, digest in source.files.items())
+    out.print(plain(f"read at commit {source.revision}: {files}"), markup=False, highlight=False)
+    return True
+
+
+@tasks_group.command(name="unpin")
+@click.argument("name")
+def tasks_unpin(name: str) -> None:
+    """Forget the commit and file sha256 a published task was pinned to on this machine: its next run
+    reads the files it finds and pins them (use it when a dataset's new bytes are intended)."""
+    from tasks.published import pins
+
+    if name not in task_registry.TASKS or not issubclass(task_registry.TASKS[name], PublishedTask):
+        raise BenchError(f"{name!r} is not a published task; `bench tasks list` shows them")
+    removed = pins.unpin(name)
+    where = ", ".join(str(path) for path in removed) or f"none in {pins.folder()}"
+    click.echo(plain(f"{name}: removed {len(removed)} pin(s) ({where})"))
 
 
 @tasks_group.command(name="validate")

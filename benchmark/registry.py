@@ -6,7 +6,7 @@ when it is used, and one that cannot be is a UsageError naming the entry point, 
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Generic, TypeVar, cast
 
 from benchmark.errors import BenchError, UsageError
@@ -17,13 +17,25 @@ T = TypeVar("T")
 class Registry(Mapping[str, type[T]], Generic[T]):
     """The classes of one entry-point group by name, each imported at its first lookup."""
 
-    def __init__(self, group: str, kind: str, base: type) -> None:
+    def __init__(
+        self, group: str, kind: str, base: type, builtin: Callable[[], Mapping[str, type[T]]] | None = None
+    ) -> None:
         self.group = group
         self.kind = kind
         """What the classes are, for messages: "provider", "task"."""
         self.base = base
         self._points: dict[str, list[importlib.metadata.EntryPoint]] | None = None
         self._loaded: dict[str, type[T]] = {}
+        self._builtin = builtin
+        """Classes registered in code (found in a source checkout without reinstalling), read at the
+        first use of the registry; a name here is not looked up among the entry points."""
+        self._code: Mapping[str, type[T]] | None = None
+
+    def in_code(self) -> Mapping[str, type[T]]:
+        """The classes registered in code, by name."""
+        if self._code is None:
+            self._code = self._builtin() if self._builtin is not None else {}
+        return self._code
 
     def points(self) -> dict[str, list[importlib.metadata.EntryPoint]]:
         """The group's entry points by name (read once)."""
@@ -37,22 +49,24 @@ class Registry(Mapping[str, type[T]], Generic[T]):
         return self._points
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self.points()))
+        return iter(sorted({*self.points(), *self.in_code()}))
 
     def __len__(self) -> int:
-        return len(self.points())
+        return len({*self.points(), *self.in_code()})
 
     def __contains__(self, name: object) -> bool:
-        return name in self.points()
+        return name in self.points() or name in self.in_code()
 
     def __getitem__(self, name: str) -> type[T]:
+        if name in self.in_code():
+            return self.in_code()[name]
         if name not in self._loaded:
             self._loaded[name] = self._load(name)
         return self._loaded[name]
 
     def unknown(self, name: str) -> UsageError:
         """The error for a name that nothing registers."""
-        if not self.points():
+        if not self.points() and not self.in_code():
             return UsageError(
                 f"no {self.kind}s are registered (entry points {self.group}): install bench "
                 "(pip install -e . in a checkout)"

@@ -306,6 +306,9 @@ class Runner:
         """The run's manifest to go on with (its models to be listed again as they are reached), the
         samples already taken, and the models as the run recorded them."""
         manifest = self.run_dir.read_manifest()
+        changed = _data_changed(manifest.tasks, task_infos)
+        if changed is not None:
+            raise UsageError(f"{self.run_dir.path}: {changed}")
         if [t.model_dump() for t in manifest.tasks] != [t.model_dump() for t in task_infos]:
             raise UsageError(
                 f"{self.run_dir.path}: its tasks (names, versions, parameters) differ from what this "
@@ -788,3 +791,21 @@ def _requests(
     if instance.target_continuation is not None and provider.supports_logprobs:
         found.append(("score", *_score_request(instance, [instance.target_continuation])))
     return found
+
+
+def _data_changed(before: list[TaskInfo], now: list[TaskInfo]) -> str | None:
+    """Why a resumed run cannot go on with a published task's items: a data file whose sha256 differs
+    from the one the run recorded (the items would change mid-run); None when none does."""
+    for old, new in zip(before, now, strict=False):
+        if old.name != new.name or old.dataset is None or new.dataset is None:
+            continue
+        was, found = old.dataset.files, new.dataset.files
+        for path in sorted({*was, *found}):
+            if was.get(path) != found.get(path):
+                then, now_ = was.get(path, "absent")[:12], found.get(path, "absent")[:12]
+                return (
+                    f"task {old.name} read {old.dataset.repo} {path} with sha256 {then}… (commit "
+                    f"{old.dataset.revision[:12]}), and finds {now_}… now (commit "
+                    f"{new.dataset.revision[:12]}); restore those files to finish the run"
+                )
+    return None

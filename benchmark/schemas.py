@@ -16,14 +16,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 """Bumped when a saved record changes (2: Sample.cached, Manifest.resumed_at; 3: Sample.sent and
 chat_template, ModelInfo.error; 4: Sample.task_params and truncated, TaskInfo.max_tokens, one scoring
 mode per summary row, Manifest.settings; 5: summary rows nest their typed results: shape, step, gains,
 calibration, continuous; 6: Manifest.settings.threads; 7: a model's training checkpoint: hub_id,
 revision and tokens on ModelInfo, Sample and SummaryRow, SummaryRow.shape_over_tokens,
-Manifest.settings.sizes and checkpoints); readers accept older versions and refuse run directories from
-a newer one."""
+Manifest.settings.sizes and checkpoints; 8: TaskInfo.dataset); readers accept older versions and refuse
+run directories from a newer one."""
 
 AnswerType = Literal["number", "choice", "text"]
 ScoringMode = Literal["logprob", "generate"]
@@ -97,6 +97,20 @@ class ModelInfo(Record):
     )
 
 
+class DatasetSource(Record):
+    """Where a published task's items came from: the Hub dataset, the commit its files were read at and
+    each file's sha256 (`tasks/published`)."""
+
+    repo: str = Field(description="Hugging Face Hub dataset id (repo_type dataset), e.g. openai/gsm8k.")
+    config: str | None = Field(default=None, description="Config (subset) of the dataset, where it has one.")
+    splits: list[str] = Field(description="Splits read, in order (their items concatenated).")
+    revision: str = Field(description="The commit the files were read at (the Hub cache's snapshot).")
+    files: dict[str, str] = Field(description="Each data file read (path in the repository) and its sha256.")
+    items: int = Field(description="Items the files hold (all of them, whatever --limit took).")
+    license: str = Field(description="License as the catalog records it (the dataset card's, where seen).")
+    citation: str = Field(description="What to cite for the items.")
+
+
 class TaskInfo(Record):
     """One task of a run, with the version of its prompts, data and scoring."""
 
@@ -110,6 +124,11 @@ class TaskInfo(Record):
         description="Generation budget (tokens) per prompting condition: no item has a larger one "
         "(arithmetic sizes each item's budget to its answer: this is the widest answer's). A chain of "
         "thought that reaches its item's budget before stating an answer is an extraction failure.",
+    )
+    dataset: DatasetSource | None = Field(
+        default=None,
+        description="Published tasks: the Hub dataset, commit and file sha256 the items were read from; "
+        "None for generated tasks and task files.",
     )
 
 

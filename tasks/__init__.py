@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from benchmark.errors import UsageError
@@ -13,8 +14,18 @@ from benchmark.registry import Registry
 from tasks.base import Task
 
 GROUP = "bench.tasks"
-TASKS: Registry[Task] = Registry(GROUP, "task", Task)
-"""The registered tasks by name, in name order; a class is imported at its first lookup."""
+
+
+def _in_code() -> Mapping[str, type[Task]]:
+    """The tasks registered in code: the published datasets of tasks/published/catalog.yaml."""
+    from tasks.published import PublishedTasks
+
+    return PublishedTasks()
+
+
+TASKS: Registry[Task] = Registry(GROUP, "task", Task, builtin=_in_code)
+"""The registered tasks by name, in name order; a class is imported at its first lookup (the published
+tasks, registered in code, when the registry is first listed or looked up)."""
 DEFAULT_SUITE = ["arithmetic", "word_problems", "hindsight_neglect"]
 
 __all__ = [
