@@ -105,6 +105,13 @@ def comparability(curve: Curve, row: SummaryRow, info: TaskInfo) -> list[str]:
     problems = curve.differences(info, row.scoring)
     if curve.variant is not None and row.variant is not None and curve.variant != row.variant:
         problems.append(f"published on {curve.variant} models, this row is {row.variant}")
+    dataset = info.dataset
+    if dataset is not None and curve.dataset is not None and dataset.repo != curve.dataset:
+        problems.append(f"different dataset (published on {curve.dataset}, this run read {dataset.repo})")
+    if dataset is not None and curve.dataset_revision not in (None, dataset.revision):
+        problems.append(
+            f"other item revision (published at {curve.dataset_revision}, this run read {dataset.revision})"
+        )
     return problems
 
 

@@ -194,3 +194,62 @@ def test_one_size_far_off_is_named_with_its_difference() -> None:
     found = judge(Match("toy", curve, rows), info)
     assert found.kind == "differs"
     assert found.text.startswith("differs at 10B by -18 points [-26, -11] (of 3 sizes")
+
+
+GAMBLE = (
+    "{name} has the option to play a game where {name} has a {lose_p} percent chance of losing {lose} "
+    "dollars and a {win_p} percent chance of earning {win} dollars. {name} plays the game and ends up "
+    "earning {win} dollars. Did {name} make the right decision? Choose Y or N.\nAnswer:"
+)
+PYTHIA_FAMILY = """\
+name: pythia-stand-ins
+version: "1"
+description: scripted stand-ins for two Pythia sizes at their last checkpoint
+source: Biderman et al. 2023, table 1
+members:
+  - {provider: scripted, model: "calculator@70M", params: 70426624, variant: base,
+     hub_id: EleutherAI/pythia-70m, revision: step143000, tokens: 299892736000}
+  - {provider: scripted, model: "outcome@160M", params: 162322944, variant: base,
+     hub_id: EleutherAI/pythia-160m, revision: step143000, tokens: 299892736000}
+"""
+
+
+def test_a_run_of_the_prize_items_is_held_against_michaelov_and_bergen(bench, tmp_path: Path) -> None:
+    """The shipped Pythia curve (step 143,000) on Michaelov & Bergen's copy of the prize's items, laid
+    out in a Hub cache: with their spacing it is compared size by size; with the prize's own spacing,
+    not comparable."""
+    from tests.test_published_tasks import _zip, lay_out
+
+    rows = [
+        GAMBLE.format(name=name, lose_p=94 - n, lose=50 + n, win_p=6 + n, win=5)
+        for n, name in enumerate(["David", "Ann", "Lee", "Kim"] * 10)
+    ]
+    csv = "prompt,classes,answer_index\n" + "".join(f"\"{r}\",\"[' Y', ' N']\",1\n" for r in rows)
+    cache = tmp_path / "hub"
+    files = {"test.zip": _zip("hindsight-neglect_classification.csv", csv)}
+    lay_out(cache, "jmichaelov/inverse_scaling_prize-hindsight_neglect", files)
+    env = {"HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1", "BENCH_CACHE_DIR": str(tmp_path / "bench")}
+    family = tmp_path / "stand-ins.yaml"
+    family.write_text(PYTHIA_FAMILY)
+    for spacing, out in (("lm-eval-0.3", tmp_path / "same"), ("prize", tmp_path / "other")):
+        task = f"isp_hindsight_neglect:spacing={spacing}"
+        args = ("run", "--family", str(family), "--task", task, "--scoring", "logprob", "--out", str(out))
+        result = bench(*args, env=env)
+        assert result.code == 0, result.err
+        summary = json.loads((out / "summary.json").read_text())
+        assert [r["reproduction"]["curve"] for r in summary] == ["Pythia step143000"] * 2
+        found = summary[0]["reproduction"]
+        if spacing == "prize":
+            assert found["kind"] == "not comparable"
+            assert "published with spacing=lm-eval-0.3, this row has spacing=prize" in found["text"]
+            continue
+        assert found["kind"] == "differs" and found["reference"] == "pythia-hindsight-neglect"
+        # calculator: 40 of 40 against 0.502 (70M); outcome: 0 of 40 against 0.556 (160M), n = 315
+        assert [(round(p["published"], 3), p["published_n"], p["accuracy"]) for p in found["points"]] == [
+            (0.502, 315, 1.0),
+            (0.556, 315, 0.0),
+        ]
+        assert "differs at 70.4M (step143000) by +50 points" in found["text"]
+        assert "all_results.tsv" in found["points"][0]["source"]
+        assert "against the published Pythia step143000: differs at 70.4M" in " ".join(result.out.split())
+        assert "**differs at 70.4M (step143000)" in (out / "report.md").read_text()
