@@ -411,14 +411,21 @@ def _run_and_report(
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option(
     "--reference",
-    default=None,
-    help="Overlay published curves on the plots (gsm8k-cot, gpt3-arithmetic); never in the statistics.",
+    default="all",
+    show_default=True,
+    help="Published results to draw on the plots and hold the run against (reports/references.yaml): "
+    "all (those whose task matches), none, or one reference's name; never in the run's statistics.",
 )
-def report(run_dir: Path, reference: str | None) -> None:
+def report(run_dir: Path, reference: str) -> None:
     """Rebuild summary.json, summary.csv, report.md and report.html from a run (no model is called)."""
-    from reports.references import load_reference
+    from reports.references import load_reference, load_references
 
-    published = load_reference(reference) if reference else None
+    if reference == "all":
+        published = load_references()
+    elif reference == "none":
+        published = {}
+    else:
+        published = {reference: load_reference(reference)}
     run = RunDir.open(run_dir)
     run.lock()
     try:

@@ -372,6 +372,48 @@ class MetricComparison(Record):
     )
 
 
+class PointCheck(Record):
+    """One size of a run held against the published number for the same model (Hub id and revision)."""
+
+    model: str = Field(description="The run's model label.")
+    params: float = Field(description="Parameters, as the published curve gives them.")
+    revision: str | None = Field(default=None, description="The model's revision (training checkpoint).")
+    tokens: float | None = Field(default=None, description="Training tokens at that revision, if published.")
+    published: float = Field(description="Published accuracy, as a fraction.")
+    published_n: int | None = Field(description="Items the published number was measured on, if known.")
+    source: str = Field(description="Where the published number is printed or stored.")
+    n: int = Field(description="Items this run scored.")
+    correct: int = Field(description="Items this run answered correctly.")
+    accuracy: float = Field(description="This run's accuracy.")
+    ci_low: float = Field(description="Lower end of the run's 95% Wilson interval.")
+    ci_high: float = Field(description="Upper end of the run's 95% Wilson interval.")
+    difference: float = Field(description="Run minus published accuracy.")
+    low: float = Field(
+        description="Lower end of the difference's 95% interval (Newcombe's hybrid score interval when "
+        "published_n is known, else the run's Wilson interval minus the published value)."
+    )
+    high: float = Field(description="Upper end of the difference's 95% interval.")
+    differs: bool = Field(
+        description="The difference's interval at the curve's family-wise level (Bonferroni) excludes 0."
+    )
+
+
+class Reproduction(Record):
+    """Whether a run reproduces a published curve (reports/references.yaml) at the sizes it shares."""
+
+    reference: str = Field(description="Key of the reference in reports/references.yaml.")
+    curve: str = Field(description="Name of the published curve.")
+    kind: Literal["reproduces", "differs", "inconclusive", "not comparable"]
+    text: str = Field(description="The verdict as reports print it.")
+    level: float = Field(description="Confidence level of each size's interval (0.95).")
+    family_level: float = Field(description="Level of each size's interval in the verdict (Bonferroni).")
+    margin: float = Field(description="A reproduction's intervals must lie within ± this of the published.")
+    problems: list[str] = Field(
+        default_factory=list, description="Why the numbers are not comparable (empty when they are)."
+    )
+    points: list[PointCheck] = Field(description="The sizes compared, by size.")
+
+
 class SummaryRow(Record):
     """One row of `summary.json`: accuracy of one model on one task variant under one prompting
     condition and one scoring mode."""
@@ -462,6 +504,11 @@ class SummaryRow(Record):
     )
     continuous: MetricComparison | None = Field(
         default=None, description="Whether digit accuracy rises smoothly where exact match jumps."
+    )
+    reproduction: Reproduction | None = Field(
+        default=None,
+        description="Rows whose model (Hub id and revision) is a point of a published curve on this task: "
+        "whether the run reproduces that curve (reports/reproduction.py).",
     )
     metrics: dict[str, float] = Field(
         default_factory=dict, description="Mean of each continuous measure over the answered items."

@@ -148,9 +148,17 @@ _SHORT_SCORING = {"logprob": "log-prob", "generate": "generated"}
 
 
 def print_tables(rows: list[SummaryRow]) -> None:
+    """The accuracy tables, then each verdict on a published curve (report.md has the sizes)."""
     out = stdout_console()
     for table in per_model_tables(rows):
         out.print(table)
+    seen = set()
+    for row in rows:
+        found = row.reproduction
+        if found is not None and (found.reference, found.curve, row.task, row.prompting) not in seen:
+            seen.add((found.reference, found.curve, row.task, row.prompting))
+            where = f"{task_label(row.task, row.task_params)} · {row.prompting}"
+            out.print(shown(f"{where}, against the published {found.curve}: {found.text}"), highlight=False)
 
 
 def _cell(row: SummaryRow | None) -> str:

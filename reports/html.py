@@ -5,19 +5,21 @@ Everything that comes from a model or a file (labels, task names) is escaped.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from html import escape
 
-from benchmark.schemas import Manifest, Sample, SummaryRow
+from benchmark.schemas import Manifest, Reproduction, Sample, SummaryRow
 from benchmark.sizes import format_size
 from benchmark.variants import condition_label, task_label, variant_label
 from reports.heatmap import Cell, heatmap
 from reports.keys import size_of
-from reports.references import Reference
+from reports.references import Curve, PublishedPoint, Reference
+from reports.reproduction import drawn_curves
 from reports.samples import STYLE as SAMPLES_STYLE
 from reports.samples import SampleBrowser, render_browser
 from reports.svg import Marker, Point, Series, reliability_plot, scaling_plot
 from reports.tables import (
+    REPRODUCTION_COLUMNS,
     Grid,
     VerdictLine,
     checkpoint_grids,
@@ -26,6 +28,8 @@ from reports.tables import (
     group_rows,
     group_title,
     pct,
+    reproduction_cells,
+    reproductions_of,
     size_text,
     verdict_lines,
 )
@@ -43,8 +47,10 @@ def render_html(
     manifest: Manifest,
     rows: list[SummaryRow],
     samples: Iterable[Sample] | SampleBrowser = (),
-    reference: Reference | None = None,
+    references: dict[str, Reference] | None = None,
 ) -> str:
+    """The page; `references` are the published results drawn where their task and prompting match a
+    curve of this run (None or empty: none)."""
     body = [
         f"<h1>bench report</h1><p>Seed {manifest.seed}, limit {manifest.limit}, "
         f"bench {escape(manifest.tool_version)}.</p>"
@@ -63,7 +69,7 @@ def render_html(
         reason = escape(model.error or "")
         body.append(f'<p class="scripted"><strong>Not run: {escape(model.label)}</strong>: {reason}</p>')
     for task in dict.fromkeys(r.task for r in rows):
-        body += _task_section(manifest, [r for r in rows if r.task == task], reference)
+        body += _task_section(manifest, [r for r in rows if r.task == task], references or {})
     body.append(samples.render() if isinstance(samples, SampleBrowser) else render_browser(samples))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -72,7 +78,9 @@ def render_html(
     )
 
 
-def _task_section(manifest: Manifest, task_rows: list[SummaryRow], reference: Reference | None) -> list[str]:
+def _task_section(
+    manifest: Manifest, task_rows: list[SummaryRow], references: dict[str, Reference]
+) -> list[str]:
     """One task's plots (every variant, condition and family a curve of its own) and tables."""
     task = task_rows[0].task
     common, varying = _split_params(task_rows)
@@ -83,7 +91,8 @@ def _task_section(manifest: Manifest, task_rows: list[SummaryRow], reference: Re
     by_params = [r for r in plotted if r.params is not None]
     by_rank = [r for r in plotted if r.params is None and r.size_rank is not None]
     checkpointed = len(plotted) < len(task_rows)
-    published, markers = _published(reference, manifest, task)
+    curves, markers, titles = _published(references, manifest, task_rows)
+    published = [_published_series(c.name, c.points, lambda p: p.params, c) for c in curves]
     if by_params or not (by_rank or checkpointed):
         series = _series(by_params, varying, False) + published
         body.append(scaling_plot(f"{title}: accuracy by model size", series, chance, markers=markers))
@@ -93,11 +102,14 @@ def _task_section(manifest: Manifest, task_rows: list[SummaryRow], reference: Re
                 scaling_plot(f"{title}: digit accuracy by model size", metric, None, y_label="digit accuracy")
             )
     body += _gain_panels(by_params, by_rank, varying, title)
-    if reference is not None and (published or markers):
+    if published or markers:
         body.append(
             '<p class="note">Dashed curves with hollow squares (and dotted vertical lines) are published '
-            f"results ({escape(reference.title)}), drawn for comparison, each with its source in its "
-            "tooltip and in reports/references.yaml; they are not part of this run or its statistics.</p>"
+            f"results ({escape('; '.join(titles))}), drawn for comparison, each with its source in its "
+            "tooltip and in reports/references.yaml; they are not part of this run or its statistics "
+            "(<code>--reference none</code> leaves them out). A curve measured on other items than this "
+            "task's is context, not a check: the verdicts below say which curves this run can be held "
+            "against.</p>"
         )
     if by_rank:
         body.append(
@@ -111,19 +123,44 @@ def _task_section(manifest: Manifest, task_rows: list[SummaryRow], reference: Re
         )
     for group in group_rows(task_rows).values():
         body.append(f"<h3>{escape(group_title(group[0]))}</h3>{_table(group)}")
-        body += _checkpoint_plots(group)
+        body += _checkpoint_plots(group, curves)
         body += _reliability(group)
         verdicts = "".join(f"<li>{_line(line)}</li>" for line in verdict_lines(group))
         if verdicts:
             body.append(f'<ul class="verdicts">{verdicts}</ul>')
+        body += [_reproduction_table(found) for found in reproductions_of(group)]
     return body
 
 
-def _checkpoint_plots(group: list[SummaryRow]) -> list[str]:
+def _checkpoint_plots(group: list[SummaryRow], curves: list[Curve]) -> list[str]:
     """For each checkpointed family of one table: accuracy over size with a line per checkpoint, over
-    training tokens with a line per size, and a size × tokens heatmap."""
+    training tokens with a line per size, and a size × tokens heatmap; published curves measured at
+    training checkpoints overlay the first two (those of this run's revisions and models)."""
     body = []
     for grid in checkpoint_grids(group):
+        revisions = {revision for _, revision in grid.checkpoints}
+        models = {r.hub_id for r in grid.cells.values() if r.hub_id}
+        at_checkpoints = [c for c in curves if any(p.revision in revisions for p in c.points)]
+        over_size = [_published_series(c.name, c.points, lambda p: p.params, c) for c in at_checkpoints]
+        by_model: dict[str, list[tuple[PublishedPoint, Curve]]] = {}
+        for c in at_checkpoints:
+            for p in c.points:
+                if p.model in models and p.tokens is not None:
+                    by_model.setdefault(p.model or "", []).append((p, c))
+        over_tokens = [
+            Series(
+                model.rsplit("/", 1)[-1],
+                sorted(
+                    (
+                        Point(int(p.tokens or 0), p.accuracy, p.accuracy, p.accuracy, c.source_of(p))
+                        for p, c in found
+                    ),
+                    key=lambda q: q.params,
+                ),
+                published=True,
+            )
+            for model, found in by_model.items()
+        ]
         name = f"{group_title(group[0])} · {grid.name}"
         columns = range(len(grid.checkpoints))
         per_checkpoint = [
@@ -140,11 +177,14 @@ def _checkpoint_plots(group: list[SummaryRow]) -> list[str]:
         by_rank = grid.sizes[0][0]
         body += [
             scaling_plot(
-                f"{name}: accuracy by model size, a line per checkpoint", per_checkpoint, chance, by_rank
+                f"{name}: accuracy by model size, a line per checkpoint",
+                per_checkpoint + over_size,
+                chance,
+                by_rank,
             ),
             scaling_plot(
                 f"{name}: accuracy by training tokens, a line per size",
-                per_size,
+                per_size + over_tokens,
                 chance,
                 x_label="training tokens (log scale)",
             ),
@@ -242,36 +282,45 @@ def _curve_name(row: SummaryRow, varying: list[str]) -> str:
 
 
 def _published(
-    reference: Reference | None, manifest: Manifest, task: str
-) -> tuple[list[Series], list[Marker]]:
-    """The reference's curves and marked sizes that match any variant of `task` in this run."""
-    if reference is None:
-        return [], []
-    curves, markers = {}, {}
-    for info in (t for t in manifest.tasks if t.name == task):
-        for curve in reference.curves_for(info):
-            if curve.prompting in info.promptings:
-                curves[curve.name] = curve
-        for m in reference.markers_for(info):
-            markers[(m.at, m.label)] = Marker(m.at, m.label, m.source)
-    series = [
-        Series(
-            curve.name,
-            [
-                Point(
-                    int(p.params),
-                    p.accuracy,
-                    p.accuracy - (p.plus_minus or 0),
-                    p.accuracy + (p.plus_minus or 0),
-                    curve.source_of(p),
-                )
-                for p in curve.points
-            ],  # fmt: skip
-            published=True,
-        )
-        for curve in curves.values()
-    ]
-    return series, list(markers.values())
+    references: dict[str, Reference], manifest: Manifest, task_rows: list[SummaryRow]
+) -> tuple[list[Curve], list[Marker], list[str]]:
+    """The published curves and marked sizes drawn for any variant and condition of the task in this
+    run (`drawn_curves`), and the titles of the references they come from."""
+    task = task_rows[0].task
+    revisions = {r.revision for r in task_rows}
+    curves: dict[tuple[str, str], Curve] = {}
+    markers: dict[tuple[float, str], Marker] = {}
+    titles: dict[str, None] = {}
+    for name, reference in references.items():
+        for info in (t for t in manifest.tasks if t.name == task):
+            for curve in drawn_curves(reference, info, revisions):
+                if curve.prompting in info.promptings:
+                    curves[(name, curve.name)] = curve
+                    titles[reference.title] = None
+            for m in reference.markers_for(info):
+                markers[(m.at, m.label)] = Marker(m.at, m.label, m.source)
+                titles[reference.title] = None
+    return list(curves.values()), list(markers.values()), list(titles)
+
+
+def _published_series(
+    name: str, points: list[PublishedPoint], x: Callable[[PublishedPoint], float], curve: Curve
+) -> Series:
+    """A published curve as a dashed series; a point read off a figure gets its uncertainty as a bar."""
+    return Series(
+        name,
+        [
+            Point(
+                int(x(p)),
+                p.accuracy,
+                p.accuracy - (p.plus_minus or 0),
+                p.accuracy + (p.plus_minus or 0),
+                curve.source_of(p),
+            )
+            for p in points
+        ],
+        published=True,
+    )
 
 
 def _metric_series(rows: list[SummaryRow], varying: list[str], metric: str) -> list[Series]:
@@ -325,3 +374,16 @@ def _table(group: list[SummaryRow]) -> str:
             f"<td class=num>{r.errors}</td><td>{escape(r.scoring)}</td></tr>"
         )
     return f"<table>{head}{''.join(cells)}</table>"
+
+
+def _reproduction_table(found: Reproduction) -> str:
+    """The sizes held against a published curve; each published number's source in its row's tooltip."""
+    head = "<tr>" + "".join(f"<th>{escape(c)}</th>" for c in REPRODUCTION_COLUMNS) + "</tr>"
+    rows = "".join(
+        f'<tr title="{escape(p.source)}">'
+        + "".join(f"<td>{escape(c)}</td>" for c in reproduction_cells(p))
+        + "</tr>"
+        for p in found.points
+    )
+    caption = escape(f"Published curve {found.curve} ({found.reference}), size by size")
+    return f'<table class="reproduction"><caption>{caption}</caption>{head}{rows}</table>'

@@ -5,9 +5,10 @@ from __future__ import annotations
 import html
 import re
 
-from benchmark.schemas import Manifest, SummaryRow
+from benchmark.schemas import Manifest, Reproduction, SummaryRow
 from benchmark.variants import SCORING_NAMES
 from reports.tables import (
+    REPRODUCTION_COLUMNS,
     Grid,
     VerdictLine,
     checkpoint_grids,
@@ -16,6 +17,8 @@ from reports.tables import (
     group_rows,
     group_title,
     pct,
+    reproduction_cells,
+    reproductions_of,
     size_text,
     verdict_lines,
 )
@@ -64,9 +67,25 @@ def render_markdown(manifest: Manifest, rows: list[SummaryRow]) -> str:
         lines.append("")
         lines += [f"- {_line(line)}" for line in verdict_lines(group)]
         lines.append("")
+        for found in reproductions_of(group):
+            lines += _reproduction_table(found)
         for grid in checkpoint_grids(group):
             lines += _grid(grid)
     return "\n".join(lines)
+
+
+def _reproduction_table(found: Reproduction) -> list[str]:
+    """The sizes held against a published curve, each with the published number's source."""
+    lines = [
+        f"Published curve {_cell(found.curve)} ({_cell(found.reference)}), size by size:",
+        "",
+        "| " + " | ".join(REPRODUCTION_COLUMNS) + " |",
+        "|---|---:|---|---:|---|---|---|",
+    ]
+    lines += ["| " + " | ".join(_cell(c) for c in reproduction_cells(p)) + " |" for p in found.points]
+    sources = sorted({p.source for p in found.points})
+    lines += ["", "Source: " + "; ".join(_cell(s) for s in sources), ""]
+    return lines
 
 
 def _grid(grid: Grid) -> list[str]:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from benchmark.schemas import PairedDifference, ShapeVerdict, SummaryRow
+from benchmark.schemas import PairedDifference, PointCheck, Reproduction, ShapeVerdict, SummaryRow
 from benchmark.sizes import format_size
 from benchmark.variants import SCORING_NAMES, VariantKey, condition_label, task_label, variant_key
 
@@ -86,12 +86,57 @@ def verdict_lines(group: list[SummaryRow]) -> list[VerdictLine]:
             lines.append(VerdictLine(f"Continuous measure: {row.continuous.text}."))
     lines += token_verdict_lines(group)
     lines += guidance_lines(group)
+    lines += reproduction_lines(group)
     for row in group:
         if row.calibration is not None:
             found = row.calibration
             text = f"Calibration of {row.model}: Brier {found.brier:.3f}, ECE {found.ece:.3f}."
             lines.append(VerdictLine(text))
     return lines
+
+
+def reproductions_of(group: list[SummaryRow]) -> list[Reproduction]:
+    """The distinct reproduction verdicts of a group's rows (one per published curve), in row order."""
+    found: dict[tuple[str, str], Reproduction] = {}
+    for row in group:
+        if row.reproduction is not None:
+            found.setdefault((row.reproduction.reference, row.reproduction.curve), row.reproduction)
+    return list(found.values())
+
+
+def reproduction_lines(group: list[SummaryRow]) -> list[VerdictLine]:
+    """One line per published curve that the group's models were held against."""
+    lines = []
+    for found in reproductions_of(group):
+        verdict, _, rest = found.text.partition(":")
+        lead = f"Against the published curve {found.curve} ({found.reference}): "
+        lines.append(VerdictLine(lead, verdict, f":{rest}" if rest else ""))
+    return lines
+
+
+REPRODUCTION_COLUMNS = (
+    "model",
+    "params",
+    "revision",
+    "published (items)",
+    "this run [95% CI]",
+    "run − published [95% CI]",
+    "differs",
+)
+
+
+def reproduction_cells(check: PointCheck) -> tuple[str, ...]:
+    """A compared size as table cells, in REPRODUCTION_COLUMNS order."""
+    items = f" ({check.published_n})" if check.published_n else ""
+    return (
+        check.model,
+        format_size(int(check.params)),
+        check.revision or "",
+        f"{pct(check.published)}{items}",
+        f"{pct(check.accuracy)} [{pct(check.ci_low)}, {pct(check.ci_high)}] (n={check.n})",
+        f"{check.difference * 100:+.1f} [{check.low * 100:+.1f}, {check.high * 100:+.1f}] points",
+        "yes" if check.differs else "no",
+    )
 
 
 def _turn(shape: ShapeVerdict, label: Callable[[float], str]) -> str:

@@ -17,15 +17,20 @@ def test_reference_overlay_changes_the_plot_and_nothing_else(bench, tmp_path: Pa
     args = ["run", "--provider", "scripted", "--model", "calculator@1B", "--task", "word_problems"]
     assert bench(*args, "--limit", "4", "--out", str(out)).code == 0
     summary = (out / "summary.json").read_bytes()
-    assert 'class="published"' not in (out / "report.html").read_text()
-
-    result = bench("report", str(out), "--reference", "gsm8k-cot")
-    assert result.code == 0, result.err
-    html = (out / "report.html").read_text()
+    # Drawn by default: GSM8K's published curves as context for bench's own word problems.
     # LaMDA 5+5, GPT-3 4+4, PaLM 3+3 published points, each labelled as published.
+    html = (out / "report.html").read_text()
     assert html.count('class="published"') == 24
     assert "published: PaLM CoT" in html and "Wei et al. 2022" in html
+
+    result = bench("report", str(out), "--reference", "none")
+    assert result.code == 0, result.err
+    assert 'class="published"' not in (out / "report.html").read_text()
     assert (out / "summary.json").read_bytes() == summary  # not mixed into the run's statistics
+
+    assert bench("report", str(out), "--reference", "gsm8k-cot").code == 0
+    assert (out / "report.html").read_text().count('class="published"') == 24
+    assert (out / "summary.json").read_bytes() == summary
 
     arithmetic = tmp_path / "arith"
     args = ["run", "--provider", "scripted", "--task", "arithmetic:digits=3,op=-", "--limit", "3"]
