@@ -34,17 +34,24 @@ class _Strict(Record):
 class PublishedPoint(_Strict):
     """One published number: accuracy at a model size (and, where known, the exact model measured)."""
 
-    params: float = Field(gt=0, description="Parameters of the published model.")
+    params: float = Field(gt=0, allow_inf_nan=False, description="Parameters of the published model.")
     accuracy: float = Field(ge=0, le=1, description="Accuracy as a fraction.")
     source: str | None = Field(default=None, description="Where the number is printed; default: the curve's.")
     plus_minus: float | None = Field(
-        default=None, gt=0, description="Read from a figure: how far off it may be, as a fraction."
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Read from a figure: how far off it may be, as a fraction.",
     )
     model: str | None = Field(default=None, description="Hub id (or name) of the model measured.")
     revision: str | None = Field(default=None, description="The model's revision (e.g. step143000).")
-    tokens: float | None = Field(default=None, gt=0, description="Training tokens at that revision.")
+    tokens: float | None = Field(
+        default=None, gt=0, allow_inf_nan=False, description="Training tokens at that revision."
+    )
     n: int | None = Field(default=None, gt=0, description="Items scored.")
-    se: float | None = Field(default=None, ge=0, description="Standard error as published (a fraction).")
+    se: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="Standard error as published (a fraction)."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -139,7 +146,7 @@ class Marker(_Strict):
 
     task: str
     params: dict[str, str] = Field(default_factory=dict, description="Task parameters it applies to.")
-    at: float = Field(gt=0, description="The size, in parameters.")
+    at: float = Field(gt=0, allow_inf_nan=False, description="The size, in parameters.")
     label: str
     source: str
 

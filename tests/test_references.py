@@ -137,6 +137,26 @@ def test_a_curve_measured_on_a_task_the_reference_does_not_draw_on_is_refused(tm
         load_references(bad)
 
 
+@pytest.mark.parametrize("field", ["params", "tokens", "se"])
+@pytest.mark.parametrize("number", [".inf", "1e400"])
+def test_an_infinite_number_in_the_reference_file_is_refused_in_one_line(
+    tmp_path: Path, field: str, number: str
+) -> None:
+    """`.inf` (and `1e400`, read as infinity) would pass, and a report would fail writing summary.json."""
+    point = {"params": "1e9", "accuracy": "0.5", "model": "m", "revision": "step1"}
+    point |= {"tokens": "1e9", "se": "0.01"}
+    point[field] = number
+    fields = ", ".join(f"{key}: {value}" for key, value in point.items())
+    bad = tmp_path / "references.yaml"
+    bad.write_text(
+        'version: "3"\nreferences:\n  r:\n    title: t\n    tasks: [a]\n    curves:\n'
+        f"      - {{name: c, prompting: plain, source: s, points: [{{{fields}}}]}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(UsageError, match=rf"points\.0\.{field}: Input should be a finite number"):
+        load_references(bad)
+
+
 # --- the generator, on a small clone the test lays out, and on the authors' repository where present ---
 
 
