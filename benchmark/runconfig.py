@@ -218,6 +218,12 @@ def model_specs(
     if families and models:
         raise BenchError("give --model or --family, not both (add models to a family file instead)")
     chosen_sizes, chosen_checkpoints = split_list(sizes), split_list(checkpoints)
+    for flag, given, chosen in (
+        ("--sizes", sizes, chosen_sizes),
+        ("--checkpoints", checkpoints, chosen_checkpoints),
+    ):
+        if given is not None and not chosen:
+            raise BenchError(f"{flag} {given!r} names nothing; give comma-separated values, or leave it out")
     if not families:
         if chosen_sizes or chosen_checkpoints:
             raise BenchError("--sizes and --checkpoints choose members of a --family; give --family NAME")

@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from benchmark.errors import UsageError
+from benchmark.prompting import PROMPTINGS
 from benchmark.schemas import Record, TaskInfo, first_problem
+from benchmark.yamlfile import check_duplicate_keys
 
 FILE = Path(__file__).with_name("references.yaml")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where built: the file is ~2,000 lines
@@ -81,6 +83,14 @@ class Curve(_Strict):
 
     name: str
     prompting: str = Field(description="The prompting condition of ours it corresponds to.")
+
+    @field_validator("prompting")
+    @classmethod
+    def _known_prompting(cls, value: str) -> str:
+        if value not in PROMPTINGS:
+            raise ValueError(f"unknown prompting {value!r}; one of: {', '.join(PROMPTINGS)}")
+        return value
+
     params: dict[str, str] = Field(
         default_factory=dict, description="Task parameters a row must have for the curve to be drawn on it."
     )
@@ -196,12 +206,22 @@ class ReferenceFile(_Strict):
 
 
 def load_references(path: Path = FILE) -> dict[str, Reference]:
-    """Every reference of the file, by name."""
+    """Every reference of the file, by name; a key given twice in one mapping is an error (PyYAML would
+    keep the last silently, dropping a reference or changing a number)."""
     try:
-        data = ReferenceFile.model_validate(yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER))
+        text = path.read_text(encoding="utf-8")
+        root = yaml.compose(text, Loader=_LOADER)
+        if root is not None:
+            check_duplicate_keys(path, root)
+        data = ReferenceFile.model_validate(yaml.load(text, Loader=_LOADER))
     except ValidationError as exc:
         raise UsageError(f"{path}: not a valid reference file ({first_problem(exc)})") from None
-    except (OSError, yaml.YAMLError) as exc:
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UsageError(f"{where}: not a valid reference file ({problem})") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise UsageError(f"{path}: not a valid reference file ({str(exc).splitlines()[0]})") from None
     return data.references
 
@@ -209,5 +229,7 @@ def load_references(path: Path = FILE) -> dict[str, Reference]:
 def load_reference(name: str) -> Reference:
     references = load_references()
     if name not in references:
-        raise UsageError(f"unknown reference {name!r}; choose one of: {', '.join(sorted(references))}")
+        raise UsageError(
+            f"unknown reference {name!r}; choose all, none or one of: {', '.join(sorted(references))}"
+        )
     return references[name]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Literal
 
 from benchmark.schemas import Manifest, PointCheck, Reproduction, SummaryRow, TaskInfo
@@ -116,14 +117,20 @@ def comparability(curve: Curve, row: SummaryRow, info: TaskInfo) -> list[str]:
 
 
 def difference_interval(
-    correct: int, n: int, published: float, published_n: int | None, level: float
+    correct: int, n: int, published: float, published_n: int | None, level: float, se: float | None = None
 ) -> tuple[float, float]:
     """Run accuracy minus the published accuracy: Newcombe's hybrid score interval when the published
-    number's item count is known, else the run's Wilson interval minus the published value."""
+    number's item count is known; else, where the publication gives a standard error, the same
+    combination (MOVER) of the run's Wilson interval with the published value ± z·se; else the run's
+    Wilson interval minus the published value (taken as exact)."""
     low1, high1 = wilson_interval(correct, n, level)
     p1 = correct / n
     if published_n is None:
-        return (low1 - published, high1 - published)
+        if se is None:
+            return (low1 - published, high1 - published)
+        half = float(NormalDist().inv_cdf((1 + level) / 2)) * se
+        d = p1 - published
+        return (d - math.hypot(p1 - low1, half), d + math.hypot(high1 - p1, half))
     k2 = min(published_n, max(0, round(published * published_n)))
     low2, high2 = wilson_interval(k2, published_n, level)
     d = p1 - published
@@ -137,13 +144,21 @@ def judge(match: Match, info: TaskInfo) -> Reproduction:
     """The verdict on one published curve from the run's rows that match its points."""
     curve = match.curve
     problems = sorted({p for row, _ in match.rows for p in comparability(curve, row, info)})
+    claimed: dict[int, list[str]] = {}
+    for row, point in match.rows:
+        claimed.setdefault(id(point), []).append(row.model)
+    problems += [
+        f"{' and '.join(models)} are the same published model (one Hub id and revision)"
+        for models in claimed.values()
+        if len(models) > 1
+    ]
     k = len(match.rows)
     strict = 1 - (1 - LEVEL) / k
     checks = []
     for row, point in sorted(match.rows, key=lambda m: (m[1].params, m[1].tokens or 0)):
         published_n = point.n or curve.n
-        low, high = difference_interval(row.correct, row.n, point.accuracy, published_n, LEVEL)
-        s_low, s_high = difference_interval(row.correct, row.n, point.accuracy, published_n, strict)
+        low, high = difference_interval(row.correct, row.n, point.accuracy, published_n, LEVEL, point.se)
+        s_low, s_high = difference_interval(row.correct, row.n, point.accuracy, published_n, strict, point.se)
         checks.append(
             PointCheck(
                 model=row.model,
@@ -164,7 +179,9 @@ def judge(match: Match, info: TaskInfo) -> Reproduction:
                 differs=s_low > 0 or s_high < 0,
             )
         )
-    kind, text = _verdict(checks, problems, strict)
+    kind, text = _verdict(checks, problems, strict, len(curve.points))
+    if kind != "not comparable":
+        text += _coverage(checks, curve)
     return Reproduction(
         reference=match.reference,
         curve=curve.name,
@@ -181,7 +198,7 @@ def judge(match: Match, info: TaskInfo) -> Reproduction:
 Kind = Literal["reproduces", "differs", "inconclusive", "not comparable"]
 
 
-def _verdict(checks: list[PointCheck], problems: list[str], strict: float) -> tuple[Kind, str]:
+def _verdict(checks: list[PointCheck], problems: list[str], strict: float, total: int) -> tuple[Kind, str]:
     sizes = f"{len(checks)} size{'s' if len(checks) != 1 else ''}"
     if problems:
         return "not comparable", "not comparable: " + "; ".join(problems)
@@ -200,10 +217,30 @@ def _verdict(checks: list[PointCheck], problems: list[str], strict: float) -> tu
             f"inconclusive: no size differs, but the intervals reach ±{widest * 100:.0f} points, wider than "
             f"the ±{MARGIN * 100:.0f} a reproduction needs (n = {min(c.n for c in checks)}{more})"
         )
+    what = "the published curve" if len(checks) >= total else f"the published numbers of the {sizes} run"
     return "reproduces", (
-        f"reproduces the published curve: at all {sizes} the difference's 95% interval lies within "
+        f"reproduces {what}: at all {sizes} the difference's 95% interval lies within "
         f"±{MARGIN * 100:.0f} points and none differs"
     )
+
+
+def _coverage(checks: list[PointCheck], curve: Curve) -> str:
+    """What the verdict does not speak for: published sizes the run left out, items it did not score."""
+    notes = []
+    if len(checks) < len(curve.points):
+        run = ", ".join(_at(c) for c in checks)
+        notes.append(
+            f"only {len(checks)} of the curve's {len(curve.points)} published sizes were run ({run}): "
+            "the verdict says nothing of the others, nor of the curve's shape"
+        )
+    subset = [c for c in checks if c.published_n is not None and c.n < c.published_n]
+    if subset:
+        fewest = min(subset, key=lambda c: c.n)
+        notes.append(
+            f"this run scored {fewest.n} of the {fewest.published_n} items the published numbers used "
+            "(--limit): the first ones, which need not be like the rest"
+        )
+    return "".join(f"; {note}" for note in notes)
 
 
 def _at(check: PointCheck) -> str:

@@ -126,6 +126,8 @@ def test_sizes_and_checkpoints_take_a_subset_of_either_axis() -> None:
         (("--family", "pythia-checkpoints", "--checkpoints", "step3"), ["step3", "step2000, step4000"]),
         (("--family", "pythia", "--checkpoints", "step2000"), ["pythia has no checkpoints"]),
         (("--provider", "scripted", "--sizes", "70M"), ["--family"]),
+        (("--family", "pythia-checkpoints", "--sizes", ","), ["--sizes ','", "names nothing"]),
+        (("--family", "pythia-checkpoints", "--checkpoints", " "), ["--checkpoints ' '", "names nothing"]),
     ],
 )
 def test_a_bad_subset_is_one_line_naming_the_valid_values(

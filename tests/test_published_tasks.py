@@ -419,3 +419,22 @@ def test_an_unreachable_hub_leaves_the_cache_to_answer(bench, env, tmp_path: Pat
     args = ("run", "--provider", "scripted", "--task", "isp_hindsight_neglect", "--limit", "2")
     cached = bench(*args, "--out", str(tmp_path / "b"), env=online)
     assert cached.code == 0, cached.err
+
+
+def test_a_data_file_that_is_not_a_regular_file_is_never_read(env) -> None:
+    """A link in the cache to a device (or a folder) would be read forever (/dev/zero) or fail oddly."""
+    snapshot = lay_out(
+        Path(env["HF_HUB_CACHE"]), "ChilleD/MultiArith", {"test.json": MULTIARITH_TEST.encode()}
+    )
+    (snapshot / "train.json").symlink_to("/dev/zero")
+    with pytest.raises(UsageError, match=r"train.json is not a regular file; delete it from the cache"):
+        task("multiarith").instances(0, None, "plain")
+
+
+def test_a_key_given_twice_in_the_catalog_is_one_line(tmp_path: Path) -> None:
+    from tasks.published.catalog import Catalog, _read
+
+    bad = tmp_path / "catalog.yaml"
+    bad.write_text("tasks: []\ntasks: []\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"catalog.yaml:2: duplicate key 'tasks'"):
+        _read(bad, Catalog)

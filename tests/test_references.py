@@ -157,6 +157,45 @@ def test_an_infinite_number_in_the_reference_file_is_refused_in_one_line(
         load_references(bad)
 
 
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        # PyYAML keeps the last of two keys: a reference silently dropped, or a number silently changed
+        (
+            "  r:\n    title: t\n    tasks: [a]\n  r:\n    title: u\n    tasks: [a]\n",
+            r":6: duplicate key 'r'",
+        ),
+        (
+            "  r:\n    title: t\n    tasks: [a]\n    curves:\n"
+            "      - {name: c, prompting: plain, source: s,\n"
+            "         points: [{params: 1e9, accuracy: 0.5, accuracy: 0.9}]}\n",
+            r":8: duplicate key 'accuracy'",
+        ),
+        (
+            "  r: {title: t, tasks: [a]\n",
+            r"references.yaml:4: not a valid reference file \(did not find expected",
+        ),
+        (
+            "  r:\n    title: t\n    tasks: [a]\n    curves:\n"
+            "      - {name: c, prompting: plainn, source: s, points: [[1e9, 0.5]]}\n",
+            r"unknown prompting 'plainn'",
+        ),
+    ],
+)
+def test_a_duplicate_key_a_syntax_error_or_an_unknown_prompting_is_one_line(
+    tmp_path: Path, text: str, reason: str
+) -> None:
+    bad = tmp_path / "references.yaml"
+    bad.write_text('version: "3"\nreferences:\n' + text, encoding="utf-8")
+    with pytest.raises(UsageError, match=reason):
+        load_references(bad)
+
+
+def test_an_unknown_reference_names_all_and_none_too() -> None:
+    with pytest.raises(UsageError, match="choose all, none or one of: gpt3-arithmetic"):
+        load_reference("no-such-reference")
+
+
 # --- the generator, on a small clone the test lays out, and on the authors' repository where present ---
 
 

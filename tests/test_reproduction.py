@@ -4,6 +4,7 @@ with its interval, and a verdict for the curve (reports/reproduction.py)."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -253,3 +254,65 @@ def test_a_run_of_the_prize_items_is_held_against_michaelov_and_bergen(bench, tm
         assert "all_results.tsv" in found["points"][0]["source"]
         assert "against the published Pythia step143000: differs at 70.4M" in " ".join(result.out.split())
         assert "**differs at 70.4M (step143000)" in (out / "report.md").read_text()
+
+
+def test_a_run_of_some_published_sizes_speaks_only_for_those(bench, tmp_path: Path) -> None:
+    run_dir = run(bench, tmp_path, "calculator", "outcome", limit=200)
+    small_only = reference()
+    found = verdicts(run_dir, small_only)["toy/small"]
+    assert found is not None and found["kind"] == "reproduces"  # both sizes, 200 of 315 items
+    assert "this run scored 200 of the 315 items the published numbers used (--limit)" in found["text"]
+    family = tmp_path / "one.yaml"
+    family.write_text("\n".join(FAMILY.format(small="calculator", large="outcome").splitlines()[:7]) + "\n")
+    out = tmp_path / "one"
+    args = (
+        "run",
+        "--family",
+        str(family),
+        "--task",
+        "hindsight_neglect",
+        "--scoring",
+        "logprob",
+        "--prompting",
+        "plain",
+    )
+    assert bench(*args, "--limit", "200", "--out", str(out)).code == 0
+    found = verdicts(RunDir.open(out), small_only)["toy/small"]
+    assert found is not None and found["kind"] == "reproduces"
+    assert found["text"].startswith("reproduces the published numbers of the 1 size run:")
+    assert "only 1 of the curve's 2 published sizes were run (70M (step9))" in found["text"]
+    assert "published curve:" not in found["text"]
+
+
+def test_two_models_of_a_run_cannot_both_be_one_published_model(bench, tmp_path: Path) -> None:
+    family = tmp_path / "twins.yaml"
+    family.write_text(FAMILY.format(small="calculator", large="outcome").replace("toy/large", "toy/small"))
+    out = tmp_path / "twins"
+    args = (
+        "run",
+        "--family",
+        str(family),
+        "--task",
+        "hindsight_neglect",
+        "--scoring",
+        "logprob",
+        "--prompting",
+        "plain",
+    )
+    assert bench(*args, "--limit", "40", "--out", str(out)).code == 0
+    found = verdicts(RunDir.open(out), reference())["toy/small"]
+    assert found is not None and found["kind"] == "not comparable"
+    assert (
+        "scripted:calculator@70M@step9 and scripted:outcome@1B@step9 are the same published model"
+        in (found["text"])
+    )
+
+
+def test_a_published_standard_error_widens_the_interval_like_an_item_count() -> None:
+    """OPT-2.7B's numbers come with a standard error and no item count: the published value is not exact."""
+    exact = difference_interval(10, 20, 0.25, None, 0.95)
+    low, high = difference_interval(10, 20, 0.25, None, 0.95, se=0.05)
+    z = 1.959964
+    assert low == pytest.approx(0.25 - math.hypot(0.5 - 0.2993, z * 0.05), abs=1e-4)
+    assert high == pytest.approx(0.25 + math.hypot(0.7007 - 0.5, z * 0.05), abs=1e-4)
+    assert low < exact[0] and high > exact[1]

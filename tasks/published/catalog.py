@@ -11,7 +11,7 @@ from pydantic import Field, ValidationError
 
 from benchmark.errors import UsageError
 from benchmark.schemas import AnswerType, Record, first_problem
-from benchmark.yamlfile import read_yaml
+from benchmark.yamlfile import check_duplicate_keys, read_yaml
 
 CATALOG = Path(__file__).with_name("catalog.yaml")
 EXEMPLARS = Path(__file__).with_name("exemplars.yaml")
@@ -83,7 +83,9 @@ def _read(path: Path, model: type[Catalog] | type[Exemplars]) -> Catalog | Exemp
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise UsageError(f"{path}: cannot read the catalog ({error.strerror})") from None
-    _, data = read_yaml(path, text)
+    root, data = read_yaml(path, text)
+    if root is not None:
+        check_duplicate_keys(path, root)
     try:
         return model.model_validate(data)
     except ValidationError as error:

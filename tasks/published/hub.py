@@ -141,6 +141,9 @@ def locate(entry: CatalogEntry, folder: Path) -> Snapshot:
                 f"{entry.name}: {entry.repo} at {folder.name} has no file for split {split.name!r} "
                 f"(tried {', '.join(split.patterns)}); it has: {listed}"
             )
+    for name in (n for names in files.values() for n in names):
+        if not (folder / name).resolve().is_file():  # a link to a device or a folder: never read it
+            raise UsageError(f"{entry.name}: {folder / name} is not a regular file; delete it from the cache")
     return Snapshot(folder.name, folder, files)
 
 

@@ -18,8 +18,9 @@ from tasks.formats import _INTEGER, Item, PrizeRecord, Text, UserRecord, fail, v
 from tasks.published.catalog import Reader
 from tasks.readers import json_lines, loads, read_prize_csv
 
-MAX_MEMBER_BYTES = 512 * 1024 * 1024
-"""The largest file bench unpacks from a zip (the prize's largest task, sig-figs, is a few MB)."""
+MAX_MEMBER_BYTES = 64 * 1024 * 1024
+"""The largest file bench unpacks from a zip (the prize's largest task, sig-figs, is a few MB): the
+limit bounds what a small archive can make bench hold in memory."""
 
 Rows = list[tuple[int, dict[str, Any]]]
 
@@ -165,7 +166,12 @@ def _unzip(path: Path) -> tuple[str, bytes]:
                 fail(path, 1, f"expected one CSV or JSON file in the archive, found: {names}")
             [member] = members
             if member.file_size > MAX_MEMBER_BYTES:
-                fail(path, 1, f"{member.filename} unpacks to {member.file_size} bytes, over the limit")
+                fail(
+                    path,
+                    1,
+                    f"{member.filename} unpacks to {member.file_size} bytes, over the limit of "
+                    f"{MAX_MEMBER_BYTES} bytes",
+                )
             return member.filename, archive.read(member)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError) as error:
         fail(path, 1, f"not a readable zip archive ({str(error)[:80] or type(error).__name__})")
