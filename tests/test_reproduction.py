@@ -316,3 +316,37 @@ def test_a_published_standard_error_widens_the_interval_like_an_item_count() -> 
     assert low == pytest.approx(0.25 - math.hypot(0.5 - 0.2993, z * 0.05), abs=1e-4)
     assert high == pytest.approx(0.25 + math.hypot(0.7007 - 0.5, z * 0.05), abs=1e-4)
     assert low < exact[0] and high > exact[1]
+
+
+CHECKPOINTS_FAMILY = """\
+name: pythia-70m-checkpoints
+version: "1"
+description: scripted stand-ins for Pythia-70M at two checkpoints
+source: Biderman et al. 2023, table 1
+members:
+  - {provider: scripted, model: "calculator@70M", params: 70426624, variant: base,
+     hub_id: EleutherAI/pythia-70m, revision: step2000, tokens: 4194304000}
+  - {provider: scripted, model: "calculator@70M", params: 70426624, variant: base,
+     hub_id: EleutherAI/pythia-70m, revision: step143000, tokens: 299892736000}
+"""
+
+
+def test_the_published_grid_overlays_a_checkpointed_run(bench, tmp_path: Path) -> None:
+    """Michaelov & Bergen's curves at the run's checkpoints over size, and the run's model over training
+    tokens, drawn as published beside the run's own lines; another task's curves are not drawn."""
+    family = tmp_path / "checkpoints.yaml"
+    family.write_text(CHECKPOINTS_FAMILY)
+    out = tmp_path / "run"
+    args = ("run", "--family", str(family), "--task", "hindsight_neglect", "--prompting", "plain")
+    result = bench(*args, "--scoring", "logprob", "--limit", "5", "--out", str(out))
+    assert result.code == 0, result.err
+    html = (out / "report.html").read_text()
+    # over size: the published curve of each checkpoint the run has (8 sizes each), and no other
+    assert "published: Pythia step2000" in html and "published: Pythia step143000" in html
+    assert "published: Pythia step4000" not in html and "published: Pythia step128000" not in html
+    # over training tokens: the run's own model, published at both of the run's checkpoints
+    assert "published: pythia-70m" in html
+    assert "published: pythia-160m" not in html  # not a model of this run
+    assert "memo" not in html.lower()  # the memo-trap reference is another task's
+    summary = json.loads((out / "summary.json").read_text())
+    assert {r["reproduction"]["kind"] for r in summary} == {"not comparable"}  # bench's own items
