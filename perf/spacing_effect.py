@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 from machine import cpu
@@ -69,8 +70,12 @@ def lay_out(cache: Path, data: bytes) -> None:
     (snapshot / "test.zip").symlink_to(Path("../../blobs") / blob.name)
 
 
-def run(args: argparse.Namespace, work: Path) -> dict[str, dict[str, bool]]:
-    """Correctness of each item under each spacing, from one bench run with both variants."""
+Outcome = tuple[bool, str, float]
+"""An item under one spacing: correct, the class the model chose, log-prob margin of the right class."""
+
+
+def run(args: argparse.Namespace, work: Path) -> dict[str, dict[str, Outcome]]:
+    """Each item under each spacing, from one bench run with both variants."""
     env = {**os.environ, "HF_HUB_CACHE": str(work / "hub"), "HF_HUB_OFFLINE": "1"}
     env["BENCH_CACHE_DIR"] = str(work / "bench-cache")
     out = work / "run"
@@ -82,11 +87,15 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, dict[str, bool]]:
     result = subprocess.run([*command, "--out", str(out)], env=env, capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"bench run failed ({result.returncode}): {result.stderr.strip().splitlines()[-1:]}")
-    correct: dict[str, dict[str, bool]] = {"prize": {}, "lm-eval-0.3": {}}
+    found: dict[str, dict[str, Outcome]] = {"prize": {}, "lm-eval-0.3": {}}
     for line in (out / "samples.jsonl").read_text().splitlines():
         sample = json.loads(line)
-        correct[sample["task_params"]["spacing"]][sample["item_id"]] = sample["correct"]
-    return correct
+        scores = sample["class_logprobs"] or {}
+        right = scores.get(sample["target"], 0.0)
+        margin = right - max((v for k, v in scores.items() if k != sample["target"]), default=right)
+        chosen = (sample["extracted"] or "").strip()
+        found[sample["task_params"]["spacing"]][sample["item_id"]] = (sample["correct"], chosen, margin)
+    return found
 
 
 def main() -> None:
@@ -109,17 +118,26 @@ def main() -> None:
         work = Path(folder)
         lay_out(work / "hub", data)
         correct = run(args, work)
-    items = sorted(set(correct["prize"]) & set(correct["lm-eval-0.3"]))
-    prize = sum(correct["prize"][i] for i in items)
-    theirs = sum(correct["lm-eval-0.3"][i] for i in items)
-    gained = sum(correct["lm-eval-0.3"][i] and not correct["prize"][i] for i in items)
-    lost = sum(correct["prize"][i] and not correct["lm-eval-0.3"][i] for i in items)
+    if not correct["prize"]:
+        sys.exit("no items were scored")
+    ours, theirs = correct["prize"], correct["lm-eval-0.3"]
+    items = sorted(set(ours) & set(theirs))
     load = os.getloadavg()[0]
     print(f"machine: {cpu()}; load average {load:.2f}")
     print(f"model: {args.provider} {args.model or '(default)'}; {len(items)} items")
-    print(f"spacing=prize        {prize}/{len(items)} = {prize / len(items):.1%}")
-    print(f"spacing=lm-eval-0.3  {theirs}/{len(items)} = {theirs / len(items):.1%}")
+    for name, found in (("prize", ours), ("lm-eval-0.3", theirs)):
+        right = sum(found[i][0] for i in items)
+        chosen = Counter(found[i][1] for i in items).most_common(3)
+        margin = sum(found[i][2] for i in items) / len(items)
+        print(
+            f"spacing={name:<12} {right}/{len(items)} = {right / len(items):.1%}; classes chosen {chosen}; "
+            f"mean log-prob margin of the right class {margin:+.3f}"
+        )
+    gained = sum(theirs[i][0] and not ours[i][0] for i in items)
+    lost = sum(ours[i][0] and not theirs[i][0] for i in items)
+    shift = sum(abs(theirs[i][2] - ours[i][2]) for i in items) / len(items)
     print(f"answers changed: {gained + lost} ({gained} right only with lm-eval-0.3, {lost} only with prize)")
+    print(f"mean |change| of the right class's log-prob margin: {shift:.3f} nats")
 
 
 if __name__ == "__main__":
