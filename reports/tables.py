@@ -108,9 +108,11 @@ def reproduction_lines(group: list[SummaryRow]) -> list[VerdictLine]:
     """One line per published curve that the group's models were held against."""
     lines = []
     for found in reproductions_of(group):
-        verdict, _, rest = found.text.partition(":")
         lead = f"Against the published curve {found.curve} ({found.reference}): "
-        lines.append(VerdictLine(lead, verdict, f":{rest}" if rest else ""))
+        if found.text.startswith(found.kind):  # the verdict's word in bold, the reasons after it
+            lines.append(VerdictLine(lead, found.kind, found.text[len(found.kind) :]))
+        else:
+            lines.append(VerdictLine(lead + found.text))
     return lines
 
 

@@ -86,7 +86,7 @@ def test_a_family_that_scores_the_published_numbers_reproduces_the_curve(bench, 
     # 60 of 60 against 315 of 315: the run's Wilson interval reaches 94.0%, so the difference reaches -6
     assert small["points"][0]["low"] == pytest.approx(-0.0602, abs=5e-4)
     report = (run_dir.path / "report.md").read_text()
-    assert "Against the published curve Toy step9 (toy): **reproduces the published curve**" in report
+    assert "Against the published curve Toy step9 (toy): **reproduces** the published curve:" in report
     assert "| scripted:calculator@70M@step9 | 70M | step9 | 100.0% (315) |" in report
     html = (run_dir.path / "report.html").read_text()
     assert 'class="reproduction"' in html and "published: Toy step9" in html
@@ -253,7 +253,7 @@ def test_a_run_of_the_prize_items_is_held_against_michaelov_and_bergen(bench, tm
         assert "differs at 70.4M (step143000) by +50 points" in found["text"]
         assert "all_results.tsv" in found["points"][0]["source"]
         assert "against the published Pythia step143000: differs at 70.4M" in " ".join(result.out.split())
-        assert "**differs at 70.4M (step143000)" in (out / "report.md").read_text()
+        assert "**differs** at 70.4M (step143000)" in (out / "report.md").read_text()
 
 
 def test_a_run_of_some_published_sizes_speaks_only_for_those(bench, tmp_path: Path) -> None:
