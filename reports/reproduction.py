@@ -5,8 +5,10 @@ The statistics, per matched size:
 - the run's accuracy with its 95% Wilson interval;
 - run minus published with a 95% interval: Newcombe's hybrid score interval for two independent
   proportions (Newcombe 1998, method 10) where the published number says on how many items it was
-  measured, else the run's Wilson interval shifted by the published number (the published value taken
-  as exact);
+  measured; else, where it gives a standard error, the run's Wilson interval combined the same way with
+  the published value ± z·se; else the run's Wilson interval shifted by the published number (the
+  published value taken as exact). The published per-item outcomes are not known, so the two are taken
+  as independent samples even on the same items: conservative, since paired outcomes would be closer;
 - the verdict speaks for the whole curve, so a size "differs" only where the difference's interval at
   the Bonferroni-adjusted level (1 - 0.05/k for k sizes) excludes 0: eight sizes each at 95% would call
   a perfect reproduction "different" at some size one time in three.
@@ -30,6 +32,7 @@ from typing import Literal
 from benchmark.schemas import Manifest, PointCheck, Reproduction, SummaryRow, TaskInfo
 from benchmark.sizes import format_size
 from benchmark.stats import wilson_interval
+from benchmark.variants import VariantKey, variant_key
 from reports.references import Curve, PublishedPoint, Reference
 
 LEVEL = 0.95
@@ -63,7 +66,7 @@ def reproductions(
     the verdict on that curve (the first matching curve in file order)."""
     infos = {(t.name, tuple(sorted(t.params.items()))): t for t in tasks}
     out: dict[int, Reproduction] = {}
-    groups: dict[tuple[str, int, str], list[int]] = {}
+    groups: dict[tuple[str, int, Group], list[int]] = {}
     for index, row in enumerate(rows):
         info = infos.get((row.task, tuple(sorted(row.task_params.items()))))
         if info is None or row.n == 0:
@@ -85,10 +88,12 @@ def reproductions(
     return out
 
 
-def _row_group(row: SummaryRow) -> str:
-    """Rows judged together against one curve: same task variant, prompting and scoring mode."""
-    params = ",".join(f"{k}={v}" for k, v in sorted(row.task_params.items()))
-    return f"{row.task}\x1f{params}\x1f{row.prompting}\x1f{row.scoring}"
+Group = tuple[str, VariantKey, str, str, str]
+
+
+def _row_group(row: SummaryRow) -> Group:
+    """Rows judged together against one curve: same task variant, prompting, scoring mode and family."""
+    return (row.task, variant_key(row.task_params), row.prompting, row.scoring, row.family or "")
 
 
 def point_of(curve: Curve, row: SummaryRow) -> PublishedPoint | None:
