@@ -37,6 +37,16 @@ def default_run_path(root: Path = Path("runs"), prefix: str = "") -> Path:
     return path
 
 
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, read a megabyte at a time (a model file's or a dataset file's identity,
+    for the manifest); OSError as open and read raise it."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write a whole file so that a reader sees the old or the new content, never a half.
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import typing
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -58,6 +58,31 @@ def problem_path(error: ValidationError) -> tuple[int | str, ...]:
     return tuple(error.errors(include_url=False)[0]["loc"])
 
 
+HubId = Annotated[
+    str | None,
+    Field(
+        description="The Hugging Face Hub model this is (org/name, without a revision), for matching "
+        "published results; None when unknown (a local file, an API model, runs before schema 7)."
+    ),
+]
+Revision = Annotated[
+    str | None,
+    Field(
+        description="The Hub revision (training checkpoint) asked for, e.g. step143000; None: the "
+        "repository's default (main) or no revision. The commit it resolved to is in details."
+    ),
+]
+Tokens = Annotated[
+    float | None,
+    Field(
+        description="Training tokens the model had seen at this revision (a family file states it); "
+        "None when not stated: the model is on no training-tokens axis."
+    ),
+]
+"""A model's identity for matching published results and its place on the training-tokens axis: the
+same three fields, described once, in ModelInfo, Sample and SummaryRow."""
+
+
 class ModelInfo(Record):
     """One model (one size) of a run."""
 
@@ -75,21 +100,9 @@ class ModelInfo(Record):
     family: str | None = Field(default=None, description="Model family (from --family), if any.")
     variant: str | None = Field(default=None, description="base or instruct, where the family says.")
     size_rank: int | None = Field(default=None, description="Size rank where sizes are undisclosed.")
-    hub_id: str | None = Field(
-        default=None,
-        description="The Hugging Face Hub model this is (org/name, without a revision), for matching "
-        "published results; None when unknown (a local file, an API model, runs before schema 7).",
-    )
-    revision: str | None = Field(
-        default=None,
-        description="The Hub revision (training checkpoint) asked for, e.g. step143000; None: the "
-        "repository's default (main) or no revision. The commit it resolved to is in details.",
-    )
-    tokens: float | None = Field(
-        default=None,
-        description="Training tokens the model had seen at this revision (a family file states it); "
-        "None when not stated: the model is on no training-tokens axis.",
-    )
+    hub_id: HubId = None
+    revision: Revision = None
+    tokens: Tokens = None
     error: str | None = Field(
         default=None,
         description="Why this size was not run (it cannot fit in memory); None when it ran. The sweep "
@@ -240,21 +253,9 @@ class Sample(Record):
     family: str | None = Field(default=None, description="Model family, if any.")
     variant: str | None = Field(default=None, description="base or instruct, where known.")
     size_rank: int | None = Field(default=None, description="Size rank where sizes are undisclosed.")
-    hub_id: str | None = Field(
-        default=None,
-        description="The Hugging Face Hub model this is (org/name, without a revision), for matching "
-        "published results; None when unknown (a local file, an API model, runs before schema 7).",
-    )
-    revision: str | None = Field(
-        default=None,
-        description="The Hub revision (training checkpoint) asked for, e.g. step143000; None: the "
-        "repository's default (main) or no revision. The commit it resolved to is in details.",
-    )
-    tokens: float | None = Field(
-        default=None,
-        description="Training tokens the model had seen at this revision (a family file states it); "
-        "None when not stated: the model is on no training-tokens axis.",
-    )
+    hub_id: HubId = None
+    revision: Revision = None
+    tokens: Tokens = None
     task: str = Field(description="Task name.")
     task_params: dict[str, str] = Field(
         default_factory=dict,
@@ -429,21 +430,9 @@ class SummaryRow(Record):
     family: str | None = None
     variant: str | None = None
     size_rank: int | None = None
-    hub_id: str | None = Field(
-        default=None,
-        description="The Hugging Face Hub model this is (org/name, without a revision), for matching "
-        "published results; None when unknown (a local file, an API model, runs before schema 7).",
-    )
-    revision: str | None = Field(
-        default=None,
-        description="The Hub revision (training checkpoint) asked for, e.g. step143000; None: the "
-        "repository's default (main) or no revision. The commit it resolved to is in details.",
-    )
-    tokens: float | None = Field(
-        default=None,
-        description="Training tokens the model had seen at this revision (a family file states it); "
-        "None when not stated: the model is on no training-tokens axis.",
-    )
+    hub_id: HubId = None
+    revision: Revision = None
+    tokens: Tokens = None
     n: int = Field(description="Items scored.")
     correct: int = Field(description="Items answered correctly.")
     accuracy: float | None = Field(description="correct / n; None when no item was answered.")

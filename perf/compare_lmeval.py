@@ -512,11 +512,12 @@ def _engine_and_run(items: int, chosen: list[str], out: Path) -> tuple[Engine, d
     throughput = prompt_throughput(llm, texts)
     f32: dict[str, float] = {}
     if any(w != "arith" for w in chosen):  # bench --weights f32 runs beside the default ones
-        from providers.llama_engine import dequantized, file_digest
+        from benchmark.rundir import file_sha256
+        from providers.llama_engine import dequantized
         from providers.local import F32_KV
 
         start = time.perf_counter()
-        f32_file = dequantized(model, file_digest(model), out / "weights")
+        f32_file = dequantized(model, file_sha256(model), out / "weights")
         f32["convert_s"] = time.perf_counter() - start
         log(f"raw llama.cpp: load {f32_file.name} (float32, {f32['convert_s']:.1f} s to convert or find)")
         engine.f32_llm, f32["raw_load_s"] = load(f32_file, **F32_KV)

@@ -33,8 +33,8 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from benchmark.errors import MissingExtraError, UsageError
+from benchmark.rundir import file_sha256
 from providers.hf_tokenizer import check_direct_read
-from providers.llama_engine import file_digest
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
 WEIGHT_FILES = ["*.json", "*.safetensors", "*.model", "*.txt", "*.tiktoken", "tokenizer*"]
@@ -238,7 +238,7 @@ def fetch(ref: ModelRef, cache_dir: Path) -> tuple[Path, dict[str, str]]:
     else:
         assert ref.path is not None
         gguf = ref.path
-    digest = file_digest(gguf)
+    digest = file_sha256(gguf)
     return converted(gguf, digest, cache_dir / "hf"), {"source": "gguf", "sha256": digest}
 
 

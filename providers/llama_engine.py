@@ -278,15 +278,6 @@ def tail(captured: IO[str]) -> str:
 
 
 # -- model files -------------------------------------------------------------------------------------
-def file_digest(path: Path) -> str:
-    """sha256 of the model file, for the manifest (the model's identity, not its name)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def dequantized(path: Path, digest: str, folder: Path) -> Path:
     """The GGUF at `path` with every tensor dequantized to float32 by llama.cpp: made once, kept in
     `folder` by the source's sha256 (written to a partial file, then renamed into place)."""

@@ -21,6 +21,7 @@ import numpy as np
 
 from benchmark.engine_threads import described, thread_count
 from benchmark.errors import MissingExtraError, UsageError
+from benchmark.rundir import file_sha256
 from benchmark.schemas import ModelInfo
 from providers import llama_engine
 from providers.base import (
@@ -112,7 +113,7 @@ class _Item:
 
 @functools.lru_cache(maxsize=16)
 def _digest(path: Path, size: int, mtime_ns: int) -> str:
-    return llama_engine.file_digest(path)
+    return file_sha256(path)
 
 
 def _add(batch: Any, token: int, position: int, seqs: Sequence[int], logits: bool) -> int:

@@ -5,7 +5,7 @@ Everything that comes from a model or a file (labels, task names) is escaped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from html import escape
 
 from benchmark.schemas import Manifest, Reproduction, Sample, SummaryRow
@@ -92,7 +92,7 @@ def _task_section(
     by_rank = [r for r in plotted if r.params is None and r.size_rank is not None]
     checkpointed = len(plotted) < len(task_rows)
     curves, markers, titles = _published(references, manifest, task_rows)
-    published = [_published_series(c.name, c.points, lambda p: p.params, c) for c in curves]
+    published = [_published_series(c) for c in curves]
     if by_params or not (by_rank or checkpointed):
         series = _series(by_params, varying, False) + published
         body.append(scaling_plot(f"{title}: accuracy by model size", series, chance, markers=markers))
@@ -141,7 +141,7 @@ def _checkpoint_plots(group: list[SummaryRow], curves: list[Curve]) -> list[str]
         revisions = {revision for _, revision in grid.checkpoints}
         models = {r.hub_id for r in grid.cells.values() if r.hub_id}
         at_checkpoints = [c for c in curves if any(p.revision in revisions for p in c.points)]
-        over_size = [_published_series(c.name, c.points, lambda p: p.params, c) for c in at_checkpoints]
+        over_size = [_published_series(c) for c in at_checkpoints]
         by_model: dict[str, list[tuple[PublishedPoint, Curve]]] = {}
         for c in at_checkpoints:
             for p in c.points:
@@ -303,21 +303,20 @@ def _published(
     return list(curves.values()), list(markers.values()), list(titles)
 
 
-def _published_series(
-    name: str, points: list[PublishedPoint], x: Callable[[PublishedPoint], float], curve: Curve
-) -> Series:
-    """A published curve as a dashed series; a point read off a figure gets its uncertainty as a bar."""
+def _published_series(curve: Curve) -> Series:
+    """A published curve over size as a dashed series; a point read off a figure gets its uncertainty
+    as a bar."""
     return Series(
-        name,
+        curve.name,
         [
             Point(
-                int(x(p)),
+                int(p.params),
                 p.accuracy,
                 p.accuracy - (p.plus_minus or 0),
                 p.accuracy + (p.plus_minus or 0),
                 curve.source_of(p),
             )
-            for p in points
+            for p in curve.points
         ],
         published=True,
     )

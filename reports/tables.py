@@ -9,6 +9,7 @@ from typing import NamedTuple
 from benchmark.schemas import PairedDifference, PointCheck, Reproduction, ShapeVerdict, SummaryRow
 from benchmark.sizes import format_size
 from benchmark.variants import SCORING_NAMES, VariantKey, condition_label, task_label, variant_key
+from reports.keys import size_of
 
 GroupKey = tuple[str, VariantKey, str, str]
 """Rows of one table: task, task variant, prompting, scoring mode."""
@@ -201,10 +202,6 @@ def _rank(size: float) -> str:
     return f"rank {size:.0f}"
 
 
-def size_label(size: float, row: SummaryRow) -> str:
-    return format_size(size) if row.params is not None else f"rank {size:.0f}"
-
-
 @dataclass(frozen=True)
 class Grid:
     """One family's rows of one table laid out by size (rows) and training checkpoint (columns)."""
@@ -232,8 +229,7 @@ def checkpoint_grids(group: list[SummaryRow]) -> list[Grid]:
     model variant; none for rows without tokens."""
     families: dict[tuple[str, str], list[SummaryRow]] = {}
     for row in group:
-        size = row.params if row.params is not None else row.size_rank
-        if row.tokens is not None and row.revision is not None and size is not None:
+        if row.tokens is not None and row.revision is not None and size_of(row) is not None:
             families.setdefault((row.family or "", row.variant or ""), []).append(row)
     grids = []
     for (family, variant), rows in families.items():

@@ -5,10 +5,8 @@ HF_HUB_OFFLINE=1, recorded (commit, sha256) in the manifest and pinned on the ma
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -19,9 +17,11 @@ from benchmark.schemas import Manifest, Sample
 from tasks.published import hub, pins
 from tasks.published.catalog import catalog
 from tasks.published.task import PublishedTask
+from tests.helpers.hub_cache import COMMIT, lay_out, zipped
 
-COMMIT = "1" * 40
 OTHER_COMMIT = "2" * 40
+RUN_ISP = ("run", "--provider", "scripted", "--task", "isp_hindsight_neglect")
+"""A scripted run of Michaelov & Bergen's hindsight-neglect copy, read from the test's Hub cache."""
 
 # The prize's JSONL (inverse-scaling/*): classes a list, extra fields ignored.
 PRIZE_JSONL = "".join(
@@ -45,32 +45,8 @@ MULTIARITH_TRAIN = json.dumps(
 MULTIARITH_TEST = json.dumps([{"question": "A box has 6 eggs; 2 boxes?", "final_ans": "12"}], indent=1)
 
 
-def _zip(name: str, text: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(name, text)
-    return buffer.getvalue()
-
-
-def lay_out(cache: Path, repo: str, files: dict[str, bytes], commit: str = COMMIT) -> Path:
-    """A Hub cache entry as huggingface_hub writes it: refs/main names the commit; the snapshot's files
-    are links into blobs/ named by their hash."""
-    root = cache / ("datasets--" + repo.replace("/", "--"))
-    (root / "refs").mkdir(parents=True, exist_ok=True)
-    (root / "refs" / "main").write_text(commit)
-    for name, data in files.items():
-        blob = root / "blobs" / hashlib.sha256(data).hexdigest()
-        blob.parent.mkdir(parents=True, exist_ok=True)
-        blob.write_bytes(data)
-        link = root / "snapshots" / commit / name
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.unlink(missing_ok=True)
-        link.symlink_to(Path("../" * (len(Path(name).parts) + 1)) / "blobs" / blob.name)
-    return root / "snapshots" / commit
-
-
 def hindsight_copy(cache: Path, csv: str = MB_CSV) -> Path:
-    files = {"test.zip": _zip("hindsight-neglect_classification.csv", csv), "README.md": b"card"}
+    files = {"test.zip": zipped("hindsight-neglect_classification.csv", csv), "README.md": b"card"}
     return lay_out(cache, "jmichaelov/inverse_scaling_prize-hindsight_neglect", files)
 
 
@@ -117,17 +93,7 @@ def test_the_catalog_names_each_published_task_with_its_source() -> None:
 def test_a_run_reads_the_hub_cache_and_records_commit_and_sha256(bench, env, tmp_path: Path) -> None:
     snapshot = hindsight_copy(Path(env["HF_HUB_CACHE"]))
     out = tmp_path / "run"
-    args = (
-        "run",
-        "--provider",
-        "scripted",
-        "--task",
-        "isp_hindsight_neglect",
-        "--limit",
-        "3",
-        "--out",
-        str(out),
-    )
+    args = (*RUN_ISP, "--limit", "3", "--out", str(out))
     result = bench(*args, env=env)
     assert result.code == 0, result.err
     manifest = Manifest.model_validate_json((out / "manifest.json").read_text())
@@ -177,16 +143,7 @@ def test_a_truncated_or_malformed_file_is_one_line_with_file_and_line(
     bench, env, tmp_path: Path, csv: str, where: str, reason: str
 ) -> None:
     hindsight_copy(Path(env["HF_HUB_CACHE"]), csv)
-    result = bench(
-        "run",
-        "--provider",
-        "scripted",
-        "--task",
-        "isp_hindsight_neglect",
-        "--out",
-        str(tmp_path / "r"),
-        env=env,
-    )
+    result = bench(*RUN_ISP, "--out", str(tmp_path / "r"), env=env)
     assert result.code == 2 and "Traceback" not in result.err
     [line] = result.err.strip().splitlines()
     assert "test.zip!hindsight-neglect_classification.csv" + where in line and reason in line
@@ -195,7 +152,7 @@ def test_a_truncated_or_malformed_file_is_one_line_with_file_and_line(
 
 def test_other_bytes_under_the_same_version_are_refused_until_unpinned(bench, env, tmp_path: Path) -> None:
     hindsight_copy(Path(env["HF_HUB_CACHE"]))
-    run = ("run", "--provider", "scripted", "--task", "isp_hindsight_neglect", "--limit", "2")
+    run = (*RUN_ISP, "--limit", "2")
     assert bench(*run, "--out", str(tmp_path / "a"), env=env).code == 0
     hindsight_copy(Path(env["HF_HUB_CACHE"]), MB_CSV.replace("Question 1", "Question one"))
     refused = bench(*run, "--out", str(tmp_path / "b"), env=env)
@@ -212,17 +169,7 @@ def test_other_bytes_under_the_same_version_are_refused_until_unpinned(bench, en
 def test_a_resumed_run_checks_the_recorded_sha256(bench, env, tmp_path: Path) -> None:
     hindsight_copy(Path(env["HF_HUB_CACHE"]))
     out = tmp_path / "run"
-    run = (
-        "run",
-        "--provider",
-        "scripted",
-        "--task",
-        "isp_hindsight_neglect",
-        "--limit",
-        "2",
-        "--out",
-        str(out),
-    )
+    run = (*RUN_ISP, "--limit", "2", "--out", str(out))
     assert bench(*run, env=env).code == 0
     hindsight_copy(Path(env["HF_HUB_CACHE"]), MB_CSV.replace("Question 1", "Question one"))
     assert bench("tasks", "unpin", "isp_hindsight_neglect", env=env).code == 0  # even so
@@ -237,16 +184,7 @@ def test_a_damaged_pin_is_one_line(bench, env, tmp_path: Path) -> None:
     path = pins.pin_path("isp_hindsight_neglect", "1")
     path.parent.mkdir(parents=True)
     path.write_text('{"task": "isp_hindsight_neglect", "vers')
-    result = bench(
-        "run",
-        "--provider",
-        "scripted",
-        "--task",
-        "isp_hindsight_neglect",
-        "--out",
-        str(tmp_path / "r"),
-        env=env,
-    )
+    result = bench(*RUN_ISP, "--out", str(tmp_path / "r"), env=env)
     assert result.code == 2 and "Traceback" not in result.err
     expected = (
         f"{path}: damaged dataset pin (not valid JSON); delete it (bench tasks unpin isp_hindsight_neglect)"
@@ -416,7 +354,7 @@ def test_an_unreachable_hub_leaves_the_cache_to_answer(bench, env, tmp_path: Pat
     [line] = absent.err.strip().splitlines()
     assert "gsm8k needs openai/gsm8k" in line and "the Hub is unreachable; connect once" in line
     hindsight_copy(Path(env["HF_HUB_CACHE"]))
-    args = ("run", "--provider", "scripted", "--task", "isp_hindsight_neglect", "--limit", "2")
+    args = (*RUN_ISP, "--limit", "2")
     cached = bench(*args, "--out", str(tmp_path / "b"), env=online)
     assert cached.code == 0, cached.err
 

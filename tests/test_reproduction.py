@@ -16,6 +16,7 @@ from benchmark.stats import wilson_interval
 from reports import build_reports
 from reports.references import Curve, PublishedPoint, Reference
 from reports.reproduction import Match, difference_interval, judge
+from tests.helpers.hub_cache import lay_out, zipped
 
 SMALL, LARGE = 70_000_000, 1_000_000_000
 FAMILY = """\
@@ -219,15 +220,13 @@ def test_a_run_of_the_prize_items_is_held_against_michaelov_and_bergen(bench, tm
     """The shipped Pythia curve (step 143,000) on Michaelov & Bergen's copy of the prize's items, laid
     out in a Hub cache: with their spacing it is compared size by size; with the prize's own spacing,
     not comparable."""
-    from tests.test_published_tasks import _zip, lay_out
-
     rows = [
         GAMBLE.format(name=name, lose_p=94 - n, lose=50 + n, win_p=6 + n, win=5)
         for n, name in enumerate(["David", "Ann", "Lee", "Kim"] * 10)
     ]
     csv = "prompt,classes,answer_index\n" + "".join(f"\"{r}\",\"[' Y', ' N']\",1\n" for r in rows)
     cache = tmp_path / "hub"
-    files = {"test.zip": _zip("hindsight-neglect_classification.csv", csv)}
+    files = {"test.zip": zipped("hindsight-neglect_classification.csv", csv)}
     lay_out(cache, "jmichaelov/inverse_scaling_prize-hindsight_neglect", files)
     env = {"HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1", "BENCH_CACHE_DIR": str(tmp_path / "bench")}
     family = tmp_path / "stand-ins.yaml"

@@ -8,12 +8,12 @@ that names the task, the dataset and what to do; none waits on retries (short ti
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.errors import UsageError
+from benchmark.rundir import file_sha256
 from tasks.published.catalog import CatalogEntry
 
 TIMEOUT_S = 10.0
@@ -148,11 +148,7 @@ def locate(entry: CatalogEntry, folder: Path) -> Snapshot:
 
 
 def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     try:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        return file_sha256(path)
     except OSError as error:
         raise UsageError(f"{path}: cannot read the file ({error.strerror or error})") from None
-    return digest.hexdigest()
