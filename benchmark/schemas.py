@@ -336,7 +336,7 @@ class ReliabilityBin(Record):
 
 
 class ShapeVerdict(Record):
-    """The shape of one curve (accuracy across sizes), read from its intervals (`benchmark.stats`)."""
+    """The shape of one curve (accuracy across sizes), read from its intervals (`reports.analyses.stats`)."""
 
     verdict: Shape
     threshold: float | None = Field(default=None, description="Emergent curves: first size above chance.")

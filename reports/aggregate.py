@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from benchmark.schemas import Manifest, Sample, SummaryRow, TaskInfo
-from benchmark.stats import accuracy_interval, class_probabilities
 from benchmark.variants import variant_key
+from reports.analyses.stats import accuracy_interval, class_probabilities
 from reports.analysis import annotate
 from reports.keys import Outcome, RowKey, row_key
 

@@ -14,7 +14,7 @@ from benchmark.schemas import (
     ShapeVerdict,
     SummaryRow,
 )
-from benchmark.stats import (
+from reports.analyses.stats import (
     SizePoint,
     Verdict,
     calibration,

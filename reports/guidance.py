@@ -5,7 +5,7 @@
 - instruction tuning: each instruct row against the base row of the same family and size, task
   variant, prompting and scoring mode (the same items).
 
-A verdict (`benchmark.guidance.guidance_verdict`) is given per curve: per family, model variant and
+A verdict (`reports.analyses.guidance.guidance_verdict`) is given per curve: per family, model variant and
 condition for chain of thought, per family and condition for instruction tuning.
 """
 
@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from benchmark.guidance import SizeGain, guidance_verdict, paired_gain
 from benchmark.prompting import PLAIN, reasons
 from benchmark.schemas import Guidance, PairedDifference, SummaryRow
 from benchmark.sizes import format_size
-from benchmark.stats import stable_seed
+from reports.analyses.guidance import SizeGain, guidance_verdict, paired_gain
+from reports.analyses.stats import stable_seed
 from reports.keys import Outcome, RowKey, curve_key, row_key, seed_parts, size_of
 
 Updates = dict[RowKey, dict[str, object]]

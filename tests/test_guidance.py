@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.guidance import SizeGain, guidance_verdict, paired_gain
+from reports.analyses.guidance import SizeGain, guidance_verdict, paired_gain
 
 SIZES = [1e8, 1e9, 1e10, 1e11, 1e12]
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchmark.stats import (
+from reports.analyses.stats import (
     Interval,
     SizePoint,
     Step,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from benchmark.sizes import format_size
-from benchmark.stats import BOOTSTRAP_RESAMPLES, Interval, mcnemar, paired_bootstrap_diff
+from reports.analyses.stats import BOOTSTRAP_RESAMPLES, Interval, mcnemar, paired_bootstrap_diff
 
 GuidanceKind = Literal["helps", "hurts", "hurts then helps", "never helps", "inconclusive"]
 
