@@ -39,9 +39,10 @@ def run(*, progress: bool = False, **options: Any) -> Path:
     from benchmark import cli, runconfig
     from benchmark.rundir import RunDir, default_run_path
     from benchmark.runner import Runner, SilentProgress
-    from benchmark.terminal import RichProgress, print_tables
+    from benchmark.terminal import RichProgress
     from providers.http_api import redact
     from reports import build_reports
+    from reports.terminal import print_tables
 
     params, argv = _params(cli.run, options)
     config = runconfig.config_from(params, ["bench", "run", *(redact(word) for word in argv)])
@@ -54,7 +55,7 @@ def run(*, progress: bool = False, **options: Any) -> Path:
             shown = RichProgress(Console(stderr=True)) if progress else SilentProgress()
             Runner(config, run_dir, shown, cache=cache).run()
             run_dir.close()
-            rows = build_reports(run_dir)
+            summary = build_reports(run_dir)
         finally:
             run_dir.close()
             run_dir.release()
@@ -62,7 +63,7 @@ def run(*, progress: bool = False, **options: Any) -> Path:
         if cache is not None:
             cache.close()
     if progress:
-        print_tables(rows)
+        print_tables(summary)
     return run_dir.path
 
 
@@ -118,9 +119,12 @@ class LoadedRun:
     samples: Any
     """A pandas DataFrame, one row per sample, or a list of dicts (`as_frames=False`, or no pandas)."""
     summary: Any
-    """A pandas DataFrame, one row per summary row (its nested results as `name.field` columns, e.g.
-    `shape.verdict`, `cot_gain.estimate`; continuous measures as `metric_*`), or a list of dicts as in
-    summary.json."""
+    """A pandas DataFrame, one row per summary row (continuous measures as `metric_*` columns, a
+    published-curve check as `reproduction.*`), or a list of dicts as in summary.json's `rows`."""
+    analyses: Any
+    """A pandas DataFrame, one row per curve and analysis: the curve's fields (task, prompting, scoring,
+    family, variant, axis, ...), `analysis` (its name), `text` (its one-line result) and the record's
+    other fields (nested ones as JSON-like objects); or a list of dicts as in summary.json's `curves`."""
 
 
 def load_run(path: str | Path, as_frames: bool | None = None) -> LoadedRun:
@@ -134,12 +138,21 @@ def load_run(path: str | Path, as_frames: bool | None = None) -> LoadedRun:
     manifest = folder.read_manifest()
     read = list(folder.iter_samples())  # samples.jsonl read once, for the samples and the summary
     samples = [sample.model_dump(mode="json") for sample in read]
-    rows = summarize(read, manifest)
+    summary = summarize(read, manifest)
+    rows = summary.rows
+    curves = [c.dump() for c in summary.curves]
     pandas = _pandas(as_frames)
     if pandas is None:
-        return LoadedRun(folder.path, manifest, samples, [row.model_dump(mode="json") for row in rows])
+        return LoadedRun(
+            folder.path, manifest, samples, [row.model_dump(mode="json") for row in rows], curves
+        )
     table = pandas.DataFrame([row.flat() for row in rows], columns=SummaryRow.columns(rows))
-    return LoadedRun(folder.path, manifest, pandas.DataFrame(samples), table)
+    analyses = [
+        {**curve["curve"], "analysis": name, **found}  # type: ignore[dict-item]
+        for curve in curves
+        for name, found in curve["results"].items()  # type: ignore[attr-defined]
+    ]
+    return LoadedRun(folder.path, manifest, pandas.DataFrame(samples), table, pandas.DataFrame(analyses))
 
 
 def _pandas(as_frames: bool | None) -> Any:

@@ -34,10 +34,11 @@ from benchmark.runconfig import (
 from benchmark.rundir import RunDir, default_run_path
 from benchmark.runner import RunConfig, Runner
 from benchmark.sizes import format_size
-from benchmark.terminal import RichProgress, plain, print_tables, shown
+from benchmark.terminal import RichProgress, plain, shown
 from providers.base import LOCAL_WEIGHTS, MAX_THREADS
 from providers.http_api import REDACTED, public_url, redact, url_secrets
 from reports import build_reports
+from reports.terminal import print_tables
 
 
 @click.group()
@@ -376,8 +377,8 @@ def _run_and_report(
         run_dir.close()
         if cache is not None:
             cache.close()
-    rows = build_reports(run_dir)
-    print_tables(rows)
+    summary = build_reports(run_dir)
+    print_tables(summary)
     if resume:
         console.print(f"resumed: {runner.kept} samples were already done")
     if progress.retries:
@@ -398,7 +399,7 @@ def _run_and_report(
         console.print(f"not run: {shown(model.label)}: {shown(model.error or '')}")
     if runner.not_run:
         sys.exit(1)
-    failed = sum(row.errors for row in rows)
+    failed = sum(row.errors for row in summary.rows)
     if failed:
         console.print(
             f"{failed} items got no answer after {config.max_attempts} attempts: recorded as errors "
@@ -429,10 +430,10 @@ def report(run_dir: Path, reference: str) -> None:
     run = RunDir.open(run_dir)
     run.lock()
     try:
-        rows = build_reports(run, published)
+        summary = build_reports(run, published)
     finally:
         run.release()
-    print_tables(rows)
+    print_tables(summary)
 
 
 @cli.command()
@@ -450,10 +451,10 @@ def compare(run_dirs: tuple[Path, ...], out: Path | None) -> None:
     runs = [RunDir.open(path) for path in run_dirs]
     merged = merge_runs(runs, out or default_run_path(prefix="compare-"), ["bench", *sys.argv[1:]])
     try:
-        rows = build_reports(merged)
+        summary = build_reports(merged)
     finally:
         merged.release()
-    print_tables(rows)
+    print_tables(summary)
     click.echo(plain(f"run directory: {merged.path}"), err=True)
 
 

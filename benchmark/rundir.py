@@ -16,7 +16,7 @@ from typing import IO
 from pydantic import ValidationError
 
 from benchmark.errors import UsageError
-from benchmark.schemas import SCHEMA_VERSION, Manifest, Sample, SummaryRow, first_problem
+from benchmark.schemas import SCHEMA_VERSION, Manifest, Sample, first_problem
 from benchmark.variants import task_label, variant_key
 
 MANIFEST = "manifest.json"
@@ -243,8 +243,8 @@ class RunDir:
                 os.fsync(handle.fileno())
         return size - end
 
-    def write_summary(self, rows: list[SummaryRow]) -> None:
-        data = [row.model_dump(mode="json") for row in rows]
+    def write_summary(self, data: dict[str, object]) -> None:
+        """summary.json: the rows and the curves with their analyses' results (reports.Summary.dump)."""
         write_atomic(self.path / SUMMARY, json.dumps(data, indent=2, allow_nan=False) + "\n")
 
     def write_text(self, name: str, text: str) -> None:

@@ -16,18 +16,18 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 """Bumped when a saved record changes (2: Sample.cached, Manifest.resumed_at; 3: Sample.sent and
 chat_template, ModelInfo.error; 4: Sample.task_params and truncated, TaskInfo.max_tokens, one scoring
 mode per summary row, Manifest.settings; 5: summary rows nest their typed results: shape, step, gains,
 calibration, continuous; 6: Manifest.settings.threads; 7: a model's training checkpoint: hub_id,
 revision and tokens on ModelInfo, Sample and SummaryRow, SummaryRow.shape_over_tokens,
-Manifest.settings.sizes and checkpoints; 8: TaskInfo.dataset); readers accept older versions and refuse
-run directories from a newer one."""
+Manifest.settings.sizes and checkpoints; 8: TaskInfo.dataset; 9: summary.json is an object of rows and
+curves, each curve's results keyed by analysis name, and the rows no longer carry them); readers accept
+older versions and refuse run directories from a newer one."""
 
 AnswerType = Literal["number", "choice", "text"]
 ScoringMode = Literal["logprob", "generate"]
-Shape = Literal["flat", "emergent", "monotone up", "inverse", "U-shaped", "inconclusive"]
 
 
 class Record(BaseModel):
@@ -307,72 +307,6 @@ class Sample(Record):
     )
 
 
-class Guidance(Record):
-    """A verdict on guidance (chain of thought, or instruction tuning) along one curve's sizes."""
-
-    kind: Literal["helps", "hurts", "hurts then helps", "never helps", "inconclusive"] = Field(
-        description="helps (from a size on), hurts (below a size), both, never helps (no size where "
-        "it helps), or inconclusive."
-    )
-    text: str = Field(description="The verdict as reports print it, e.g. 'helps from size 62B'.")
-    helps_from: float | None = Field(
-        description="Smallest size from which every larger size gains significantly (interval above 0 "
-        "and McNemar p < 0.05)."
-    )
-    hurts_below: float | None = Field(
-        description="First size above an unbroken run of significant losses from the smallest size."
-    )
-    reason: str = Field(description="The gain at each size with its interval, McNemar p and items.")
-
-
-class ReliabilityBin(Record):
-    """One point of a reliability diagram: the predictions whose probability fell in one bin."""
-
-    lower: float = Field(description="Lower edge of the bin (probability of the predicted class).")
-    upper: float = Field(description="Upper edge of the bin.")
-    count: int = Field(description="Predictions in the bin.")
-    confidence: float = Field(description="Mean probability of the predicted class in the bin.")
-    accuracy: float = Field(description="Share of the bin's predictions that were right.")
-
-
-class ShapeVerdict(Record):
-    """The shape of one curve (accuracy across sizes), read from its intervals (`reports.analyses.stats`)."""
-
-    verdict: Shape
-    threshold: float | None = Field(default=None, description="Emergent curves: first size above chance.")
-    minimum: float | None = Field(default=None, description="U-shaped curves: size at the minimum.")
-    reason: str = Field(description="The intervals behind the verdict.")
-
-
-class PairedDifference(Record):
-    """A difference in accuracy on the same items, with its 95% paired bootstrap interval."""
-
-    estimate: float
-    low: float
-    high: float
-    p: float | None = Field(default=None, description="Exact McNemar test, where one was made.")
-
-
-class Calibration(Record):
-    """Calibration of the predicted class's probability (log-prob rows)."""
-
-    brier: float = Field(description="Brier score of the predicted class's probability.")
-    ece: float = Field(description="Expected calibration error, 10 equal-width bins.")
-    reliability: list[ReliabilityBin] = Field(
-        default_factory=list, description="The non-empty bins behind the ECE (the reliability diagram)."
-    )
-
-
-class MetricComparison(Record):
-    """Exact match against a continuous measure (digit accuracy) on one curve."""
-
-    text: str = Field(description="The comparison as reports print it.")
-    compared: bool = Field(
-        description="True when the text compares digit accuracy with a jump of exact match; False when "
-        "there was nothing to compare (no jump, or the measure missing at its sizes)."
-    )
-
-
 class PointCheck(Record):
     """One size of a run held against the published number for the same model (Hub id and revision)."""
 
@@ -455,45 +389,6 @@ class SummaryRow(Record):
     prompt_tokens: int = Field(default=0, description="Prompt tokens of this row's samples, where reported.")
     completion_tokens: int = Field(default=0, description="Generated or scored tokens, where reported.")
     cost_usd: float | None = Field(default=None, description="Estimated cost; None when no price is known.")
-    shape: ShapeVerdict | None = Field(
-        default=None,
-        description="Verdict on this row's curve over size (same task, prompting, family, variant and "
-        "revision: at the row's checkpoint); None for no size axis.",
-    )
-    shape_over_tokens: ShapeVerdict | None = Field(
-        default=None,
-        description="Verdict on this row's curve over training tokens (same task, prompting, family, "
-        "variant and size, one point per revision); None where the row has no tokens or its size no "
-        "other checkpoint.",
-    )
-    step: PairedDifference | None = Field(
-        default=None, description="Accuracy minus that of the next smaller size on the curve (paired items)."
-    )
-    cot_gain: PairedDifference | None = Field(
-        default=None,
-        description="Chain-of-thought rows: accuracy minus plain prompting with the same scoring mode, "
-        "on the same items (p: exact McNemar test).",
-    )
-    cot_verdict: Guidance | None = Field(
-        default=None,
-        description="Chain-of-thought rows: where along this curve's sizes chain of thought helps or "
-        "hurts against plain prompting (same items, model and scoring mode).",
-    )
-    instruct_gain: PairedDifference | None = Field(
-        default=None,
-        description="Instruct rows: accuracy minus the base model of the same family and size, on the "
-        "same items, prompting and scoring mode (p: exact McNemar test).",
-    )
-    instruct_verdict: Guidance | None = Field(
-        default=None,
-        description="Instruct rows: where along the family's sizes instruction tuning helps or hurts.",
-    )
-    calibration: Calibration | None = Field(
-        default=None, description="Log-prob rows: how well the predicted class's probability is calibrated."
-    )
-    continuous: MetricComparison | None = Field(
-        default=None, description="Whether digit accuracy rises smoothly where exact match jumps."
-    )
     reproduction: Reproduction | None = Field(
         default=None,
         description="Rows whose model (Hub id and revision) is a point of a published curve on this task: "

@@ -1,4 +1,4 @@
-"""What bench shows in a terminal: the progress bar, the per-model tables, and `plain`/`shown`, the one
+"""What bench shows in a terminal: the progress bar, and `plain`/`shown`, the one
 way text from a model, a file or a user reaches the screen.
 
 That text is untrusted: an ESC from a task file could clear the screen or plant a link (OSC 8), and a
@@ -22,12 +22,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 from rich.text import Text
-
-from benchmark.schemas import SummaryRow
-from benchmark.sizes import format_size
-from benchmark.variants import task_label, variant_key
 
 # C0 and C1 controls, DEL, and the bidirectional marks and overrides that reorder what is shown.
 _OTHER_CONTROLS = "\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
@@ -119,49 +114,3 @@ def stdout_console() -> Console:
     """Tables on stdout; when it is a file or a pipe, wide enough not to wrap the columns."""
     console = Console()
     return console if console.is_terminal else Console(width=200)
-
-
-def per_model_tables(rows: list[SummaryRow]) -> list[Table]:
-    """One table per task variant: a line per model (by size), a column per prompting condition and
-    scoring mode, each cell accuracy % [95% Wilson interval]. Narrow enough for 100 columns."""
-    tables = []
-    for variant in dict.fromkeys((r.task, variant_key(r.task_params)) for r in rows):
-        chosen = [r for r in rows if (r.task, variant_key(r.task_params)) == variant]
-        columns = list(dict.fromkeys((r.prompting, r.scoring) for r in chosen))
-        title = f"{task_label(chosen[0].task, chosen[0].task_params)}: accuracy % [95% CI]"
-        table = Table(title=shown(title))
-        table.add_column("model", overflow="fold")  # a long label wraps whole, never cut short
-        table.add_column("params", no_wrap=True)
-        for prompting, scoring in columns:
-            table.add_column(shown(f"{prompting}\n{_SHORT_SCORING[scoring]}"), no_wrap=True)
-        models = sorted({(r.params is None, r.params or 0, r.model) for r in chosen})
-        for _, _, model in models:
-            cells = {(r.prompting, r.scoring): r for r in chosen if r.model == model}
-            first = next(iter(cells.values()))
-            name = f"{model} (scripted)" if first.scripted else model
-            table.add_row(shown(name), format_size(first.params), *(_cell(cells.get(c)) for c in columns))
-        tables.append(table)
-    return tables
-
-
-_SHORT_SCORING = {"logprob": "log-prob", "generate": "generated"}
-
-
-def print_tables(rows: list[SummaryRow]) -> None:
-    """The accuracy tables, then each verdict on a published curve (report.md has the sizes)."""
-    out = stdout_console()
-    for table in per_model_tables(rows):
-        out.print(table)
-    seen = set()
-    for row in rows:
-        found = row.reproduction
-        if found is not None and (found.reference, found.curve, row.task, row.prompting) not in seen:
-            seen.add((found.reference, found.curve, row.task, row.prompting))
-            where = f"{task_label(row.task, row.task_params)} · {row.prompting}"
-            out.print(shown(f"{where}, against the published {found.curve}: {found.text}"), highlight=False)
-
-
-def _cell(row: SummaryRow | None) -> str:
-    if row is None or row.accuracy is None or row.ci_low is None or row.ci_high is None:
-        return "–"
-    return f"{row.accuracy * 100:.0f} [{row.ci_low * 100:.0f}–{row.ci_high * 100:.0f}]"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from benchmark.rundir import RunDir
-from benchmark.schemas import Sample, SummaryRow
-from reports.aggregate import summarize
+from benchmark.schemas import Sample
+from reports.aggregate import Summary, summarize
 from reports.csv import render_csv
 from reports.html import render_html
 from reports.markdown import render_markdown
@@ -14,10 +14,10 @@ from reports.references import Reference, load_references
 from reports.reproduction import with_reproductions
 from reports.samples import SampleBrowser
 
-__all__ = ["build_reports", "summarize"]
+__all__ = ["Summary", "build_reports", "summarize"]
 
 
-def build_reports(run: RunDir, references: dict[str, Reference] | None = None) -> list[SummaryRow]:
+def build_reports(run: RunDir, references: dict[str, Reference] | None = None) -> Summary:
     """Rebuild summary.json, summary.csv, report.md and report.html. `references`: the published results
     to draw and to hold the run against (None: all of reports/references.yaml; {}: none)."""
     if references is None:
@@ -30,9 +30,10 @@ def build_reports(run: RunDir, references: dict[str, Reference] | None = None) -
             browser.add(sample)
             yield sample
 
-    rows = with_reproductions(summarize(samples(), manifest), manifest, references)
-    run.write_summary(rows)
-    run.write_text("report.md", render_markdown(manifest, rows))
-    run.write_text("summary.csv", render_csv(rows))
-    run.write_text("report.html", render_html(manifest, rows, browser, references))
-    return rows
+    summary = summarize(samples(), manifest)
+    summary.rows = with_reproductions(summary.rows, manifest, references)
+    run.write_summary(summary.dump())
+    run.write_text("report.md", render_markdown(manifest, summary))
+    run.write_text("summary.csv", render_csv(summary))
+    run.write_text("report.html", render_html(manifest, summary, browser, references))
+    return summary

@@ -7,11 +7,44 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from benchmark.schemas import Manifest, Sample, SummaryRow, TaskInfo
+from benchmark.schemas import SCHEMA_VERSION, Manifest, Sample, SummaryRow, TaskInfo
 from benchmark.variants import variant_key
+from reports.analyses import AnalysisResult, CurveResult, run_analyses
+from reports.analyses.base import Axis
 from reports.analyses.stats import accuracy_interval, class_probabilities
-from reports.analysis import annotate
 from reports.keys import Outcome, RowKey, row_key
+
+
+@dataclass
+class Summary:
+    """A run summarised: a row per model, task variant, prompting and scoring mode, and the curves the
+    rows lie on with what each analysis found on them."""
+
+    rows: list[SummaryRow]
+    curves: list[CurveResult]
+
+    def result(self, row: SummaryRow, name: str, axis: Axis | None = None) -> AnalysisResult | None:
+        """The result of analysis `name` on a curve holding `row` (on `axis`, else the first such)."""
+        key = row_key(row)
+        for found in self.curves:
+            if axis is not None and found.curve.id.axis != axis:
+                continue
+            if name in found.results and any(row_key(p.row) == key for p in found.curve.points):
+                return found.results[name]
+        return None
+
+    def curves_of(self, rows: list[SummaryRow]) -> list[CurveResult]:
+        """The curves with a point among `rows`, in order."""
+        keys = {row_key(r) for r in rows}
+        return [c for c in self.curves if any(row_key(p.row) in keys for p in c.curve.points)]
+
+    def dump(self) -> dict[str, object]:
+        """summary.json: the rows, then the curves with their results keyed by analysis name."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "rows": [row.model_dump(mode="json") for row in self.rows],
+            "curves": [c.dump() for c in self.curves],
+        }
 
 
 @dataclass
@@ -42,7 +75,7 @@ class Tally:
         confidence = (
             max(class_probabilities(list(sample.class_logprobs.values()))) if sample.class_logprobs else None
         )
-        self.answered.append(Outcome(sample.item_id, sample.correct, confidence))
+        self.answered.append(Outcome(sample.item_id, sample.correct, confidence, sample.metrics))
         self.extraction_failures += sample.extraction_failed
         self.truncated += sample.truncated
         for key, value in sample.metrics.items():
@@ -64,7 +97,7 @@ def _only_params(manifest: Manifest, name: str) -> dict[str, str]:
     return dict(same_name[0].params) if len(same_name) == 1 else {}
 
 
-def summarize(samples: Iterable[Sample], manifest: Manifest) -> list[SummaryRow]:
+def summarize(samples: Iterable[Sample], manifest: Manifest) -> Summary:
     """One row per (task variant, prompting, scoring mode, model), ordered by task variant, prompting,
     scoring mode, then parameter count.
 
@@ -90,7 +123,7 @@ def summarize(samples: Iterable[Sample], manifest: Manifest) -> list[SummaryRow]
         groups[key] = tally.answered
         rows.append(_row(tally, task_info(manifest, key.task, tally.params)))
     rows.sort(key=lambda r: _order(manifest, r))
-    return annotate(rows, groups, manifest.seed)
+    return Summary(rows, run_analyses(rows, groups, manifest.seed))
 
 
 def _row(tally: Tally, info: TaskInfo | None) -> SummaryRow:

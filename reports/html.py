@@ -11,6 +11,8 @@ from html import escape
 from benchmark.schemas import Manifest, Reproduction, Sample, SummaryRow
 from benchmark.sizes import format_size
 from benchmark.variants import condition_label, task_label, variant_label
+from reports.aggregate import Summary
+from reports.analyses.base import AXIS_NAMES, CurveId, CurveResult, Figure, PlotPoint, VerdictLine
 from reports.heatmap import Cell, heatmap
 from reports.keys import size_of
 from reports.references import Curve, PublishedPoint, Reference
@@ -21,9 +23,9 @@ from reports.svg import Marker, Point, Series, reliability_plot, scaling_plot
 from reports.tables import (
     REPRODUCTION_COLUMNS,
     Grid,
-    VerdictLine,
+    analysis_cell,
+    analysis_columns,
     checkpoint_grids,
-    difference_text,
     failures_text,
     group_rows,
     group_title,
@@ -45,7 +47,7 @@ td.num{text-align:right}.scripted{background:#fff3cd;border:1px solid #e0c060;pa
 
 def render_html(
     manifest: Manifest,
-    rows: list[SummaryRow],
+    summary: Summary,
     samples: Iterable[Sample] | SampleBrowser = (),
     references: dict[str, Reference] | None = None,
 ) -> str:
@@ -68,8 +70,9 @@ def render_html(
     for model in (m for m in manifest.models if m.error):
         reason = escape(model.error or "")
         body.append(f'<p class="scripted"><strong>Not run: {escape(model.label)}</strong>: {reason}</p>')
+    rows = summary.rows
     for task in dict.fromkeys(r.task for r in rows):
-        body += _task_section(manifest, [r for r in rows if r.task == task], references or {})
+        body += _task_section(manifest, summary, [r for r in rows if r.task == task], references or {})
     body.append(samples.render() if isinstance(samples, SampleBrowser) else render_browser(samples))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -79,7 +82,7 @@ def render_html(
 
 
 def _task_section(
-    manifest: Manifest, task_rows: list[SummaryRow], references: dict[str, Reference]
+    manifest: Manifest, summary: Summary, task_rows: list[SummaryRow], references: dict[str, Reference]
 ) -> list[str]:
     """One task's plots (every variant, condition and family a curve of its own) and tables."""
     task = task_rows[0].task
@@ -93,15 +96,14 @@ def _task_section(
     checkpointed = len(plotted) < len(task_rows)
     curves, markers, titles = _published(references, manifest, task_rows)
     published = [_published_series(c) for c in curves]
+    over_size = [c for c in summary.curves_of(by_params) if c.curve.id.axis == "params"]
     if by_params or not (by_rank or checkpointed):
-        series = _series(by_params, varying, False) + published
-        body.append(scaling_plot(f"{title}: accuracy by model size", series, chance, markers=markers))
-        metric = _metric_series(by_params, varying, "digit_accuracy")
-        if metric:
-            body.append(
-                scaling_plot(f"{title}: digit accuracy by model size", metric, None, y_label="digit accuracy")
-            )
-    body += _gain_panels(by_params, by_rank, varying, title)
+        fitted, marked = _overlays(over_size, varying, "accuracy")
+        series = _series(by_params, varying, False) + published + fitted
+        body.append(
+            scaling_plot(f"{title}: accuracy by model size", series, chance, markers=[*markers, *marked])
+        )
+        body += _metric_plots(by_params, over_size, varying, title)
     if published or markers:
         body.append(
             '<p class="note">Dashed curves with hollow squares (and dotted vertical lines) are published '
@@ -122,10 +124,10 @@ def _task_section(
             f"{escape(', '.join(unplaced))}.</p>"
         )
     for group in group_rows(task_rows).values():
-        body.append(f"<h3>{escape(group_title(group[0]))}</h3>{_table(group)}")
+        body.append(f"<h3>{escape(group_title(group[0]))}</h3>{_table(summary, group)}")
         body += _checkpoint_plots(group, curves)
-        body += _reliability(group)
-        verdicts = "".join(f"<li>{_line(line)}</li>" for line in verdict_lines(group))
+        body += _figures(summary.curves_of(group), varying, group_title(group[0]))
+        verdicts = "".join(f"<li>{_line(line)}</li>" for line in verdict_lines(summary, group))
         if verdicts:
             body.append(f'<ul class="verdicts">{verdicts}</ul>')
         body += [_reproduction_table(found) for found in reproductions_of(group)]
@@ -212,59 +214,6 @@ def _heatmap(name: str, grid: Grid, chance: float) -> str:
     return heatmap(f"{name}: accuracy by size and training tokens", desc, rows, columns, cells)
 
 
-def _gain_panels(
-    by_params: list[SummaryRow], by_rank: list[SummaryRow], varying: list[str], title: str
-) -> list[str]:
-    """Gain against size: chain of thought against plain (same scoring), instruct against base (same
-    size), each size with its paired 95% interval; above zero, guidance helps."""
-    panels = []
-    for rows, rank in ((by_params, False), (by_rank, True)):
-        series = _gain_series(rows, varying, rank)
-        if series:
-            axis = "size rank" if rank else "model size"
-            panels.append(
-                scaling_plot(
-                    f"{title}: gain from guidance by {axis}",
-                    series,
-                    0.0,
-                    rank,
-                    "gain (accuracy points)",
-                    (-1.0, 1.0),
-                    "no gain",
-                )  # fmt: skip
-            )
-    return panels
-
-
-def _gain_series(rows: list[SummaryRow], varying: list[str], by_rank: bool) -> list[Series]:
-    curves: dict[str, list[Point]] = {}
-    for r in rows:
-        x = r.size_rank if by_rank else r.params
-        if x is None:
-            continue
-        for gain, against in ((r.cot_gain, "plain"), (r.instruct_gain, "base")):
-            if gain is not None:
-                name = f"{_curve_name(r, varying)} − {against}"
-                curves.setdefault(name, []).append(Point(x, gain.estimate, gain.low, gain.high, r.model))
-    return [Series(name, points) for name, points in curves.items()]
-
-
-def _reliability(group: list[SummaryRow]) -> list[str]:
-    """Beside the Brier score and ECE of log-prob rows: their reliability diagram, a curve per model."""
-    series = [
-        Series(
-            f"{r.model}: Brier {c.brier:.3f}, ECE {c.ece:.3f}",
-            [Point(b.count, b.accuracy, b.confidence, b.confidence, r.model) for b in c.reliability],
-        )
-        for r in group
-        if (c := r.calibration) is not None and c.reliability
-    ]
-    if not series:
-        return []
-    title = f"{group_title(group[0])}: reliability (10 bins; on the diagonal, as often right as confident)"
-    return [reliability_plot(title, series)]
-
-
 def _split_params(rows: list[SummaryRow]) -> tuple[dict[str, str], list[str]]:
     """The parameters every variant of a task in `rows` shares, and the names of those that differ."""
     variants = [r.task_params for r in rows]
@@ -279,6 +228,105 @@ def _curve_name(row: SummaryRow, varying: list[str]) -> str:
     own = variant_label({k: row.task_params[k] for k in varying if k in row.task_params})
     parts = (own, row.family, row.variant, condition_label(row.prompting, row.scoring))
     return " · ".join(part for part in parts if part)
+
+
+def _legend(curve: CurveId, varying: list[str]) -> str:
+    """A curve's name in a legend, as `_curve_name` names a row's curve."""
+    own = variant_label({k: curve.task_params[k] for k in varying if k in curve.task_params})
+    at = curve.label() if curve.axis in ("tokens", "compute", "none") or curve.revision else ""
+    parts = (
+        own,
+        at or curve.family,
+        "" if at else curve.variant,
+        condition_label(curve.prompting, curve.scoring),
+    )
+    return " · ".join(part for part in parts if part)
+
+
+def _plot_points(points: Iterable[PlotPoint]) -> list[Point]:
+    return [Point(int(p.x), p.y, p.low, p.high, p.note) for p in points]
+
+
+def _overlays(
+    curves: list[CurveResult], varying: list[str], measure: str
+) -> tuple[list[Series], list[Marker]]:
+    """What the analyses draw over the plot of `measure`: fitted lines and predictions (as fitted
+    series) and marked sizes (as fitted markers)."""
+    series, marks = [], []
+    for c in curves:
+        for record in c.results.values():
+            for overlay in record.overlays():
+                if overlay.measure != measure:
+                    continue
+                name = f"{_legend(c.curve.id, varying)} · {overlay.name}"
+                if overlay.line:
+                    series.append(Series(name, _plot_points(overlay.line), fitted=True))
+                if overlay.points:
+                    series.append(Series(name, _plot_points(overlay.points), fitted=True))
+                marks += [Marker(x, f"{name}: {label}", "", fitted=True) for x, label in overlay.marks]
+    return series, marks
+
+
+def _metric_plots(
+    rows: list[SummaryRow], curves: list[CurveResult], varying: list[str], title: str
+) -> list[str]:
+    """Each continuous measure on the size axis, a curve per variant, family and condition, with what
+    the analyses fitted to it."""
+    plots = []
+    for metric in sorted({m for r in rows for m in r.metrics}):
+        found: dict[str, list[Point]] = {}
+        for r in rows:
+            value = r.metrics.get(metric)
+            if value is not None and r.params is not None:
+                found.setdefault(_curve_name(r, varying), []).append(
+                    Point(r.params, value, value, value, r.model)
+                )
+        fitted, marked = _overlays(curves, varying, metric)
+        series = [Series(name, points) for name, points in found.items()] + fitted
+        values = [v for s in series for p in s.points for v in (p.low, p.high)]
+        within = all(0.0 <= v <= 1.0 for v in values)
+        y_range = (
+            (0.0, 1.0) if within else (min(values) - 0.05 * abs(min(values)), max(values, default=0.0) + 0.05)
+        )
+        label = metric.replace("_", " ")
+        plots.append(
+            scaling_plot(f"{title}: {label} by model size", series, None, y_label=label, y_range=y_range,
+                         markers=marked, percent=within)
+        )  # fmt: skip
+    return plots
+
+
+def _figures(curves: list[CurveResult], varying: list[str], title: str) -> list[str]:
+    """The analyses' own plots for one table: figures of one key and axis drawn together, a series per
+    curve."""
+    merged: dict[tuple[str, str], tuple[Figure, list[Series]]] = {}
+    for c in curves:
+        legend = _legend(c.curve.id, varying)
+        for record in c.results.values():
+            for figure in record.figures():
+                key = (figure.key, c.curve.id.axis)
+                _, series = merged.setdefault(key, (figure, []))
+                series += [
+                    Series(f"{legend} {name}".strip(), _plot_points(points)) for name, points in figure.series
+                ]
+    plots = []
+    for (_, axis), (figure, series) in merged.items():
+        if figure.kind == "reliability":
+            plots.append(reliability_plot(f"{title}: {figure.title}", series))
+            continue
+        plots.append(
+            scaling_plot(
+                f"{title}: {figure.title} by {AXIS_NAMES[axis]}",  # type: ignore[index]
+                series,
+                figure.reference,
+                axis == "rank",
+                figure.y_label,
+                figure.y_range or (0.0, 1.0),
+                figure.reference_label,
+                x_label=None if axis in ("params", "rank") else f"{AXIS_NAMES[axis]} (log scale)",  # type: ignore[index]
+            )
+        )
+    return plots
 
 
 def _published(
@@ -322,17 +370,6 @@ def _published_series(curve: Curve) -> Series:
     )
 
 
-def _metric_series(rows: list[SummaryRow], varying: list[str], metric: str) -> list[Series]:
-    """A continuous measure on the same size axis, one curve per variant, family and condition."""
-    curves: dict[str, list[Point]] = {}
-    for r in rows:
-        value = r.metrics.get(metric)
-        if value is None or r.params is None:
-            continue
-        curves.setdefault(_curve_name(r, varying), []).append(Point(r.params, value, value, value, r.model))
-    return [Series(name, points) for name, points in curves.items()]
-
-
 def _series(rows: list[SummaryRow], varying: list[str], by_rank: bool) -> list[Series]:
     """One curve per task variant, family, model variant, prompting condition and scoring mode."""
     curves: dict[str, list[Point]] = {}
@@ -352,12 +389,12 @@ def _line(line: VerdictLine) -> str:
     return escape(line.before) + verdict + escape(line.after)
 
 
-def _table(group: list[SummaryRow]) -> str:
-    instruct = any(r.instruct_gain is not None for r in group)
+def _table(summary: Summary, group: list[SummaryRow]) -> str:
+    curves = summary.curves_of(group)
+    columns = analysis_columns(curves)
     head = (
         "<tr><th>model</th><th>size</th><th>n</th><th>accuracy</th><th>95% CI (Wilson)</th>"
-        "<th>Δ vs next smaller</th><th>vs plain, same scoring; McNemar p</th>"
-        + ("<th>instruct vs base, same size; McNemar p</th>" if instruct else "")
+        + "".join(f"<th>{escape(c.title)}</th>" for c in columns)
         + "<th>chance</th><th>extraction failures (cut off by the token limit)</th><th>errors</th>"
         "<th>scoring</th></tr>"
     )
@@ -367,8 +404,7 @@ def _table(group: list[SummaryRow]) -> str:
         cells.append(
             f"<tr><td>{name}</td><td class=num>{size_text(r)}</td><td class=num>{r.n}</td>"
             f"<td class=num>{pct(r.accuracy)}</td><td>[{pct(r.ci_low)}, {pct(r.ci_high)}]</td>"
-            f"<td>{escape(difference_text(r.step))}</td><td>{escape(difference_text(r.cot_gain))}</td>"
-            + (f"<td>{escape(difference_text(r.instruct_gain))}</td>" if instruct else "")
+            + "".join(f"<td>{escape(analysis_cell(curves, c, r))}</td>" for c in columns)
             + f"<td class=num>{pct(r.chance)}</td><td class=num>{failures_text(r)}</td>"
             f"<td class=num>{r.errors}</td><td>{escape(r.scoring)}</td></tr>"
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from benchmark.schemas import SummaryRow
 from benchmark.variants import VariantKey, variant_key
@@ -38,6 +38,8 @@ class Outcome:
     correct: bool
     confidence: float | None
     """Probability of the predicted class, where log-probs scored the item."""
+    metrics: dict[str, float] = field(default_factory=dict)
+    """The item's continuous measures (digit accuracy, the correct answer's log-probability, ...)."""
 
 
 def curve_key(row: SummaryRow) -> CurveKey:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import html
 import re
 
-from benchmark.schemas import Manifest, Reproduction, SummaryRow
+from benchmark.schemas import Manifest, Reproduction
 from benchmark.variants import SCORING_NAMES
+from reports.aggregate import Summary
+from reports.analyses.base import VerdictLine
 from reports.tables import (
     REPRODUCTION_COLUMNS,
     Grid,
-    VerdictLine,
+    analysis_cell,
+    analysis_columns,
     checkpoint_grids,
-    difference_text,
     failures_text,
     group_rows,
     group_title,
@@ -24,7 +26,8 @@ from reports.tables import (
 )
 
 
-def render_markdown(manifest: Manifest, rows: list[SummaryRow]) -> str:
+def render_markdown(manifest: Manifest, summary: Summary) -> str:
+    rows = summary.rows
     lines = ["# bench report", ""]
     lines.append(
         f"Seed {manifest.seed}, limit {manifest.limit}, bench {manifest.tool_version}, "
@@ -47,25 +50,24 @@ def render_markdown(manifest: Manifest, rows: list[SummaryRow]) -> str:
             f"Chance: {pct(first.chance)}. Scored by {SCORING_NAMES[first.scoring]}; 95% CI: Wilson.",
             "",
         ]
-        instruct = any(r.instruct_gain is not None for r in group)
+        curves = summary.curves_of(group)
+        columns = analysis_columns(curves)
         lines.append(
-            "| model | params | n | accuracy | 95% CI | Δ vs next smaller [95% CI] "
-            "| vs plain, same scoring [95% CI], McNemar p "
-            + ("| instruct vs base, same size [95% CI], McNemar p " if instruct else "")
-            + "| extraction failures (cut off) | errors |"
+            "| model | params | n | accuracy | 95% CI | "
+            + "".join(f"{_cell(c.title)} | " for c in columns)
+            + "extraction failures (cut off) | errors |"
         )
-        lines.append("|---|---:|---:|---:|---|---|---|" + ("---|" if instruct else "") + "---:|---:|")
+        lines.append("|---|---:|---:|---:|---|" + "---|" * len(columns) + "---:|---:|")
         for r in group:
             name = f"{r.model} (scripted)" if r.scripted else r.model
             lines.append(
                 f"| {_cell(name)} | {size_text(r)} | {r.n} | {pct(r.accuracy)} | "
-                f"[{pct(r.ci_low)}, {pct(r.ci_high)}] | {difference_text(r.step)} | "
-                f"{difference_text(r.cot_gain)} | "
-                + (f"{difference_text(r.instruct_gain)} | " if instruct else "")
+                f"[{pct(r.ci_low)}, {pct(r.ci_high)}] | "
+                + "".join(f"{_cell(analysis_cell(curves, c, r))} | " for c in columns)
                 + f"{failures_text(r)} | {r.errors} |"
             )
         lines.append("")
-        lines += [f"- {_line(line)}" for line in verdict_lines(group)]
+        lines += [f"- {_line(line)}" for line in verdict_lines(summary, group)]
         lines.append("")
         for found in reproductions_of(group):
             lines += _reproduction_table(found)

@@ -33,6 +33,8 @@ class Marker:
     at: float
     label: str
     source: str
+    fitted: bool = False
+    """A size an analysis estimated (a crossing, a turn): labelled as fitted, drawn in grey."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ class Series:
     published: bool = False
     """A published reference curve: drawn dashed and hollow, labelled as published; a point's `label`
     is its source, and a number read off a figure has its uncertainty as low and high."""
+    fitted: bool = False
+    """A fitted trend (an analysis's, not a measurement): a dotted line inside its shaded band, or
+    hollow diamonds with their intervals (a prediction), labelled as fitted."""
 
 
 def _fmt(x: float) -> str:
@@ -64,12 +69,14 @@ def _published_point(name: str, p: Point, px: float, y: Callable[[float], float]
 
 
 def _marker(marker: Marker, px: float, top: float, height: float) -> str:
-    tip = f"published: {marker.label} ({marker.source})"
+    tip = f"fitted: {marker.label}" if marker.fitted else f"published: {marker.label} ({marker.source})"
+    color = FITTED_COLOR if marker.fitted else "#8c564b"
+    label = f"fitted: {marker.label}" if marker.fitted else marker.label
     return (
         f'<g class="marker"><title>{escape(tip)}</title><line x1="{_fmt(px)}" x2="{_fmt(px)}" '
-        f'y1="{top}" y2="{top + height}" stroke="#8c564b" stroke-dasharray="2,3"/>'
-        f'<text x="{_fmt(px + 3)}" y="{top + 12}" font-size="10" fill="#8c564b">'
-        f"{escape(marker.label)}</text></g>"
+        f'y1="{top}" y2="{top + height}" stroke="{color}" stroke-dasharray="2,3"/>'
+        f'<text x="{_fmt(px + 3)}" y="{top + 12}" font-size="10" fill="{color}">'
+        f"{escape(label)}</text></g>"
     )
 
 
@@ -103,17 +110,19 @@ def scaling_plot(
     chance_text: str | None = None,
     markers: Sequence[Marker] = (),
     x_label: str | None = None,
+    percent: bool = True,
 ) -> str:
     """One plot, x = parameters on a log axis, or (by_rank) the size rank of families whose sizes are
-    undisclosed (Point.params then holds the rank); y over `y_range` (a gain: -1 to 1). `chance` draws
-    a dashed level line labelled `chance_text` (default "chance N%"). `x_label` names another log axis
-    (training tokens) held in Point.params. Every string that reaches the SVG is escaped."""
+        undisclosed (Point.params then holds the rank); y over `y_range` (a gain: -1 to 1). `chance` draws
+        a dashed level line labelled `chance_text` (default "chance N%"). `x_label` names another log axis
+        (training tokens) held in Point.params; `percent`: y ticks as percentages (else plain numbers, for a
+    measure such as a log-probability). Every string that reaches the SVG is escaped."""
     axes, ticks = _axes([p for s in series for p in s.points], by_rank, y_range)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" class="plot">',
         f"<title>{escape(title)}</title>",
-        *_frame(axes, ticks, y_label, x_label),
+        *_frame(axes, ticks, y_label, x_label, percent),
     ]
     if chance is not None:
         parts.append(
@@ -123,8 +132,11 @@ def scaling_plot(
             f'text-anchor="end" fill="#555">{escape(chance_text or f"chance {chance:.0%}")}</text>'
         )
     parts += [_marker(m, axes.x(m.at), TOP, axes.plot_h) for m in markers]
-    ours = [s for s in series if not s.published]
+    ours = [s for s in series if not s.published and not s.fitted]
     for index, s in enumerate(series):
+        if s.fitted:
+            parts += _fitted(axes, s, index)
+            continue
         if s.published:
             color, shift = REFERENCE_COLORS[(index - len(ours)) % len(REFERENCE_COLORS)], 0.0
         else:
@@ -155,13 +167,15 @@ def _axes(
     return _Axes(lo, hi, y_range[0], y_range[1], by_rank), ticks
 
 
-def _frame(axes: _Axes, ticks: list[tuple[float, str]], y_label: str, x_label: str | None) -> list[str]:
+def _frame(
+    axes: _Axes, ticks: list[tuple[float, str]], y_label: str, x_label: str | None, percent: bool = True
+) -> list[str]:
     """The plot area, its grid and tick labels, and the axis titles."""
     plot_w, plot_h, y_low, y_high = axes.plot_w, axes.plot_h, axes.y_low, axes.y_high
     parts = [f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#888"/>']
     for step in range(5):
         tick = y_low + (y_high - y_low) * step / 4
-        text = f"{tick:+.0%}" if y_low < 0 and tick else f"{tick:.0%}"
+        text = (f"{tick:+.0%}" if y_low < 0 and tick else f"{tick:.0%}") if percent else f"{tick:.3g}"
         parts.append(
             f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{_fmt(axes.y(tick))}" '
             f'y2="{_fmt(axes.y(tick))}" stroke="#eee"/>'
@@ -214,6 +228,46 @@ def _curve(axes: _Axes, s: Series, color: str, shift: float, index: int) -> list
         f'<line x1="{LEFT + axes.plot_w + 10}" x2="{LEFT + axes.plot_w + 26}" y1="{legend_y - 3}" '
         f'y2="{legend_y - 3}" stroke="{color}" stroke-width="3"{dash}/>'
         f'<text x="{LEFT + axes.plot_w + 30}" y="{legend_y + 1}" font-size="11">{escape(name)}</text>'
+    )
+    return parts
+
+
+FITTED_COLOR = "#555"
+
+
+def _fitted(axes: _Axes, s: Series, index: int) -> list[str]:
+    """A fitted series: a line of two or more points is a dotted trend in its shaded band; single
+    points are predictions, hollow diamonds with their interval bars. Legend: `fitted: name`."""
+    x, y = axes.x, axes.y
+    points = sorted(s.points, key=lambda p: p.params)
+    parts = []
+    if len(points) > 1:
+        upper = " ".join(f"{_fmt(x(p.params))},{_fmt(y(min(axes.y_high, p.high)))}" for p in points)
+        lower = " ".join(f"{_fmt(x(p.params))},{_fmt(y(max(axes.y_low, p.low)))}" for p in reversed(points))
+        line = " ".join(f"{_fmt(x(p.params))},{_fmt(y(p.accuracy))}" for p in points)
+        parts.append(
+            f'<g class="fitted"><title>{escape("fitted: " + s.name)}</title>'
+            f'<polygon points="{upper} {lower}" fill="{FITTED_COLOR}" fill-opacity="0.12" stroke="none"/>'
+            f'<polyline points="{line}" fill="none" stroke="{FITTED_COLOR}" stroke-width="1.5" '
+            'stroke-dasharray="1,3"/></g>'
+        )
+    else:
+        for p in points:
+            px, py = x(p.params), y(p.accuracy)
+            tip = f"fitted: {s.name} · {p.label}: {p.accuracy:.3g} [{p.low:.3g}, {p.high:.3g}]"
+            parts.append(
+                f'<g class="fitted"><line x1="{_fmt(px)}" x2="{_fmt(px)}" y1="{_fmt(y(p.high))}" '
+                f'y2="{_fmt(y(p.low))}" stroke="{FITTED_COLOR}" stroke-width="1" stroke-dasharray="2,2"/>'
+                f'<polygon points="{_fmt(px)},{_fmt(py - 5)} {_fmt(px + 5)},{_fmt(py)} {_fmt(px)},'
+                f'{_fmt(py + 5)} {_fmt(px - 5)},{_fmt(py)}" fill="#fff" stroke="{FITTED_COLOR}" '
+                f'stroke-width="1.5"><title>{escape(tip)}</title></polygon></g>'
+            )
+    legend_y = TOP + 14 + index * 18
+    parts.append(
+        f'<line x1="{LEFT + axes.plot_w + 10}" x2="{LEFT + axes.plot_w + 26}" y1="{legend_y - 3}" '
+        f'y2="{legend_y - 3}" stroke="{FITTED_COLOR}" stroke-width="2" stroke-dasharray="1,3"/>'
+        f'<text x="{LEFT + axes.plot_w + 30}" y="{legend_y + 1}" font-size="11">'
+        f"{escape('fitted: ' + s.name)}</text>"
     )
     return parts
 

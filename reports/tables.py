@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from benchmark.schemas import PairedDifference, PointCheck, Reproduction, ShapeVerdict, SummaryRow
+from benchmark.schemas import PointCheck, Reproduction, SummaryRow
 from benchmark.sizes import format_size
-from benchmark.variants import SCORING_NAMES, VariantKey, condition_label, task_label, variant_key
-from reports.keys import size_of
+from benchmark.variants import VariantKey, condition_label, task_label, variant_key
+from reports.aggregate import Summary
+from reports.analyses.base import AXIS_NAMES, CurveResult, VerdictLine
+from reports.keys import row_key, size_of
 
 GroupKey = tuple[str, VariantKey, str, str]
 """Rows of one table: task, task variant, prompting, scoring mode."""
@@ -51,49 +52,49 @@ def failures_text(row: SummaryRow) -> str:
     return str(row.extraction_failures)
 
 
-def difference_text(difference: PairedDifference | None) -> str:
-    """`+12 [+3, +21] points` (a paired difference with its interval), with McNemar's p where made."""
-    if difference is None:
-        return "–"
-    text = f"{points(difference.estimate)} [{points(difference.low)}, {points(difference.high)}] points"
-    return text if difference.p is None else f"{text}, p={difference.p:.3g}"
+class Column(NamedTuple):
+    """A table column an analysis fills, a cell per model (`AnalysisResult.cells`)."""
+
+    name: str
+    axis: str
+    title: str
 
 
-class VerdictLine(NamedTuple):
-    """A sentence of a report: `before`, the verdict itself (shown in bold), `after`. Kept in parts so
-    that each renderer marks the verdict its own way and escapes the rest (no markup in the text)."""
+def analysis_columns(curves: list[CurveResult]) -> list[Column]:
+    """The columns of a table whose rows lie on `curves`: one per analysis and axis with any cell, in
+    the order the analyses run."""
+    found: dict[Column, None] = {}
+    for c in curves:
+        for name, record in c.results.items():
+            if name in c.columns and record.cells():
+                axis = c.curve.id.axis
+                qualifier = f" (over {AXIS_NAMES[axis]})" if axis in ("tokens", "compute") else ""
+                found[Column(name, axis, c.columns[name] + qualifier)] = None
+    return list(found)
 
-    before: str
-    verdict: str = ""
-    after: str = ""
 
-
-def verdict_lines(group: list[SummaryRow]) -> list[VerdictLine]:
-    """One line per curve in the group: its shape with the intervals behind it, calibration, and the
-    note on whether a continuous measure rises smoothly where accuracy jumps."""
-    lines: list[VerdictLine] = []
-    seen: set[tuple[str, str, str]] = set()
-    for row in group:
-        curve = (row.family or "", row.variant or "", row.revision or "")
-        if row.shape is None or curve in seen:
+def analysis_cell(curves: list[CurveResult], column: Column, row: SummaryRow) -> str:
+    """The cell of `row` in an analysis column: the result's figure for the row's model, else `–`."""
+    key = row_key(row)
+    for c in curves:
+        if c.curve.id.axis != column.axis or column.name not in c.results:
             continue
-        seen.add(curve)
-        name = " ".join(part for part in curve[:2] if part) or "curve"
-        at = f" at {row.revision}" if row.revision else ""
-        where = _turn(row.shape, format_size if row.params is not None else _rank)
-        after = f"{where}. {row.shape.reason}".rstrip()
-        lines.append(VerdictLine(f"Shape of the {name}{at}: ", row.shape.verdict, after))
-        if row.continuous is not None and row.continuous.compared:
-            lines.append(VerdictLine(f"Continuous measure: {row.continuous.text}."))
-    lines += token_verdict_lines(group)
-    lines += guidance_lines(group)
-    lines += reproduction_lines(group)
-    for row in group:
-        if row.calibration is not None:
-            found = row.calibration
-            text = f"Calibration of {row.model}: Brier {found.brier:.3f}, ECE {found.ece:.3f}."
-            lines.append(VerdictLine(text))
-    return lines
+        if any(row_key(p.row) == key for p in c.curve.points):
+            return c.results[column.name].cells().get(row.model, "–")
+    return "–"
+
+
+def verdict_lines(summary: Summary, group: list[SummaryRow]) -> list[VerdictLine]:
+    """The sentences of every analysis on the curves of one table, curve by curve, each led by the
+    analysis's title and the curve's name; then the verdicts on published curves."""
+    lines: list[VerdictLine] = []
+    for c in summary.curves_of(group):
+        axis = c.curve.id.axis
+        over = f" over {AXIS_NAMES[axis]}" if axis in ("tokens", "compute") else ""
+        for name, record in c.results.items():
+            lead = f"{c.titles[name]}{over}, {c.curve.id.label()}: "
+            lines += [VerdictLine(lead + line.before, line.verdict, line.after) for line in record.lines()]
+    return lines + reproduction_lines(group)
 
 
 def reproductions_of(group: list[SummaryRow]) -> list[Reproduction]:
@@ -140,58 +141,6 @@ def reproduction_cells(check: PointCheck) -> tuple[str, ...]:
         f"{check.difference * 100:+.1f} [{check.low * 100:+.1f}, {check.high * 100:+.1f}] points",
         "yes" if check.differs else "no",
     )
-
-
-def _turn(shape: ShapeVerdict, label: Callable[[float], str]) -> str:
-    """Where a curve turns: ` (threshold 1B)`, ` (minimum at 410M)`, or nothing."""
-    if shape.threshold is not None:
-        return f" (threshold {label(shape.threshold)})"
-    if shape.minimum is not None:
-        return f" (minimum at {label(shape.minimum)})"
-    return ""
-
-
-def token_verdict_lines(group: list[SummaryRow]) -> list[VerdictLine]:
-    """One line per size with a shape over training tokens (its checkpoints)."""
-    lines: list[VerdictLine] = []
-    seen: set[tuple[str, str, str]] = set()
-    for row in group:
-        shape = row.shape_over_tokens
-        curve = (row.family or "", row.variant or "", size_text(row))
-        if shape is None or curve in seen:
-            continue
-        seen.add(curve)
-        name = " ".join(part for part in curve[:2] if part) or "model"
-        after = f"{_turn(shape, _tokens)}. {shape.reason}".rstrip()
-        lines.append(
-            VerdictLine(f"Shape over training tokens of the {name} at {curve[2]}: ", shape.verdict, after)
-        )
-    return lines
-
-
-def guidance_lines(group: list[SummaryRow]) -> list[VerdictLine]:
-    """One line per curve with a verdict on chain of thought, and per family on instruction tuning."""
-    lines: list[VerdictLine] = []
-    seen: set[tuple[str, ...]] = set()
-    for row in group:
-        name = " ".join(part for part in (row.family or "", row.variant or "") if part) or "curve"
-        verdict = row.cot_verdict
-        if verdict is not None and ("cot", name) not in seen:
-            seen.add(("cot", name))
-            scored = SCORING_NAMES[row.scoring]
-            lead = f"Chain of thought against plain prompting (both scored by {scored}), {name}: "
-            lines.append(VerdictLine(lead, verdict.text, f". {verdict.reason}"))
-        verdict = row.instruct_verdict
-        if verdict is not None and ("instruct", row.family or "") not in seen:
-            seen.add(("instruct", row.family or ""))
-            lines.append(
-                VerdictLine(
-                    f"Instruction tuning (instruct against base of the same size), {row.family}: ",
-                    verdict.text,
-                    f". {verdict.reason}",
-                )
-            )
-    return lines
 
 
 def _tokens(count: float) -> str:

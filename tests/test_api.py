@@ -9,6 +9,7 @@ import pytest
 
 import benchmark
 from benchmark.errors import BenchError
+from tests.helpers.summary import rows_with_results
 
 ARGS = {"provider": "scripted", "models": ["calculator@1B", "constant: 7@100M"], "limit": 4}
 
@@ -25,8 +26,8 @@ def test_run_writes_the_run_bench_run_writes(bench, tmp_path: Path) -> None:
     assert result.code == 0, result.err
 
     def rows(folder: Path) -> list[tuple]:
-        data = json.loads((folder / "summary.json").read_text())
-        return [(r["model"], r["task_params"]["digits"], r["n"], r["correct"]) for r in data]
+        data = rows_with_results(folder)
+        return [(r["model"], r["task_params"]["digits"], r["n"], r["correct"]) for r in data]  # fmt: skip
 
     assert rows(path) == rows(cli) and len(rows(path)) == 4  # two models x two digit counts
     manifest = json.loads((path / "manifest.json").read_text())
@@ -51,17 +52,19 @@ def test_load_run_gives_samples_and_summary_as_frames_or_records(tmp_path: Path)
     summary = loaded.summary.set_index("model")
     assert summary.loc["scripted:calculator@1B", "accuracy"] == 1.0
     assert summary.loc["scripted:constant: 7@100M", "accuracy"] == 0.0
-    # Nested results as columns of their own: the shape of the curve, the step from the smaller size.
-    assert set(summary["shape.verdict"]) == {"monotone up"}  # 0 of 4 right, then 4 of 4
-    assert summary.loc["scripted:calculator@1B", "step.estimate"] == 1.0
     assert summary["metric_digit_accuracy"].notna().all()
+    # The analyses: a row per curve and analysis, the record's fields as columns.
+    analyses = loaded.analyses.set_index("analysis")
+    assert analyses.loc["shape", "verdict"] == "monotone up"  # 0 of 4 right, then 4 of 4
+    assert analyses.loc["steps", "steps"][0]["estimate"] == 1.0
     assert loaded.manifest.limit == 4
     records = benchmark.load_run(path, as_frames=False)
     assert isinstance(records.samples, list) and records.samples[0]["task"] == "arithmetic"
     assert [r["accuracy"] for r in records.summary] == list(loaded.summary["accuracy"])
-    on_disk = json.loads((path / "summary.json").read_text())
+    on_disk = rows_with_results(path)
     assert [r["accuracy"] for r in on_disk] == [r["accuracy"] for r in records.summary]
     assert on_disk[1]["step"]["estimate"] == 1.0 and on_disk[1]["shape"]["verdict"] == "monotone up"
+    assert records.analyses == json.loads((path / "summary.json").read_text())["curves"]
 
 
 @pytest.mark.parametrize(

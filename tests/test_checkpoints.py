@@ -11,8 +11,9 @@ import pytest
 from benchmark.errors import UsageError
 from benchmark.families import Family, load_family
 from benchmark.runconfig import model_specs
-from benchmark.schemas import Manifest, Sample, SummaryRow
+from benchmark.schemas import Manifest, Sample
 from tests.helpers import tiny_models
+from tests.helpers.summary import row_objects, rows_with_results
 
 STEPS = [2000, 4000, 8000, 16000, 32000, 64000, 128000, 143000]
 
@@ -174,7 +175,7 @@ def test_the_manifest_and_samples_record_each_checkpoint(trained_run: Path) -> N
 
 
 def test_shape_over_tokens_is_inverse_where_training_hurts_and_up_where_it_helps(trained_run: Path) -> None:
-    rows = [SummaryRow.model_validate(r) for r in json.loads((trained_run / "summary.json").read_text())]
+    rows = row_objects(trained_run)
     over_tokens = {(r.params, r.revision): r.shape_over_tokens for r in rows}
     assert {s.verdict for (params, _), s in over_tokens.items() if params == 10**9 and s} == {"inverse"}
     assert {s.verdict for (params, _), s in over_tokens.items() if params == 10**10 and s} == {"monotone up"}
@@ -190,9 +191,9 @@ def test_report_md_has_the_size_by_tokens_table_and_both_verdicts(trained_run: P
     md = (trained_run / "report.md").read_text()
     assert "| size | 1B tokens (step1) | 2B tokens (step2) | 4B tokens (step4) |" in md
     assert "| 1B | 100.0% | 50.0% | 0.0% |" in md and "| 10B | 0.0% | 50.0% | 100.0% |" in md
-    assert "Shape over training tokens of the trained&lt;b&gt; base at 1B: **inverse**" in md
-    assert "Shape over training tokens of the trained&lt;b&gt; base at 10B: **monotone up**" in md
-    assert "Shape of the trained&lt;b&gt; base at step4: **monotone up**" in md
+    assert "Shape over training tokens, trained&lt;b&gt; base at 1B: **inverse**" in md
+    assert "Shape over training tokens, trained&lt;b&gt; base at 10B: **monotone up**" in md
+    assert "Shape, trained&lt;b&gt; base at step4: **monotone up**" in md
 
 
 def test_report_html_draws_both_axes_and_an_accessible_heatmap(trained_run: Path) -> None:
@@ -226,7 +227,7 @@ def test_a_run_written_before_checkpoints_still_reports(bench, trained_run: Path
     (old / "samples.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
     result = bench("report", str(old))
     assert result.code == 0, result.err
-    rows = json.loads((old / "summary.json").read_text())
+    rows = rows_with_results(old)
     assert all(r["shape_over_tokens"] is None and r["tokens"] is None for r in rows)
     assert 'class="heatmap"' not in (old / "report.html").read_text()
 

@@ -9,6 +9,7 @@ import pytest
 
 from benchmark.schemas import Sample
 from tasks import create
+from tests.helpers.summary import rows_with_results
 
 EXAMPLE = "tasks/traps/gambles_example.yaml"
 
@@ -133,7 +134,7 @@ def test_prompting_cot_on_the_default_suite_leaves_out_tasks_without_it(bench, t
         bench("run", "--provider", "scripted", "--prompting", "cot", "--limit", "2", "--out", str(out)).code
         == 0
     )
-    rows = json.loads((out / "summary.json").read_text())
+    rows = rows_with_results(out)
     assert [(r["task"], r["prompting"]) for r in rows] == [
         ("word_problems", "cot"),
         ("word_problems", "cot_zeroshot"),

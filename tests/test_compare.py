@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.helpers.summary import rows_with_results
+
 
 def _run(bench, out: Path, *args: str, task: str = "arithmetic", limit: str = "4") -> None:
     result = bench(
@@ -19,7 +21,7 @@ def test_compare_merges_two_runs_into_one_report(bench, tmp_path: Path) -> None:
     out = tmp_path / "both"
     result = bench("compare", str(tmp_path / "small"), str(tmp_path / "big"), "--out", str(out))
     assert result.code == 0, result.err
-    rows = json.loads((out / "summary.json").read_text())
+    rows = rows_with_results(out)
     # The label both runs used is kept apart by the second run's folder name.
     assert [(r["model"], r["accuracy"]) for r in rows] == [
         ("scripted:constant: 0@100M", 0.0),
@@ -36,7 +38,7 @@ def test_compare_keeps_the_variants_of_a_sweep_apart(bench, tmp_path: Path) -> N
     out = tmp_path / "both"
     result = bench("compare", str(tmp_path / "small"), str(tmp_path / "big"), "--out", str(out))
     assert result.code == 0, result.err
-    rows = json.loads((out / "summary.json").read_text())
+    rows = rows_with_results(out)
     assert [(r["task_params"]["digits"], r["params"], r["n"]) for r in rows] == [
         ("1", 10**8, 4), ("1", 10**10, 4), ("2", 10**8, 4), ("2", 10**10, 4),
     ]  # fmt: skip

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from benchmark.families import load_family, shipped
 from benchmark.schemas import Manifest
+from tests.helpers.summary import rows_with_results
 
 SCRIPTED_FAMILY = """\
 name: toy
@@ -67,7 +67,7 @@ def test_run_family_puts_variants_on_separate_curves(bench, tmp_path: Path) -> N
         ("toy", "base", 10**10),
         ("toy", "instruct", 10**9),
     ]
-    rows = json.loads((out / "summary.json").read_text())
+    rows = rows_with_results(out)
     assert [(r["variant"], r["params"], r["accuracy"]) for r in rows] == [
         ("base", 100_000_000, 0.0),
         ("base", 10**9, 1.0),
@@ -90,7 +90,7 @@ def test_undisclosed_sizes_are_plotted_by_rank(bench, tmp_path: Path) -> None:
         bench("run", "--family", str(family), "--task", "arithmetic", "--limit", "3", "--out", str(out)).code
         == 0
     )
-    rows = json.loads((out / "summary.json").read_text())
+    rows = rows_with_results(out)
     assert [(r["params"], r["size_rank"]) for r in rows] == [(None, 1), (None, 2)]
     html = (out / "report.html").read_text()
     assert "size rank (sizes undisclosed)" in html and "parameters (log scale)" not in html
@@ -152,7 +152,7 @@ def test_summary_carries_shape_steps_cot_gain_and_calibration(bench, tmp_path: P
     out = tmp_path / "run"
     result = bench("run", "--family", str(family), "--limit", "40", "--out", str(out))
     assert result.code == 0, result.err
-    rows = json.loads((out / "summary.json").read_text())
+    rows = rows_with_results(out)
 
     arithmetic = [r for r in rows if r["task"] == "arithmetic"]
     assert {(r["shape"]["verdict"], r["shape"]["threshold"]) for r in arithmetic} == {("emergent", 1e9)}
@@ -177,5 +177,5 @@ def test_summary_carries_shape_steps_cot_gain_and_calibration(bench, tmp_path: P
     assert calc["calibration"]["ece"] == pytest.approx(0.1)
 
     md = (out / "report.md").read_text()
-    assert "Shape of the toy base: **emergent** (threshold 1B)" in md
+    assert "Shape, toy base: **emergent** (threshold 1B)" in md
     assert "digit accuracy rises with it" in md  # scripted answers jump in every measure at once

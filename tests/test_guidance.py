@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from reports.analyses.guidance import SizeGain, guidance_verdict, paired_gain
+from tests.helpers.summary import rows_with_results
 
 SIZES = [1e8, 1e9, 1e10, 1e11, 1e12]
 
@@ -107,7 +107,7 @@ def _guided_run(bench, tmp_path: Path, limit: str) -> list[dict]:
     args = ["run", "--family", str(family), "--task", "hindsight_neglect", "--limit", limit]
     result = bench(*args, "--out", str(out))
     assert result.code == 0, result.err
-    return json.loads((out / "summary.json").read_text())
+    return rows_with_results(out)
 
 
 def test_scripted_family_crossings_are_found_and_reported(bench, tmp_path: Path) -> None:
@@ -129,7 +129,8 @@ def test_scripted_family_crossings_are_found_and_reported(bench, tmp_path: Path)
     md = (out / "report.md").read_text()
     assert "guided base: **hurts below size 1B, helps from size 10B**" in md
     assert (
-        "Instruction tuning (instruct against base of the same size), guided: **helps from size 10B**" in md
+        "Instruction tuning (instruct against base of the same size), guided instruct: **helps from size 10B**"
+        in md
     )
     html = (out / "report.html").read_text()
     assert "gain from guidance by model size</title>" in html and "no gain" in html

@@ -174,7 +174,7 @@ def test_a_family_sweep_loads_one_size_at_a_time_and_templates_only_instruct(tmp
     assert [m.details["chat_template"] for m in models] == ["on", "off"]
     from reports import build_reports
 
-    rows = build_reports(run_dir)
+    rows = build_reports(run_dir).rows
     by_size = sorted({(r.params, r.model) for r in rows})
     assert [m for _, m in by_size] == ["small", "large"]  # ordered by the parameters counted
 

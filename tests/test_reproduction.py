@@ -3,7 +3,6 @@ with its interval, and a verdict for the curve (reports/reproduction.py)."""
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from reports.analyses.stats import wilson_interval
 from reports.references import Curve, PublishedPoint, Reference
 from reports.reproduction import Match, difference_interval, judge
 from tests.helpers.hub_cache import lay_out, zipped
+from tests.helpers.summary import rows_with_results
 
 SMALL, LARGE = 70_000_000, 1_000_000_000
 FAMILY = """\
@@ -70,7 +70,7 @@ def run(bench, tmp_path: Path, small: str, large: str, limit: int) -> RunDir:
 
 def verdicts(run_dir: RunDir, references: dict[str, Reference]) -> dict[str, dict[str, object]]:
     build_reports(run_dir, references)
-    rows = json.loads((run_dir.path / "summary.json").read_text())
+    rows = rows_with_results(run_dir.path)
     return {r["hub_id"]: r["reproduction"] for r in rows}
 
 
@@ -236,7 +236,7 @@ def test_a_run_of_the_prize_items_is_held_against_michaelov_and_bergen(bench, tm
         args = ("run", "--family", str(family), "--task", task, "--scoring", "logprob", "--out", str(out))
         result = bench(*args, env=env)
         assert result.code == 0, result.err
-        summary = json.loads((out / "summary.json").read_text())
+        summary = rows_with_results(out)
         assert [r["reproduction"]["curve"] for r in summary] == ["Pythia step143000"] * 2
         found = summary[0]["reproduction"]
         if spacing == "prize":
@@ -251,7 +251,8 @@ def test_a_run_of_the_prize_items_is_held_against_michaelov_and_bergen(bench, tm
         ]
         assert "differs at 70.4M (step143000) by +50 points" in found["text"]
         assert "all_results.tsv" in found["points"][0]["source"]
-        assert "against the published Pythia step143000: differs at 70.4M" in " ".join(result.out.split())
+        said = " ".join(result.out.split())
+        assert "Against the published curve Pythia step143000 (" in said and "): differs at 70.4M" in said
         assert "**differs** at 70.4M (step143000)" in (out / "report.md").read_text()
 
 
@@ -347,5 +348,5 @@ def test_the_published_grid_overlays_a_checkpointed_run(bench, tmp_path: Path) -
     assert "published: pythia-70m" in html
     assert "published: pythia-160m" not in html  # not a model of this run
     assert "memo" not in html.lower()  # the memo-trap reference is another task's
-    summary = json.loads((out / "summary.json").read_text())
+    summary = rows_with_results(out)
     assert {r["reproduction"]["kind"] for r in summary} == {"not comparable"}  # bench's own items

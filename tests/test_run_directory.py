@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import csv
-import json
 import math
 from pathlib import Path
 
 import pytest
 
 from benchmark.rundir import RunDir
-from benchmark.schemas import Manifest, Sample, SummaryRow
+from benchmark.schemas import Manifest, Sample
+from tests.helpers.summary import row_objects
 
 FILES = ["manifest.json", "samples.jsonl", "summary.json", "summary.csv", "report.md", "report.html"]
 
@@ -75,7 +75,7 @@ def test_scripted_sweep_writes_all_five_files_ordered_by_size(bench, tmp_path: P
     assert all(s.metrics["digit_accuracy"] == 1.0 and s.metrics["edit_distance"] == 0.0 for s in calc)
     assert all(s.metrics["target_logprob"] == pytest.approx(math.log(0.9)) for s in calc)
 
-    rows = [SummaryRow.model_validate(r) for r in json.loads((out / "summary.json").read_text())]
+    rows = row_objects(out)
     assert len(rows) == 2 * 7
     for row in rows:
         assert row.n == 6 and row.ci_low is not None and row.ci_high is not None
@@ -92,15 +92,22 @@ def test_scripted_sweep_writes_all_five_files_ordered_by_size(bench, tmp_path: P
         (r.task, r.model, str(r.accuracy)) for r in rows
     ]
     assert "metric_digit_accuracy" in table[0]
-    assert [r["shape.verdict"] for r in table] == [r.shape.verdict if r.shape else "" for r in rows]
-    assert [r["step.estimate"] for r in table] == [str(r.step.estimate) if r.step else "" for r in rows]
+    # A column per analysis: the curve's one-line result, or the row's own figure (its step).
+    assert all(r["shape"].startswith(row.shape.verdict) for r, row in zip(table, rows, strict=True))
+    assert [r["steps"] for r in table] == [
+        f"{r.step.estimate * 100:+.0f} [{r.step.low * 100:+.0f}, {r.step.high * 100:+.0f}] points"
+        if r.step
+        else ""
+        for r in rows
+    ]
 
     md = (out / "report.md").read_text()
     assert "Scripted models" in md and "scripted:calculator@7B (scripted)" in md
     html = (out / "report.html").read_text()
-    # accuracy per task; digit accuracy for the two numeric tasks; the gain from chain of thought for
-    # the two tasks that have it; the reliability diagram of the trap's log-prob rows
-    assert html.count("<svg") == 8 and html.count('class="reliability"') == 1
+    # accuracy per task (3); each continuous measure of the two numeric tasks (digit accuracy and edit
+    # distance, and the target's log-prob where log-probs scored it: 5); the gain from each chain-of-thought
+    # condition (3); the reliability diagram of the trap's log-prob rows (1)
+    assert html.count("<svg") == 12 and html.count('class="reliability"') == 1
     assert (
         html.count("accuracy by model size</title>") == 5
         and html.count("digit accuracy by model size</title>") == 2
@@ -181,7 +188,7 @@ def test_max_cost_stops_cleanly_before_the_budget_is_exceeded(tmp_path: Path) ->
     assert len(samples) == 3  # the fourth would have gone over; nothing after it was asked
     assert runner.budget is not None and runner.budget.stopped and "--max-cost" in runner.budget.stopped
     assert runner.budget.spent <= config.max_cost
-    rows = build_reports(run)
+    rows = build_reports(run).rows
     assert rows[0].n == 3 and rows[0].cost_usd == pytest.approx(sum(s.cost_usd or 0 for s in samples))
 
 
@@ -201,9 +208,7 @@ def test_cut_off_chains_of_thought_are_counted_apart_and_the_limit_is_recorded(b
     # Plain prompting is read as always (its last number), and was not reasoning: never "cut off".
     # (12 words: "1 + 1 = 2. 1 + 1 = 2. 1 + 1")
     assert all(not s.truncated and s.extracted == "1" for s in samples if s.prompting == "plain")
-    rows = {
-        r.prompting: r for r in map(SummaryRow.model_validate, json.loads((out / "summary.json").read_text()))
-    }
+    rows = {r.prompting: r for r in row_objects(out)}
     assert (rows["cot"].extraction_failures, rows["cot"].truncated) == (3, 3)
     assert (rows["plain"].extraction_failures, rows["plain"].truncated) == (0, 0)
     assert "| 3 (3 cut off) |" in (out / "report.md").read_text()

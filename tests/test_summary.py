@@ -50,15 +50,14 @@ ARITHMETIC = TaskInfo(name="arithmetic", version="3", promptings=["plain"], chan
 
 
 def test_no_correct_answer_in_20_is_not_a_certainty() -> None:
-    rows = summarize([sample("m", f"{i:05d}", False) for i in range(20)], manifest(ARITHMETIC))
-    [row] = rows
+    [row] = summarize([sample("m", f"{i:05d}", False) for i in range(20)], manifest(ARITHMETIC)).rows
     assert row.accuracy == 0.0 and row.ci_low == 0.0
     assert row.ci_high == pytest.approx(0.161, abs=0.001)  # Wilson; a bootstrap gave [0, 0]
 
 
 def test_every_interval_contains_its_accuracy() -> None:
     samples = [sample("m", f"{i:05d}", i % 3 == 0) for i in range(30)]
-    [row] = summarize(samples, manifest(ARITHMETIC))
+    [row] = summarize(samples, manifest(ARITHMETIC)).rows
     assert row.accuracy == pytest.approx(10 / 30)
     assert row.ci_low is not None and row.ci_high is not None
     assert row.ci_low < row.accuracy < row.ci_high
@@ -93,19 +92,20 @@ def test_the_cot_gain_is_against_plain_scored_the_same_way_and_modes_are_never_p
             # its text: all wrong for the small model, all right for the big one
             samples.append(choice(model, item, "plain", "generate", model == "big", size))
             samples.append(choice(model, item, "cot", "generate", True, size))
-    rows = summarize(samples, manifest(HINDSIGHT))
+    summary = summarize(samples, manifest(HINDSIGHT))
+    rows = summary.rows
     assert [(r.prompting, r.scoring, r.model, r.n) for r in rows] == [
         ("plain", "logprob", "small", 30), ("plain", "logprob", "big", 30),
         ("plain", "generate", "small", 30), ("plain", "generate", "big", 30),
         ("cot", "generate", "small", 30), ("cot", "generate", "big", 30),
     ]  # fmt: skip
-    small, big = [r for r in rows if r.prompting == "cot"]
+    [cot] = [c for c in summary.curves if c.curve.id.prompting == "cot"]
+    gains = {g.model: g for g in cot.results["cot"].gains}  # type: ignore[attr-defined]
     # Against plain by generated answer (0/30), not by log-prob (30/30, which would say +0).
-    assert small.cot_gain is not None and big.cot_gain is not None
-    assert small.cot_gain.estimate == 1.0 and small.cot_gain.p is not None and small.cot_gain.p < 1e-6
-    assert big.cot_gain.estimate == 0.0 and big.cot_gain.p == 1.0
+    assert gains["small"].estimate == 1.0 and gains["small"].p < 1e-6
+    assert gains["big"].estimate == 0.0 and gains["big"].p == 1.0
     # Each curve is one mode: the log-prob curve is level, the generated-answer curve rises.
-    shapes = {(r.prompting, r.scoring): r.shape.verdict for r in rows if r.shape is not None}
+    shapes = {(c.curve.id.prompting, c.curve.id.scoring): c.results["shape"].verdict for c in summary.curves}  # type: ignore[attr-defined]
     assert shapes[("plain", "logprob")] == "inconclusive"
     assert shapes[("plain", "generate")] == "monotone up"
 
@@ -116,21 +116,24 @@ def test_log_prob_rows_carry_their_reliability_diagram() -> None:
     samples = [
         s if s.correct else s.model_copy(update={"class_logprobs": {" Y": -1.0, " N": -1.0}}) for s in samples
     ]
-    [row] = summarize(samples, manifest(HINDSIGHT))
-    assert row.calibration is not None
-    bins = row.calibration.reliability
+    summary = summarize(samples, manifest(HINDSIGHT))
+    [found] = summary.result(summary.rows[0], "calibration").models  # type: ignore[union-attr]
+    bins = found.reliability
     assert [(b.lower, b.count, b.accuracy) for b in bins] == [(0.5, 2, 0.0), (0.8, 8, 1.0)]
     assert bins[1].confidence == pytest.approx(1 / (1 + math.exp(-1.8)))
     expected = sum(b.count / 10 * abs(b.accuracy - b.confidence) for b in bins)
-    assert row.calibration.ece == pytest.approx(expected)
+    assert found.ece == pytest.approx(expected)
 
 
 def test_samples_from_before_variants_take_the_manifests_variant_and_no_cross_mode_gain() -> None:
     old = [choice("m", f"{i:05d}", "plain", "logprob", True, 10**9) for i in range(5)]
     old += [choice("m", f"{i:05d}", "cot", "generate", False, 10**9) for i in range(5)]
     old = [s.model_copy(update={"task_params": {}}) for s in old]  # schema 2 recorded no variant
-    rows = summarize(old, manifest(HINDSIGHT))
+    summary = summarize(old, manifest(HINDSIGHT))
+    rows = summary.rows
     assert [(r.task_params, r.prompting, r.chance) for r in rows] == [
         (HINDSIGHT.params, "plain", 0.5), (HINDSIGHT.params, "cot", 0.5),
     ]  # fmt: skip
-    assert rows[1].cot_gain is None  # no plain row scored by generated answer: no gain across modes
+    assert (
+        summary.result(rows[1], "cot") is None
+    )  # no plain row scored by generated answer: no cross-mode gain

@@ -14,6 +14,7 @@ from benchmark.prompting import ZERO_SHOT_TRIGGER
 from tasks import create
 from tasks.files import load_task_file
 from tasks.hindsight_neglect import Gamble, exemplar
+from tests.helpers.summary import rows_with_results
 
 DAVID = {"name": "David", "lose_percent": 94, "lose_amount": 50, "win_percent": 6, "win_amount": 5}
 SHOT = {"name": "Tom", "lose_percent": 90, "lose_amount": 200, "win_percent": 10, "win_amount": 100}
@@ -122,7 +123,7 @@ def test_a_trap_file_run_compares_chain_of_thought_with_plain_scored_the_same_wa
     models = ["--model", "cot:calculator/outcome@10B", "--model", "outcome@1B"]
     result = bench("run", "--provider", "scripted", *models, "--task", str(path), "--out", str(out))
     assert result.code == 0, result.err
-    rows = json.loads((out / "summary.json").read_text())
+    rows = rows_with_results(out)
     assert [(r["prompting"], r["scoring"], r["params"], r["accuracy"]) for r in rows] == [
         ("plain", "logprob", 10**9, 0.0), ("plain", "logprob", 10**10, 0.0),
         ("plain", "generate", 10**9, 0.0), ("plain", "generate", 10**10, 0.0),

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tasks import TASKS, create, create_all, variants
+from tests.helpers.summary import rows_with_results
 
 
 @pytest.mark.parametrize("model", ["calculator@1B", "calculator"])  # sized, and unsized
@@ -17,7 +18,7 @@ def test_two_language_variants_are_two_rows_and_are_named(bench, tmp_path: Path,
     args = ["run", "--provider", "scripted", "--model", model, *tasks, "--prompting", "plain"]
     result = bench(*args, "--scoring", "logprob", "--limit", "3", "--out", str(out))
     assert result.code == 0 and "Traceback" not in result.err, result.err
-    rows = json.loads((out / "summary.json").read_text())
+    rows = rows_with_results(out)
     assert [(r["task_params"]["lang"], r["n"]) for r in rows] == [("en", 3), ("zh-TW", 3)]  # not pooled
     markdown = (out / "report.md").read_text().replace("\\_", "_")  # markdown escapes its underscores
     for text in (result.out, markdown, (out / "report.html").read_text()):
@@ -33,7 +34,7 @@ def test_a_digits_sweep_is_one_option_with_a_row_and_curve_per_digit_count(bench
     result = bench("run", "--provider", "scripted", *models, "--task", "arithmetic:digits=2-4,op=*",
                    "--limit", "4", "--out", str(out))  # fmt: skip
     assert result.code == 0, result.err
-    rows = json.loads((out / "summary.json").read_text())
+    rows = rows_with_results(out)
     assert [(r["task_params"]["digits"], r["params"], r["accuracy"]) for r in rows] == [
         ("2", 10**8, 0.0), ("2", 10**9, 1.0),
         ("3", 10**8, 0.0), ("3", 10**9, 1.0),

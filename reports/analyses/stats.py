@@ -49,10 +49,11 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from benchmark.schemas import Shape
 from benchmark.sizes import format_size
 
 BOOTSTRAP_RESAMPLES = 4000
+
+Shape = Literal["flat", "emergent", "monotone up", "inverse", "U-shaped", "inconclusive"]
 
 
 def stable_seed(*parts: object) -> int:

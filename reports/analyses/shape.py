@@ -1,0 +1,158 @@
+"""The shape of a curve (`reports.analyses.stats.shape_verdict`), the step from each size to the next, and
+whether a continuous measure rises smoothly where accuracy jumps (Schaeffer et al. 2023)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from benchmark.schemas import Record
+from reports.analyses.base import Analysis, AnalysisResult, Axis, Curve, VerdictLine
+from reports.analyses.stats import (
+    Shape,
+    SizePoint,
+    Step,
+    compare_metric,
+    neighbour_differences,
+    shape_verdict,
+)
+
+
+def size_points(curve: Curve) -> list[SizePoint]:
+    """The curve's points as the statistics read them: x, outcomes and item ids."""
+    return [
+        SizePoint(p.x, [o.correct for o in p.outcomes], [o.item_id for o in p.outcomes]) for p in curve.points
+    ]
+
+
+def interval_text(estimate: float, low: float, high: float, p: float | None = None) -> str:
+    """`+12 [+3, +21] points` (a difference with its interval), with McNemar's p where made."""
+    text = f"{estimate * 100:+.0f} [{low * 100:+.0f}, {high * 100:+.0f}] points"
+    return text if p is None else f"{text}, p={p:.3g}"
+
+
+class ShapeResult(AnalysisResult):
+    """The shape of one curve, read from its intervals (`reports.analyses.stats`)."""
+
+    verdict: Shape
+    threshold: float | None = Field(default=None, description="Emergent curves: first size above chance.")
+    minimum: float | None = Field(default=None, description="U-shaped curves: size at the minimum.")
+    where: str = Field(default="", description="The threshold or minimum as reports print it.")
+    reason: str = Field(description="The intervals behind the verdict.")
+
+    def lines(self) -> list[VerdictLine]:
+        return [VerdictLine("", self.verdict, f"{self.where}. {self.reason}".rstrip())]
+
+
+class ShapeAnalysis(Analysis):
+    name = "shape"
+    title = "Shape"
+    axes: ClassVar[frozenset[Axis]] = frozenset({"params", "rank", "tokens"})
+
+    def analyse(self, curve: Curve) -> ShapeResult | None:
+        if curve.id.axis == "tokens" and len(curve.points) < 2:
+            return None  # a size with one checkpoint has no curve over tokens
+        found = shape_verdict(size_points(curve), curve.chance, curve.seed)
+        where = ""
+        if found.threshold is not None:
+            where = f" (threshold {curve.x_text(found.threshold)})"
+        elif found.minimum is not None:
+            where = f" (minimum at {curve.x_text(found.minimum)})"
+        text = f"{found.shape}{where}. {found.reason}"
+        return ShapeResult(
+            text=text,
+            verdict=found.shape,
+            threshold=found.threshold,
+            minimum=found.minimum,
+            where=where,
+            reason=found.reason,
+        )
+
+
+class StepAt(Record):
+    """Accuracy at one size minus that at the next smaller size on the curve."""
+
+    model: str
+    x: float
+    from_x: float
+    estimate: float
+    low: float
+    high: float
+    paired: bool = Field(description="Whether the two sizes were compared on the same items.")
+
+
+class StepsResult(AnalysisResult):
+    """The step from each size to the next larger one (paired on shared items)."""
+
+    steps: list[StepAt]
+
+    def lines(self) -> list[VerdictLine]:
+        return []  # shown in the table, a cell per size
+
+    def cells(self) -> dict[str, str]:
+        return {s.model: interval_text(s.estimate, s.low, s.high) for s in self.steps}
+
+
+class StepsAnalysis(Analysis):
+    name = "steps"
+    title = "Steps"
+    column = "Δ vs next smaller [95% CI]"
+    axes: ClassVar[frozenset[Axis]] = frozenset({"params", "rank"})
+
+    def analyse(self, curve: Curve) -> StepsResult | None:
+        found = neighbour_differences(size_points(curve), curve.seed)
+        if not found:
+            return None
+        by_x = {p.x: p.model for p in curve.points}
+        steps = [
+            StepAt(
+                model=by_x[s.to_size],
+                x=s.to_size,
+                from_x=s.from_size,
+                estimate=s.diff.estimate,
+                low=s.diff.low,
+                high=s.diff.high,
+                paired=s.paired,
+            )
+            for s in found
+        ]
+        text = "; ".join(
+            f"{curve.x_text(s.from_x)}→{curve.x_text(s.x)} {interval_text(s.estimate, s.low, s.high)}"
+            for s in steps
+        )
+        return StepsResult(text=text, steps=steps)
+
+
+CONTINUOUS_MEASURE = "digit_accuracy"
+"""The measure the mirage check reads: per-digit accuracy, 1 for an exact match (tasks with numbers)."""
+
+
+class ContinuousResult(AnalysisResult):
+    """Whether digit accuracy rises smoothly where exact match jumps."""
+
+    compared: bool = Field(
+        description="Whether the measure was compared with a jump of accuracy (False: there was nothing "
+        "to compare, and the text says why)."
+    )
+
+    def lines(self) -> list[VerdictLine]:
+        return [VerdictLine(f"{self.text}.")] if self.compared else []
+
+
+class ContinuousAnalysis(Analysis):
+    name = "continuous"
+    title = "Continuous measure"
+    axes: ClassVar[frozenset[Axis]] = frozenset({"params", "rank"})
+
+    def analyse(self, curve: Curve) -> ContinuousResult | None:
+        values = [p.row.metrics.get(CONTINUOUS_MEASURE) for p in curve.points]
+        if len(curve.points) < 3 or any(v is None for v in values):
+            return None
+        steps: list[Step] = neighbour_differences(size_points(curve), curve.seed)
+        found = compare_metric(
+            steps,
+            [(p.x, v) for p, v in zip(curve.points, values, strict=True) if v is not None],
+            "digit accuracy",
+        )
+        return ContinuousResult(text=found.text, compared=found.compared)
