@@ -4,7 +4,6 @@ bench.tasks): the README's own examples run through `bench run`, and a broken en
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from benchmark.errors import UsageError
 from benchmark.registry import Registry
 from providers.base import Provider
 from tests.conftest import ROOT
+from tests.helpers.packages import _env, _install
 from tests.test_bad_input import assert_one_line_error
 
 
@@ -32,29 +32,6 @@ def _readme_examples() -> tuple[dict[str, str], dict[str, dict[str, str]]]:
         files[first.removeprefix("# ").strip()] = block
     (toml,) = re.findall(r"```toml\n(.*?)```", section, re.DOTALL)
     return files, tomllib.loads(toml)["project"]["entry-points"]
-
-
-def _install(root: Path, package: str, files: dict[str, str], groups: dict[str, dict[str, str]]) -> None:
-    """What `pip install` of a package leaves on sys.path: its modules and a dist-info with its entry
-    points."""
-    for path, source in files.items():
-        target = root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(source, encoding="utf-8")
-    for folder in {root / Path(p).parts[0] for p in files if len(Path(p).parts) > 1}:
-        (folder / "__init__.py").touch()
-    info = root / f"{package.replace('-', '_')}-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 0.1\n")
-    lines = [
-        f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in points.items())
-        for group, points in groups.items()
-    ]
-    (info / "entry_points.txt").write_text("\n".join(lines))
-
-
-def _env(root: Path, **extra: str) -> dict[str, str]:
-    return {"PYTHONPATH": f"{ROOT}{os.pathsep}{root}", **extra}
 
 
 def test_the_readme_examples_run_through_bench_run(bench, tmp_path: Path) -> None:

@@ -129,7 +129,8 @@ def test_scripted_family_crossings_are_found_and_reported(bench, tmp_path: Path)
     md = (out / "report.md").read_text()
     assert "guided base: **hurts below size 1B, helps from size 10B**" in md
     assert (
-        "Instruction tuning (instruct against base of the same size), guided instruct: **helps from size 10B**"
+        "Instruction tuning (instruct against base of the same size), guided instruct: "
+        "**helps from size 10B**"
         in md
     )
     html = (out / "report.html").read_text()
