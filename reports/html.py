@@ -27,12 +27,14 @@ from reports.tables import (
     analysis_columns,
     checkpoint_grids,
     failures_text,
+    family_text,
     group_rows,
     group_title,
     pct,
     reproduction_cells,
     reproductions_of,
     size_text,
+    table_rows,
     verdict_lines,
 )
 
@@ -392,17 +394,21 @@ def _line(line: VerdictLine) -> str:
 def _table(summary: Summary, group: list[SummaryRow]) -> str:
     curves = summary.curves_of(group)
     columns = analysis_columns(curves)
+    families = any(r.family for r in group)
     head = (
-        "<tr><th>model</th><th>size</th><th>n</th><th>accuracy</th><th>95% CI (Wilson)</th>"
+        "<tr><th>model</th>"
+        + ("<th>family</th>" if families else "")
+        + "<th>size</th><th>n</th><th>accuracy</th><th>95% CI (Wilson)</th>"
         + "".join(f"<th>{escape(c.title)}</th>" for c in columns)
         + "<th>chance</th><th>extraction failures (cut off by the token limit)</th><th>errors</th>"
         "<th>scoring</th></tr>"
     )
     cells = []
-    for r in group:
+    for r in table_rows(group):
         name = escape(r.model) + (" <em>(scripted)</em>" if r.scripted else "")
+        family = f"<td>{escape(family_text(r))}</td>" if families else ""
         cells.append(
-            f"<tr><td>{name}</td><td class=num>{size_text(r)}</td><td class=num>{r.n}</td>"
+            f"<tr><td>{name}</td>{family}<td class=num>{size_text(r)}</td><td class=num>{r.n}</td>"
             f"<td class=num>{pct(r.accuracy)}</td><td>[{pct(r.ci_low)}, {pct(r.ci_high)}]</td>"
             + "".join(f"<td>{escape(analysis_cell(curves, c, r))}</td>" for c in columns)
             + f"<td class=num>{pct(r.chance)}</td><td class=num>{failures_text(r)}</td>"

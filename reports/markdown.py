@@ -16,12 +16,14 @@ from reports.tables import (
     analysis_columns,
     checkpoint_grids,
     failures_text,
+    family_text,
     group_rows,
     group_title,
     pct,
     reproduction_cells,
     reproductions_of,
     size_text,
+    table_rows,
     verdict_lines,
 )
 
@@ -52,16 +54,26 @@ def render_markdown(manifest: Manifest, summary: Summary) -> str:
         ]
         curves = summary.curves_of(group)
         columns = analysis_columns(curves)
+        families = any(r.family for r in group)
         lines.append(
-            "| model | params | n | accuracy | 95% CI | "
+            "| model | "
+            + ("family | " if families else "")
+            + "params | n | accuracy | 95% CI | "
             + "".join(f"{_cell(c.title)} | " for c in columns)
             + "extraction failures (cut off) | errors |"
         )
-        lines.append("|---|---:|---:|---:|---|" + "---|" * len(columns) + "---:|---:|")
-        for r in group:
+        lines.append(
+            "|---|"
+            + ("---|" if families else "")
+            + "---:|---:|---:|---|"
+            + "---|" * len(columns)
+            + "---:|---:|"
+        )
+        for r in table_rows(group):
             name = f"{r.model} (scripted)" if r.scripted else r.model
+            family = f"{_cell(family_text(r))} | " if families else ""
             lines.append(
-                f"| {_cell(name)} | {size_text(r)} | {r.n} | {pct(r.accuracy)} | "
+                f"| {_cell(name)} | {family}{size_text(r)} | {r.n} | {pct(r.accuracy)} | "
                 f"[{pct(r.ci_low)}, {pct(r.ci_high)}] | "
                 + "".join(f"{_cell(analysis_cell(curves, c, r))} | " for c in columns)
                 + f"{failures_text(r)} | {r.errors} |"

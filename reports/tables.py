@@ -25,6 +25,17 @@ def group_rows(rows: list[SummaryRow]) -> dict[GroupKey, list[SummaryRow]]:
     return groups
 
 
+def table_rows(group: list[SummaryRow]) -> list[SummaryRow]:
+    """A table's rows curve by curve: each family, model variant and checkpoint together (by size within
+    it), so that a step is read next to the size it is taken from, never across families."""
+    return sorted(group, key=lambda r: (r.family or "", r.variant or "", r.revision or ""))
+
+
+def family_text(row: SummaryRow) -> str:
+    """`gpt2 base`: the row's family and model variant, or empty."""
+    return " ".join(part for part in (row.family, row.variant) if part)
+
+
 def group_title(row: SummaryRow) -> str:
     """`hindsight_neglect (shots=10, lang=zh-TW) · plain · log-prob`: the task, its variant, the
     prompting condition and the scoring mode."""

@@ -62,3 +62,33 @@ def test_compare_refuses_different_task_versions_seeds_or_limits(bench, tmp_path
         assert result.code == 2 and "Traceback" not in result.err
         assert needle in result.err and len(result.err.strip().splitlines()) == 1
         assert not out.exists()
+
+
+def _family(tmp_path: Path, name: str, members: list[tuple[str, str]]) -> Path:
+    lines = [f"name: {name}", 'version: "1"', "description: scripted", "source: the test", "members:"]
+    lines += [f'  - {{provider: scripted, model: "{m}", params: {p}, variant: base}}' for m, p in members]
+    path = tmp_path / f"{name}.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_compare_shows_families_apart_and_steps_within_each(bench, tmp_path: Path) -> None:
+    """Two families whose sizes interleave (100M, 10B and 1B, 100B): each family's rows stand together
+    under a family column, and a step is taken from the next smaller size of the same family."""
+    odd = _family(tmp_path, "odd", [("constant: 0@100M", "100M"), ("calculator@10B", "10B")])
+    even = _family(tmp_path, "even", [("calculator@1B", "1B"), ("constant: 0@100B", "100B")])
+    _run(bench, tmp_path / "odd", "--family", str(odd))
+    _run(bench, tmp_path / "even", "--family", str(even))
+    out = tmp_path / "both"
+    result = bench("compare", str(tmp_path / "odd"), str(tmp_path / "even"), "--out", str(out))
+    assert result.code == 0, result.err
+    md = (out / "report.md").read_text()
+    table = [line for line in md.splitlines() if line.startswith("| ")]
+    assert table[0].startswith("| model | family | params |")
+    assert [line.split(" | ")[1:3] for line in table[1:]] == [
+        ["even base", "1B"], ["even base", "100B"], ["odd base", "100M"], ["odd base", "10B"],
+    ]  # fmt: skip
+    steps = [line.split(" | ")[6].replace("\\", "") for line in table[1:]]  # markdown escapes [
+    assert steps[0] == "–" and steps[2] == "–"  # the smallest of each family has no step
+    assert steps[1].startswith("-100 [") and steps[3].startswith("+100 [")  # 1B→100B and 100M→10B
+    assert "family" in result.out and "even base" in result.out  # the terminal table has the column too

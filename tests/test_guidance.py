@@ -130,8 +130,7 @@ def test_scripted_family_crossings_are_found_and_reported(bench, tmp_path: Path)
     assert "guided base: **hurts below size 1B, helps from size 10B**" in md
     assert (
         "Instruction tuning (instruct against base of the same size), guided instruct: "
-        "**helps from size 10B**"
-        in md
+        "**helps from size 10B**" in md
     )
     html = (out / "report.html").read_text()
     assert "gain from guidance by model size</title>" in html and "no gain" in html
