@@ -38,7 +38,7 @@ def annotate(rows: list[SummaryRow], answered: dict[RowKey, list[Outcome]], seed
     _token_shapes(rows, answered, seed, updates)
 
     # Guidance: chain of thought against plain, instruct against base, per size and per curve.
-    for guided, fields in guidance_updates(rows, answered, seed).items():
+    for guided, fields in guidance_updates(rows, answered).items():
         updates[guided].update(fields)
 
     # Calibration of class probabilities where log-probs scored the items.

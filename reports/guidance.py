@@ -17,13 +17,12 @@ from benchmark.prompting import PLAIN, reasons
 from benchmark.schemas import Guidance, PairedDifference, SummaryRow
 from benchmark.sizes import format_size
 from reports.analyses.guidance import SizeGain, guidance_verdict, paired_gain
-from reports.analyses.stats import stable_seed
-from reports.keys import Outcome, RowKey, curve_key, row_key, seed_parts, size_of
+from reports.keys import Outcome, RowKey, curve_key, row_key, size_of
 
 Updates = dict[RowKey, dict[str, object]]
 
 
-def guidance_updates(rows: list[SummaryRow], answered: dict[RowKey, list[Outcome]], seed: int) -> Updates:
+def guidance_updates(rows: list[SummaryRow], answered: dict[RowKey, list[Outcome]]) -> Updates:
     """The guidance fields of each row (cot_gain, cot_verdict, instruct_gain, instruct_verdict)."""
     updates: Updates = {row_key(r): {} for r in rows}
     cot: dict[RowKey, SizeGain] = {}
@@ -32,7 +31,7 @@ def guidance_updates(rows: list[SummaryRow], answered: dict[RowKey, list[Outcome
         plain = answered.get(RowKey(this.task, this.variant, PLAIN.name, this.scoring, this.model))
         if not reasons(row.prompting) or not plain:
             continue
-        gain = _gain(row, plain, answered[this], stable_seed(seed, *seed_parts(this), "gain"))
+        gain = _gain(row, plain, answered[this])
         if gain is not None:
             cot[this] = gain
             updates[this]["cot_gain"] = _difference(gain)
@@ -41,9 +40,7 @@ def guidance_updates(rows: list[SummaryRow], answered: dict[RowKey, list[Outcome
     instruct: dict[RowKey, SizeGain] = {}
     for base, tuned in _base_instruct_pairs(rows):
         this = row_key(tuned)
-        gain = _gain(
-            tuned, answered[row_key(base)], answered[this], stable_seed(seed, *seed_parts(this), "base")
-        )
+        gain = _gain(tuned, answered[row_key(base)], answered[this])
         if gain is not None:
             instruct[this] = gain
             updates[this]["instruct_gain"] = _difference(gain)
@@ -56,16 +53,14 @@ def _difference(gain: SizeGain) -> PairedDifference:
     return PairedDifference(estimate=found.estimate, low=found.low, high=found.high, p=gain.p_value)
 
 
-def _gain(
-    row: SummaryRow, without: list[Outcome], with_guidance: list[Outcome], seed: int
-) -> SizeGain | None:
+def _gain(row: SummaryRow, without: list[Outcome], with_guidance: list[Outcome]) -> SizeGain | None:
     """The paired gain on the items both rows answered; None when they share none."""
     base = {o.item_id: o.correct for o in without}
     guided = {o.item_id: o.correct for o in with_guidance}
     shared = sorted(base.keys() & guided.keys())
     if not shared:
         return None
-    return paired_gain(size_of(row) or 0.0, [base[i] for i in shared], [guided[i] for i in shared], seed)
+    return paired_gain(size_of(row) or 0.0, [base[i] for i in shared], [guided[i] for i in shared])
 
 
 def _base_instruct_pairs(rows: list[SummaryRow]) -> list[tuple[SummaryRow, SummaryRow]]:
