@@ -21,8 +21,6 @@ from reports.analyses.base import (
 )
 from reports.analyses.guidance import GuidanceKind, SizeGain, guidance_verdict, paired_gain
 from reports.analyses.shape import interval_text
-from reports.analyses.stats import stable_seed
-from reports.keys import row_key, seed_parts
 
 
 class GainAt(Record):
@@ -52,6 +50,7 @@ class GuidanceVerdictRecord(Record):
         default=None, description="First size above an unbroken run of significant losses from the smallest."
     )
     reason: str = Field(description="The gain at each size with its interval, McNemar p and items.")
+    sizes: list[float] = Field(default_factory=list, description="The sizes the verdict speaks for.")
 
 
 class GuidanceResult(AnalysisResult):
@@ -90,7 +89,6 @@ class GuidanceResult(AnalysisResult):
 
 class _Guidance(Analysis):
     against: ClassVar[Literal["plain", "base"]]
-    salt: ClassVar[str]
     axes: ClassVar[frozenset[Axis]] = frozenset({"params", "rank", "none"})
 
     def analyse(self, curve: Curve) -> GuidanceResult | None:
@@ -109,8 +107,7 @@ class _Guidance(Analysis):
             shared = sorted(base.keys() & guided.keys())
             if not shared:
                 continue
-            seed = stable_seed(curve.run_seed, *seed_parts(row_key(point.row)), self.salt)
-            gain = paired_gain(point.x, [base[i] for i in shared], [guided[i] for i in shared], seed)
+            gain = paired_gain(point.x, [base[i] for i in shared], [guided[i] for i in shared])
             gains.append(gain)
             g = gain.gain
             records.append(GainAt(model=point.model, x=point.x, estimate=g.estimate, low=g.low, high=g.high,
@@ -126,6 +123,7 @@ class _Guidance(Analysis):
                 helps_from=found.helps_from,
                 hurts_below=found.hurts_below,
                 reason=found.reason,
+                sizes=list(found.sizes),
             )
         text = f"{verdict.text}. {verdict.reason}" if verdict else "; ".join(
             f"{r.model} {interval_text(r.estimate, r.low, r.high, r.p)}" for r in records
@@ -140,7 +138,6 @@ class ChainOfThought(_Guidance):
     title = "Chain of thought against plain prompting (same scoring)"
     column = "vs plain, same scoring [95% CI], McNemar p"
     against = "plain"
-    salt = "gain"
 
 
 class InstructionTuning(_Guidance):
@@ -150,4 +147,3 @@ class InstructionTuning(_Guidance):
     title = "Instruction tuning (instruct against base of the same size)"
     column = "instruct vs base, same size [95% CI], McNemar p"
     against = "base"
-    salt = "base"

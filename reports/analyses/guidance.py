@@ -2,8 +2,8 @@
 
 Guidance is chain of thought (against plain prompting: the same items, the same model, the same scoring
 mode) or instruction tuning (an instruct model against the base model of the same family and size: the
-same items, prompting and scoring). Pure functions; random draws only through `paired_bootstrap_diff`'s
-seed.
+same items, prompting and scoring). Pure functions, no random draws: each size's gain is a paired score
+interval (`newcombe_paired_interval`) with McNemar's exact test.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from benchmark.sizes import format_size
-from reports.analyses.stats import BOOTSTRAP_RESAMPLES, Interval, mcnemar, paired_bootstrap_diff
+from reports.analyses.stats import Interval, mcnemar, paired_difference
 
 GuidanceKind = Literal["helps", "hurts", "hurts then helps", "never helps", "inconclusive"]
 
@@ -30,7 +30,7 @@ class SizeGain:
 
     size: float
     gain: Interval
-    """Paired bootstrap interval of the difference."""
+    """Newcombe's paired score interval of the difference (`paired_difference`)."""
     p_value: float
     """Exact McNemar test of the paired outcomes."""
     n: int
@@ -38,8 +38,8 @@ class SizeGain:
 
     @property
     def direction(self) -> Literal["up", "down", "none"]:
-        """Significant both ways: the interval excludes 0 and McNemar's p < ALPHA. (A bootstrap
-        interval collapses when every changed item moves one way, 4 of 4 say; the exact test does not.)"""
+        """Significant both ways: the interval excludes 0 and McNemar's p < ALPHA. (4 of 4 items better
+        gives [+31, +100] but p = 0.125: with so few items the two can disagree, and both must agree.)"""
         if self.p_value < ALPHA and self.gain.low > 0:
             return "up"
         if self.p_value < ALPHA and self.gain.high < 0:
@@ -57,26 +57,28 @@ class GuidanceVerdict:
     hurts_below: float | None
     """The first size above an unbroken run of significant losses that starts at the smallest size."""
     reason: str
+    sizes: tuple[float, ...] = ()
+    """The sizes the verdict speaks for (those with a gain), smallest first."""
 
     def text(self, label: Callable[[float], str] = format_size) -> str:
-        """`helps from size 62B`, `hurts below size 8B`, `hurts below size 8B, helps from size 62B`,
-        `no size where it helps`, `inconclusive`."""
+        """`helps from size 62B (3 sizes, 8B to 540B)`, `hurts below size 8B (...)`, `hurts below size 8B,
+        helps from size 62B (...)`, `no size where it helps (...)`, `inconclusive: one size (268M)`,
+        `inconclusive`: a claim over sizes names the sizes it speaks for."""
         helps = f"helps from size {label(self.helps_from)}" if self.helps_from is not None else ""
         hurts = f"hurts below size {label(self.hurts_below)}" if self.hurts_below is not None else ""
-        if helps or hurts:
-            return ", ".join(part for part in (hurts, helps) if part)
-        return "no size where it helps" if self.kind == "never helps" else "inconclusive"
+        claim = ", ".join(part for part in (hurts, helps) if part)
+        if not claim and self.kind == "never helps":
+            claim = "no size where it helps"
+        if claim:
+            return f"{claim} ({len(self.sizes)} sizes, {label(self.sizes[0])} to {label(self.sizes[-1])})"
+        if len(self.sizes) == 1:
+            return f"inconclusive: one size ({label(self.sizes[0])})"
+        return "inconclusive"
 
 
-def paired_gain(
-    size: float,
-    without: Sequence[bool],
-    with_guidance: Sequence[bool],
-    seed: int,
-    resamples: int = BOOTSTRAP_RESAMPLES,
-) -> SizeGain:
+def paired_gain(size: float, without: Sequence[bool], with_guidance: Sequence[bool]) -> SizeGain:
     """The gain at one size: `with_guidance[i]` and `without[i]` are the outcomes on the same item."""
-    interval = paired_bootstrap_diff(without, with_guidance, seed, resamples=resamples)
+    interval = paired_difference(without, with_guidance)
     return SizeGain(size, interval, mcnemar(without, with_guidance).p_value, len(without))
 
 
@@ -93,15 +95,22 @@ def guidance_verdict(
     - no size where it helps: neither, and at every size the interval lies below +GAIN_MARGIN (this
       includes losing at every size);
     - inconclusive: otherwise (intervals too wide to tell, or a gain that does not last to the
-      largest size).
+      largest size), and always with one size: "from", "below" and "no size" are findings about scale,
+      which one size cannot give (its gain stays in the reason and in the size's own gain).
+
+    Every verdict carries the sizes it speaks for (`GuidanceVerdict.sizes`), and its text names them.
     """
     ordered = sorted(gains, key=lambda g: g.size)
     if not ordered:
         return GuidanceVerdict("inconclusive", None, None, "no size has both conditions on the same items")
     if len({g.size for g in ordered}) != len(ordered):
         raise ValueError("two gains at the same size")
+    sizes = tuple(g.size for g in ordered)
     directions = [g.direction for g in ordered]
     per_size = "; ".join(_gain_text(g, label) for g in ordered)
+    if len(ordered) == 1:
+        reason = f"one size: a verdict over sizes needs at least two; the gain there: {per_size}"
+        return GuidanceVerdict("inconclusive", None, None, reason, sizes)
     first_up = len(directions)
     while first_up > 0 and directions[first_up - 1] == "up":
         first_up -= 1
@@ -114,12 +123,12 @@ def guidance_verdict(
         kind: GuidanceKind = (
             "helps" if hurts_below is None else "hurts" if helps_from is None else "hurts then helps"
         )
-        return GuidanceVerdict(kind, helps_from, hurts_below, per_size)
+        return GuidanceVerdict(kind, helps_from, hurts_below, per_size, sizes)
     if all(g.gain.high < GAIN_MARGIN for g in ordered):
-        return GuidanceVerdict(
-            "never helps", None, None, f"every interval below +{GAIN_MARGIN * 100:.0f} points: {per_size}"
-        )
-    return GuidanceVerdict("inconclusive", None, None, f"no lasting significant gain or loss: {per_size}")
+        reason = f"every interval below +{GAIN_MARGIN * 100:.0f} points: {per_size}"
+        return GuidanceVerdict("never helps", None, None, reason, sizes)
+    reason = f"no lasting significant gain or loss: {per_size}"
+    return GuidanceVerdict("inconclusive", None, None, reason, sizes)
 
 
 def _gain_text(gain: SizeGain, label: Callable[[float], str]) -> str:

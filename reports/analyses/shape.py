@@ -40,6 +40,11 @@ class ShapeResult(AnalysisResult):
     minimum: float | None = Field(default=None, description="U-shaped curves: size at the minimum.")
     where: str = Field(default="", description="The threshold or minimum as reports print it.")
     reason: str = Field(description="The intervals behind the verdict.")
+    detectable: float | None = Field(
+        default=None,
+        description="Power note on a verdict that sizes do not differ from chance: the accuracy a size "
+        "of the curve's smallest item count needs to be called above chance 80% of the time.",
+    )
 
     def lines(self) -> list[VerdictLine]:
         return [VerdictLine("", self.verdict, f"{self.where}. {self.reason}".rstrip())]
@@ -67,6 +72,7 @@ class ShapeAnalysis(Analysis):
             minimum=found.minimum,
             where=where,
             reason=found.reason,
+            detectable=found.detectable,
         )
 
 
