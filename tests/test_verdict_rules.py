@@ -114,4 +114,4 @@ def test_a_scripted_emergent_family_is_emergent_at_the_default_limit(bench, tmp_
     rows = rows_with_results(out)
     assert {r["n"] for r in rows} == {DEFAULT_LIMIT}
     assert {(r["shape"]["verdict"], r["shape"]["threshold"]) for r in rows} == {("emergent", 1e10)}
-    assert "Shape of the toy base: **emergent** (threshold 10B)" in (out / "report.md").read_text()
+    assert "Shape, toy base: **emergent** (threshold 10B)" in (out / "report.md").read_text()
