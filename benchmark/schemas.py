@@ -16,14 +16,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 """Bumped when a saved record changes (2: Sample.cached, Manifest.resumed_at; 3: Sample.sent and
 chat_template, ModelInfo.error; 4: Sample.task_params and truncated, TaskInfo.max_tokens, one scoring
 mode per summary row, Manifest.settings; 5: summary rows nest their typed results: shape, step, gains,
 calibration, continuous; 6: Manifest.settings.threads; 7: a model's training checkpoint: hub_id,
 revision and tokens on ModelInfo, Sample and SummaryRow, SummaryRow.shape_over_tokens,
-Manifest.settings.sizes and checkpoints; 8: TaskInfo.dataset); readers accept older versions and refuse
-run directories from a newer one."""
+Manifest.settings.sizes and checkpoints; 8: TaskInfo.dataset; 9: TaskInfo.file_sha256); readers
+accept older versions and refuse run directories from a newer one."""
 
 AnswerType = Literal["number", "choice", "text"]
 ScoringMode = Literal["logprob", "generate"]
@@ -142,6 +142,12 @@ class TaskInfo(Record):
         default=None,
         description="Published tasks: the Hub dataset, commit and file sha256 the items were read from; "
         "None for generated tasks and task files.",
+    )
+    file_sha256: str | None = Field(
+        default=None,
+        description="Task files: the sha256 of the file's bytes, checked on resume whatever version the "
+        "file declares (an edited file under an unchanged version is refused); None for other tasks "
+        "and runs of schema 8 and older.",
     )
 
 
