@@ -46,6 +46,13 @@ def plain(text: str, lines: bool = True) -> str:
     return (_CONTROL_BUT_LINES if lines else _CONTROL).sub(_escaped, text)
 
 
+def json_plain(text: str) -> str:
+    """JSON text with each control character in its strings written as a JSON escape (U+202E as
+    `\\u202e`): the same JSON once read, displayed in a terminal, never obeyed. Newlines and tabs
+    are kept (JSON writes those inside a string as escapes already)."""
+    return _CONTROL_BUT_LINES.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
 def shown(text: str) -> str:
     """`plain(text)` with rich markup escaped: for text printed through rich (tables, rules)."""
     return escape(plain(text))
