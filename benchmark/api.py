@@ -1,6 +1,6 @@
 """bench from Python, for notebooks: `run(...)` does what `bench run` does and returns the run directory;
-`load_run(path)` reads a run back (its manifest, samples and summary), as pandas DataFrames when pandas
-is installed (`pip install -e '.[pandas]'`) or as lists of records.
+`load_run(path)` reads a run back (its manifest, samples and summary), as pandas DataFrames (the
+`pandas` extra: `pip install -e '.[pandas]'`) or, with `as_frames=False`, as lists of records.
 
     from benchmark import run, load_run
 
@@ -117,7 +117,7 @@ class LoadedRun:
     path: Path
     manifest: Manifest
     samples: Any
-    """A pandas DataFrame, one row per sample, or a list of dicts (`as_frames=False`, or no pandas)."""
+    """A pandas DataFrame, one row per sample, or a list of dicts (`as_frames=False`)."""
     summary: Any
     """A pandas DataFrame, one row per summary row (continuous measures as `metric_*` columns, a
     published-curve check as `reproduction.*`), or a list of dicts as in summary.json's `rows`."""
@@ -127,13 +127,14 @@ class LoadedRun:
     other fields (nested ones as JSON-like objects); or a list of dicts as in summary.json's `curves`."""
 
 
-def load_run(path: str | Path, as_frames: bool | None = None) -> LoadedRun:
+def load_run(path: str | Path, as_frames: bool = True) -> LoadedRun:
     """Read the run directory at `path`. The summary is computed from the samples, as `bench report`
-    does (nothing in the folder is written). `as_frames`: DataFrames (True; pandas needed), records
-    (False), or DataFrames when pandas is installed (None)."""
+    does (nothing in the folder is written). `as_frames`: DataFrames (pandas needed: without it a
+    BenchError says how to install it), or lists of records (False)."""
     from benchmark.rundir import RunDir
     from reports import summarize
 
+    pandas = _pandas() if as_frames else None  # before the run is read: a missing pandas is said at once
     folder = RunDir.open(Path(path))
     manifest = folder.read_manifest()
     read = list(folder.iter_samples())  # samples.jsonl read once, for the samples and the summary
@@ -141,7 +142,6 @@ def load_run(path: str | Path, as_frames: bool | None = None) -> LoadedRun:
     summary = summarize(read, manifest)
     rows = summary.rows
     curves = [c.dump() for c in summary.curves]
-    pandas = _pandas(as_frames)
     if pandas is None:
         return LoadedRun(
             folder.path, manifest, samples, [row.model_dump(mode="json") for row in rows], curves
@@ -155,14 +155,13 @@ def load_run(path: str | Path, as_frames: bool | None = None) -> LoadedRun:
     return LoadedRun(folder.path, manifest, pandas.DataFrame(samples), table, pandas.DataFrame(analyses))
 
 
-def _pandas(as_frames: bool | None) -> Any:
-    """pandas where DataFrames are wanted and it is installed; None for records."""
-    if as_frames is False:
-        return None
+def _pandas() -> Any:
+    """pandas, or a BenchError saying how to install it (never lists where DataFrames were expected)."""
     try:
         import pandas
     except ImportError:
-        if as_frames:
-            raise BenchError("load_run(as_frames=True) needs pandas: pip install -e '.[pandas]'") from None
-        return None
+        raise BenchError(
+            "load_run gives pandas DataFrames, and pandas is not installed: pip install -e '.[pandas]' "
+            "(or load_run(path, as_frames=False) for lists of records)"
+        ) from None
     return pandas

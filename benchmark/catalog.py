@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -14,7 +15,7 @@ from benchmark.families import shipped as shipped_families
 from benchmark.prompting import PLAIN
 from benchmark.rundir import write_atomic
 from benchmark.sizes import format_size
-from benchmark.terminal import plain, shown, stdout_console
+from benchmark.terminal import json_plain, plain, shown, stdout_console
 from providers.http_api import public_url
 from reports.tables import pct
 from tasks.published.hub import NotCached, hub_cache
@@ -217,8 +218,8 @@ def tasks_export(spec: str, fmt: str, seed: int, limit: int | None, out: Path | 
         raise BenchError(f"--limit must be at least 1, not {limit}")
     task = task_registry.create(spec)
     text = export_prize_jsonl(task.instances(seed, limit, PLAIN.name))
-    if out is None:
-        click.echo(text, nl=False)
+    if out is None:  # a terminal shows a prompt's controls escaped; a pipe or --out gets the exact bytes
+        click.echo(json_plain(text) if sys.stdout.isatty() else text, nl=False)
         return
     try:
         write_atomic(out, text)

@@ -34,7 +34,7 @@ from benchmark.runconfig import (
 from benchmark.rundir import RunDir, default_run_path
 from benchmark.runner import RunConfig, Runner
 from benchmark.sizes import format_size
-from benchmark.terminal import RichProgress, plain, shown
+from benchmark.terminal import RichProgress, no_answer_line, plain, shown
 from providers.base import LOCAL_WEIGHTS, MAX_THREADS
 from providers.http_api import REDACTED, public_url, redact, url_secrets
 from reports import build_reports
@@ -399,12 +399,9 @@ def _run_and_report(
         console.print(f"not run: {shown(model.label)}: {shown(model.error or '')}")
     if runner.not_run:
         sys.exit(1)
-    failed = sum(row.errors for row in summary.rows)
-    if failed:
-        console.print(
-            f"{failed} items got no answer after {config.max_attempts} attempts: recorded as errors "
-            "(not counted as wrong); a new run asks for them again, the rest comes from the cache"
-        )
+    if any(row.errors for row in summary.rows):
+        errors = (sample.error for sample in run_dir.iter_samples() if sample.error is not None)
+        console.print(no_answer_line(errors, config.max_attempts))
         sys.exit(1)
 
 

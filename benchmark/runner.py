@@ -306,6 +306,7 @@ class Runner:
         """The run's manifest to go on with (its models to be listed again as they are reached), the
         samples already taken, and the models as the run recorded them."""
         manifest = self.run_dir.read_manifest()
+        manifest.tasks = _file_sha256_filled(manifest.tasks, task_infos)
         changed = _data_changed(manifest.tasks, task_infos)
         if changed is not None:
             raise UsageError(f"{self.run_dir.path}: {changed}")
@@ -793,10 +794,28 @@ def _requests(
     return found
 
 
+def _file_sha256_filled(before: list[TaskInfo], now: list[TaskInfo]) -> list[TaskInfo]:
+    """The run's tasks, with each task file's sha256 as found now where the run did not record one (a
+    run of schema 8 or older): checked as before on this resume, and by its bytes from then on."""
+    filled = [
+        old if old.file_sha256 is not None else old.model_copy(update={"file_sha256": new.file_sha256})
+        for old, new in zip(before, now, strict=False)
+    ]
+    return filled + before[len(filled) :]
+
+
 def _data_changed(before: list[TaskInfo], now: list[TaskInfo]) -> str | None:
-    """Why a resumed run cannot go on with a published task's items: a data file whose sha256 differs
-    from the one the run recorded (the items would change mid-run); None when none does."""
+    """Why a resumed run cannot go on with its items: a task file, or a published task's data file,
+    whose sha256 differs from the one the run recorded (the items would change mid-run, whatever
+    version the file declares); None when none does."""
     for old, new in zip(before, now, strict=False):
+        if old.name == new.name and old.file_sha256 != new.file_sha256:
+            then, now_ = (old.file_sha256 or "absent")[:12], (new.file_sha256 or "absent")[:12]
+            return (
+                f"task {old.name} read {old.params.get('file', 'its file')} with sha256 {then}… and "
+                f"finds {now_}… now (its version, {old.version!r}, says nothing of an edit); restore "
+                "the file to finish the run, or start a new run"
+            )
         if old.name != new.name or old.dataset is None or new.dataset is None:
             continue
         was, found = old.dataset.files, new.dataset.files

@@ -22,9 +22,9 @@ chat_template, ModelInfo.error; 4: Sample.task_params and truncated, TaskInfo.ma
 mode per summary row, Manifest.settings; 5: summary rows nest their typed results: shape, step, gains,
 calibration, continuous; 6: Manifest.settings.threads; 7: a model's training checkpoint: hub_id,
 revision and tokens on ModelInfo, Sample and SummaryRow, SummaryRow.shape_over_tokens,
-Manifest.settings.sizes and checkpoints; 8: TaskInfo.dataset; 9: summary.json is an object of rows and
-curves, each curve's results keyed by analysis name, and the rows no longer carry them); readers accept
-older versions and refuse run directories from a newer one."""
+Manifest.settings.sizes and checkpoints; 8: TaskInfo.dataset; 9: TaskInfo.file_sha256, and summary.json
+is an object of rows and curves, each curve's results keyed by analysis name, the rows no longer carrying
+them); readers accept older versions and refuse run directories from a newer one."""
 
 AnswerType = Literal["number", "choice", "text"]
 ScoringMode = Literal["logprob", "generate"]
@@ -142,6 +142,12 @@ class TaskInfo(Record):
         default=None,
         description="Published tasks: the Hub dataset, commit and file sha256 the items were read from; "
         "None for generated tasks and task files.",
+    )
+    file_sha256: str | None = Field(
+        default=None,
+        description="Task files: the sha256 of the file's bytes, checked on resume whatever version the "
+        "file declares (an edited file under an unchanged version is refused); None for other tasks "
+        "and runs of schema 8 and older.",
     )
 
 

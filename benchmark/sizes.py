@@ -21,6 +21,8 @@ def parse_size(text: str) -> int:
     value = float(match.group(1)) * _SUFFIX[match.group(2).lower()] if match else math.inf
     if not math.isfinite(value):  # no match, or too many digits for a float ("1e999")
         raise UsageError(f"cannot read {text[:40]!r} as a parameter count (examples: 270M, 1.3B, 7e9)")
+    if value < 1:  # 0, 0B, 0.4: no model has fewer than one parameter, and a log axis has no place for 0
+        raise UsageError(f"parameter count {text[:40]!r} is below 1; give a size such as 270M or 1.3B")
     if value > MAX_PARAMS:
         raise UsageError(f"parameter count {text[:40]!r} is larger than {MAX_PARAMS:.0e}".replace("+", ""))
     return int(round(value))

@@ -41,6 +41,36 @@ def plain(text: str, lines: bool = True) -> str:
     return (_CONTROL_BUT_LINES if lines else _CONTROL).sub(_escaped, text)
 
 
+def json_plain(text: str) -> str:
+    """JSON text with each control character in its strings written as a JSON escape (U+202E as
+    `\\u202e`): the same JSON once read, displayed in a terminal, never obeyed. Newlines and tabs
+    are kept (JSON writes those inside a string as escapes already)."""
+    return _CONTROL_BUT_LINES.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def no_answer_line(errors: Iterable[str], attempts: int) -> str:
+    """The end of a run's line on its items without an answer (`errors`: their samples' `error`), true
+    to how each was asked: a failed request up to `attempts` times, a malformed answer
+    (`invalid_answer: ...`) once, since asking again would get the same."""
+    malformed = failed = 0
+    for error in errors:
+        if error.startswith("invalid_answer:"):
+            malformed += 1
+        else:
+            failed += 1
+    parts = [f"{_items(failed)} no answer after {attempts} attempts"] if failed else []
+    if malformed:
+        parts.append(f"{_items(malformed)} no answer: a malformed answer, asked once (not retried)")
+    return (
+        "; ".join(parts) + ": recorded as errors (not counted as wrong); a new run asks for them again, "
+        "the rest comes from the cache"
+    )
+
+
+def _items(count: int) -> str:
+    return f"{count} item got" if count == 1 else f"{count} items got"
+
+
 def shown(text: str) -> str:
     """`plain(text)` with rich markup escaped: for text printed through rich (tables, rules)."""
     return escape(plain(text))

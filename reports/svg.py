@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 
 from benchmark.sizes import format_size
@@ -113,10 +113,13 @@ def scaling_plot(
     percent: bool = True,
 ) -> str:
     """One plot, x = parameters on a log axis, or (by_rank) the size rank of families whose sizes are
-        undisclosed (Point.params then holds the rank); y over `y_range` (a gain: -1 to 1). `chance` draws
-        a dashed level line labelled `chance_text` (default "chance N%"). `x_label` names another log axis
-        (training tokens) held in Point.params; `percent`: y ticks as percentages (else plain numbers, for a
+    undisclosed (Point.params then holds the rank); y over `y_range` (a gain: -1 to 1). `chance` draws
+    a dashed level line labelled `chance_text` (default "chance N%"). `x_label` names another log axis
+    (training tokens) held in Point.params; `percent`: y ticks as percentages (else plain numbers, for a
     measure such as a log-probability). Every string that reaches the SVG is escaped."""
+    if not by_rank:  # a log axis has no place for a size of 0 or less (an old run may hold one)
+        series = [replace(s, points=[p for p in s.points if p.params > 0]) for s in series]
+        markers = [m for m in markers if m.at > 0]
     axes, ticks = _axes([p for s in series for p in s.points], by_rank, y_range)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '

@@ -86,14 +86,14 @@ def create(spec: str) -> Task:
 def create_all(spec: str) -> list[Task]:
     """The tasks a `--task` names: one, or one per value of a sweep such as `arithmetic:digits=1-5`
     (parameters a task lists in `sweeps` take a range `A-B`)."""
-    if spec.endswith(_FILE_SUFFIXES) or "/" in spec or Path(spec).is_file():
+    if spec.endswith(_FILE_SUFFIXES) or "/" in spec or _is_file(spec):
         return [load_file(Path(spec))]
     name, _, arg_text = spec.partition(":")
     if name not in TASKS:
         raise TASKS.unknown(name)
     cls = TASKS[name]
     fixed: dict[str, str] = {}
-    sweep: tuple[str, list[str]] | None = None
+    sweep: tuple[str, range] | None = None
     for pair in filter(None, arg_text.split(",")):
         key, sep, value = (part.strip() for part in pair.partition("="))
         if not sep:
@@ -110,18 +110,38 @@ def create_all(spec: str) -> list[Task]:
     if sweep is None:
         return [_build(cls, fixed)]
     key, values = sweep
-    return [_build(cls, {**fixed, key: value}) for value in values]
+    for end in (values[0], values[-1]):  # the task's own checks of each end, before the range is expanded
+        _build(cls, {**fixed, key: str(end)})
+    if len(values) > MAX_SWEEP:
+        raise UsageError(
+            f"task {name!r}: {key}={values[0]}-{values[-1]} names {len(values)} variants; "
+            f"a sweep has at most {MAX_SWEEP}"
+        )
+    return [_build(cls, {**fixed, key: str(value)}) for value in values]
 
 
-def _range(task: str, key: str, value: str) -> list[str] | None:
-    """`1-5` as ["1", ..., "5"]; None when `value` is not a range."""
+MAX_SWEEP = 100
+"""The most variants one `--task NAME:key=A-B` names: each is a row and a curve of the report."""
+
+
+def _is_file(spec: str) -> bool:
+    try:
+        return Path(spec).is_file()
+    except OSError:  # a name too long for a path, say: not a file
+        return False
+
+
+def _range(task: str, key: str, value: str) -> range | None:
+    """`1-5` as range(1, 6), not expanded; None when `value` is not a range."""
     match = re.fullmatch(r"(\d+)-(\d+)", value)
     if match is None:
         return None
+    if max(len(match[1]), len(match[2])) > 18:  # no variant count of ours has that many digits
+        raise UsageError(f"task {task!r}: {key}={value[:40]}: a sweep has at most {MAX_SWEEP} values")
     low, high = int(match[1]), int(match[2])
     if low > high:
         raise UsageError(f"task {task!r}: {key}={value} is an empty range; write it low-high, e.g. 1-5")
-    return [str(v) for v in range(low, high + 1)]
+    return range(low, high + 1)
 
 
 def _build(cls: type[Task], given: dict[str, str]) -> Task:
@@ -135,7 +155,8 @@ def _build(cls: type[Task], given: dict[str, str]) -> Task:
         try:
             kwargs[key] = _parse(kind, value)
         except ValueError:
-            raise UsageError(f"task {cls.name!r}: {key} must be {kind.__name__}, not {value!r}") from None
+            shown = value if len(value) <= 40 else value[:40] + "…"
+            raise UsageError(f"task {cls.name!r}: {key} must be {kind.__name__}, not {shown!r}") from None
     return cls(**kwargs)  # type: ignore[arg-type]
 
 

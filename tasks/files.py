@@ -16,7 +16,7 @@ from pathlib import Path
 
 from benchmark.errors import UsageError
 from benchmark.prompting import COT, COT_ZEROSHOT, PLAIN, ZERO_SHOT_STOP, Exemplars, Question
-from benchmark.schemas import AnswerType, Instance
+from benchmark.schemas import AnswerType, Instance, TaskInfo
 from tasks.base import Task
 from tasks.formats import DEFAULT_MAX_TOKENS, Item, Parsed, fail
 from tasks.readers import (
@@ -52,7 +52,8 @@ class FileTask(Task):
         self.common_start = _common_start(item.prompt for item in self.items)
         stem = path.parent.name if path.name == "task.json" else path.stem
         self.name = _task_name(parsed.name or stem)
-        self.version = parsed.version or "sha256:" + hashlib.sha256(data).hexdigest()[:12]
+        self.sha256 = hashlib.sha256(data).hexdigest()
+        self.version = parsed.version or "sha256:" + self.sha256[:12]
         self.description = parsed.description or f"{parsed.format} task file {path.name}"
         self.answer_type: AnswerType = parsed.items[0].answer_type
         worked = any(shot.reasoning is not None for shot in parsed.shots)
@@ -68,6 +69,10 @@ class FileTask(Task):
 
     def params(self) -> dict[str, str]:
         return {"file": str(self.path)}
+
+    def info(self, promptings: list[str]) -> TaskInfo:
+        """With the file's sha256: a resume checks the bytes, not only the version the file declares."""
+        return super().info(promptings).model_copy(update={"file_sha256": self.sha256})
 
     def item_count(self, seed: int) -> int:
         return len(self.items)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,21 @@ def test_load_run_gives_samples_and_summary_as_frames_or_records(tmp_path: Path)
     assert [r["accuracy"] for r in on_disk] == [r["accuracy"] for r in records.summary]
     assert on_disk[1]["step"]["estimate"] == 1.0 and on_disk[1]["shape"]["verdict"] == "monotone up"
     assert records.analyses == json.loads((path / "summary.json").read_text())["curves"]
+
+
+def test_load_run_without_pandas_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's notebook example indexes DataFrames: without pandas it is told so in one line,
+    not handed lists that fail later with `list indices must be integers`."""
+    path = benchmark.run(**ARGS, tasks=["arithmetic"], prompting="plain", out=tmp_path / "run", no_cache=True)
+    monkeypatch.setitem(sys.modules, "pandas", None)  # `import pandas` raises ImportError
+    with pytest.raises(BenchError) as info:
+        benchmark.load_run(path)
+    assert "pip install -e '.[pandas]'" in str(info.value) and "as_frames=False" in str(info.value)
+    assert "\n" not in str(info.value)
+    records = benchmark.load_run(path, as_frames=False)  # records need no pandas
+    assert len(records.samples) == 8 and records.samples[0]["task"] == "arithmetic"
 
 
 @pytest.mark.parametrize(

@@ -43,6 +43,14 @@ def assert_one_line_error(result, *needles: str) -> None:
         (["--provider", "scripted", "--concurrency", "10000000000"], ["--concurrency must be from 1"]),
         (["--provider", "scripted", "--model", "oracle"], ["unknown scripted model 'oracle'"]),
         (["--provider", "scripted", "--model", "calculator@huge"], ["parameter count"]),
+        # A size below one parameter: refused as it is read, never a log of 0 in the report.
+        (["--provider", "scripted", "--model", "calculator@0"], ["parameter count '0' is below 1"]),
+        (["--provider", "scripted", "--model", "calculator@0B"], ["parameter count '0B' is below 1"]),
+        (["--provider", "scripted", "--model", "calculator@0.0M"], ["'0.0M' is below 1"]),
+        (["--provider", "scripted", "--model", "calculator@0.4"], ["'0.4' is below 1"]),
+        # A sweep's ends are checked before it is expanded: no list of 10**20 variants, at once.
+        (["--provider", "scripted", "--task", "arithmetic:digits=1-10000000"], ["digits must be 1 to 5"]),
+        (["--provider", "scripted", "--task", "arithmetic:digits=1-99999999999999999999"], ["at most 100"]),
         (
             ["--provider", "local", "--model", "missing/model.gguf"],
             ["model file not found: missing/model.gguf"],
@@ -172,6 +180,22 @@ def test_a_scripted_size_beyond_any_model_is_one_line(bench, tmp_path: Path) -> 
     result = bench("run", "--provider", "scripted", "--model", "calculator@1e300", "--out", str(out))
     assert_one_line_error(result, "parameter count '1e300' is larger than 1e15")
     assert not out.exists()
+
+
+def test_a_size_of_0_in_an_old_run_is_reported_without_its_point(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    models = ["--model", "calculator@1M", "--model", "calculator@1B"]
+    assert bench("run", "--provider", "scripted", *models, "--limit", "2", "--out", str(out)).code == 0
+    for name in ("manifest.json", "samples.jsonl"):  # as a bench that took @0 wrote it
+        text = (out / name).read_text()
+        (out / name).write_text(text.replace('"params": 1000000,', '"params": 0,').replace(
+            '"params":1000000,', '"params":0,'
+        ))  # fmt: skip
+    assert '"params":0,' in (out / "samples.jsonl").read_text()
+    result = bench("report", str(out))
+    assert result.code == 0 and "Traceback" not in result.err, result.err
+    html = (out / "report.html").read_text()
+    assert "calculator@1B" in html and 'class="point"' in html  # the 1B point is drawn; 0 has no place
 
 
 def test_a_duplicated_sample_line_is_refused_not_counted_twice(bench, tmp_path: Path) -> None:

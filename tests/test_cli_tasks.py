@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +17,7 @@ from tasks import create
 from tests.helpers.summary import rows_with_results
 
 EXAMPLE = "tasks/traps/gambles_example.yaml"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_list_shows_every_phenomenon_with_versions_and_chance(bench) -> None:
@@ -72,6 +78,38 @@ def test_exported_prize_file_runs_like_the_builtin_task(bench, tmp_path: Path) -
 def test_export_refuses_a_task_without_classes(bench) -> None:
     result = bench("tasks", "export", "arithmetic", "--limit", "2")
     assert result.code == 2 and "prize files hold only choice items" in result.err
+
+
+def _on_a_terminal(*args: str) -> bytes:
+    """What `bench ARGS` writes to stdout when stdout is a terminal (a pseudo-terminal here)."""
+    leader, follower = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    code = "from benchmark.cli import main\nmain()"
+    with subprocess.Popen([sys.executable, "-c", code, *args], stdout=follower, env=env) as proc:
+        os.close(follower)
+        shown = b""
+        with contextlib.suppress(OSError):  # EIO once the child has closed the terminal
+            while chunk := os.read(leader, 65536):
+                shown += chunk
+        assert proc.wait(timeout=120) == 0
+    os.close(leader)
+    return shown.replace(b"\r\n", b"\n")  # the terminal's line discipline
+
+
+def test_export_to_a_terminal_escapes_controls_and_a_file_keeps_the_bytes(bench, tmp_path: Path) -> None:
+    prompt = "Is this safe?\u202e txt.exe \u2066\x1b]8;;http://x\x1b\\ ANSWER:"
+    item = {"kind": "choice", "id": "a", "prompt": prompt, "classes": [" Y", " N"], "answer_index": 1}
+    source = tmp_path / "bidi.jsonl"
+    source.write_text(json.dumps(item) + "\n")
+    shown = _on_a_terminal("tasks", "export", str(source)).decode()
+    assert "\u202e" not in shown and "\x1b" not in shown and "\u2066" not in shown
+    assert "\\u202e txt.exe \\u2066\\u001b]8" in shown  # escaped, as JSON writes it
+    assert json.loads(shown)["prompt"] == prompt  # the same record, once read
+    piped = bench("tasks", "export", str(source))  # not a terminal: the exact bytes
+    assert piped.code == 0 and json.loads(piped.out)["prompt"] == prompt and "\u202e" in piped.out
+    out = tmp_path / "out.jsonl"
+    assert bench("tasks", "export", str(source), "--out", str(out)).code == 0
+    assert out.read_text() == piped.out
 
 
 def test_same_seed_gives_byte_identical_prompts_across_runs(bench, tmp_path: Path) -> None:

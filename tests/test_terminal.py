@@ -8,7 +8,7 @@ import re
 import time
 from pathlib import Path
 
-from benchmark.terminal import plain, shown
+from benchmark.terminal import no_answer_line, plain, shown
 
 ESCAPES = "\x1b[2J\x1b]8;;http://evil.example/\x07click\x1b]8;;\x07\r\u202e\x9b"
 RAW = ("\x1b", "\x07", "\r", "\u202e", "\x9b")
@@ -149,3 +149,15 @@ def test_the_bar_shows_the_model_the_condition_and_the_time_left() -> None:
     assert "Gemma 3 270m (2/5)" in text and "3/10" in text
     assert re.search(r"left \d+:\d\d:\d\d", re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text))  # an estimate
     assert "hindsight_neglect (shots=10) · cot · generated answer\\x1b[2J" in text  # escaped, not obeyed
+
+
+def test_the_no_answer_line_counts_each_kind_of_failure_as_it_was_asked() -> None:
+    errors = ["transient: 500", "invalid_answer: not JSON", "rate_limit: 429", "invalid_answer: no text"]
+    assert no_answer_line(errors, 5) == (
+        "2 items got no answer after 5 attempts; 2 items got no answer: a malformed answer, asked once "
+        "(not retried): recorded as errors (not counted as wrong); a new run asks for them again, the "
+        "rest comes from the cache"
+    )
+    assert no_answer_line(["invalid_answer: not JSON"], 5).startswith(
+        "1 item got no answer: a malformed answer, asked once (not retried): recorded as errors"
+    )

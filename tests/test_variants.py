@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
+import tasks
+from benchmark.errors import UsageError
 from tasks import TASKS, create, create_all, variants
+from tasks.arithmetic import Arithmetic
 from tests.helpers.summary import rows_with_results
 
 
@@ -55,6 +58,34 @@ def test_create_all_expands_a_range_only_where_a_task_sweeps() -> None:
         {"shots": "10", "lang": "zh-TW"}
     ]
     assert create("word_problems:steps=2-4").params()["steps"] == "2-4"  # a mix, not a sweep
+
+
+def test_a_sweep_is_checked_at_its_ends_before_it_is_expanded(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[dict[str, str]] = []
+    build = tasks._build
+    monkeypatch.setattr(tasks, "_build", lambda cls, given: built.append(given) or build(cls, given))
+    with pytest.raises(UsageError, match="digits must be 1 to 5, not 10000000"):
+        create_all("arithmetic:digits=1-10000000")
+    assert [b["digits"] for b in built] == ["1", "10000000"]  # the ends, not ten million variants
+
+
+class _Unbounded(Arithmetic):
+    """A task whose swept parameter has no bounds of its own."""
+
+    name = "unbounded"
+    sweeps = ("n",)
+
+    def __init__(self, n: int = 1) -> None:
+        super().__init__()
+
+
+def test_a_sweep_names_at_most_100_variants(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tasks, "TASKS", {"unbounded": _Unbounded})
+    assert len(create_all("unbounded:n=1-100")) == 100
+    with pytest.raises(UsageError, match="n=1-101 names 101 variants; a sweep has at most 100"):
+        create_all("unbounded:n=1-101")
+    with pytest.raises(UsageError, match="a sweep has at most 100"):
+        create_all("unbounded:n=1-" + "9" * 5000)  # more digits than int() reads
 
 
 @pytest.mark.parametrize(
