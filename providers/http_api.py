@@ -4,20 +4,32 @@ the checks of --model and the API key before anything is sent, the classificatio
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email.utils
 import math
 import re
 import time
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Literal, TypeVar
 from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlsplit, urlunsplit
 
 from benchmark.errors import UsageError
-from providers.base import ErrorKind, InvalidAnswer, ProviderError, ProviderOptions, SharedOptions
+from providers.base import (
+    ErrorKind,
+    InvalidAnswer,
+    ProviderError,
+    ProviderOptions,
+    SharedOptions,
+    logprob,
+)
+from providers.body_limit import max_body_bytes
 
 if TYPE_CHECKING:
     from providers.base import Provider
+
+T = TypeVar("T")
 
 
 class APIOptions(SharedOptions):
@@ -64,6 +76,20 @@ def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = Non
     return min(max(value, 0.0), MAX_RETRY_AFTER)
 
 
+def run_sync(make: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine from synchronous code (in a thread of its own if this one runs a loop)."""
+
+    async def run() -> T:
+        return await make()
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(run())
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
+
+
 def first_line(text: str, limit: int = 200) -> str:
     line = next((x.strip() for x in text.splitlines() if x.strip()), "")
     return line if len(line) <= limit else line[: limit - 1] + "…"
@@ -73,8 +99,10 @@ def check_api_spec(
     provider: type[Provider], spec: str | None, options: ProviderOptions, model_example: str, service: str
 ) -> None:
     """--model is required; so is the key in the provider's `key_env` (Provider.check_key), unless a
-    --base-url server is used, which must be an http(s) URL."""
+    --base-url server is used, which must be an http(s) URL; BENCH_MAX_RESPONSE_BYTES, if set, must be a
+    number of bytes."""
     check_base_url(options.base_url)
+    max_body_bytes()  # a bad BENCH_MAX_RESPONSE_BYTES is refused before anything is written
     if spec is None:
         raise UsageError(
             f"--provider {provider.name} needs --model (a model id such as {model_example}, or the name "
@@ -198,7 +226,7 @@ def sum_between(
                 raise InvalidAnswer("the endpoint returned no log-prob for a prompt token")
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise InvalidAnswer(f"a prompt token's log-prob is {first_line(repr(value), 40)}")
-            total += float(value)
+            total += logprob(value)  # each in range: the sum of a prompt's tokens cannot overflow
             n += 1
     if n == 0:
         raise InvalidAnswer("the continuation has no tokens of its own in the prompt log-probs")
