@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Literal, TypeVar
-from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, unquote_plus, urlsplit, urlunsplit
 
 from benchmark.errors import UsageError
 from providers.base import (
@@ -122,8 +122,9 @@ still removed from every URL."""
 
 
 def public_url(url: str) -> str:
-    """`url` fit to be written down or shown: its user:password part and the values of its query
-    parameters (tokens, signatures; all but SHOWN_QUERY) replaced by ***."""
+    """`url` fit to be written down or shown: its user:password part, the values of its query
+    parameters (tokens, signatures; all but SHOWN_QUERY), a bare query word (`?TOKEN`, no `=`) and the
+    fragment replaced by ***."""
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -134,25 +135,30 @@ def public_url(url: str) -> str:
     pairs = []
     for pair in parts.query.split("&") if parts.query else []:
         name, sep, value = pair.partition("=")
-        hidden = sep and value and unquote_plus(name).lower() not in SHOWN_QUERY
-        pairs.append(f"{name}={REDACTED}" if hidden else pair)
-    return urlunsplit((parts.scheme, netloc, parts.path, "&".join(pairs), parts.fragment))
+        shown = unquote_plus(name).lower() in SHOWN_QUERY
+        if not sep:  # a bare word is a token as often as a flag
+            pairs.append(pair if shown or not pair else REDACTED)
+        else:
+            pairs.append(f"{name}={REDACTED}" if value and not shown else pair)
+    fragment = REDACTED if parts.fragment else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, "&".join(pairs), fragment))
 
 
 def url_secrets(url: str | None) -> tuple[str, ...]:
-    """The secrets written into `url` (user, password, query values that public_url hides), as written
-    and decoded, for redacting free text that may quote them."""
+    """The secrets written into `url` (user, password, query values, bare query words and the fragment:
+    what public_url hides), as written and decoded, for redacting free text that may quote them."""
     if not url:
         return ()
     try:
         parts = urlsplit(url)
     except ValueError:
         return (url,)
-    found = [parts.username, parts.password]
-    for name, value in parse_qsl(parts.query, keep_blank_values=True):
-        if name.lower() not in SHOWN_QUERY:
-            found.append(value)
-    forms = [form for x in found if x for form in (x, unquote(x), quote(x, safe=""))]
+    found = [parts.username, parts.password, parts.fragment]
+    for pair in parts.query.split("&") if parts.query else []:
+        name, sep, value = pair.partition("=")
+        if unquote_plus(name).lower() not in SHOWN_QUERY:
+            found.append(value if sep else name)  # a bare word (no `=`) is hidden whole
+    forms = [form for x in found if x for form in (x, unquote(x), unquote_plus(x), quote(x, safe=""))]
     return tuple(dict.fromkeys(forms))
 
 
