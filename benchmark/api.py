@@ -79,12 +79,17 @@ def _params(command: click.Command, options: Mapping[str, Any]) -> tuple[dict[st
         if param is None or name in _NOT_HERE or key == "task_specs":
             known = sorted({*by_name, *_RENAMED} - {*_RENAMED.values(), *_NOT_HERE})
             raise UsageError(f"run() has no option {key!r}; options: {', '.join(known)}")
-        params[name] = _converted(param, value)
+        params[name] = _converted(param, key, value, params.get(name))
         argv += _words(param, params[name])
     return params, argv
 
 
-def _converted(param: click.Option, value: Any) -> Any:
+def _converted(param: click.Option, key: str, value: Any, default: Any) -> Any:
+    """`value` checked and converted as click would; None only where the option's default is None
+    (an option left out), never in place of a number such as `seed`."""
+    if value is None and (default is not None or param.multiple or param.is_flag):
+        shown = "" if param.multiple else f", {default!r}"
+        raise UsageError(f"{param.opts[0]}: None is not a value; leave {key} out for its default{shown}")
     try:
         if param.multiple:
             values = [value] if isinstance(value, str | Path) else list(value)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Annotated
 
 import yaml
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from benchmark.errors import UsageError
 from benchmark.schemas import Record, first_problem
@@ -23,9 +24,15 @@ def estimate_tokens(prompt: str) -> int:
     return len(prompt) // CHARS_PER_TOKEN + 1
 
 
+MAX_PRICE = 10_000.0
+"""The highest price a price table may state, in dollars per million tokens (list prices are below
+100): a sample's cost then stays under MAX_ITEM_COST_USD, so every sample bench writes reads back."""
+PerMillion = Annotated[float, Field(ge=0, le=MAX_PRICE, allow_inf_nan=False)]
+
+
 class Price(Record):
-    input: float
-    output: float
+    input: PerMillion
+    output: PerMillion
 
 
 class PriceTable(Record):

@@ -82,6 +82,23 @@ Tokens = Annotated[
 """A model's identity for matching published results and its place on the training-tokens axis: the
 same three fields, described once, in ModelInfo, Sample and SummaryRow."""
 
+MIN_LOGPROB = -1e6
+"""The lowest log-probability (in nats) bench takes from a backend or a samples file: far below any real
+one (a thousand tokens at -20 nats each is -2e4); a lower value is a broken answer, not a score."""
+MAX_LOGPROB = 1e-3
+"""A log-probability is at most 0; this much above it is a backend's rounding (float32 log-softmax),
+anything more is not a log-probability."""
+MAX_METRIC = 1e6
+"""The largest magnitude of a continuous measure (digit_accuracy and edit_distance lie in [0, 1],
+target_logprob in [MIN_LOGPROB, MAX_LOGPROB])."""
+MAX_ITEM_COST_USD = 1e15
+"""The most one sample may cost: above what bench can compute (two token counts of at most 2**53 each
+at the highest price a price table may state, 10,000 dollars per million tokens, cost 1.8e14), and low
+enough that no sum of costs overflows. A larger cost in a samples file was not written by bench."""
+LogProb = Annotated[float, Field(ge=MIN_LOGPROB, le=MAX_LOGPROB, allow_inf_nan=False)]
+Metric = Annotated[float, Field(ge=-MAX_METRIC, le=MAX_METRIC, allow_inf_nan=False)]
+Cost = Annotated[float, Field(ge=0, le=MAX_ITEM_COST_USD, allow_inf_nan=False)]
+
 
 class ModelInfo(Record):
     """One model (one size) of a run."""
@@ -289,7 +306,7 @@ class Sample(Record):
         "stated an answer.",
     )
     scoring: ScoringMode = Field(description="logprob: argmax over class log-probs; generate: text.")
-    class_logprobs: dict[str, float] | None = Field(
+    class_logprobs: dict[str, LogProb] | None = Field(
         default=None, description="Log-probability of each class after the prompt (logprob scoring)."
     )
     prompt_tokens: int | None = Field(default=None, description="Tokens in the prompt.")
@@ -299,14 +316,14 @@ class Sample(Record):
         default=False,
         description="True when every answer of this sample came from the response cache (no model call).",
     )
-    cost_usd: float | None = Field(
+    cost_usd: Cost | None = Field(
         default=None,
         description="Estimated cost from providers/prices.yaml; None when the model has no price.",
     )
     error: str | None = Field(
         default=None, description="Why no answer was obtained after the retry budget; None on success."
     )
-    metrics: dict[str, float] = Field(
+    metrics: dict[str, Metric] = Field(
         default_factory=dict,
         description="Continuous measures: digit_accuracy and edit_distance (numbers; normalized, 0 is "
         "identical), target_logprob (log-probability of the correct answer, where available).",

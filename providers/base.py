@@ -15,7 +15,7 @@ from typing import ClassVar, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from benchmark.errors import UsageError
-from benchmark.schemas import ModelInfo
+from benchmark.schemas import MAX_LOGPROB, MIN_LOGPROB, ModelInfo
 
 LOCAL_WEIGHTS = ("native", "f32")
 """How the local engine computes with a GGUF's weights. native: llama.cpp's kernels for the file's own
@@ -220,6 +220,16 @@ def generated(
     return generation_from(fields | {"completion_tokens": completion_tokens})
 
 
+def logprob(value: float) -> float:
+    """A finite `value` as a log-probability: InvalidAnswer outside [MIN_LOGPROB, MAX_LOGPROB] (a huge
+    finite number is no log-probability, and sums of such numbers overflow)."""
+    if not MIN_LOGPROB <= value <= MAX_LOGPROB:
+        raise InvalidAnswer(
+            f"log-probability {_shown(value)} is outside [{MIN_LOGPROB:g}, 0]; no real one is"
+        )
+    return float(value)
+
+
 def scores_from(answer: object, count: int) -> ContinuationScores:
     """ContinuationScores with `count` finite log-probs and real token counts, from a provider's answer
     or a cached one; InvalidAnswer otherwise."""
@@ -231,7 +241,7 @@ def scores_from(answer: object, count: int) -> ContinuationScores:
     for value in logprobs:
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise InvalidAnswer(f"log-probability {_shown(value)} is not a finite number")
-        values.append(float(value))
+        values.append(logprob(value))
     return ContinuationScores(
         tuple(values),
         token_count(fields.get("prompt_tokens"), "prompt_tokens"),

@@ -41,6 +41,7 @@ from providers.base import (
     ScoreRequest,
     generated,
 )
+from providers.body_limit import bounded_session, max_body_bytes
 from providers.http_api import (
     GREEDY_EXTRAS,
     GREEDY_NOTE,
@@ -50,6 +51,7 @@ from providers.http_api import (
     first_line,
     public_url,
     redact,
+    run_sync,
     sum_between,
     url_secrets,
 )
@@ -110,6 +112,8 @@ def map_error(exc: BaseException, model: str, where: str, secrets: Sequence[str]
     def scrub(text: str) -> str:
         return redact(text, *secrets)
 
+    if isinstance(exc, ProviderError):  # already classified: a body over the limit (body_limit)
+        return exc
     status, response = _http_status(exc)
     if status is not None:
         return classify_status(
@@ -138,7 +142,6 @@ class HFInferenceProvider(Provider):
 
     def __init__(self, spec: str, options: ProviderOptions) -> None:
         _require_hub()
-        from huggingface_hub import AsyncInferenceClient
 
         self.spec = spec
         self.api = "completions" if APIOptions.of(options).api == "completions" else "chat"
@@ -146,12 +149,7 @@ class HFInferenceProvider(Provider):
         token = self.api_key()
         self.where = public_url(self.base_url or HF_ROUTER)
         self._secrets = tuple(x for x in (token, *url_secrets(self.base_url)) if x)
-        if self.base_url:
-            self.client: Any = AsyncInferenceClient(
-                base_url=self.base_url, api_key=token or PLACEHOLDER_TOKEN, timeout=options.timeout
-            )
-        else:
-            self.client = AsyncInferenceClient(api_key=token, timeout=options.timeout)
+        self.client: Any = self._bounded_client(token, options.timeout)
         self.supports_logprobs = self._tgi_prefill_logprobs(token, options.timeout)
         self.info = ModelInfo(
             provider=self.name,
@@ -165,17 +163,45 @@ class HFInferenceProvider(Provider):
             | ({"logprobs": "TGI prefill"} if self.supports_logprobs else {}),
         )
 
+    def _bounded_client(self, token: str | None, timeout: float) -> Any:
+        """huggingface_hub's AsyncInferenceClient on a session that reads at most
+        BENCH_MAX_RESPONSE_BYTES of an answer (providers/body_limit.py); the client has no public way
+        to be given one, so its private `_async_client` is set (checked by the tests)."""
+        from huggingface_hub import AsyncInferenceClient
+
+        if self.base_url:
+            client = AsyncInferenceClient(
+                base_url=self.base_url, api_key=token or PLACEHOLDER_TOKEN, timeout=timeout
+            )
+        else:
+            client = AsyncInferenceClient(api_key=token, timeout=timeout)
+        client._async_client = bounded_session(max_body_bytes())
+        return client
+
+    async def aclose(self) -> None:
+        session = self.client._async_client  # not in the client's own exit stack: closed here
+        await super().aclose()
+        if session is not None:
+            await session.aclose()
+
     def _tgi_prefill_logprobs(self, token: str | None, timeout: float) -> bool:
-        """Whether the server is TGI with prompt log-probs (one small request, at load)."""
+        """Whether the server is TGI with prompt log-probs (one small request, at load, on a client of
+        its own: connections belong to the event loop that opened them)."""
         if not (self.base_url and self.api == "completions"):
             return False
-        from huggingface_hub import InferenceClient
-
-        client = InferenceClient(base_url=self.base_url, api_key=token or PLACEHOLDER_TOKEN, timeout=timeout)
         text = "The capital of France is Paris"
+
+        async def ask() -> Any:
+            client = self._bounded_client(token, timeout)
+            try:
+                return await client.text_generation(
+                    text, max_new_tokens=1, details=True, decoder_input_details=True
+                )
+            finally:
+                await client._async_client.aclose()
+
         try:
-            out = client.text_generation(text, max_new_tokens=1, details=True, decoder_input_details=True)
-            _prefill_sum(out, text, len("The capital of France is"))
+            _prefill_sum(run_sync(ask), text, len("The capital of France is"))
         except Exception:  # noqa: BLE001 - no such details here: classes are scored from generated text
             return False
         return True

@@ -16,7 +16,9 @@ Failures: an HTTP status is never an exception (the caller classifies it). A con
 before any byte of the answer arrived is retried once on a fresh connection, but only if it was a
 reused keep-alive connection (the server closed it while idle: a stale connection); everything else —
 refused, reset, dropped mid-answer, malformed — raises TransportError, and the per-request deadline
-raises RequestTimeout (a TransportError). Messages never quote the request or its headers.
+raises RequestTimeout (a TransportError). Messages never quote the request or its headers. A body
+over `max_body` bytes (sent or inflated; providers/body_limit.py) raises BodyTooLarge, an InvalidAnswer,
+and is read no further.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ import zlib
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
+
+from providers.body_limit import DEFAULT_MAX_BODY, INFLATED, BodyTooLarge, inflate
 
 __all__ = ["HTTP11Client", "RequestTimeout", "Response", "TransportError"]
 
@@ -76,6 +80,7 @@ class HTTP11Client:
         *,
         max_connections: int = 256,
         keepalive_expiry: float = 4.0,
+        max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
         url = urlsplit(base_url)
         if url.scheme not in ("http", "https") or not url.hostname:
@@ -102,6 +107,7 @@ class HTTP11Client:
             if self._proxy.authorization:
                 self._common += _header_lines({"Proxy-Authorization": self._proxy.authorization})
         self._max = max_connections
+        self._max_body = max_body
         self._expiry = keepalive_expiry
         self._idle: list[_Connection] = []  # a stack: the most recently used last
         self._open: set[_Connection] = set()
@@ -129,7 +135,7 @@ class HTTP11Client:
             conn = conn or await self._connect()
             keep = False
             try:
-                response, keep = await _exchange(conn, request)
+                response, keep = await _exchange(conn, request, self._max_body)
                 return response
             except _NoAnswer:
                 if conn.reused and attempt == 1:
@@ -268,8 +274,9 @@ def _header_lines(headers: Mapping[str, str]) -> str:
     return "".join(f"{name}: {value}\r\n" for name, value in headers.items())
 
 
-async def _exchange(conn: _Connection, request: bytes) -> tuple[Response, bool]:
-    """Send `request` on `conn` and read the answer; the answer and whether to keep the connection."""
+async def _exchange(conn: _Connection, request: bytes, limit: int) -> tuple[Response, bool]:
+    """Send `request` on `conn` and read the answer (a body of at most `limit` bytes, inflated or not);
+    the answer and whether to keep the connection."""
     reader = conn.reader
     try:
         conn.writer.write(request)
@@ -289,21 +296,39 @@ async def _exchange(conn: _Connection, request: bytes) -> tuple[Response, bool]:
     tokens = {t.strip().lower() for t in headers.get("connection", "").split(",")}
     keep = "keep-alive" in tokens if version == "HTTP/1.0" else "close" not in tokens
     try:
-        if status in (204, 304):
-            data = b""
-        elif "chunked" in headers.get("transfer-encoding", "").lower():
-            data = await _read_chunked(reader)
-        elif "content-length" in headers:
-            data = await reader.readexactly(int(headers["content-length"]))
-        else:  # the answer ends with the connection
-            data, keep = await reader.read(), False
-        if headers.get("content-encoding", "").lower() in ("gzip", "x-gzip", "deflate"):
-            data = zlib.decompress(data, 47)  # 47: a gzip or zlib wrapper, told by its header
+        data, ended = await _read_body(reader, status, headers, limit)
+        if headers.get("content-encoding", "").lower() in INFLATED:
+            data = inflate(data, limit)  # bounded too: a small body may inflate to gigabytes
+    except BodyTooLarge:
+        raise  # the item's invalid_answer; the connection, read no further, is dropped
     except (asyncio.IncompleteReadError, ConnectionError):
         raise TransportError("the server closed the connection in mid-answer") from None
     except (ValueError, asyncio.LimitOverrunError, zlib.error) as exc:
         raise TransportError(f"malformed answer: {type(exc).__name__}") from None
-    return Response(status, headers, _decode(data)), keep
+    return Response(status, headers, _decode(data)), keep and not ended
+
+
+async def _read_body(
+    reader: asyncio.StreamReader, status: int, headers: dict[str, str], limit: int
+) -> tuple[bytes, bool]:
+    """The answer's body as sent (at most `limit` bytes, else BodyTooLarge), and whether it ended with
+    the connection."""
+    if status in (204, 304):
+        return b"", False
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        return await _read_chunked(reader, limit), False
+    if "content-length" in headers:
+        length = int(headers["content-length"])
+        if length > limit:
+            raise BodyTooLarge(limit)
+        return await reader.readexactly(length), False
+    parts, size = [], 0  # the answer ends with the connection
+    while block := await reader.read(1 << 16):
+        size += len(block)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        parts.append(block)
+    return b"".join(parts), True
 
 
 def _parse_head(head: bytes) -> tuple[str, int, dict[str, str]]:
@@ -320,9 +345,13 @@ def _parse_head(head: bytes) -> tuple[str, int, dict[str, str]]:
     return version, int(rest[:3]), headers
 
 
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+async def _read_chunked(reader: asyncio.StreamReader, limit: int) -> bytes:
     parts: list[bytes] = []
+    total = 0
     while size := int((await reader.readuntil(b"\r\n")).split(b";", 1)[0].strip(), 16):
+        total += size
+        if total > limit:
+            raise BodyTooLarge(limit)
         chunk = await reader.readexactly(size + 2)
         if chunk[-2:] != b"\r\n":
             raise ValueError("chunk not followed by CRLF")

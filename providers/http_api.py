@@ -4,20 +4,32 @@ the checks of --model and the API key before anything is sent, the classificatio
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email.utils
 import math
 import re
 import time
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Literal
-from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlsplit, urlunsplit
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Literal, TypeVar
+from urllib.parse import quote, unquote, unquote_plus, urlsplit, urlunsplit
 
 from benchmark.errors import UsageError
-from providers.base import ErrorKind, InvalidAnswer, ProviderError, ProviderOptions, SharedOptions
+from providers.base import (
+    ErrorKind,
+    InvalidAnswer,
+    ProviderError,
+    ProviderOptions,
+    SharedOptions,
+    logprob,
+)
+from providers.body_limit import max_body_bytes
 
 if TYPE_CHECKING:
     from providers.base import Provider
+
+T = TypeVar("T")
 
 
 class APIOptions(SharedOptions):
@@ -64,6 +76,20 @@ def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = Non
     return min(max(value, 0.0), MAX_RETRY_AFTER)
 
 
+def run_sync(make: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine from synchronous code (in a thread of its own if this one runs a loop)."""
+
+    async def run() -> T:
+        return await make()
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(run())
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
+
+
 def first_line(text: str, limit: int = 200) -> str:
     line = next((x.strip() for x in text.splitlines() if x.strip()), "")
     return line if len(line) <= limit else line[: limit - 1] + "…"
@@ -73,8 +99,10 @@ def check_api_spec(
     provider: type[Provider], spec: str | None, options: ProviderOptions, model_example: str, service: str
 ) -> None:
     """--model is required; so is the key in the provider's `key_env` (Provider.check_key), unless a
-    --base-url server is used, which must be an http(s) URL."""
+    --base-url server is used, which must be an http(s) URL; BENCH_MAX_RESPONSE_BYTES, if set, must be a
+    number of bytes."""
     check_base_url(options.base_url)
+    max_body_bytes()  # a bad BENCH_MAX_RESPONSE_BYTES is refused before anything is written
     if spec is None:
         raise UsageError(
             f"--provider {provider.name} needs --model (a model id such as {model_example}, or the name "
@@ -94,8 +122,9 @@ still removed from every URL."""
 
 
 def public_url(url: str) -> str:
-    """`url` fit to be written down or shown: its user:password part and the values of its query
-    parameters (tokens, signatures; all but SHOWN_QUERY) replaced by ***."""
+    """`url` fit to be written down or shown: its user:password part, the values of its query
+    parameters (tokens, signatures; all but SHOWN_QUERY), a bare query word (`?TOKEN`, no `=`) and the
+    fragment replaced by ***."""
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -106,25 +135,30 @@ def public_url(url: str) -> str:
     pairs = []
     for pair in parts.query.split("&") if parts.query else []:
         name, sep, value = pair.partition("=")
-        hidden = sep and value and unquote_plus(name).lower() not in SHOWN_QUERY
-        pairs.append(f"{name}={REDACTED}" if hidden else pair)
-    return urlunsplit((parts.scheme, netloc, parts.path, "&".join(pairs), parts.fragment))
+        shown = unquote_plus(name).lower() in SHOWN_QUERY
+        if not sep:  # a bare word is a token as often as a flag
+            pairs.append(pair if shown or not pair else REDACTED)
+        else:
+            pairs.append(f"{name}={REDACTED}" if value and not shown else pair)
+    fragment = REDACTED if parts.fragment else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, "&".join(pairs), fragment))
 
 
 def url_secrets(url: str | None) -> tuple[str, ...]:
-    """The secrets written into `url` (user, password, query values that public_url hides), as written
-    and decoded, for redacting free text that may quote them."""
+    """The secrets written into `url` (user, password, query values, bare query words and the fragment:
+    what public_url hides), as written and decoded, for redacting free text that may quote them."""
     if not url:
         return ()
     try:
         parts = urlsplit(url)
     except ValueError:
         return (url,)
-    found = [parts.username, parts.password]
-    for name, value in parse_qsl(parts.query, keep_blank_values=True):
-        if name.lower() not in SHOWN_QUERY:
-            found.append(value)
-    forms = [form for x in found if x for form in (x, unquote(x), quote(x, safe=""))]
+    found = [parts.username, parts.password, parts.fragment]
+    for pair in parts.query.split("&") if parts.query else []:
+        name, sep, value = pair.partition("=")
+        if unquote_plus(name).lower() not in SHOWN_QUERY:
+            found.append(value if sep else name)  # a bare word (no `=`) is hidden whole
+    forms = [form for x in found if x for form in (x, unquote(x), unquote_plus(x), quote(x, safe=""))]
     return tuple(dict.fromkeys(forms))
 
 
@@ -198,7 +232,7 @@ def sum_between(
                 raise InvalidAnswer("the endpoint returned no log-prob for a prompt token")
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise InvalidAnswer(f"a prompt token's log-prob is {first_line(repr(value), 40)}")
-            total += float(value)
+            total += logprob(value)  # each in range: the sum of a prompt's tokens cannot overflow
             n += 1
     if n == 0:
         raise InvalidAnswer("the continuation has no tokens of its own in the prompt log-probs")

@@ -40,10 +40,8 @@ kind tells the runner whether to retry.
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -63,6 +61,7 @@ from providers.base import (
     scores_from,
     token_count,
 )
+from providers.body_limit import max_body_bytes
 from providers.http11 import HTTP11Client, RequestTimeout, TransportError
 from providers.http_api import (
     GREEDY_EXTRAS,
@@ -73,6 +72,7 @@ from providers.http_api import (
     first_line,
     public_url,
     redact,
+    run_sync,
     sum_between,
     url_secrets,
 )
@@ -191,20 +191,6 @@ def _text(choice: Any, api: str) -> Any:
     return _get(choice, "text") if api == "completions" else _get(_get(choice, "message"), "content")
 
 
-def _run_sync(make: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine from synchronous code (in a thread of its own if this one runs a loop)."""
-
-    async def run() -> T:
-        return await make()
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(run())
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, run()).result()
-
-
 class OpenAIProvider(Provider):
     name = "openai"
     key_env = "OPENAI_API_KEY"
@@ -259,7 +245,11 @@ class OpenAIProvider(Provider):
 
     def _http_client(self) -> HTTP11Client:
         try:
-            return HTTP11Client(self.base_url, {"Authorization": f"Bearer {self._secret or PLACEHOLDER_KEY}"})
+            return HTTP11Client(
+                self.base_url,
+                {"Authorization": f"Bearer {self._secret or PLACEHOLDER_KEY}"},
+                max_body=max_body_bytes(),
+            )
         except ValueError as exc:  # an unsupported proxy in the environment
             raise UsageError(str(exc)) from None
 
@@ -340,7 +330,7 @@ class OpenAIProvider(Provider):
                 finally:
                     await probe.aclose()
 
-            return _run_sync(ask)
+            return run_sync(ask)
         import openai
 
         client = openai.OpenAI(

@@ -156,8 +156,12 @@ def _row(tally: Tally, info: TaskInfo | None) -> SummaryRow:
         truncated=tally.truncated,
         errors=tally.errors,
         scoring=first.scoring,
-        # fsum is exactly rounded: the same means whatever order the answers arrived in
-        metrics={k: math.fsum(v) / len(v) for k, v in sorted(tally.metric_values.items())},
+        # fsum is exactly rounded: the same means whatever order the answers arrived in; summed at an
+        # exact 2**-64 scale, no finite values overflow
+        metrics={
+            k: math.ldexp(math.fsum(math.ldexp(x, -64) for x in v) / len(v), 64)
+            for k, v in sorted(tally.metric_values.items())
+        },
         prompt_tokens=tally.prompt_tokens,
         completion_tokens=tally.completion_tokens,
         cost_usd=round(math.fsum(tally.costs), 6) if tally.costs else None,

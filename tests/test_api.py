@@ -92,6 +92,10 @@ def test_load_run_without_pandas_says_how_to_install_it(
         ({"tasks": ["no_such_task"]}, "unknown task 'no_such_task'"),
         ({"speed": "fast"}, "run() has no option 'speed'"),
         ({"resume_dir": "x"}, "run() has no option 'resume_dir'"),
+        # None stands for "left out" only where the option's default is None (--base-url, --out, ...)
+        ({"seed": None}, "--seed: None is not a value; leave seed out for its default, 0"),
+        ({"limit": None}, "--limit: None is not a value; leave limit out for its default, 20"),
+        ({"tasks": None}, "--task: None is not a value; leave tasks out for its default"),
     ],
 )
 def test_bad_options_are_one_line_errors_and_write_nothing(

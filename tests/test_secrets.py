@@ -100,3 +100,27 @@ def test_the_ctrl_c_hint_asks_for_the_secret_without_showing_it(fake, tmp_path: 
     text = log.read_text()
     assert f"bench run --resume {out} --base-url 'http://***@127.0.0.1:" in text
     assert "in place of ***" in text and PASSWORD not in text and TOKEN not in text
+
+
+BARE, FRAGMENT = "SECRETBARE-9", "FRAGSECRET-8"
+
+
+def test_a_bare_query_word_and_a_fragment_are_secrets_too(bench, fake, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = bench("run", *RUN, "--base-url", f"{fake.url}?{BARE}#{FRAGMENT}", "--out", str(out))
+    assert result.code == 0, result.err
+    assert all(request["path"].endswith(f"?{BARE}") for request in fake.state.requests)  # sent...
+    everything = _written(out) + result.out + result.err
+    assert BARE not in everything and FRAGMENT not in everything  # ... and written nowhere
+    assert f"{fake.url}?***#***" in (out / "manifest.json").read_text()
+
+
+def test_an_unreachable_base_url_keeps_a_bare_query_word_out_of_errors(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    url = f"http://127.0.0.1:{_free_port()}/v1?{BARE}#{FRAGMENT}"
+    result = bench("run", *RUN[:-1], "1", "--base-url", url, "--timeout", "1", "--out", str(out))
+    assert result.code == 1, result.err
+    [sample] = _complete_samples(out)
+    assert sample.error is not None and "/v1?***#***" in sample.error
+    everything = _written(out) + result.out + result.err
+    assert BARE not in everything and FRAGMENT not in everything
