@@ -3,13 +3,18 @@ fitted by binomial maximum likelihood (scipy.optimize.minimize, L-BFGS-B with th
 
     p(x) = chance + (ceiling - chance) / (1 + exp(-steepness * (log10 x - midpoint)))
 
-with ceiling in (chance, 1], steepness > 0 (per tenfold size) and the midpoint within one measured range
-beyond either end. It crosses halfway between chance and its ceiling at x = 10**midpoint. The logistic
-is compared by AIC (binomial likelihood of each size's count, sizes independent) with a straight line in
-log10(size) (p = a + b log10 x, clipped to (0, 1)) and a constant; it is `inconclusive` unless it beats
-the better of them by `DELTA_AIC`. The interval of the crossing is a percentile bootstrap over items
-(each resample refitted from the data's fit); `inconclusive` when more than `MAX_FAILED` of the refits
-fail, or when the interval is wider than the measured range of sizes.
+with ceiling in (chance, 1], steepness > 0 (per tenfold size, at most `_steepest`: a rise the sizes can
+resolve) and the midpoint within one measured range beyond either end. It crosses halfway between
+chance and its ceiling at x = 10**midpoint. The logistic is compared by AIC (binomial likelihood of
+each size's count, sizes independent) with a straight line in log10(size) (p = a + b log10 x, clipped
+to (0, 1)) and a constant; it is `inconclusive` unless it beats the better of them by `DELTA_AIC`.
+
+The interval of the crossing is a percentile bootstrap over items (each resample refitted from the
+data's fit). `fitted` when it lies within the measured sizes and at least two sizes lie above the
+crossing (one point cannot fix the ceiling); `not crossed` when it lies wholly beyond them (either
+side); else `inconclusive`: at the edge (a curve that has only begun to rise fits a ceiling just above
+its last point, and the crossing moves with it), or more than `MAX_FAILED` of the refits do not
+converge.
 """
 
 from __future__ import annotations
@@ -60,9 +65,9 @@ class CrossingFit(Record):
 
     fit: Literal["crossing"] = Field(default="crossing", description="Which fit this record is.")
     kind: Literal["fitted", "not crossed", "inconclusive"] = Field(
-        description="fitted: crosses halfway within the measured sizes; not crossed: the crossing lies "
-        "beyond the measured sizes (interval included); inconclusive: too few sizes, a simpler form fits "
-        "as well, or the bootstrap does not settle."
+        description="fitted: crosses halfway within the measured sizes (interval included); not "
+        "crossed: the crossing and its interval lie beyond them; inconclusive: too few sizes, a simpler "
+        "form fits as well, the interval straddles an end of the sizes, or the bootstrap does not settle."
     )
     text: str = Field(description="The verdict in one line, as a report prints it.")
     axis: Axis = Field(description="The size axis fitted against (log10 of it).")
@@ -121,8 +126,16 @@ def _fit_each(
     """Logistics fitted to rows of counts `k` from rows of `starts`: parameters, negative
     log-likelihoods, converged."""
     span = float(u[-1] - u[0])
-    bounds = [(u[0] - span, u[-1] + span), (0.05, 40.0), (chance + 1e-3, 1.0)]
+    bounds = [(u[0] - span, u[-1] + span), (0.05, _steepest(u)), (chance + 1e-3, 1.0)]
     return minimize_each(lambda theta: _nll(theta, u, k, n, chance), starts, bounds)
+
+
+def _steepest(u: np.ndarray) -> float:
+    """The steepest logistic the sizes can resolve: its rise from 10% to 90% of the way (2 ln 9 /
+    steepness decades) takes at least the smallest step between sizes. A steeper rise draws the same
+    points, and its midpoint could lie anywhere between two sizes (a flat likelihood, which a bootstrap
+    would not show)."""
+    return float(2 * np.log(9) / np.diff(u).min())
 
 
 def _fit(u: np.ndarray, k: np.ndarray, n: np.ndarray, chance: float) -> tuple[np.ndarray, float]:
@@ -130,7 +143,7 @@ def _fit(u: np.ndarray, k: np.ndarray, n: np.ndarray, chance: float) -> tuple[np
     and a shallow or a steep rise: its parameters and negative log-likelihood."""
     ceiling = float(np.clip((k / n).max(), chance + 0.05, 1.0))
     middles = np.concatenate([[u[0] - 0.5], (u[1:] + u[:-1]) / 2, [u[-1] + 0.5]])
-    starts = np.array([[m, s, ceiling] for m in middles for s in (2.0, 10.0)])
+    starts = np.array([[m, s, ceiling] for m in middles for s in (2.0, min(10.0, _steepest(u)))])
     thetas, nll, _ = _fit_each(u, np.tile(k, (len(starts), 1)), n, chance, starts)
     best = int(np.argmin(nll))
     return thetas[best], float(nll[best])
@@ -156,7 +169,8 @@ def crossing_fit(data: FitData, resamples: int = CURVE_RESAMPLES) -> CrossingFit
     s = series(data, None)
     criterion = (
         f"the logistic beats a straight line and a constant by ΔAIC ≥ {DELTA_AIC:g}; the bootstrap settles "
-        "(≤ 10% of refits fail; interval narrower than the measured range)"
+        "(≤ 10% of refits fail); crossed: the interval lies within the measured sizes; not crossed: "
+        "wholly beyond them"
     )
     base = {"axis": data.axis, "sizes": len(s.u), "chance": data.chance, "criterion": criterion}
     if len(s.u) < MIN_SIZES:
@@ -223,11 +237,11 @@ def _verdict(
     low, high = bounds
     first, last = size_text(float(10 ** u[0]), axis), size_text(float(10 ** u[-1]), axis)
     at = f"{size_text(10**midpoint, axis)} [{size_text(10**low, axis)}, {size_text(10**high, axis)}]"
-    if u[0] <= midpoint <= u[-1]:
-        if high - low > u[-1] - u[0]:
+    if u[0] <= low and high <= u[-1]:
+        if np.sum(u > midpoint) < 2:
             return (
                 "inconclusive",
-                f"inconclusive: the crossing {at} has an interval wider than {first}–{last}",
+                f"inconclusive: the crossing {at} has one size above it, too few to fix its ceiling",
             )
         return "fitted", f"crosses halfway at {at} ({how})"
     if low > u[-1] or high < u[0]:

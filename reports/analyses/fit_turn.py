@@ -1,6 +1,6 @@
 """Where a curve that falls turns: a broken power law (Caballero et al. 2022, "Broken Neural Scaling
-Laws", arXiv 2210.14891, eq. 1 with one break), fitted by weighted least squares
-(scipy.optimize.least_squares, trust-region reflective, analytic Jacobian) to the per-size means:
+Laws", arXiv 2210.14891, eq. 1 with one break), fitted by weighted least squares to the per-size
+means (chi² minimized by scipy's L-BFGS-B with its analytic gradient, from four starts):
 
     y = a + b * x**(-c0) * (1 + (x / d1)**(1 / f1))**(-c1 * f1)
 
@@ -17,13 +17,14 @@ apart, so three things are fixed (the fit runs in log10 x):
 - the break d1 lies within the measured sizes (beyond them it is not identified).
 
 That leaves b, c0, c1 and d1. The turning size is where the fitted curve has its extremum (a U, or an
-inverted U) when that lies within the measured sizes: kind `turns`; otherwise the break d1, where a
-fall bends (flattens or steepens): kind `bends`. Each size's mean is weighted by its standard error
+inverted U) when that lies within the measured sizes and the refits of at least `TURN_SUPPORT` of the
+bootstrap resamples have one too: kind `turns`; otherwise the break d1, where a fall bends (flattens or
+steepens): kind `bends`. Each size's mean is weighted by its standard error
 (item sampling; 0/1 accuracy as in fit_base), so chi² = sum(((y - fit) / se)**2) and AIC = chi² + 2k.
 The broken form (k = 4) must beat both a single power law b * x**(-c0) (k = 2) and a straight line in
 log10 x (k = 2) by `DELTA_AIC`, else `inconclusive`. The interval of the turn is a percentile bootstrap
 over items (each resample refitted from the data's fit); `inconclusive` when more than `MAX_FAILED`
-of the refits fail or find no turn, or when the interval is wider than the measured range.
+of the refits do not converge, or when the interval is wider than the measured range.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ from reports.analyses.fit_base import (
 
 SHARPNESS = 0.3
 """The break sharpness f1 of the broken power law, fixed (module docstring)."""
+TURN_SUPPORT = 0.975
+"""A turn (an extremum within the sizes) needs an extremum in at least this share of the bootstrap refits:
+a one-sided test at the level of a 95% interval's end. A fall that flattens is often fitted with a
+shallow extremum that a share of the resamples lack: it bends, it does not turn."""
 TURN_RESAMPLES = 200
 """Bootstrap resamples of the turn (each one refitted)."""
 BROKEN = f"broken power law in size (Caballero et al. 2022, one break, a = 0, f1 = {SHARPNESS:g})"
@@ -99,7 +104,17 @@ class TurnFit(Record):
     )
     criterion: str = Field(description="The rule the verdict follows, in words.")
     resamples: int = Field(description="Bootstrap resamples over items (0: none drawn).")
-    failed: int = Field(default=0, description="Resamples whose refit failed or found no turn.")
+    failed: int = Field(default=0, description="Resamples whose refit did not converge.")
+    delta_aic_turn: float | None = Field(
+        default=None,
+        description="When the fitted curve has an extremum within the sizes: AIC of the same form with "
+        "a level tail (c1 = -c0, k = 3) minus the broken form's. A turn needs at least 4.",
+    )
+    turned: float | None = Field(
+        default=None,
+        description="When the data's fitted curve has an extremum within the sizes: the share of the "
+        "converged refits whose curve has one too. A turn needs 97.5%; below, it bends.",
+    )
     curve: list[FittedPoint] = Field(default_factory=list, description="The fitted curve, for a plot.")
     marks: list[SizeMark] = Field(default_factory=list, description="The turning size, for a plot.")
 
@@ -138,9 +153,8 @@ def _fit_each(
     return minimize_each(lambda theta: _chi2(theta, s, y, sign), starts, bounds)
 
 
-def _fit(s: Series, sign: float) -> tuple[np.ndarray, float]:
-    """The best broken power law from a start per trial break (4 within the sizes), each with the
-    slopes of log10 |y| on either side: its parameters and chi²."""
+def _starts(s: Series) -> np.ndarray:
+    """A start per trial break (4 within the sizes), each with the slopes of log10 |y| on either side."""
     magnitude = np.log10(np.maximum(np.abs(s.means), 1e-3 * np.abs(s.means).max()))
     centre = float(s.u.mean())
     starts = []
@@ -152,9 +166,31 @@ def _fit(s: Series, sign: float) -> tuple[np.ndarray, float]:
             magnitude + c0 * (s.u - centre) + c1 * SHARPNESS * _softplus10((s.u - u1) / SHARPNESS)
         )
         starts.append([level, c0, c1, u1])
-    thetas, chi2, _ = _fit_each(s, np.tile(s.means, (len(starts), 1)), sign, np.array(starts))
+    return np.array(starts)
+
+
+def _fit(s: Series, sign: float) -> tuple[np.ndarray, float]:
+    """The best broken power law from `_starts`: its parameters and chi²."""
+    starts = _starts(s)
+    thetas, chi2, _ = _fit_each(s, np.tile(s.means, (len(starts), 1)), sign, starts)
     best = int(np.argmin(chi2))
     return thetas[best], float(chi2[best])
+
+
+def _level_tail(s: Series, sign: float) -> float:
+    """chi² of the broken power law whose curve is level after the break (c1 = -c0, k = 3): the simpler
+    form a turn must beat (a fall that flattens, or a rise that flattens)."""
+    starts = _starts(s)[:, [0, 1, 3]]
+    means = np.tile(s.means, (len(starts), 1))
+
+    def objective(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        full = np.column_stack([theta[:, 0], theta[:, 1], -theta[:, 1], theta[:, 2]])
+        values, gradients = _chi2(full, s, means, sign)
+        return values, np.column_stack([gradients[:, 0], gradients[:, 1] - gradients[:, 2], gradients[:, 3]])
+
+    bounds = [(-15.0, 15.0), (-5.0, 5.0), (float(s.u[0]), float(s.u[-1]))]
+    _, chi2, _ = minimize_each(objective, starts, bounds)
+    return float(chi2.min())
 
 
 def _simpler(s: Series, sign: float) -> tuple[float, float]:
@@ -200,67 +236,94 @@ def turn_fit(data: FitData, measure: str | None = None, resamples: int = TURN_RE
     s = series(data, measure)
     criterion = (
         f"the broken form beats a single power law and a straight line by ΔAIC ≥ {DELTA_AIC:g}; the "
-        "bootstrap settles (≤ 10% of refits fail or lose the turn; interval narrower than the measured range)"
+        "bootstrap settles (≤ 10% of refits fail; interval narrower than the measured range); a turn "
+        f"(extremum) must beat a level tail by ΔAIC ≥ {DELTA_AIC:g} and appear in ≥ 97.5% of the refits, "
+        "else the curve bends at its break"
     )
     base = {"measure": s.name, "axis": data.axis, "sizes": len(s.u), "criterion": criterion}
-    if len(s.u) < MIN_SIZES:
-        return build(TurnFit, kind="inconclusive", text=too_few(len(s.u)), resamples=0, **base)
     sign = 1.0 if (s.means >= 0).all() else -1.0 if (s.means <= 0).all() else 0.0
-    if sign == 0 or not np.abs(s.means).max() > 0:
-        text = "inconclusive: the measure changes sign (or is 0), and a power law needs values of one sign"
+    if len(s.u) < MIN_SIZES or sign == 0 or not np.abs(s.means).max() > 0:
+        text = too_few(len(s.u)) if len(s.u) < MIN_SIZES else (
+            "inconclusive: the measure changes sign (or is 0), and a power law needs values of one sign"
+        )  # fmt: skip
         return build(TurnFit, kind="inconclusive", text=text, resamples=0, **base)
     theta, chi2 = _fit(s, sign)
-    power, line = _simpler(s, sign)
-    aic, aic_power, aic_line = chi2 + 8, power + 4, line + 4
-    delta = min(aic_power, aic_line) - aic
-    at, direction = _turn(theta, s.u, sign)
-    fitted = _model(theta[None], s.u, float(s.u.mean()), sign)[0]
-    total = float(np.sum((s.means - s.means.mean()) ** 2))
-    numbers = {
-        "b": float(sign * 10 ** (theta[0] + theta[1] * s.u.mean())), "c0": float(theta[1]),
-        "c1": float(theta[2]), "break_size": float(10 ** theta[3]), "aic": aic, "aic_power": aic_power,
-        "aic_line": aic_line, "delta_aic": delta, "direction": direction, "turn": float(10**at),
-        "r_squared": 1 - float(np.sum((s.means - fitted) ** 2)) / total if total > 0 else 0.0,
-    }  # fmt: skip
+    numbers, delta, simpler = _quality(s, sign, theta, chi2)
     if delta < DELTA_AIC:
-        simpler = "a single power law" if aic_power <= aic_line else "a straight line in log10 size"
         text = f"inconclusive: {simpler} fits as well (ΔAIC {delta:.1f} < {DELTA_AIC:g})"
         return build(TurnFit, kind="inconclusive", text=text, resamples=0, **numbers, **base)
-    draws, failed = _bootstrap(data, s, sign, theta, direction, resamples)
+    at, direction = _turn(theta, s.u, sign)
+    note = ""
+    if direction != "break":
+        numbers["delta_aic_turn"] = level = _level_tail(s, sign) + 6 - (chi2 + 8)
+        if level < DELTA_AIC:
+            at, direction = float(theta[3]), "break"
+            note = f"; a level tail fits as well as a turn (ΔAIC {level:.1f} < {DELTA_AIC:g})"
+    refits, failed = _bootstrap(data, s, sign, theta, resamples)
     reason = unsettled(failed, resamples)
     if reason is not None:
         return build(
             TurnFit, kind="inconclusive", text=reason, resamples=resamples, failed=failed, **numbers, **base
         )
-    low, high = interval(draws[:, 0])
-    kind, text = _verdict(data.axis, s, (at, low, high), direction, theta, delta)
+    where, supported, turned = _locations(refits, direction)
+    if supported != direction:
+        at, direction = float(theta[3]), supported
+        note = f"; a turn in only {turned:.0%} of resamples"
+    low, high = interval(where)
+    kind, text = _verdict(data.axis, s, (at, low, high), direction, theta, delta, note)
     at_u = grid(s.u)
     centre = float(s.u.mean())
-    curve = fitted_curve(
-        at_u, _model(theta[None], at_u, centre, sign)[0], _model(draws[:, 1:], at_u, centre, sign)
-    )
+    curve = fitted_curve(at_u, _model(theta[None], at_u, centre, sign)[0], _model(refits, at_u, centre, sign))
     label = f"turns: {direction} (fitted)" if direction != "break" else "bends (fitted)"
     mark = SizeMark(label=label, x=10**at, low=10**low, high=10**high)
     return build(
         TurnFit,
-        kind=kind, text=text, turn_low=float(10**low), turn_high=float(10**high), resamples=resamples,
-        failed=failed, curve=curve, marks=[mark] if kind != "inconclusive" else [], **numbers, **base,
+        kind=kind, text=text, direction=direction, turn=float(10**at), turn_low=float(10**low),
+        turn_high=float(10**high), turned=turned, resamples=resamples, failed=failed, curve=curve,
+        marks=[mark] if kind != "inconclusive" else [], **numbers, **base,
     )  # fmt: skip
 
 
+def _quality(s: Series, sign: float, theta: np.ndarray, chi2: float) -> tuple[dict[str, object], float, str]:
+    """The fitted parameters and how well they fit, beside the simpler forms: the record's numbers,
+    the AIC margin over the better simpler form, and that form's name."""
+    power, line = _simpler(s, sign)
+    aic, aic_power, aic_line = chi2 + 8, power + 4, line + 4
+    delta = min(aic_power, aic_line) - aic
+    fitted = _model(theta[None], s.u, float(s.u.mean()), sign)[0]
+    total = float(np.sum((s.means - s.means.mean()) ** 2))
+    numbers: dict[str, object] = {
+        "b": float(sign * 10 ** (theta[0] + theta[1] * s.u.mean())), "c0": float(theta[1]),
+        "c1": float(theta[2]), "break_size": float(10 ** theta[3]), "aic": aic, "aic_power": aic_power,
+        "aic_line": aic_line, "delta_aic": delta,
+        "r_squared": 1 - float(np.sum((s.means - fitted) ** 2)) / total if total > 0 else 0.0,
+    }  # fmt: skip
+    simpler = "a single power law" if aic_power <= aic_line else "a straight line in log10 size"
+    return numbers, delta, simpler
+
+
 def _bootstrap(
-    data: FitData, s: Series, sign: float, theta: np.ndarray, direction: Direction, resamples: int
+    data: FitData, s: Series, sign: float, theta: np.ndarray, resamples: int
 ) -> tuple[np.ndarray, int]:
-    """Refits to resampled items from the data's fit: rows of (turning size, parameters) of those that
-    converged and still turn (for a turn), and how many did not."""
+    """Refits to resampled items from the data's fit: the parameters of those that converged, and how
+    many did not."""
     means = resampled_means(s, fit_rng(data, "turn", s.name), resamples)
     refits, _, converged = _fit_each(s, means, sign, np.tile(theta, (resamples, 1)))
-    rows = []
-    for refit, ok in zip(refits, converged, strict=True):
-        at = _extremum(refit) if direction != "break" else float(refit[3])
-        if ok and at is not None:
-            rows.append([at, *refit])
-    return np.array(rows).reshape(-1, 5), resamples - len(rows)
+    return refits[converged], int(resamples - converged.sum())
+
+
+def _locations(refits: np.ndarray, direction: Direction) -> tuple[np.ndarray, Direction, float | None]:
+    """The log10 turning sizes of the refits, the direction they support, and the share of refits whose
+    curve has an extremum (None for a bend). A turn needs one in `TURN_SUPPORT` of them (those without
+    are left out of its interval); below that, the curve bends at its break."""
+    if direction == "break":
+        return refits[:, 3], direction, None
+    extrema = np.array([np.nan if (e := _extremum(r)) is None else e for r in refits])
+    found = np.isfinite(extrema)
+    turned = float(found.mean())
+    if turned >= TURN_SUPPORT:
+        return extrema[found], direction, turned
+    return refits[:, 3], "break", turned
 
 
 def _verdict(
@@ -270,6 +333,7 @@ def _verdict(
     direction: Direction,
     theta: np.ndarray,
     delta: float,
+    note: str,
 ) -> tuple[Literal["turns", "bends", "inconclusive"], str]:
     at, low, high = where
     u = s.u
@@ -282,7 +346,9 @@ def _verdict(
         return "turns", f"turns at {sizes}: falls, then rises ({how})"
     if direction == "maximum":
         return "turns", f"turns at {sizes}: rises, then falls ({how})"
-    before, after = -theta[1], -(theta[1] + theta[2])
-    return "bends", (
-        f"bends at {sizes}: |{s.name}| ∝ size^{before:.2f} before, size^{after:.2f} after ({how})"
+    before, after = -theta[1] + 0.0, -(theta[1] + theta[2]) + 0.0
+    how += note
+    return (
+        "bends",
+        f"bends at {sizes}: |{s.name}| ∝ size^{before:+.2f} before, size^{after:+.2f} after ({how})",
     )
