@@ -48,9 +48,6 @@ from reports.analyses.fit_base import (
     unsettled,
     value_text,
 )
-from reports.analyses.fit_turn import TurnFit, turn_fit
-
-__all__ = ["CURVE_RESAMPLES", "CrossingFit", "TurnFit", "crossing_fit", "turn_fit"]
 
 CURVE_RESAMPLES = 200
 """Bootstrap resamples of the curved fits (each one refitted): enough for a 95% percentile interval's

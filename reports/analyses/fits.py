@@ -10,8 +10,10 @@ verdict and fitted points for a plot.
   predict the largest with a 95% prediction interval, and say whether the measured value lies inside
   ("predictable from smaller models") or not ("beyond prediction by ..."): the operational test of
   emergence (Wei et al. 2022) and, on a continuous measure, of the mirage (Schaeffer et al. 2023).
-- `crossing_fit` and `turn_fit` (reports/analyses/fit_curves.py): a logistic from chance to a fitted
-  ceiling, and a broken power law (Caballero et al. 2022).
+- `crossing_fit` (reports/analyses/fit_curves.py): a logistic from chance to a fitted ceiling, and
+  the size where it crosses halfway;
+- `turn_fit` (reports/analyses/fit_turn.py): a broken power law (Caballero et al. 2022), and the size
+  where a falling curve turns or bends.
 
 Each says `inconclusive`, with why, below `MIN_SIZES` sizes, when its bootstrap does not settle, or
 when a simpler form fits as well. Straight lines are fitted by ordinary least squares on the per-size
@@ -45,7 +47,8 @@ from reports.analyses.fit_base import (
     too_few,
     value_text,
 )
-from reports.analyses.fit_curves import CrossingFit, TurnFit, crossing_fit, turn_fit
+from reports.analyses.fit_curves import CrossingFit, crossing_fit
+from reports.analyses.fit_turn import TurnFit, turn_fit
 
 __all__ = [
     "CrossingFit",
