@@ -1,5 +1,5 @@
 """The size where accuracy crosses halfway: a logistic in log10(size) from chance to a fitted ceiling,
-fitted by binomial maximum likelihood (scipy.optimize.minimize, L-BFGS-B with the analytic gradient).
+fitted by binomial maximum likelihood (scipy.optimize.minimize, TNC with the analytic gradient).
 
     p(x) = chance + (ceiling - chance) / (1 + exp(-steepness * (log10 x - midpoint)))
 

@@ -1,6 +1,6 @@
 """Where a curve that falls turns: a broken power law (Caballero et al. 2022, "Broken Neural Scaling
 Laws", arXiv 2210.14891, eq. 1 with one break), fitted by weighted least squares to the per-size
-means (chi² minimized by scipy's L-BFGS-B with its analytic gradient, from four starts):
+means (chi² minimized by scipy's TNC with its analytic gradient, from four starts):
 
     y = a + b * x**(-c0) * (1 + (x / d1)**(1 / f1))**(-c1 * f1)
 
