@@ -1,0 +1,115 @@
+"""How long the fits (reports/analyses/fits.py) take on the curves of a 10-size x 4-task x 3-condition
+run, on one core, bootstrap included: the target is under 10 s (issue 27).
+
+Twelve synthetic curves (four shapes -- a logistic rise, a U, a fall that flattens, a straight line --
+each under three prompting conditions, shifted a little), ten sizes from 100M to 100B, 200 items per
+size shared across sizes, each item with an outcome and a log-probability of the correct answer. Each
+curve gets every fit once per measure the lead's analysis layer would ask for: the trend of the
+log-probability, the crossing of accuracy, the turn of accuracy, and predictability of accuracy and of
+the log-probability, with the default resample counts (LINE_RESAMPLES for the straight lines,
+CURVE_RESAMPLES and TURN_RESAMPLES refits for the curved forms).
+
+One core: BLAS/OpenMP thread pools are set to one thread before numpy is imported and the process is
+pinned to one CPU. It prints the wall-clock and the process's CPU seconds (on a shared machine the CPU
+seconds are the cost; wall-clock includes waiting for the core), the CPU and the load average.
+
+    PYTHONPATH=$PWD python perf/analyses_speed.py [--repeats 3] [--seed 1]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_name] = "1"
+if hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+import argparse  # noqa: E402
+import time  # noqa: E402
+from collections import Counter  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from machine import cpu  # noqa: E402
+from scipy.special import expit  # noqa: E402
+
+from reports.analyses.fit_curves import CURVE_RESAMPLES  # noqa: E402
+from reports.analyses.fit_turn import TURN_RESAMPLES  # noqa: E402
+from reports.analyses.fits import (  # noqa: E402
+    LINE_RESAMPLES,
+    FitData,
+    FitPoint,
+    crossing_fit,
+    predictability,
+    trend_fit,
+    turn_fit,
+)
+
+SIZES = np.linspace(8, 11, 10)  # log10 parameters: 100M ... 100B
+ITEMS = 200
+CHANCE = 0.25
+
+
+def shapes(shift: float) -> dict[str, np.ndarray]:
+    """Accuracy at each size of the four tasks' curves, moved along log10 size by `shift`."""
+    u = SIZES - shift
+    return {
+        "rise": CHANCE + (0.85 - CHANCE) * expit(3 * (u - 9.6)),
+        "U": 0.3 + 0.12 * (u - 9.8) ** 2,
+        "fall": 0.35 + 0.4 * expit(-3 * (u - 9.3)),
+        "line": 0.3 + 0.1 * (u - 8),
+    }
+
+
+def curves(seed: int) -> list[FitData]:
+    rng = np.random.default_rng(seed)
+    ids = [f"item{i}" for i in range(ITEMS)]
+    out = []
+    for shift in (0.0, -0.3, 0.3):  # three prompting conditions
+        for accuracy in shapes(shift).values():
+            points = []
+            for u, p in zip(SIZES, np.clip(accuracy, 0.02, 0.98), strict=True):
+                logprob = rng.normal(np.log(p), 0.8, ITEMS)
+                points.append(FitPoint(10**u, ids, rng.random(ITEMS) < p, {"logprob": logprob}))
+            out.append(FitData(points, CHANCE, seed))
+    return out
+
+
+def analyse(data: list[FitData]) -> Counter[str]:
+    kinds: Counter[str] = Counter()
+    for curve in data:
+        for record in (
+            trend_fit(curve, "logprob"),
+            crossing_fit(curve),
+            turn_fit(curve),
+            predictability(curve),
+            predictability(curve, "logprob"),
+        ):
+            kinds[f"{record.fit}: {record.kind}"] += 1
+    return kinds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    data = curves(args.seed)
+    print(f"{len(data)} curves x {len(SIZES)} sizes x {ITEMS} items; resamples: {LINE_RESAMPLES} (lines), "
+          f"{CURVE_RESAMPLES} (crossing), {TURN_RESAMPLES} (turn)")  # fmt: skip
+    for repeat in range(args.repeats):
+        wall, cpu_start = time.perf_counter(), time.process_time()
+        kinds = analyse(data)
+        wall, used = time.perf_counter() - wall, time.process_time() - cpu_start
+        print(f"run {repeat + 1}: {wall:.2f} s wall-clock, {used:.2f} s CPU")
+    print("verdicts:", ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items())))
+    print(f"CPU: {cpu()}; pinned to 1; load average: {Path('/proc/loadavg').read_text().strip()}")
+
+
+if __name__ == "__main__":
+    main()
