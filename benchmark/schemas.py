@@ -418,7 +418,10 @@ class SummaryRow(Record):
         "whether the run reproduces that curve (reports/reproduction.py).",
     )
     metrics: dict[str, float] = Field(
-        default_factory=dict, description="Mean of each continuous measure over the answered items."
+        default_factory=dict,
+        description="Mean of each continuous measure over the answered items: the samples' own, and for "
+        "items scored by class log-probs target_logprob (the correct class's log-probability, renormalised "
+        "over the classes) and brier_score (multi-class Brier score).",
     )
 
     @classmethod

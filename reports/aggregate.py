@@ -72,14 +72,38 @@ class Tally:
         if sample.error is not None:
             self.errors += 1
             return
-        confidence = (
-            max(class_probabilities(list(sample.class_logprobs.values()))) if sample.class_logprobs else None
-        )
-        self.answered.append(Outcome(sample.item_id, sample.correct, confidence, sample.metrics))
+        confidence = None
+        metrics = sample.metrics
+        if sample.class_logprobs:
+            probabilities = class_probabilities(list(sample.class_logprobs.values()))
+            confidence = max(probabilities)
+            metrics = {**metrics, **class_measures(sample.class_logprobs, probabilities, sample.target)}
+        self.answered.append(Outcome(sample.item_id, sample.correct, confidence, metrics))
         self.extraction_failures += sample.extraction_failed
         self.truncated += sample.truncated
-        for key, value in sample.metrics.items():
+        for key, value in metrics.items():
             self.metric_values.setdefault(key, array("d")).append(value)
+
+
+def class_measures(
+    logprobs: dict[str, float], probabilities: list[float], target: str | None
+) -> dict[str, float]:
+    """Continuous measures of an item scored by class log-probs (its correct class `target`):
+    `target_logprob`, the log of the correct class's probability renormalised over the classes (the
+    measure Schaeffer et al. 2023 read under a sudden accuracy curve), and `brier_score`, the multi-class
+    Brier score sum over classes of (p − y)² (0 is certain and right, 2 certain and wrong). None where
+    the target is not one of the classes or its probability is 0."""
+    classes = list(logprobs)
+    if target not in logprobs:
+        return {}
+    index = classes.index(target)
+    top = max(logprobs.values())
+    normaliser = top + math.log(math.fsum(math.exp(v - top) for v in logprobs.values()))
+    log_target = logprobs[target] - normaliser
+    if not math.isfinite(log_target):
+        return {}
+    brier = math.fsum((p - (1.0 if i == index else 0.0)) ** 2 for i, p in enumerate(probabilities))
+    return {"target_logprob": log_target, "brier_score": brier}
 
 
 def task_info(manifest: Manifest, name: str, params: dict[str, str]) -> TaskInfo | None:

@@ -57,7 +57,7 @@ def print_tables(summary: Summary) -> None:
         if lines:
             out.print(shown(group_title(group[0])), style="bold", highlight=False)
         for line in lines:
-            out.print("- " + shown(line.before + line.verdict + line.after), highlight=False)
+            out.print("- " + shown(line.before + line.verdict + line.after), highlight=False, soft_wrap=True)
 
 
 def _cell(row: SummaryRow | None) -> str:

@@ -12,6 +12,7 @@ from benchmark.schemas import SummaryRow
 from reports.analyses.base import Analysis, AnalysisResult, Curve, CurveResult
 from reports.analyses.calibrated import Calibration
 from reports.analyses.curves import Answered, build_curves
+from reports.analyses.fitted import Crossing, Predictable, Trend, Turn
 from reports.analyses.gains import ChainOfThought, InstructionTuning
 from reports.analyses.shape import ContinuousAnalysis, ShapeAnalysis, StepsAnalysis
 
@@ -23,6 +24,10 @@ SHIPPED: list[type[Analysis]] = [
     ChainOfThought,
     InstructionTuning,
     ContinuousAnalysis,
+    Crossing,
+    Turn,
+    Trend,
+    Predictable,
     Calibration,
 ]
 """bench's own analyses, in the order reports show them."""
