@@ -57,10 +57,13 @@ def test_report_renders_plots_and_escapes_model_text(bench, tmp_path: Path) -> N
     assert "<title>bench report</title>" in dom.stdout  # the payload did not run
     assert "pwned" in dom.stdout and "<script" not in dom.stdout  # shown as text, not as an element
     assert (
-        dom.stdout.count("<svg") == 8  # accuracy per task, digit accuracy for the two numeric ones,
-        # the gain from chain of thought for the two tasks that have it, one reliability diagram
+        dom.stdout.count("<svg") == 14  # accuracy per task (3), each continuous measure (7: digit
+        # accuracy and edit distance of the two numeric tasks, the target's log-prob of arithmetic and of
+        # the trap's log-prob rows, the trap's Brier score), the gain of each chain-of-thought condition
+        # (3), one reliability diagram
         and dom.stdout.count('class="point"')
-        == 28  # 2 models × (1 + 3 + 3) curves + 2 × (1 + 3) digit accuracy + 2 × (2 + 1) gains
+        == 42  # 2 models × (1 + 3 + 3) accuracy curves, 2 × (1 + 3) × 2 digit accuracy and edit
+        # distance, 2 × (1 + 1 + 1) log-probs and Brier score, 2 × (2 + 1) gains
     )  # the trap's plain condition is two curves: scored by log-prob and by generated answer
 
     # The scripted model's answer is the payload itself: in the sample browser it is text.

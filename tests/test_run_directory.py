@@ -104,14 +104,14 @@ def test_scripted_sweep_writes_all_five_files_ordered_by_size(bench, tmp_path: P
     md = (out / "report.md").read_text()
     assert "Scripted models" in md and "scripted:calculator@7B (scripted)" in md
     html = (out / "report.html").read_text()
-    # accuracy per task (3); each continuous measure of the two numeric tasks (digit accuracy and edit
-    # distance, and the target's log-prob where log-probs scored it: 5); the gain from each chain-of-thought
-    # condition (3); the reliability diagram of the trap's log-prob rows (1)
-    assert html.count("<svg") == 12 and html.count('class="reliability"') == 1
+    # accuracy per task (3); each continuous measure (7: digit accuracy and edit distance of the two
+    # numeric tasks, the target's log-prob of arithmetic and of the trap's log-prob rows, the trap's Brier
+    # score); the gain from each chain-of-thought condition (3); the trap's reliability diagram (1)
+    assert html.count("<svg") == 14 and html.count('class="reliability"') == 1
     assert (
         html.count("accuracy by model size</title>") == 5
         and html.count("digit accuracy by model size</title>") == 2
-        and html.count("gain from guidance by model size</title>") == 2
+        and html.count("gain from guidance by model size</title>") == 3
     )
     assert 'class="chance"' in html and "Scripted models" in html
     assert "<script" not in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
