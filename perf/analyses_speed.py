@@ -1,5 +1,11 @@
-"""How long the fits (reports/analyses/fits.py) take on the curves of a 10-size x 4-task x 3-condition
-run, on one core, bootstrap included: the target is under 10 s (issue 27).
+"""How long the analyses take on a 10-size x 4-task x 3-condition run, on one core, bootstrap included:
+the target is under 10 s (issue 27). Two figures:
+
+- the whole summary (`reports.summarize`: aggregation and every shipped analysis -- shape, steps, chain
+  of thought against plain, the continuous-measure note, the four fits, calibration -- on every curve)
+  of a synthetic run: 4 tasks (the four shapes below), 3 prompting conditions (plain, cot,
+  cot_zeroshot), 10 sizes, 200 items each, 24,000 samples with a digit accuracy per item;
+- the fits alone on twelve curves, as below.
 
 Twelve synthetic curves (four shapes -- a logistic rise, a U, a fall that flattens, a straight line --
 each under three prompting conditions, shifted a little), ten sizes from 100M to 100B, 200 items per
@@ -34,6 +40,8 @@ import numpy as np  # noqa: E402
 from machine import cpu  # noqa: E402
 from scipy.special import expit  # noqa: E402
 
+from benchmark.schemas import Manifest, Sample, TaskInfo  # noqa: E402
+from reports import summarize  # noqa: E402
 from reports.analyses.fit_curves import CURVE_RESAMPLES  # noqa: E402
 from reports.analyses.fit_turn import TURN_RESAMPLES  # noqa: E402
 from reports.analyses.fits import (  # noqa: E402
@@ -90,6 +98,34 @@ def analyse(data: list[FitData]) -> Counter[str]:
     return kinds
 
 
+CONDITIONS = ("plain", "cot", "cot_zeroshot")
+
+
+def whole_run(seed: int) -> tuple[list[Sample], Manifest]:
+    """A synthetic run: each of the four shapes a task, each condition a shift along size."""
+    rng = np.random.default_rng(seed)
+    tasks = [TaskInfo(name=f"task_{name}", version="1", promptings=list(CONDITIONS), chance=CHANCE)
+             for name in shapes(0.0)]  # fmt: skip
+    samples = []
+    for condition, shift in zip(CONDITIONS, (0.0, -0.3, 0.3), strict=True):
+        for task, accuracy in zip(tasks, shapes(shift).values(), strict=True):
+            for u, p in zip(SIZES, np.clip(accuracy, 0.02, 0.98), strict=True):
+                correct = rng.random(ITEMS) < p
+                digits = np.clip(rng.normal(p, 0.1, ITEMS), 0, 1)
+                for i in range(ITEMS):
+                    samples.append(Sample.model_validate({
+                        "model": f"m{u:.2f}", "provider": "scripted", "params": int(10**u), "scripted": True,
+                        "family": "synthetic", "variant": "base", "task": task.name, "task_version": "1",
+                        "prompting": condition, "item_id": f"item{i:03d}", "prompt": "Q", "response": "A",
+                        "extracted": "A", "target": "A", "correct": bool(correct[i]),
+                        "extraction_failed": False, "scoring": "generate", "latency_s": 0.0,
+                        "metrics": {"digit_accuracy": float(digits[i])},
+                    }))  # fmt: skip
+    manifest = Manifest(tool_version="perf", command=["perf"], seed=seed, limit=ITEMS, tasks=tasks, models=[],
+                        started_at="2026-12-07T00:00:00Z")  # fmt: skip
+    return samples, manifest
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -99,9 +135,20 @@ def main() -> None:
     args = parser.parse_args()
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
+    samples, manifest = whole_run(args.seed)
+    print(
+        f"whole summary: {len(samples)} samples, {len(SIZES)} sizes x 4 tasks x {len(CONDITIONS)} conditions"
+    )
+    for repeat in range(args.repeats):
+        wall, cpu_start = time.perf_counter(), time.process_time()
+        summary = summarize(samples, manifest)
+        wall, used = time.perf_counter() - wall, time.process_time() - cpu_start
+        results = sum(len(c.results) for c in summary.curves)
+        print(f"run {repeat + 1}: {wall:.2f} s wall-clock, {used:.2f} s CPU "
+              f"({len(summary.curves)} curves, {results} results)")  # fmt: skip
     data = curves(args.seed)
-    print(f"{len(data)} curves x {len(SIZES)} sizes x {ITEMS} items; resamples: {LINE_RESAMPLES} (lines), "
-          f"{CURVE_RESAMPLES} (crossing), {TURN_RESAMPLES} (turn)")  # fmt: skip
+    resamples = f"{LINE_RESAMPLES} (lines), {CURVE_RESAMPLES} (crossing), {TURN_RESAMPLES} (turn)"
+    print(f"fits alone: {len(data)} curves x {len(SIZES)} sizes x {ITEMS} items; resamples: {resamples}")
     for repeat in range(args.repeats):
         wall, cpu_start = time.perf_counter(), time.process_time()
         kinds = analyse(data)

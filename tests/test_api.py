@@ -105,3 +105,26 @@ def test_bad_options_are_one_line_errors_and_write_nothing(
         benchmark.run(**{**ARGS, **options}, out=tmp_path / "run", no_cache=True)
     assert message in str(caught.value) and "\n" not in str(caught.value)
     assert not (tmp_path / "run").exists()
+
+
+def test_the_readme_notebook_example_runs(tmp_path: Path) -> None:
+    """The README's "From Python" block, as written, in a fresh interpreter (it writes under runs/)."""
+    import re
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## From Python") :]
+    block = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert block is not None
+    code = (
+        block.group(1)
+        + "\nassert len(result.summary) == 6 and set(result.analyses['analysis']) >= {'shape', 'steps'}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
