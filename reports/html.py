@@ -14,7 +14,7 @@ from benchmark.variants import condition_label, task_label, variant_label
 from reports.aggregate import Summary
 from reports.analyses.base import AXIS_NAMES, CurveId, CurveResult, Figure, PlotPoint, VerdictLine
 from reports.heatmap import Cell, heatmap
-from reports.keys import size_of
+from reports.keys import row_key, size_of
 from reports.references import Curve, PublishedPoint, Reference
 from reports.reproduction import drawn_curves
 from reports.samples import STYLE as SAMPLES_STYLE
@@ -127,7 +127,7 @@ def _task_section(
         )
     for group in group_rows(task_rows).values():
         body.append(f"<h3>{escape(group_title(group[0]))}</h3>{_table(summary, group)}")
-        body += _checkpoint_plots(group, curves)
+        body += _checkpoint_plots(group, curves, summary.curves_of(group), varying)
         body += _figures(summary.curves_of(group), varying, group_title(group[0]))
         verdicts = "".join(f"<li>{_line(line)}</li>" for line in verdict_lines(summary, group))
         if verdicts:
@@ -136,7 +136,9 @@ def _task_section(
     return body
 
 
-def _checkpoint_plots(group: list[SummaryRow], curves: list[Curve]) -> list[str]:
+def _checkpoint_plots(
+    group: list[SummaryRow], curves: list[Curve], analysed: list[CurveResult], varying: list[str]
+) -> list[str]:
     """For each checkpointed family of one table: accuracy over size with a line per checkpoint, over
     training tokens with a line per size, and a size × tokens heatmap; published curves measured at
     training checkpoints overlay the first two (those of this run's revisions and models)."""
@@ -179,22 +181,37 @@ def _checkpoint_plots(group: list[SummaryRow], curves: list[Curve]) -> list[str]
         ]
         chance = group[0].chance
         by_rank = grid.sizes[0][0]
+        # What the analyses fitted, for one line of each plot (more would bury the lines): over size at
+        # the last checkpoint, over tokens at the largest size.
+        last, largest = grid.checkpoints[-1][1], max(s for _, s in grid.sizes)
+        at_last = [c for c in analysed if c.curve.id.axis == "params" and c.curve.id.revision == last]
+        at_largest = [c for c in analysed if c.curve.id.axis == "tokens" and c.curve.id.size == largest]
+        size_fits, size_marks = _overlays([c for c in at_last if _in_grid(c, grid)], varying, "accuracy")
+        fitted, marked = _overlays([c for c in at_largest if _in_grid(c, grid)], varying, "accuracy")
         body += [
             scaling_plot(
                 f"{name}: accuracy by model size, a line per checkpoint",
-                per_checkpoint + over_size,
+                per_checkpoint + over_size + size_fits,
                 chance,
                 by_rank,
+                markers=size_marks,
             ),
             scaling_plot(
                 f"{name}: accuracy by training tokens, a line per size",
-                per_size + over_tokens,
+                per_size + over_tokens + fitted,
                 chance,
                 x_label="training tokens (log scale)",
+                markers=marked,
             ),
             _heatmap(name, grid, chance),
         ]
     return body
+
+
+def _in_grid(found: CurveResult, grid: Grid) -> bool:
+    """Whether a curve's points are rows of the grid (one family and model variant)."""
+    keys = {row_key(r) for r in grid.cells.values()}
+    return all(row_key(p.row) in keys for p in found.curve.points)
 
 
 def _point(row: SummaryRow, x: float | None) -> Point:

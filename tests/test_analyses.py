@@ -82,3 +82,62 @@ def test_an_analysis_that_fails_is_one_line_naming_it(bench, tmp_path: Path) -> 
     assert _scripted_run(bench, out, {}).code == 0
     failed = bench("report", str(out), env=_env(site))
     assert_one_line_error(failed, "analysis 'broken' (bench_broken) failed on the curve", "KeyError")
+
+
+def _logistic_run(tmp_path: Path) -> Path:
+    """A stored run of a family of 8 sizes (100M to 1T) whose accuracy rises as a logistic with its
+    midpoint at 10B, at 4 checkpoints (the last trained 8 times as long), 200 items a size."""
+    from datetime import UTC, datetime
+
+    import numpy as np
+
+    from benchmark.rundir import RunDir
+    from benchmark.schemas import Manifest, Sample, TaskInfo
+
+    rng = np.random.default_rng(5)
+    task = TaskInfo(name="arithmetic", version="3", promptings=["plain"], chance=0.0, params={"digits": "2"})
+    lines = []
+    for step in (1, 2, 4, 8):
+        for u in np.linspace(8, 12, 8):
+            p = 1 / (1 + np.exp(-3 * (u - 10 - np.log10(8 / step))))
+            for i in range(200):
+                lines.append(Sample.model_validate({
+                    "model": f"toy-{u:.2f}@step{step}", "provider": "scripted", "params": int(10**u),
+                    "scripted": True, "family": "toy", "variant": "base", "revision": f"step{step}",
+                    "tokens": step * 1e10, "task": "arithmetic", "task_params": {"digits": "2"},
+                    "task_version": "3", "prompting": "plain", "item_id": f"{i:03d}", "prompt": "Q",
+                    "response": "1", "extracted": "1", "target": "1", "correct": bool(rng.random() < p),
+                    "extraction_failed": False, "scoring": "generate", "latency_s": 0.0,
+                }).model_dump_json())  # fmt: skip
+    out = tmp_path / "run"
+    run = RunDir.create(out)
+    started = datetime(2026, 12, 7, tzinfo=UTC)
+    manifest = Manifest(tool_version="test", command=["bench"], seed=0, limit=200, tasks=[task], models=[],
+                        started_at=started)  # fmt: skip
+    run.write_manifest(manifest)
+    (out / "samples.jsonl").write_text("\n".join(lines) + "\n")
+    run.release()
+    return out
+
+
+def test_fits_are_reported_and_drawn_as_fitted_along_size_tokens_and_compute(bench, tmp_path: Path) -> None:
+    out = _logistic_run(tmp_path)
+    result = bench("report", str(out), "--reference", "none")
+    assert result.code == 0, result.err
+    curves = json.loads((out / "summary.json").read_text())["curves"]
+    final = next(c for c in curves if c["curve"]["axis"] == "params" and c["curve"]["revision"] == "step8")
+    crossing = final["results"]["crossing"]["fit"]
+    assert crossing["kind"] == "fitted" and crossing["midpoint_low"] < 1e10 < crossing["midpoint_high"]
+    assert final["results"]["predictability"]["fits"][0]["measure"] == "accuracy"
+    axes = {c["curve"]["axis"] for c in curves if "crossing" in c["results"]}
+    assert axes == {"params", "tokens", "compute"}  # and the size-rank or no-size curves get none
+    md = (out / "report.md").read_text()
+    assert "Crossing (logistic fit), toy base at step8: **fitted**: crosses halfway at" in md
+    assert "Crossing (logistic fit) over training compute, toy base at step8" in md
+    html = (out / "report.html").read_text()
+    # Over size at the last checkpoint and over tokens at the largest size: the fitted logistic in its
+    # band, the crossing size marked, the prediction at the largest size; each labelled as fitted.
+    assert "fitted: toy base at step8 · plain · generated answer · logistic" in html
+    assert "fitted: toy base at 1T · plain · generated answer · predicted from the smaller sizes" in html
+    assert "fitted: toy base at step8 · plain · generated answer · logistic: crosses halfway" in html
+    assert html.count('<g class="fitted">') >= 3
