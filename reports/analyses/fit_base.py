@@ -195,6 +195,20 @@ class FittedPoint(Record):
     high: float = Field(description="High end of the 95% bootstrap band of the fitted curve at x.")
 
 
+class FitRecord(Record):
+    """What every fit's record has: its verdict in one line, the axis, the sizes fitted, the rule the
+    verdict follows, the bootstrap behind its intervals, and the fitted curve for a plot."""
+
+    text: str = Field(description="The verdict in one line, as a report prints it.")
+    axis: Axis = Field(
+        description="The size axis fitted against (log10 of it): parameters, tokens or compute."
+    )
+    sizes: int = Field(description="Sizes fitted (predictability: all but the largest).")
+    criterion: str = Field(description="The rule the verdict follows, in words.")
+    resamples: int = Field(description="Bootstrap resamples over items behind the intervals (0: none drawn).")
+    curve: list[FittedPoint] = Field(default_factory=list, description="The fitted curve, for a plot.")
+
+
 class SizeMark(Record):
     """A size a fit estimates (where a curve crosses halfway, or turns), with its 95% interval."""
 

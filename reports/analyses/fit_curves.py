@@ -26,12 +26,12 @@ from pydantic import Field
 from scipy.optimize import minimize
 from scipy.special import expit, xlogy
 
-from benchmark.schemas import Record
 from reports.analyses.fit_base import (
     DELTA_AIC,
     MIN_SIZES,
     Axis,
     FitData,
+    FitRecord,
     FittedPoint,
     Series,
     SizeMark,
@@ -57,7 +57,7 @@ LOGISTIC = "logistic in log10 size from chance to a fitted ceiling"
 _EPS = 1e-9
 
 
-class CrossingFit(Record):
+class CrossingFit(FitRecord):
     """Where accuracy crosses halfway from chance to its fitted ceiling, from a logistic in log10(size)."""
 
     fit: Literal["crossing"] = Field(default="crossing", description="Which fit this record is.")
@@ -66,10 +66,7 @@ class CrossingFit(Record):
         "crossed: the crossing and its interval lie beyond them; inconclusive: too few sizes, a simpler "
         "form fits as well, the interval straddles an end of the sizes, or the bootstrap does not settle."
     )
-    text: str = Field(description="The verdict in one line, as a report prints it.")
-    axis: Axis = Field(description="The size axis fitted against (log10 of it).")
     form: str = Field(default=LOGISTIC, description="The fitted form.")
-    sizes: int = Field(description="Sizes fitted.")
     chance: float = Field(description="The accuracy of guessing: the logistic's floor.")
     midpoint: float | None = Field(default=None, description="The size where it crosses halfway.")
     midpoint_low: float | None = Field(default=None, description="Low end of its 95% interval.")
@@ -84,8 +81,6 @@ class CrossingFit(Record):
         default=None,
         description="AIC of the better simpler form minus the logistic's (> 0: logistic better).",
     )
-    criterion: str = Field(description="The rule the verdict follows, in words.")
-    resamples: int = Field(description="Bootstrap resamples over items (0: none drawn).")
     failed: int = Field(default=0, description="Resamples whose refit did not converge.")
     curve: list[FittedPoint] = Field(default_factory=list, description="The fitted logistic, for a plot.")
     marks: list[SizeMark] = Field(default_factory=list, description="The crossing size, for a plot.")

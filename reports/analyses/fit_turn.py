@@ -35,12 +35,12 @@ import numpy as np
 from pydantic import Field
 from scipy.optimize import least_squares
 
-from benchmark.schemas import Record
 from reports.analyses.fit_base import (
     DELTA_AIC,
     MIN_SIZES,
     Axis,
     FitData,
+    FitRecord,
     FittedPoint,
     Series,
     SizeMark,
@@ -70,7 +70,7 @@ _LN10 = float(np.log(10))
 Direction = Literal["minimum", "maximum", "break"]
 
 
-class TurnFit(Record):
+class TurnFit(FitRecord):
     """Where a falling curve turns (its extremum) or bends (its break), from a broken power law."""
 
     fit: Literal["turn"] = Field(default="turn", description="Which fit this record is.")
@@ -79,11 +79,8 @@ class TurnFit(Record):
         "bends: it is monotone and its slope changes at the break; inconclusive: too few sizes, a "
         "single power law or a straight line fits as well, or the bootstrap does not settle."
     )
-    text: str = Field(description="The verdict in one line, as a report prints it.")
     measure: str = Field(description="What was fitted: 'accuracy' or the name of a continuous measure.")
-    axis: Axis = Field(description="The size axis fitted against (log10 of it).")
     form: str = Field(default=BROKEN, description="The fitted form.")
-    sizes: int = Field(description="Sizes fitted.")
     direction: Direction | None = Field(
         default=None, description="minimum (falls then rises), maximum (rises then falls) or break."
     )
@@ -102,8 +99,6 @@ class TurnFit(Record):
     delta_aic: float | None = Field(
         default=None, description="AIC of the better simpler form minus the broken form's."
     )
-    criterion: str = Field(description="The rule the verdict follows, in words.")
-    resamples: int = Field(description="Bootstrap resamples over items (0: none drawn).")
     failed: int = Field(default=0, description="Resamples whose refit did not converge.")
     delta_aic_turn: float | None = Field(
         default=None,

@@ -27,12 +27,12 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from benchmark.schemas import Record
 from reports.analyses.fit_base import (
     MIN_SIZES,
     Axis,
     FitData,
     FitPoint,
+    FitRecord,
     FittedPoint,
     Series,
     SizeMark,
@@ -70,13 +70,9 @@ LINE_RESAMPLES = 2000
 LINE = "straight line in log10 size"
 
 Measure = Field(description="What was fitted: 'accuracy' or the name of a continuous measure.")
-AxisField = Field(description="The size axis fitted against (log10 of it): parameters, tokens or compute.")
-Text = Field(description="The verdict in one line, as a report prints it.")
-Criterion = Field(description="The rule the verdict follows, in words.")
-Resamples = Field(description="Bootstrap resamples over items behind the intervals (0: none drawn).")
 
 
-class TrendFit(Record):
+class TrendFit(FitRecord):
     """A measure's per-size mean against log10(size): a straight line and its slope's interval."""
 
     fit: Literal["trend"] = Field(default="trend", description="Which fit this record is.")
@@ -84,22 +80,17 @@ class TrendFit(Record):
         description="trend: the slope's 95% interval excludes 0; no trend: it contains 0 (a flat line "
         "fits as well); inconclusive: too few sizes."
     )
-    text: str = Text
     measure: str = Measure
-    axis: Axis = AxisField
     form: str = Field(default=LINE, description="The fitted form: y = intercept + slope * log10(size).")
-    sizes: int = Field(description="Sizes fitted.")
     slope: float | None = Field(default=None, description="Change of the mean per tenfold size.")
     slope_low: float | None = Field(default=None, description="Low end of the slope's 95% interval.")
     slope_high: float | None = Field(default=None, description="High end of the slope's 95% interval.")
     intercept: float | None = Field(default=None, description="The line's value at log10(size) = 0.")
     r_squared: float | None = Field(default=None, description="R² of the line over the per-size means.")
-    criterion: str = Criterion
-    resamples: int = Resamples
     curve: list[FittedPoint] = Field(default_factory=list, description="The fitted line, for a plot.")
 
 
-class Predictability(Record):
+class Predictability(FitRecord):
     """The largest size predicted from the smaller ones, and whether the measured value lies inside the
     95% prediction interval."""
 
@@ -108,11 +99,8 @@ class Predictability(Record):
         description="predictable: the measured value lies inside the prediction interval; beyond "
         "prediction: outside it (above or below); inconclusive: too few sizes."
     )
-    text: str = Text
     measure: str = Measure
-    axis: Axis = AxisField
     form: str = Field(default=LINE, description="The form fitted to the smaller sizes.")
-    sizes: int = Field(description="Sizes fitted (all but the largest).")
     left_out: float = Field(description="The size left out and predicted: the largest.")
     measured: float = Field(description="The measured mean at the largest size.")
     predicted: float | None = Field(default=None, description="The prediction at the largest size.")
@@ -127,8 +115,6 @@ class Predictability(Record):
         description="Spread of the smaller sizes about the line beyond their item sampling (a standard "
         "deviation), added to the prediction interval; None when 3 sizes are fitted (too few to tell).",
     )
-    criterion: str = Criterion
-    resamples: int = Resamples
     curve: list[FittedPoint] = Field(
         default_factory=list, description="The line fitted to the smaller sizes, drawn to the largest."
     )
