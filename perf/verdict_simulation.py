@@ -17,7 +17,7 @@ from collections import Counter
 import numpy as np
 
 from benchmark.schemas import SummaryRow, TaskInfo
-from reports.analyses.stats import wilson_interval
+from reports.analyses.intervals import wilson_interval
 from reports.references import Curve, PublishedPoint
 from reports.reproduction import Match, judge
 

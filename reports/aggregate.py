@@ -11,7 +11,8 @@ from benchmark.schemas import SCHEMA_VERSION, Manifest, Sample, SummaryRow, Task
 from benchmark.variants import variant_key
 from reports.analyses import AnalysisResult, CurveResult, run_analyses
 from reports.analyses.base import Axis
-from reports.analyses.stats import accuracy_interval, class_probabilities
+from reports.analyses.intervals import accuracy_interval
+from reports.analyses.reliability import class_probabilities
 from reports.keys import Outcome, RowKey, row_key
 
 

@@ -32,7 +32,7 @@ from typing import Literal
 from benchmark.schemas import Manifest, PointCheck, Reproduction, SummaryRow, TaskInfo
 from benchmark.sizes import format_size
 from benchmark.variants import VariantKey, variant_key
-from reports.analyses.stats import wilson_interval
+from reports.analyses.intervals import wilson_interval
 from reports.references import Curve, PublishedPoint, Reference
 
 LEVEL = 0.95

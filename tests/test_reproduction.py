@@ -12,7 +12,7 @@ import pytest
 from benchmark.rundir import RunDir
 from benchmark.schemas import SummaryRow, TaskInfo
 from reports import build_reports
-from reports.analyses.stats import wilson_interval
+from reports.analyses.intervals import wilson_interval
 from reports.references import Curve, PublishedPoint, Reference
 from reports.reproduction import Match, difference_interval, judge
 from tests.helpers.hub_cache import lay_out, zipped

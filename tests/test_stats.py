@@ -10,24 +10,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reports.analyses.stats import (
+from benchmark.sizes import format_size
+from reports.analyses.intervals import (
     Interval,
-    SizePoint,
-    Step,
-    calibration,
-    class_probabilities,
-    compare_metric,
-    compare_sizes,
-    format_size,
     mcnemar,
-    neighbour_differences,
     newcombe_paired_interval,
     paired_difference,
-    shape_verdict,
     stable_seed,
     unpaired_bootstrap_diff,
     wilson_interval,
 )
+from reports.analyses.mirage import compare_metric
+from reports.analyses.reliability import calibration, class_probabilities
+from reports.analyses.stats import SizePoint, Step, compare_sizes, neighbour_differences, shape_verdict
 
 SIZES = [1e8, 1e9, 1e10, 1e11, 1e12]
 

@@ -10,12 +10,12 @@ import pytest
 from scipy.stats import binom
 
 from benchmark.runconfig import DEFAULT_LIMIT
+from reports.analyses.intervals import wilson_interval
 from reports.analyses.stats import (
     DETECTION_POWER,
     SizePoint,
     detectable_accuracy,
     shape_verdict,
-    wilson_interval,
 )
 from tests.helpers.summary import rows_with_results
 

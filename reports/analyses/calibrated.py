@@ -11,7 +11,7 @@ from pydantic import Field
 
 from benchmark.schemas import Record
 from reports.analyses.base import Analysis, AnalysisResult, Axis, Curve, Figure, PlotPoint, VerdictLine
-from reports.analyses.stats import calibration
+from reports.analyses.reliability import calibration
 
 
 class ReliabilityBin(Record):

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from benchmark.prompting import PLAIN, reasons
 from benchmark.schemas import SummaryRow
 from reports.analyses.base import Axis, Curve, CurveId, Point
-from reports.analyses.stats import stable_seed
+from reports.analyses.intervals import stable_seed
 from reports.keys import (
     CurveKey,
     Outcome,

@@ -22,7 +22,7 @@ from scipy.optimize import minimize
 
 from benchmark.schemas import Record
 from benchmark.sizes import format_size
-from reports.analyses.stats import stable_seed
+from reports.analyses.intervals import stable_seed
 
 Axis = Literal["parameters", "tokens", "compute"]
 

@@ -37,7 +37,7 @@ from reports.analyses.fits import (
     trend_fit,
     turn_fit,
 )
-from reports.analyses.stats import stable_seed
+from reports.analyses.intervals import stable_seed
 
 FIT_AXES: frozenset[Axis] = frozenset({"params", "tokens", "compute"})
 _FIT_AXIS: dict[Axis, Literal["parameters", "tokens", "compute"]] = {

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from benchmark.sizes import format_size
-from reports.analyses.stats import Interval, mcnemar, paired_difference
+from reports.analyses.intervals import Interval, mcnemar, paired_difference
 
 GuidanceKind = Literal["helps", "hurts", "hurts then helps", "never helps", "inconclusive"]
 

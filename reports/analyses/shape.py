@@ -9,11 +9,11 @@ from pydantic import Field
 
 from benchmark.schemas import Record
 from reports.analyses.base import Analysis, AnalysisResult, Axis, Curve, VerdictLine
+from reports.analyses.mirage import compare_metric
 from reports.analyses.stats import (
     Shape,
     SizePoint,
     Step,
-    compare_metric,
     neighbour_differences,
     shape_verdict,
 )
