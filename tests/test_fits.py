@@ -78,9 +78,10 @@ def test_a_logistic_midpoint_lies_in_the_crossing_interval_in_90_percent_of_seed
     hits = []
     for seed in SEEDS:
         fit = crossing_fit(family(logistic(midpoint), seed, shared=shared), resamples=RESAMPLES)
-        assert fit.kind == "fitted", fit.text
-        assert fit.midpoint_low is not None and fit.midpoint_high is not None
-        hits.append(fit.midpoint_low <= 10**midpoint <= fit.midpoint_high)
+        # A seed whose sizes scatter beyond item sampling by chance (p < 0.01) is a miss, not a pass.
+        assert fit.kind == "fitted" or "lack of fit" in fit.text, fit.text
+        found = fit.kind == "fitted" and fit.midpoint_low is not None and fit.midpoint_high is not None
+        hits.append(found and fit.midpoint_low <= 10**midpoint <= fit.midpoint_high)  # type: ignore[operator]
     assert share(hits) >= 0.9
 
 
@@ -90,9 +91,9 @@ def test_a_u_minimum_lies_in_the_turn_interval_in_90_percent_of_seeds() -> None:
     hits = []
     for seed in SEEDS:
         fit = turn_fit(family(accuracy, seed), resamples=RESAMPLES)
-        assert fit.kind == "turns" and fit.direction == "minimum", fit.text
-        assert fit.turn_low is not None and fit.turn_high is not None
-        hits.append(fit.turn_low <= 10**minimum <= fit.turn_high)
+        assert (fit.kind == "turns" and fit.direction == "minimum") or "lack of fit" in fit.text, fit.text
+        found = fit.kind == "turns" and fit.turn_low is not None and fit.turn_high is not None
+        hits.append(found and fit.turn_low <= 10**minimum <= fit.turn_high)  # type: ignore[operator]
     assert share(hits) >= 0.9
 
 
@@ -264,3 +265,22 @@ def test_bad_curves_are_refused() -> None:
         FitData([FitPoint(1e9, ["a"], [True]), FitPoint(1e9, ["a"], [False])], 0.0, 0)
     with pytest.raises(ValueError, match="missing"):
         trend_fit(family(logistic(9.6), 0), "logprob")
+
+
+def test_sizes_that_scatter_beyond_item_sampling_are_no_crossing_and_no_turn() -> None:
+    """Pythia at step 143,000 on modus tollens (1,236 items; reports/references.yaml, from Michaelov &
+    Bergen's results file): 52.8%, 99.9%, 100%, 41.3%, 0%, 94.7%, 57.0%, 100% from 70M to 12B. A
+    logistic and a broken power law can beat a line by AIC on such numbers, but neither describes them,
+    and an interval from item sampling alone came out a point ("crosses halfway at 2.05B [2.05B,
+    2.06B]", R² 0.08): now both say why they are inconclusive."""
+    sizes = [70426624, 162322944, 405334016, 1011781632, 1414647808, 2775208960, 6857302016, 11846072320]
+    accuracies = [0.528, 0.999, 1.0, 0.413, 0.0, 0.947, 0.57, 1.0]
+    points = [
+        FitPoint(x, [f"{x}:{i}" for i in range(1236)], [i < round(a * 1236) for i in range(1236)])
+        for x, a in zip(sizes, accuracies, strict=True)
+    ]
+    data = FitData(points, 0.5, seed=1)
+    crossing, turn = crossing_fit(data, resamples=RESAMPLES), turn_fit(data, resamples=RESAMPLES)
+    assert crossing.kind == "inconclusive" and not crossing.marks, crossing.text
+    assert turn.kind == "inconclusive" and not turn.marks, turn.text
+    assert "lack of fit" in crossing.text or "fits as well" in crossing.text

@@ -19,6 +19,7 @@ from typing import Literal, TypeVar
 import numpy as np
 from pydantic import Field
 from scipy.optimize import minimize
+from scipy.stats import chi2
 
 from benchmark.schemas import Record
 from benchmark.sizes import format_size
@@ -256,6 +257,28 @@ def unsettled(failed: int, resamples: int) -> str | None:
             f"more than {MAX_FAILED:.0%})"
         )
     return None
+
+
+LACK_OF_FIT_P = 0.001
+"""A fitted form whose sizes scatter about it beyond their item sampling (Pearson's χ² of the per-size
+residuals over their standard errors, on sizes − parameters degrees of freedom) with p below this
+describes no curve the sizes follow: its bootstrap-over-items interval would count item sampling only."""
+
+
+def lack_of_fit(s: Series, fitted: np.ndarray, parameters: int, form: str) -> str | None:
+    """Why a fitted form does not describe the sizes, or None when it does (or too few sizes to test)."""
+    df = len(s.u) - parameters
+    if df < 1:
+        return None
+    statistic = float(np.sum(((s.means - fitted) / s.se) ** 2))
+    p = float(chi2.sf(statistic, df))
+    if p >= LACK_OF_FIT_P:
+        return None
+    return (
+        f"inconclusive: the sizes scatter about the fitted {form} beyond their item sampling (lack of "
+        f"fit χ² {statistic:.3g} on {df} df, p = {p:.2g} < {LACK_OF_FIT_P:g}): its interval would be too "
+        "narrow"
+    )
 
 
 Objective = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]

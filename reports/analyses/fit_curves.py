@@ -28,6 +28,7 @@ from scipy.special import expit, xlogy
 
 from reports.analyses.fit_base import (
     DELTA_AIC,
+    LACK_OF_FIT_P,
     MIN_SIZES,
     Axis,
     FitData,
@@ -40,6 +41,7 @@ from reports.analyses.fit_base import (
     fitted_curve,
     grid,
     interval,
+    lack_of_fit,
     minimize_each,
     resampled_means,
     series,
@@ -160,8 +162,9 @@ def crossing_fit(data: FitData, resamples: int = CURVE_RESAMPLES) -> CrossingFit
     """Where accuracy crosses halfway from chance to its fitted ceiling (module docstring)."""
     s = series(data, None)
     criterion = (
-        f"the logistic beats a straight line and a constant by ΔAIC ≥ {DELTA_AIC:g}; the bootstrap settles "
-        "(≤ 10% of refits fail); crossed: the interval lies within the measured sizes; not crossed: "
+        f"the logistic beats a straight line and a constant by ΔAIC ≥ {DELTA_AIC:g}; the sizes do not "
+        f"scatter about it beyond item sampling (lack-of-fit χ² p ≥ {LACK_OF_FIT_P:g}); the bootstrap "
+        "settles (≤ 10% of refits fail); crossed: the interval lies within the measured sizes; not crossed: "
         "wholly beyond them"
     )
     base = {"axis": data.axis, "sizes": len(s.u), "chance": data.chance, "criterion": criterion}
@@ -188,6 +191,9 @@ def crossing_fit(data: FitData, resamples: int = CURVE_RESAMPLES) -> CrossingFit
     if delta < DELTA_AIC:
         text = f"inconclusive: {simpler} fits as well (ΔAIC {delta:.1f} < {DELTA_AIC:g})"
         return build(CrossingFit, kind="inconclusive", text=text, resamples=0, **numbers, **base)
+    scatter = lack_of_fit(s, fitted, 3, "logistic")
+    if scatter is not None:
+        return build(CrossingFit, kind="inconclusive", text=scatter, resamples=0, **numbers, **base)
     thetas, failed = _bootstrap(data, s, n, theta, resamples)
     reason = unsettled(failed, resamples)
     if reason is not None:

@@ -37,6 +37,7 @@ from scipy.optimize import least_squares
 
 from reports.analyses.fit_base import (
     DELTA_AIC,
+    LACK_OF_FIT_P,
     MIN_SIZES,
     Axis,
     FitData,
@@ -49,6 +50,7 @@ from reports.analyses.fit_base import (
     fitted_curve,
     grid,
     interval,
+    lack_of_fit,
     minimize_each,
     resampled_means,
     series,
@@ -230,7 +232,8 @@ def turn_fit(data: FitData, measure: str | None = None, resamples: int = TURN_RE
     (module docstring: the form, what is fixed and why, and when it is inconclusive)."""
     s = series(data, measure)
     criterion = (
-        f"the broken form beats a single power law and a straight line by ΔAIC ≥ {DELTA_AIC:g}; the "
+        f"the broken form beats a single power law and a straight line by ΔAIC ≥ {DELTA_AIC:g}; the sizes "
+        f"do not scatter about it beyond item sampling (lack-of-fit χ² p ≥ {LACK_OF_FIT_P:g}); the "
         "bootstrap settles (≤ 10% of refits fail; interval narrower than the measured range); a turn "
         f"(extremum) must beat a level tail by ΔAIC ≥ {DELTA_AIC:g} and appear in ≥ 97.5% of the refits, "
         "else the curve bends at its break"
@@ -247,6 +250,10 @@ def turn_fit(data: FitData, measure: str | None = None, resamples: int = TURN_RE
     if delta < DELTA_AIC:
         text = f"inconclusive: {simpler} fits as well (ΔAIC {delta:.1f} < {DELTA_AIC:g})"
         return build(TurnFit, kind="inconclusive", text=text, resamples=0, **numbers, **base)
+    fitted = _model(theta[None], s.u, float(s.u.mean()), sign)[0]
+    scatter = lack_of_fit(s, fitted, 4, "broken power law")
+    if scatter is not None:
+        return build(TurnFit, kind="inconclusive", text=scatter, resamples=0, **numbers, **base)
     at, direction = _turn(theta, s.u, sign)
     note = ""
     if direction != "break":
