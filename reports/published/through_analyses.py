@@ -24,7 +24,7 @@ Pure: no I/O beyond reading references.yaml through `reports.references.load_ref
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from benchmark.schemas import SummaryRow
@@ -35,7 +35,7 @@ from reports.analyses.curves import Answered, build_curves
 from reports.analyses.fitted import CrossingResult, PredictabilityResult, TurnResult
 from reports.analyses.shape import ShapeResult
 from reports.keys import Outcome, row_key
-from reports.references import Reference, load_references
+from reports.references import PublishedPoint, Reference, load_references
 
 PREFIX = "pythia-"
 """The references of the file that hold Michaelov & Bergen's curves (one per task)."""
@@ -71,19 +71,28 @@ log10(tokens) and their product (`lm`, statistical_analysis/StatisticalAnalysis.
 Benjamini-Hochberg over all the tests of the file (its two TruthfulQA tasks included)."""
 
 
+Keep = Callable[[PublishedPoint], bool]
+
+
+def everything(point: PublishedPoint) -> bool:
+    """Keep every published point."""
+    return True
+
+
 def items(accuracy: float, n: int) -> int:
     """How many of n items were right at a published accuracy: round(accuracy * n)."""
     return round(accuracy * n)
 
 
-def published_rows(reference: Reference) -> tuple[list[SummaryRow], Answered]:
-    """A summary row per published point of `reference`, and its items: k = round(accuracy * n)
-    correct of n, each point with its own item ids (no pairing across sizes or checkpoints)."""
+def published_rows(reference: Reference, keep: Keep = everything) -> tuple[list[SummaryRow], Answered]:
+    """A summary row per published point of `reference` that `keep` keeps, and its items:
+    k = round(accuracy * n) correct of n, each point with its own item ids (no pairing across sizes
+    or checkpoints)."""
     rows: list[SummaryRow] = []
     answered: Answered = {}
     for curve in reference.curves:
         task = curve.task or reference.tasks[0]
-        for point in curve.points:
+        for point in filter(keep, curve.points):
             n = point.n or curve.n
             if n is None or point.model is None or point.revision is None:
                 raise ValueError(f"{task}: a published point without its item count, model or revision")
@@ -104,11 +113,12 @@ def published_rows(reference: Reference) -> tuple[list[SummaryRow], Answered]:
     return rows, answered
 
 
-def published_curves(reference: Reference) -> list[Curve]:
+def published_curves(reference: Reference, keep: Keep = everything) -> list[Curve]:
     """The reference's curves as the analyses read them: over parameters (one per checkpoint) and over
-    training tokens (one per size); the curves over compute are left out (at one checkpoint all sizes
-    share their tokens, so compute is parameters shifted on a log axis)."""
-    rows, answered = published_rows(reference)
+    training tokens (one per size), of the points `keep` keeps; the curves over compute are left out
+    (at one checkpoint all sizes share their tokens, so compute is parameters shifted on a log axis).
+    A curve's seed depends on its identity only, so leaving out other points changes none of it."""
+    rows, answered = published_rows(reference, keep)
     return [c for c in build_curves(rows, answered, SEED) if c.id.axis in ("params", "tokens")]
 
 
@@ -144,13 +154,14 @@ def pythia_references(references: Mapping[str, Reference] | None = None) -> dict
 
 def task_findings(name: str, reference: Reference) -> TaskFindings:
     """The final checkpoint over size and the largest size over tokens, each through the analyses."""
-    curves = published_curves(reference)
+    largest = max(p.params for c in reference.curves for p in c.points)
+    curves = published_curves(reference, lambda p: p.revision == FINAL or p.params == largest)
     over_size = [c for c in curves if c.id.axis == "params" and c.id.revision == FINAL]
     tokens = [c for c in curves if c.id.axis == "tokens"]
     if len(over_size) != 1 or not tokens:
         raise ValueError(f"{name}: no curve over size at {FINAL}, or none over tokens")
-    largest = max(tokens, key=lambda c: c.id.size or 0.0)
-    return TaskFindings(over_size[0].id.task, name, analyse(over_size[0]), analyse(largest))
+    at_largest = max(tokens, key=lambda c: c.id.size or 0.0)
+    return TaskFindings(over_size[0].id.task, name, analyse(over_size[0]), analyse(at_largest))
 
 
 def findings(references: Mapping[str, Reference] | None = None) -> list[TaskFindings]:
