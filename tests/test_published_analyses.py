@@ -125,9 +125,11 @@ def test_what_the_analyses_say_about_the_final_checkpoint_over_size(
     assert {t for t, s in shapes.items() if s == "inconclusive"} == {
         "isp_hindsight_neglect", "isp_redefine", "isp_repetitive_algebra", "isp_resisting_correction",
     }  # fmt: skip
-    assert {t for t, k in _over_size(found, "crossing").items() if k == "fitted"} == {
-        "isp_modus_tollens", "isp_redefine", "isp_resisting_correction",
-    }  # fmt: skip
+    # No crossing: where a logistic beats a line by AIC (modus tollens, redefine, resisting correction),
+    # the sizes scatter about it far beyond item sampling (lack of fit), so it says inconclusive.
+    assert set(_over_size(found, "crossing").values()) == {"inconclusive"}
+    turns = _over_size(found, "turn")
+    assert {t for t, k in turns.items() if k in ("turns", "bends")} == {"isp_memo_trap"}
     # 12B falls 27 points below the line through the seven smaller sizes on resisting correction only
     predictable = _over_size(found, "predictability")
     assert {t for t, k in predictable.items() if k == "beyond prediction"} == {"isp_resisting_correction"}

@@ -58,7 +58,9 @@ def measures_of(curve: Curve) -> list[str]:
 
 
 def fit_data(curve: Curve, name: str) -> FitData:
-    """The curve as the fits read it, with every continuous measure every item has; seeded per fit."""
+    """The curve as the fits read it, with every continuous measure every item has; seeded per fit. A
+    size of 0 or less (an old run may hold one; new runs refuse it) has no place on a log axis and is
+    left out."""
     measures = measures_of(curve)
     points = [
         FitPoint(
@@ -68,8 +70,14 @@ def fit_data(curve: Curve, name: str) -> FitData:
             measures={m: [o.metrics[m] for o in p.outcomes] for m in measures},
         )
         for p in curve.points
+        if p.x > 0
     ]
     return FitData(points, curve.chance, stable_seed(curve.seed, name), _FIT_AXIS[curve.id.axis])
+
+
+def _placed(curve: Curve) -> bool:
+    """Whether any point of the curve has a place on a log axis (a size above 0)."""
+    return any(p.x > 0 for p in curve.points)
 
 
 def _line(before: str, kind: str, text: str) -> VerdictLine:
@@ -177,7 +185,7 @@ class Turn(Analysis):
 
     def analyse(self, curve: Curve) -> TurnResult | None:
         accuracies = [p.accuracy for p in curve.points]
-        if len(accuracies) < 2 or min(accuracies) >= accuracies[0]:
+        if len(accuracies) < 2 or min(accuracies) >= accuracies[0] or not _placed(curve):
             return None  # never below its start: no fall to turn from
         found = turn_fit(fit_data(curve, self.name))
         return TurnResult(text=found.text, fit=found)
@@ -194,6 +202,8 @@ class Trend(Analysis):
     axes: ClassVar[frozenset[Axis]] = FIT_AXES
 
     def analyse(self, curve: Curve) -> TrendResult | None:
+        if not _placed(curve):
+            return None
         fits = _each_measure(curve, self.name, trend_fit)
         if not fits:
             return None
@@ -206,7 +216,7 @@ class Predictable(Analysis):
     axes: ClassVar[frozenset[Axis]] = FIT_AXES
 
     def analyse(self, curve: Curve) -> PredictabilityResult | None:
-        if len(curve.points) < 2:
+        if len(curve.points) < 2 or not _placed(curve):
             return None
         data = fit_data(curve, self.name)
         fits = [predictability(data)] + [predictability(data, m) for m in measures_of(curve)]
