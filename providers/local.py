@@ -189,6 +189,28 @@ def _self_test(engine_file: Path) -> None:
     provider.close()
 
 
+def read_chat_template(model: str, text: str, eos: str, bos: str) -> Any:
+    """A GGUF's chat template `text` as llama-cpp-python's formatter (jinja2's sandbox), checked by
+    applying it once: one that cannot be read or applied is one line now, before anything runs."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    try:
+        template = Jinja2ChatFormatter(text, eos, bos)
+    except Exception as exc:  # the file's text, parsed by jinja2: any error is the template's
+        raise template_error(model, exc) from None
+    apply_chat_template(model, template, "What is 2 plus 3?")
+    return template
+
+
+def apply_chat_template(model: str, template: Any, prompt: str) -> str:
+    """`prompt` as the user's message in `model`'s chat `template` (from `read_chat_template`)."""
+    try:
+        text: str = template(messages=[{"role": "user", "content": prompt}]).prompt
+    except Exception as exc:  # in the sandbox: an escape, raise_exception(), a range too large, ...
+        raise template_error(model, exc) from None
+    return text
+
+
 def template_error(model: str, exc: Exception) -> UsageError:
     """One line for a chat template that cannot be read or applied, naming the model and the problem."""
     reason = " ".join(str(exc).split())[:300]
@@ -335,35 +357,22 @@ class LocalProvider(Provider):
 
     # -- chat templates ------------------------------------------------------------------------
     def _chat_template(self, metadata: dict[str, str]) -> Any:
-        """The GGUF's own chat template (`tokenizer.chat_template`), as llama.cpp's server applies it,
-        checked by applying it once: a template that cannot be read or applied is one line now."""
+        """The GGUF's own chat template (`tokenizer.chat_template`), as llama.cpp's server applies it."""
         text = metadata.get("tokenizer.chat_template")
         if not text:
             raise UsageError(
                 f"{self.name} has no chat template (tokenizer.chat_template); use --chat-template off"
             )
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         def token_text(token: int) -> str:
             return bytes(self.llm.detokenize([token], special=True)).decode("utf-8", errors="replace")
 
-        try:
-            self.template = Jinja2ChatFormatter(
-                text, token_text(self.llm.token_eos()), token_text(self.llm.token_bos())
-            )
-        except Exception as exc:  # the file's text, parsed by jinja2: any error is the template's
-            raise template_error(self.name, exc) from None
-        self.sent("What is 2 plus 3?")
-        return self.template
+        return read_chat_template(
+            self.name, text, token_text(self.llm.token_eos()), token_text(self.llm.token_bos())
+        )
 
     def sent(self, prompt: str) -> str | None:
-        if self.template is None:
-            return None
-        try:
-            text: str = self.template(messages=[{"role": "user", "content": prompt}]).prompt
-        except Exception as exc:  # run in jinja2's sandbox: an escape, raise_exception(), a huge range()
-            raise template_error(self.name, exc) from None
-        return text
+        return None if self.template is None else apply_chat_template(self.name, self.template, prompt)
 
     def _as_sent(self, prompt: str, shared_prefix: int) -> tuple[str, int]:
         """The text the model gets for `prompt`, and how much of it the shared prefix covers."""
