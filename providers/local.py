@@ -266,7 +266,8 @@ class LocalProvider(Provider):
         # calls from one thread; perf/README.md).
         self._engine_thread = ThreadPoolExecutor(1, thread_name_prefix="llama.cpp")
         metadata: dict[str, str] = dict(self.llm.metadata)
-        self.name = spec or path.name
+        self.given = spec or path.name
+        """The model as given (--model), or its file's name: what messages call it."""
         self.template: Any = None
         if chat_template == "on":
             self.template = self._chat_template(metadata)
@@ -361,18 +362,18 @@ class LocalProvider(Provider):
         text = metadata.get("tokenizer.chat_template")
         if not text:
             raise UsageError(
-                f"{self.name} has no chat template (tokenizer.chat_template); use --chat-template off"
+                f"{self.given} has no chat template (tokenizer.chat_template); use --chat-template off"
             )
 
         def token_text(token: int) -> str:
             return bytes(self.llm.detokenize([token], special=True)).decode("utf-8", errors="replace")
 
         return read_chat_template(
-            self.name, text, token_text(self.llm.token_eos()), token_text(self.llm.token_bos())
+            self.given, text, token_text(self.llm.token_eos()), token_text(self.llm.token_bos())
         )
 
     def sent(self, prompt: str) -> str | None:
-        return None if self.template is None else apply_chat_template(self.name, self.template, prompt)
+        return None if self.template is None else apply_chat_template(self.given, self.template, prompt)
 
     def _as_sent(self, prompt: str, shared_prefix: int) -> tuple[str, int]:
         """The text the model gets for `prompt`, and how much of it the shared prefix covers."""

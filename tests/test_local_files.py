@@ -4,6 +4,7 @@ template at all."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -127,4 +128,6 @@ def test_chat_template_problems_through_the_cli_on_the_real_model(bench, tmp_pat
                 str(tmp_path / "off"),
             )
             assert off.code == 0, off.err
+            manifest = json.loads((tmp_path / "off" / "manifest.json").read_text())
+            assert manifest["models"][0]["provider"] == "local"
         model.unlink()
