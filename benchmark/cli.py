@@ -261,8 +261,8 @@ def _resume(path: Path) -> None:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
         raise BenchError(
             f"--resume finishes a run with the options it began with; leave out {flags} "
-            "(only --cache-dir, --no-cache, --threads and --max-cost may change, and --base-url may give "
-            "back its password)"
+            "(only --cache-dir, --no-cache and --threads may change, --max-cost may be raised, and "
+            "--base-url may give back its password)"
         )
     run_dir = RunDir.open(path)
     run_dir.lock()
