@@ -56,6 +56,9 @@ def run(*, progress: bool = False, **options: Any) -> Path:
             Runner(config, run_dir, shown, cache=cache).run()
             run_dir.close()
             summary = build_reports(run_dir)
+        except BenchError:
+            run_dir.discard()  # a run that failed before its first sample leaves nothing behind
+            raise
         finally:
             run_dir.close()
             run_dir.release()

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from benchmark.errors import BenchError, UsageError
+from benchmark.errors import BenchError, StorageError, UsageError
 
 CACHE_VERSION = 1
 """Format of the database (`PRAGMA user_version`); a newer one is refused, never rewritten."""
@@ -135,13 +135,16 @@ class ResponseCache:
         """What went wrong with the database file, told apart by SQLite's own error code: a damaged
         file is to be moved aside; one that cannot be written (a read-only folder or file, no space)
         needs its folder fixed. `then` says what happened to the run."""
-        if getattr(exc, "sqlite_errorname", "") in _DAMAGED:
+        damaged = getattr(exc, "sqlite_errorname", "") in _DAMAGED
+        if damaged:
             what = f"the response cache is damaged or not a database ({exc}); move it aside"
         else:
             what = (
                 f"cannot use the response cache ({exc}); check that {self.path.parent} and the file "
                 "can be written"
             )
+        if not damaged and then == _AFTER_SAMPLES:  # a full disk mid-run: the run says what it kept
+            return StorageError(f"{self.path}: {what}, or use another --cache-dir or --no-cache")
         return UsageError(f"{self.path}: {what}, or use another --cache-dir or --no-cache {then}")
 
     def close(self) -> None:

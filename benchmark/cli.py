@@ -7,6 +7,7 @@ as click wants them, and that alone takes 130 lines."""
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import shlex
 import sys
@@ -21,7 +22,7 @@ from rich.table import Table
 import providers
 from benchmark import __version__, catalog
 from benchmark.cache import ResponseCache
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, RunStoppedError, StorageError
 from benchmark.interrupts import interrupts
 from benchmark.jobs import SCORING_CHOICES
 from benchmark.runconfig import (
@@ -37,7 +38,7 @@ from benchmark.sizes import format_size
 from benchmark.terminal import RichProgress, no_answer_line, plain, shown
 from providers.base import LOCAL_WEIGHTS, MAX_THREADS
 from providers.http_api import REDACTED, public_url, redact, url_secrets
-from reports import build_reports
+from reports import Summary, build_reports
 from reports.terminal import print_tables
 
 
@@ -152,7 +153,8 @@ def cli() -> None:
     "--max-cost",
     type=float,
     default=None,
-    help="Stop before the estimated cost in dollars would exceed this (providers/prices.yaml).",
+    help="Stop before the estimated cost in dollars of the whole run (its resumes included) would exceed "
+    "this (providers/prices.yaml); exit code 3. A --resume may raise it.",
 )
 @click.option(
     "--family",
@@ -209,8 +211,9 @@ def run(
 ) -> None:
     """Run tasks on every model and write a run directory with samples, summary and reports.
 
-    Exit code 0: every item answered; 1: some items failed after the retries (recorded as errors);
-    2: bad input; 130: interrupted (resume with --resume)."""
+    Exit code 0: every item answered; 1: some items failed after the retries (recorded as errors), or
+    a file could not be written (a full disk: resume with the command shown); 2: bad input; 3: stopped
+    by --max-cost; 130: interrupted (resume with --resume)."""
     if resume_dir is not None:
         _resume(resume_dir)
         return
@@ -241,7 +244,9 @@ def _resume_hint(run_dir: RunDir, config: RunConfig, choice: CacheChoice) -> str
     return hint + (f" (with the password or token in place of {REDACTED})" if REDACTED in hint else "")
 
 
-RESUME_OPTIONS = {"resume_dir", "cache_dir", "no_cache", "base_url", "threads"}
+RESUME_OPTIONS = {"resume_dir", "cache_dir", "no_cache", "base_url", "threads", "max_cost"}
+COST_STOPPED = 3
+"""`bench run`'s exit code when --max-cost stopped the run before its end (samples kept and reported)."""
 
 
 def _resume(path: Path) -> None:
@@ -256,8 +261,8 @@ def _resume(path: Path) -> None:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
         raise BenchError(
             f"--resume finishes a run with the options it began with; leave out {flags} "
-            "(only --cache-dir, --no-cache and --threads may change, and --base-url may give back its "
-            "password)"
+            "(only --cache-dir, --no-cache and --threads may change, --max-cost may be raised, and "
+            "--base-url may give back its password)"
         )
     run_dir = RunDir.open(path)
     run_dir.lock()
@@ -283,6 +288,8 @@ def _resume_config(
     original["base_url"] = resumed_base_url(path, original["base_url"], ctx.params["base_url"])
     if ctx.get_parameter_source("threads") is ParameterSource.COMMANDLINE:  # the machine may be busier now
         original["threads"] = ctx.params["threads"]
+    if ctx.get_parameter_source("max_cost") is ParameterSource.COMMANDLINE:  # the run's cap, raised
+        original["max_cost"] = ctx.params["max_cost"]
     config = config_from(original, manifest.command)
     given = any(
         ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE for name in ("cache_dir", "no_cache")
@@ -363,8 +370,11 @@ def _run_and_report(
     try:
         with interrupts(runner, run_dir, progress, resume_hint):
             runner.run()
-    except KeyboardInterrupt:
         run_dir.close()
+        summary = build_reports(run_dir)
+    except KeyboardInterrupt:
+        with contextlib.suppress(StorageError):
+            run_dir.close()
         kept = sum(1 for _ in run_dir.iter_samples())
         click.echo(  # not wrapped: the command is to be copied
             plain(
@@ -373,35 +383,82 @@ def _run_and_report(
             err=True,
         )
         sys.exit(130)
+    except BenchError as exc:
+        raise _failed(run_dir, exc, resume, resume_hint) from None
     finally:
-        run_dir.close()
+        with contextlib.suppress(StorageError):
+            run_dir.close()
         if cache is not None:
             cache.close()
-    summary = build_reports(run_dir)
+    _tell(console, config, runner, run_dir, summary, resume, resume_hint)
+
+
+def _failed(run_dir: RunDir, error: BenchError, resume: bool, resume_hint: str) -> BenchError:
+    """What a run that stopped on `error` says. A new run with no sample yet leaves nothing behind (so
+    the same --out can be used again); a run that could not write (a full disk) says how many samples
+    are safe and the command that finishes it (exit code 1)."""
+    if not resume and run_dir.discard():
+        if isinstance(error, StorageError):
+            return StorageError(f"{error}; nothing was kept: free some space, then run again")
+        return error
+    if not isinstance(error, StorageError):
+        return error
+    kept = sum(1 for _ in run_dir.iter_samples())
+    return RunStoppedError(
+        f"{error}; {kept} samples are saved in {run_dir.path}: free some space, then finish the run "
+        f"with: {resume_hint}"
+    )
+
+
+def _with_words(hint: str, words: str) -> str:
+    """The resume command `hint` with more words, before its note on a password to give back."""
+    command, note, rest = hint.partition(" (with the password")
+    return f"{command} {words}{note}{rest}"
+
+
+def _tell(
+    console: Console,
+    config: RunConfig,
+    runner: Runner,
+    run_dir: RunDir,
+    summary: Summary,
+    resume: bool,
+    resume_hint: str,
+) -> None:
+    """Say how the run went, and exit with its code: 1 when items failed or a size was left out, 3
+    when --max-cost stopped it (0: every item answered)."""
     print_tables(summary)
     if resume:
         console.print(f"resumed: {runner.kept} samples were already done")
-    if progress.retries:
-        console.print(f"retries: {progress.retries}")
-    if cache is not None:
+    if runner.retries:
+        console.print(f"retries: {runner.retries}")
+    if runner.cache is not None:
+        cache = runner.cache
         console.print(
             f"model calls: {runner.requests}; answers from the cache: {cache.hits} ({shown(str(cache.path))})"
         )
-    if runner.budget is not None:
-        console.print(f"estimated cost: ${runner.budget.spent:.4f} of --max-cost ${runner.budget.limit:.4f}")
-        if runner.budget.stopped:
-            console.print(shown(runner.budget.stopped))
+    budget = runner.budget
+    if budget is not None:
+        console.print(f"estimated cost: ${budget.spent:.4f} of --max-cost ${budget.limit:.4f}")
     console.print(f"run directory: {shown(str(run_dir.path))}")
     console.print(
         f"report: {shown(str(run_dir.path / 'report.html'))} (open it in a browser; report.md beside it)"
     )
     for model in (m for m in run_dir.read_manifest().models if m.error):
         console.print(f"not run: {shown(model.label)}: {shown(model.error or '')}")
-    if runner.not_run:
-        sys.exit(1)
-    if any(row.errors for row in summary.rows):
+    failed = any(row.errors for row in summary.rows)
+    if failed:
         errors = (sample.error for sample in run_dir.iter_samples() if sample.error is not None)
         console.print(no_answer_line(errors, config.max_attempts))
+    if budget is not None and budget.stopped:
+        console.print(  # not wrapped: the command is to be copied
+            shown(
+                f"{budget.stopped}; the run is not finished: to go on, give it a higher cap (for the "
+                f"whole run, what is spent included): {_with_words(resume_hint, '--max-cost DOLLARS')}"
+            )
+        )
+        sys.exit(COST_STOPPED)
+    if runner.not_run or failed:
         sys.exit(1)
 
 
@@ -428,6 +485,11 @@ def report(run_dir: Path, reference: str) -> None:
     run.lock()
     try:
         summary = build_reports(run, published)
+    except StorageError as exc:
+        raise StorageError(
+            f"{exc}; the run's samples are unchanged (each report file is whole, old or new): free some "
+            f"space, then run: bench report {shlex.quote(str(run_dir))}"
+        ) from None
     finally:
         run.release()
     print_tables(summary)
@@ -469,7 +531,7 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="bench", standalone_mode=False)
     except BenchError as exc:
         click.echo(f"bench: error: {plain(str(exc), lines=False)}", err=True)
-        sys.exit(2)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         click.echo(f"bench: error: {plain(exc.format_message(), lines=False)}", err=True)
         sys.exit(2)

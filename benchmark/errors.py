@@ -6,9 +6,24 @@ from __future__ import annotations
 class BenchError(Exception):
     """A problem the user can fix; the message says what to do."""
 
+    exit_code = 2
+    """What `bench` exits with after the message's one line: 2, bad input, nothing written."""
+
 
 class UsageError(BenchError):
     """Bad input: an unknown name, a bad value, a malformed file, an unwritable folder."""
+
+
+class StorageError(UsageError):
+    """A file of bench's could not be written: a full disk, a quota, a file-size limit, a read-only
+    folder. What was already written is intact (every file is replaced whole, samples are appended)."""
+
+
+class RunStoppedError(BenchError):
+    """A run stopped before its end with every finished sample saved: the message gives the
+    `bench run --resume` command that finishes it."""
+
+    exit_code = 1
 
 
 class MissingExtraError(BenchError):

@@ -45,6 +45,10 @@ class CacheChoice:
     off: bool = False
     """--no-cache."""
 
+    def __post_init__(self) -> None:
+        if self.directory is not None:  # where it was given, wherever a resume runs from
+            object.__setattr__(self, "directory", self.directory.absolute())
+
     def open(self) -> ResponseCache | None:
         return None if self.off else ResponseCache(self.directory or default_cache_dir())
 
@@ -133,7 +137,7 @@ def settings_of(params: dict[str, Any]) -> RunSettings:
         sizes=params["sizes"],
         checkpoints=params["checkpoints"],
         max_cost=params["max_cost"],
-        cache_dir=None if cache_dir is None else str(cache_dir),
+        cache_dir=None if cache_dir is None else str(Path(cache_dir).absolute()),  # as CacheChoice
         no_cache=params["no_cache"],
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -15,7 +16,7 @@ from typing import IO
 
 from pydantic import ValidationError
 
-from benchmark.errors import UsageError
+from benchmark.errors import StorageError, UsageError
 from benchmark.schemas import SCHEMA_VERSION, Manifest, Sample, first_problem
 from benchmark.variants import task_label, variant_key
 
@@ -51,7 +52,15 @@ def write_atomic(path: Path, text: str) -> None:
     """Write a whole file so that a reader sees the old or the new content, never a half.
 
     The temporary file beside it gets a fresh random name and is created exclusively, so a file or a
-    symbolic link already there (planted, or left by a crash) is never written through."""
+    symbolic link already there (planted, or left by a crash) is never written through. A write that
+    fails (a full disk: ENOSPC; a file-size limit: EFBIG) is StorageError, and the old file is intact."""
+    try:
+        _write_atomic(path, text)
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _write_atomic(path: Path, text: str) -> None:
     for _ in range(100):
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
         try:
@@ -76,8 +85,11 @@ def write_atomic(path: Path, text: str) -> None:
 class RunDir:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._samples: IO[str] | None = None
+        self._samples: int | None = None
+        """samples.jsonl's descriptor, opened by the first `append_sample`."""
         self._lock: int | None = None
+        self._made: list[Path] | None = None
+        """The folders `create` made, deepest first (None: not created by this process)."""
 
     @staticmethod
     def check_new(path: Path) -> None:
@@ -95,11 +107,13 @@ class RunDir:
         """A new run directory, locked, holding an empty samples.jsonl (so that a run stopped before its
         first sample can still be resumed). Refuses a folder that holds a run or cannot be written."""
         cls.check_new(path)
+        made = [folder for folder in (path, *path.parents) if not folder.exists()]
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"cannot write to --out {path}: {exc.strerror or exc}") from None
         run = cls(path)
+        run._made = made
         run.lock()
         try:
             if (path / MANIFEST).exists():
@@ -117,6 +131,12 @@ class RunDir:
     def open(cls, path: Path) -> RunDir:
         """An existing run directory, checked to be one this version can read. A run stopped before
         its first sample may have no samples.jsonl (older versions of bench created it with the first)."""
+        for name in (MANIFEST, SAMPLES):
+            if (path / name).is_symlink():
+                raise UsageError(
+                    f"{path / name} is a symbolic link; bench reads and writes a run's own files only, "
+                    "never through a link: put the file itself there (nothing was changed)"
+                )
         samples = path / SAMPLES
         if not (path / MANIFEST).is_file() or (samples.exists() and not samples.is_file()):
             raise UsageError(f"{path} is not a run directory (it has no {MANIFEST})")
@@ -145,10 +165,40 @@ class RunDir:
 
     def release(self) -> None:
         """Close the samples file and give the lock up."""
-        self.close()
-        if self._lock is not None:
-            os.close(self._lock)  # closing the descriptor drops the flock
-            self._lock = None
+        try:
+            self.close()
+        finally:
+            if self._lock is not None:
+                os.close(self._lock)  # closing the descriptor drops the flock
+                self._lock = None
+
+    def discard(self) -> bool:
+        """Remove a run directory this process created (`create`) that holds no sample yet: its
+        manifest, its empty samples.jsonl, its lock, and the folders made for it if they are empty, so
+        that a run that failed to start leaves nothing behind that blocks the same --out. Returns
+        whether it did; a run with a sample, or one this process did not create, is left alone."""
+        if self._made is None:
+            return False
+        with contextlib.suppress(StorageError):
+            self.close()
+        try:
+            if (self.path / SAMPLES).lstat().st_size > 0:
+                return False
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return False
+        for name in (MANIFEST, SAMPLES, LOCK):
+            with contextlib.suppress(OSError):
+                (self.path / name).unlink()
+        self.release()
+        for folder in self._made:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        self._made = None
+        return True
 
     def write_manifest(self, manifest: Manifest) -> None:
         write_atomic(self.path / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
@@ -172,19 +222,30 @@ class RunDir:
 
     def append_sample(self, sample: Sample) -> None:
         """Append one line and hand it to the operating system before returning: once this returns,
-        the sample survives the process being killed (the file is fsync'd when the run closes it)."""
-        if self._samples is None:
-            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
-            self._samples = open(os.open(self.path / SAMPLES, flags, 0o666), "a", encoding="utf-8")  # noqa: SIM115
-        self._samples.write(sample.model_dump_json() + "\n")
-        self._samples.flush()
+        the sample survives the process being killed (the file is fsync'd when the run closes it).
+        Written unbuffered, so a failed write (StorageError) leaves nothing waiting to be written: at
+        most a torn last line, which `repair` cuts off before a resume."""
+        file = self.path / SAMPLES
+        line = memoryview((sample.model_dump_json() + "\n").encode("utf-8"))
+        try:
+            if self._samples is None:
+                flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+                self._samples = os.open(file, flags, 0o666)
+            while line:
+                line = line[os.write(self._samples, line) :]
+        except OSError as exc:
+            raise StorageError(f"cannot write {file}: {exc.strerror or exc}") from None
 
     def close(self) -> None:
+        """Close samples.jsonl once it is on disk (fsync); StorageError if it cannot be."""
         if self._samples is not None:
-            self._samples.flush()
-            os.fsync(self._samples.fileno())
-            self._samples.close()
-            self._samples = None
+            fd, self._samples = self._samples, None
+            try:
+                os.fsync(fd)
+            except OSError as exc:
+                raise StorageError(f"cannot write {self.path / SAMPLES}: {exc.strerror or exc}") from None
+            finally:
+                os.close(fd)
 
     def iter_samples(self) -> Iterator[Sample]:
         """The samples, in the order written. A last line without its newline (a run killed while
@@ -193,7 +254,7 @@ class RunDir:
         if not file.exists():
             return  # stopped before its first sample
         seen: set[bytes] = set()  # 16-byte digests of the keys: a sample appears once
-        with open(file, "rb") as handle:
+        with _own_file(file, os.O_RDONLY) as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.endswith(b"\n"):
                     return
@@ -224,8 +285,8 @@ class RunDir:
             pass
         if not file.exists():
             return 0
-        size = file.stat().st_size
-        with open(file, "rb") as handle:
+        with _own_file(file, os.O_RDONLY) as handle:
+            size = os.fstat(handle.fileno()).st_size
             end = size
             while end > 0:
                 start = max(0, end - 65536)
@@ -237,7 +298,7 @@ class RunDir:
                     break
                 end = start
         if end < size:
-            with open(file, "r+b") as handle:
+            with _own_file(file, os.O_RDWR) as handle:
                 handle.truncate(end)
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -249,6 +310,17 @@ class RunDir:
 
     def write_text(self, name: str, text: str) -> None:
         write_atomic(self.path / name, text)
+
+
+def _own_file(file: Path, flags: int) -> IO[bytes]:
+    """A run's own file opened in binary, never through a symbolic link (one line if it is one)."""
+    try:
+        fd = os.open(file, flags | os.O_NOFOLLOW)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UsageError(f"{file} is a symbolic link; bench reads a run's own files only") from None
+        raise
+    return open(fd, "r+b" if flags & os.O_RDWR else "rb")
 
 
 def _holds_a_run(path: Path) -> UsageError:

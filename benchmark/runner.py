@@ -315,8 +315,16 @@ class Runner:
                 f"{self.run_dir.path}: its tasks (names, versions, parameters) differ from what this "
                 "bench renders for the same command; finish it with the bench version that began it"
             )
-        done = {saved_key(s) for s in self.run_dir.iter_samples()}
+        done: set[SampleKey] = set()
+        spent = 0.0  # --max-cost is the run's: what its samples cost counts against it
+        for sample in self.run_dir.iter_samples():
+            done.add(saved_key(sample))
+            spent += 0.0 if sample.cached else sample.cost_usd or 0.0
         self.kept = len(done)
+        if self.budget is not None:
+            self.budget.spent = spent
+        if manifest.settings is not None and self.config.settings is not None:  # a resume may raise it
+            manifest.settings.max_cost = self.config.settings.max_cost
         previous, manifest.models = manifest.models, []
         manifest.finished_at = None
         manifest.resumed_at.append(utc_now())

@@ -141,20 +141,38 @@ def _with_sequences(original: Callable[..., Any], count: int) -> Callable[..., A
     return context
 
 
+class _TemplateNotRead:
+    """Stands in for llama-cpp-python's chat formatter while `Llama(...)` loads a model, which would
+    otherwise parse every chat template in the file's metadata (and fail to load a model whose template
+    has an error). bench applies a template itself, only with --chat-template on (providers/local.py),
+    and never through llama-cpp-python's chat API, whose handlers this leaves empty."""
+
+    def __init__(self, **_: Any) -> None:
+        pass
+
+    def to_chat_handler(self) -> None:
+        return None
+
+
 @contextlib.contextmanager
 def _patched(chosen: EngineSettings, sequences: int) -> Iterator[None]:
     """While `Llama(...)` builds its model and context: the model with `chosen`, the context holding
     `sequences` sequences in one unified KV cache (llama-cpp-python's constructor has parameters for
-    neither and builds both itself)."""
+    neither and builds both itself), and the file's chat templates left unread."""
+    from llama_cpp import llama_chat_format
+
     internals = _internals()
     model, context = internals.LlamaModel, internals.LlamaContext
+    formatter = llama_chat_format.Jinja2ChatFormatter
     internals.LlamaModel = _with_settings(model, chosen)
     if sequences > 1:
         internals.LlamaContext = _with_sequences(context, sequences)
+    llama_chat_format.Jinja2ChatFormatter = _TemplateNotRead  # type: ignore[misc,assignment]
     try:
         yield
     finally:
         internals.LlamaModel, internals.LlamaContext = model, context
+        llama_chat_format.Jinja2ChatFormatter = formatter  # type: ignore[misc]
 
 
 def open_model(path: Path, *, sequences: int = 1, chosen: EngineSettings | None = None, **kwargs: Any) -> Any:

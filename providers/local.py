@@ -48,6 +48,8 @@ F32_KV: dict[str, Any] = {"type_k": 0, "type_v": 0}
 """--weights f32 keeps the KV cache in float32 too (GGML_TYPE_F32; llama.cpp's default is float16, which
 alone moved class log-probs up to 0.022 nats away from transformers' float32 on MemoTrap-style items;
 0.0077 with it): the numbers transformers computes, at twice the cache's memory."""
+GGUF_VERSIONS = (2, 3)
+"""The GGUF format versions llama.cpp reads (the 4 bytes after the magic, little-endian)."""
 MAX_SEQUENCES = 16
 """Sequences the context holds at once (one KV cache shared by all): sequence 0 is the prompt the
 engine keeps (the shared few-shot prefix, generation); log-prob scoring puts each answer class of an
@@ -87,8 +89,16 @@ def resolve_model(spec: str | None) -> Path:
     if not path.is_file():
         raise UsageError(f"model file not found: {spec} (give a .gguf path, or REPO:FILE to download one)")
     with open(path, "rb") as handle:
-        if handle.read(4) != b"GGUF":
-            raise UsageError(f"{spec} is not a GGUF model file (llama.cpp reads .gguf files)")
+        header = handle.read(8)
+    if header[:4] != b"GGUF":
+        raise UsageError(f"{spec} is not a GGUF model file (llama.cpp reads .gguf files)")
+    version = int.from_bytes(header[4:8].ljust(4, b"\0"), "little")
+    if version not in GGUF_VERSIONS:
+        raise UsageError(
+            f"{spec} is not a GGUF model file llama.cpp can read: its header says GGUF version {version} "
+            f"(llama.cpp reads versions {' and '.join(map(str, GGUF_VERSIONS))}); the file is damaged, "
+            "cut short, or from another program"
+        )
     return path
 
 
@@ -179,6 +189,37 @@ def _self_test(engine_file: Path) -> None:
     provider.close()
 
 
+def read_chat_template(model: str, text: str, eos: str, bos: str) -> Any:
+    """A GGUF's chat template `text` as llama-cpp-python's formatter (jinja2's sandbox), checked by
+    applying it once: one that cannot be read or applied is one line now, before anything runs."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    try:
+        template = Jinja2ChatFormatter(text, eos, bos)
+    except Exception as exc:  # the file's text, parsed by jinja2: any error is the template's
+        raise template_error(model, exc) from None
+    apply_chat_template(model, template, "What is 2 plus 3?")
+    return template
+
+
+def apply_chat_template(model: str, template: Any, prompt: str) -> str:
+    """`prompt` as the user's message in `model`'s chat `template` (from `read_chat_template`)."""
+    try:
+        text: str = template(messages=[{"role": "user", "content": prompt}]).prompt
+    except Exception as exc:  # in the sandbox: an escape, raise_exception(), a range too large, ...
+        raise template_error(model, exc) from None
+    return text
+
+
+def template_error(model: str, exc: Exception) -> UsageError:
+    """One line for a chat template that cannot be read or applied, naming the model and the problem."""
+    reason = " ".join(str(exc).split())[:300]
+    return UsageError(
+        f"{model}: its chat template (tokenizer.chat_template) cannot be applied: "
+        f"{type(exc).__name__}{': ' + reason if reason else ''}; use --chat-template off"
+    )
+
+
 def _logsumexp(logits: np.ndarray) -> float:
     peak = float(logits.max())
     return peak + float(np.log(np.exp(logits - peak, dtype=np.float64).sum()))
@@ -225,7 +266,11 @@ class LocalProvider(Provider):
         # calls from one thread; perf/README.md).
         self._engine_thread = ThreadPoolExecutor(1, thread_name_prefix="llama.cpp")
         metadata: dict[str, str] = dict(self.llm.metadata)
-        self.template = self._chat_template(metadata, spec or path.name) if chat_template == "on" else None
+        self.given = spec or path.name
+        """The model as given (--model), or its file's name: what messages call it."""
+        self.template: Any = None
+        if chat_template == "on":
+            self.template = self._chat_template(metadata)
         self.info = ModelInfo(
             provider=self.name,
             model=spec or "gemma-3-270m (packaged default)",
@@ -312,25 +357,23 @@ class LocalProvider(Provider):
         return tokens
 
     # -- chat templates ------------------------------------------------------------------------
-    def _chat_template(self, metadata: dict[str, str], name: str) -> Any:
+    def _chat_template(self, metadata: dict[str, str]) -> Any:
         """The GGUF's own chat template (`tokenizer.chat_template`), as llama.cpp's server applies it."""
         text = metadata.get("tokenizer.chat_template")
         if not text:
             raise UsageError(
-                f"{name} has no chat template (tokenizer.chat_template); use --chat-template off"
+                f"{self.given} has no chat template (tokenizer.chat_template); use --chat-template off"
             )
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         def token_text(token: int) -> str:
             return bytes(self.llm.detokenize([token], special=True)).decode("utf-8", errors="replace")
 
-        return Jinja2ChatFormatter(text, token_text(self.llm.token_eos()), token_text(self.llm.token_bos()))
+        return read_chat_template(
+            self.given, text, token_text(self.llm.token_eos()), token_text(self.llm.token_bos())
+        )
 
     def sent(self, prompt: str) -> str | None:
-        if self.template is None:
-            return None
-        text: str = self.template(messages=[{"role": "user", "content": prompt}]).prompt
-        return text
+        return None if self.template is None else apply_chat_template(self.given, self.template, prompt)
 
     def _as_sent(self, prompt: str, shared_prefix: int) -> tuple[str, int]:
         """The text the model gets for `prompt`, and how much of it the shared prefix covers."""

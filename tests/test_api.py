@@ -128,3 +128,22 @@ def test_the_readme_notebook_example_runs(tmp_path: Path) -> None:
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+def test_a_run_that_fails_before_its_first_sample_leaves_no_folder(fake, monkeypatch, tmp_path: Path) -> None:
+    """As with `bench run`: a refused API key ends the run before any sample, and the folder it began
+    is removed, so the same `out` can be used again."""
+    fake.state.mode = "auth"
+    monkeypatch.setenv("OPENAI_API_KEY", "wrong")
+    out = tmp_path / "runs" / "api"
+    with pytest.raises(BenchError, match="401"):
+        benchmark.run(
+            provider="openai",
+            base_url=fake.url,
+            models=["fake"],
+            tasks=["arithmetic"],
+            limit=1,
+            out=out,
+            no_cache=True,
+        )
+    assert not (tmp_path / "runs").exists()

@@ -88,7 +88,7 @@ def test_max_cost_zero_stops_before_the_first_request_without_a_traceback(bench,
     out = tmp_path / "run"
     args = ["--provider", "openai", "--base-url", fake.url, "--model", "gpt-4o-mini", *SCRIPTED[2:]]
     result = bench("run", *args, "--max-cost", "0", "--out", str(out))
-    assert result.code == 0 and "Traceback" not in result.err, result.err
+    assert result.code == 3 and "Traceback" not in result.err, result.err  # stopped by --max-cost
     assert "stopped before exceeding --max-cost" in result.err
     assert fake.state.requests == [] and (out / "report.html").is_file()
 
