@@ -15,7 +15,7 @@ requests/s for 32 and 50 ms). Clients, in turn, in one run:
   bench-aiohttp    --aiohttp-client FILE: a wrapper of aiohttp with http11's interface, as bench tried
                    (git show 115af30:providers/http_client.py)
 
-    python perf/http_clients.py [--requests 4000] [--concurrency 32] [--latency 0.05]
+    python -m perf.http_clients [--requests 4000] [--concurrency 32] [--latency 0.05]
 
 aiohttp and the SDK's aiohttp transport come with `pip install 'openai[aiohttp]'`; a client that is
 missing is skipped with a line saying so.
@@ -36,8 +36,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from perf._lib import ROOT, script
 
 BODY = {"model": "loopback", "prompt": "Q: What is 12 plus 30?\n\nA:", "max_tokens": 5, "temperature": 0}
 
@@ -138,9 +137,7 @@ async def _drive(client: Client, base: str, requests: int, concurrency: int) -> 
 
 def measure(client: Client, requests: int, concurrency: int, latency: float) -> dict[str, float]:
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "perf" / "loopback_server.py"), "--latency", str(latency)],
-        stdout=subprocess.PIPE,
-        text=True,
+        script("loopback_server", "--latency", str(latency)), cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
     try:
         assert server.stdout is not None

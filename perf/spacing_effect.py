@@ -12,7 +12,7 @@ hindsight_neglect generator exported with `bench tasks export`), which the scrip
 `jmichaelov/inverse_scaling_prize-hindsight_neglect` in a Hub cache of its own, so that the real
 published-task path (huggingface_hub, offline) reads them.
 
-    python perf/spacing_effect.py [--items FILE.jsonl] [--limit 100] [--provider local] [--model M]
+    python -m perf.spacing_effect [--items FILE.jsonl] [--limit 100] [--provider local] [--model M]
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
-from machine import cpu
+from perf._lib.machine import cpu
 
 REPO = "jmichaelov/inverse_scaling_prize-hindsight_neglect"
 COMMIT = "0" * 40
