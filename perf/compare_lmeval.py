@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from perf._lib import ROOT, script
+from perf._lib import ROOT, bench, script
 from perf._lib import compare_report as report
 from perf._lib.llama_raw import Request, continuation_split, load, prompt_throughput, tokenize
 from perf._lib.llama_raw import generate as raw_generate
@@ -81,9 +81,7 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
 
 
 def bench_export(spec: str, items: int, path: Path) -> list[dict[str, Any]]:
-    script = Path(sys.executable).parent / "bench"
-    bench = [str(script)] if script.exists() else [sys.executable, "-m", "benchmark"]
-    command = [*bench, "tasks", "export", spec, "--format", "prize-jsonl", "--seed", "0"]
+    command = bench("tasks", "export", spec, "--format", "prize-jsonl", "--seed", "0")
     run_logged([*command, "--limit", str(items), "--out", str(path)], path.with_suffix(".log"))
     return read_jsonl(path)
 

@@ -20,8 +20,8 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 
+from perf._lib import ROOT, script
 from perf._lib.llama_raw import decode_throughput, load, prompt_throughput
 from perf._lib.machine import cpu
 
@@ -42,8 +42,8 @@ def child(model: str | None) -> None:
 
 def measure(setting: str, model: str | None) -> dict[str, float]:
     env = {**os.environ, "BENCH_LLAMA_EXTRA_BUFFERS": setting}
-    command = [sys.executable, __file__, "--child", *(["--model", model] if model else [])]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    command = script("extra_buffers", "--child", *(["--model", model] if model else []))
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 

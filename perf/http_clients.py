@@ -28,7 +28,6 @@ import asyncio
 import importlib.util
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from perf._lib import ROOT, script
+from perf._lib.machine import cpu
 
 BODY = {"model": "loopback", "prompt": "Q: What is 12 plus 30?\n\nA:", "max_tokens": 5, "temperature": 0}
 
@@ -81,6 +81,7 @@ async def _sdk(base: str, http_client: Any = None) -> tuple[Send, Callable[[], A
 
 
 async def _sdk_aiohttp(base: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
+    import aiohttp  # noqa: F401 - the SDK's aiohttp client needs it (an ImportError: this client is skipped)
     import openai
 
     return await _sdk(base, openai.DefaultAioHttpClient())
@@ -168,12 +169,7 @@ def main() -> None:
     }
     if args.aiohttp_client is not None:
         clients["bench-aiohttp"] = _from_file(args.aiohttp_client)
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.processor(),
-    )  # fmt: skip
-    print(f"machine: {cpu}, {os.cpu_count()} cores; load average {os.getloadavg()}")
+    print(f"machine: {cpu()}; load average {os.getloadavg()}")
     print(
         f"{args.requests} requests, {args.concurrency} in flight, {args.latency * 1000:.0f} ms latency: "
         f"ideal {ideal:.0f}/s"

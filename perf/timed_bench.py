@@ -43,6 +43,9 @@ def converted_copy(options: dict[str, Any]) -> float:
 
 
 def main() -> None:
+    if len(sys.argv) == 2 and sys.argv[1] in ("-h", "--help"):
+        print(__doc__)
+        return
     if len(sys.argv) != 3:
         raise SystemExit(f"usage: python -m perf.timed_bench TIMINGS.json OPTIONS.json\n{__doc__}")
     out = Path(sys.argv[1])
