@@ -19,27 +19,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from benchmark.errors import BenchError, UsageError
 from benchmark.schemas import Manifest, SummaryRow
 
+if TYPE_CHECKING:
+    from benchmark.runner import Progress, ProviderFactory
+
 _RENAMED = {"tasks": "task_specs"}
 """Python names that differ from the click parameter they set."""
 _NOT_HERE = {"resume_dir"}  # a resume is `bench run --resume PATH`
 
 
-def run(*, progress: bool = False, **options: Any) -> Path:
+def run(*, progress: bool | Progress = False, factory: ProviderFactory | None = None, **options: Any) -> Path:
     """Run as `bench run` would with `options` (see the module's opening comment) and return the run
-    directory. `progress=True` shows the progress bar and the per-model tables on the terminal."""
-    from rich.console import Console
-
+    directory. `progress=True` shows the progress bar and the per-model tables on the terminal; a
+    `Progress` of one's own (benchmark/runner.py) is told what the runner does instead (perf/ times a
+    run this way). `factory` loads each model (default `providers.create`); one that wraps the
+    providers it makes observes every call a run makes through the provider interface."""
+    import providers
     from benchmark import cli, runconfig
     from benchmark.rundir import RunDir, default_run_path
-    from benchmark.runner import Runner, SilentProgress
-    from benchmark.terminal import RichProgress
+    from benchmark.runner import Runner
     from providers.http_api import redact
     from reports import build_reports
     from reports.terminal import print_tables
@@ -52,8 +56,8 @@ def run(*, progress: bool = False, **options: Any) -> Path:
     try:
         run_dir = RunDir.create(path)
         try:
-            shown = RichProgress(Console(stderr=True)) if progress else SilentProgress()
-            Runner(config, run_dir, shown, cache=cache).run()
+            shown = _progress(progress)
+            Runner(config, run_dir, shown, cache=cache, factory=factory or providers.create).run()
             run_dir.close()
             summary = build_reports(run_dir)
         except BenchError:
@@ -65,9 +69,20 @@ def run(*, progress: bool = False, **options: Any) -> Path:
     finally:
         if cache is not None:
             cache.close()
-    if progress:
+    if progress is True:
         print_tables(summary)
     return run_dir.path
+
+
+def _progress(progress: bool | Progress) -> Progress:
+    from rich.console import Console
+
+    from benchmark.runner import SilentProgress
+    from benchmark.terminal import RichProgress
+
+    if isinstance(progress, bool):
+        return RichProgress(Console(stderr=True)) if progress else SilentProgress()
+    return progress
 
 
 def _params(command: click.Command, options: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:

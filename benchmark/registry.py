@@ -1,7 +1,9 @@
-"""Extension points registered as Python entry points (groups `bench.providers` and `bench.tasks`, the
-shipped ones in bench's own pyproject.toml, others in their package's): names are read from the
-installed packages' metadata without importing anything; a class is imported, checked and kept only
-when it is used, and one that cannot be is a UsageError naming the entry point, not a traceback."""
+"""Extension points: bench's own classes registered in code by import path (`module:Class`, so a source
+checkout finds a shipped provider or task without reinstalling), other packages' as Python entry points
+(groups `bench.providers`, `bench.tasks`, `bench.analyses`), whose names are read from the installed
+packages' metadata without importing anything. Either way a class is imported, checked and kept only
+when it is used, and one that cannot be is a UsageError naming where it was registered, not a
+traceback."""
 
 from __future__ import annotations
 
@@ -15,10 +17,16 @@ T = TypeVar("T")
 
 
 class Registry(Mapping[str, type[T]], Generic[T]):
-    """The classes of one entry-point group by name, each imported at its first lookup."""
+    """The classes of one extension point by name (bench's own registered in code, other packages' as
+    entry points), each imported at its first lookup."""
 
     def __init__(
-        self, group: str, kind: str, base: type, builtin: Callable[[], Mapping[str, type[T]]] | None = None
+        self,
+        group: str,
+        kind: str,
+        base: type,
+        builtin: Callable[[], Mapping[str, type[T]]] | None = None,
+        shipped: Mapping[str, str] | None = None,
     ) -> None:
         self.group = group
         self.kind = kind
@@ -30,6 +38,12 @@ class Registry(Mapping[str, type[T]], Generic[T]):
         """Classes registered in code (found in a source checkout without reinstalling), read at the
         first use of the registry; a name here is not looked up among the entry points."""
         self._code: Mapping[str, type[T]] | None = None
+        self._shipped = {
+            name: importlib.metadata.EntryPoint(name, path, group) for name, path in (shipped or {}).items()
+        }
+        """bench's own classes by import path (`module:Class`), each imported at its first lookup like an
+        entry point; an installed entry point of the same name (bench's own, when it is installed) is
+        not read."""
 
     def in_code(self) -> Mapping[str, type[T]]:
         """The classes registered in code, by name."""
@@ -38,10 +52,12 @@ class Registry(Mapping[str, type[T]], Generic[T]):
         return self._code
 
     def points(self) -> dict[str, list[importlib.metadata.EntryPoint]]:
-        """The group's entry points by name (read once)."""
+        """The group's entry points by name (read once), the shipped ones first."""
         if self._points is None:
-            found: dict[str, list[importlib.metadata.EntryPoint]] = {}
+            found = {name: [point] for name, point in self._shipped.items()}
             for point in importlib.metadata.entry_points(group=self.group):
+                if point.name in self._shipped:
+                    continue
                 same = found.setdefault(point.name, [])
                 if all(p.value != point.value for p in same):
                     same.append(point)
@@ -78,7 +94,7 @@ class Registry(Mapping[str, type[T]], Generic[T]):
         if not points:
             raise KeyError(name)
         if len(points) > 1:
-            shown = "; ".join(_described(p) for p in points)
+            shown = "; ".join(self._described(p) for p in points)
             raise UsageError(f"{self.kind} {name!r} is registered more than once ({shown}): uninstall one")
         point = points[0]
         try:
@@ -88,21 +104,27 @@ class Registry(Mapping[str, type[T]], Generic[T]):
         except Exception as exc:  # noqa: BLE001 - a third party's import error, as one line
             reason = next(iter(str(exc).splitlines()), "")
             raise UsageError(
-                f"{self.kind} {name!r} cannot be loaded from {_described(point)}: "
+                f"{self.kind} {name!r} cannot be loaded from {self._described(point)}: "
                 f"{type(exc).__name__}{': ' + reason if reason else ''}"
             ) from None
         if not (isinstance(loaded, type) and issubclass(loaded, self.base)):
             raise UsageError(
-                f"{self.kind} {name!r} from {_described(point)} is not a subclass of "
+                f"{self.kind} {name!r} from {self._described(point)} is not a subclass of "
                 f"{self.base.__module__}.{self.base.__name__}"
             )
         own = getattr(loaded, "name", None)
         if own != name:
             raise UsageError(
-                f"{self.kind} {name!r} from {_described(point)} calls itself {own!r}: its class "
+                f"{self.kind} {name!r} from {self._described(point)} calls itself {own!r}: its class "
                 "attribute `name` must be the entry point's name"
             )
         return cast(type[T], loaded)
+
+    def _described(self, point: importlib.metadata.EntryPoint) -> str:
+        """`name = module:Class` and the package that declares it."""
+        if self._shipped.get(point.name) is point:
+            return f"bench's own {point.name} = {point.value}"
+        return _described(point)
 
 
 def _described(point: importlib.metadata.EntryPoint) -> str:

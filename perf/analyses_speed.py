@@ -19,7 +19,7 @@ One core: BLAS/OpenMP thread pools are set to one thread before numpy is importe
 pinned to one CPU. It prints the wall-clock and the process's CPU seconds (on a shared machine the CPU
 seconds are the cost; wall-clock includes waiting for the core), the CPU and the load average.
 
-    PYTHONPATH=$PWD python perf/analyses_speed.py [--repeats 3] [--seed 1]
+    python -m perf.analyses_speed [--repeats 3] [--seed 1]
 """
 
 from __future__ import annotations
@@ -37,10 +37,10 @@ from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-from machine import cpu  # noqa: E402
 from scipy.special import expit  # noqa: E402
 
 from benchmark.schemas import Manifest, Sample, TaskInfo  # noqa: E402
+from perf._lib.machine import cpu  # noqa: E402
 from reports import summarize  # noqa: E402
 from reports.analyses.fit_curves import CURVE_RESAMPLES  # noqa: E402
 from reports.analyses.fit_turn import TURN_RESAMPLES  # noqa: E402

@@ -3,8 +3,8 @@ behind every tolerance in the real-model tests (tests/test_local_model.py, tests
 
 Run from the repository root with bench's virtual environment (about two minutes):
 
-    .venv/bin/python perf/batch_drift.py
-    BENCH_LLAMA_EXTRA_BUFFERS=off .venv/bin/python perf/batch_drift.py   # the setting of AMX builds
+    .venv/bin/python -m perf.batch_drift
+    BENCH_LLAMA_EXTRA_BUFFERS=off .venv/bin/python -m perf.batch_drift   # the setting of AMX builds
 
 llama.cpp computes the same logits through different kernels depending on how many tokens a call
 evaluates (and, on quantized weights, rounds activations to 8 bits per row), so the same prompt gives
@@ -30,9 +30,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from llama_raw import divergence_margin, reference_logprob
-
 import tasks
+from perf._lib.llama_raw import divergence_margin, reference_logprob
 from providers.base import GenerateRequest, ProviderOptions, ScoreRequest
 from providers.llama_engine import open_model, settings, system_info
 from providers.local import F32_KV, MAX_SEQUENCES, N_CTX, LocalProvider, resolve_model

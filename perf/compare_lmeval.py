@@ -2,10 +2,10 @@
 
 Run from the repository root with bench's virtual environment:
 
-    .venv/bin/python perf/compare_lmeval.py                 # all workloads, 200 items; writes perf/results.md
-    .venv/bin/python perf/compare_lmeval.py --quick         # 20 items, a smoke run; results stay in perf/out/
-    .venv/bin/python perf/compare_lmeval.py --workloads trap,arith
-    .venv/bin/python perf/compare_lmeval.py --table perf/results.json   # reprint the Markdown table
+    .venv/bin/python -m perf.compare_lmeval                 # all workloads, 200 items; writes perf/results.md
+    .venv/bin/python -m perf.compare_lmeval --quick         # 20 items, a smoke run; results stay in perf/out/
+    .venv/bin/python -m perf.compare_lmeval --workloads trap,arith
+    .venv/bin/python -m perf.compare_lmeval --table perf/results.json   # reprint the Markdown table
 
 Workloads (perf/README.md has the details):
   zeroshot  zero-shot two-class task with multi-token classes (hindsight_neglect items, rewritten)
@@ -27,7 +27,6 @@ import importlib.util
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -35,11 +34,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import compare_report as report
-from llama_raw import Request, continuation_split, load, prompt_throughput, tokenize
-from llama_raw import generate as raw_generate
+from perf._lib import ROOT, bench, script
+from perf._lib import compare_report as report
+from perf._lib.llama_raw import Request, continuation_split, load, prompt_throughput, tokenize
+from perf._lib.llama_raw import generate as raw_generate
+from perf._lib.workloads import ZEROSHOT_CLASSES, ZEROSHOT_QUESTION
 
-ROOT = Path(__file__).resolve().parent.parent
 PERF = ROOT / "perf"
 LMEVAL_VENV = PERF / ".venv-lmeval"
 WORKLOADS = ("zeroshot", "trap", "arith")
@@ -49,14 +49,6 @@ REUSE = False
 HF_WEIGHTS: Path | None = None
 """Where bench's --provider hf runs keep their converted copy of the GGUF (None: no hf runs)."""
 """--resume: reuse a tool run that finished in an unfinished workload folder (lm_eval's, the slow one)."""
-
-# The zero-shot workload: hindsight_neglect's own items without exemplars (`shots=0`), asked with two
-# multi-token classes instead of " Y"/" N" (no shipped task option gives multi-token classes).
-ZEROSHOT_QUESTION = (
-    re.compile(r"Did (.+?) make the right decision\? Choose Y or N\."),
-    r"Did \1 make the right decision or the wrong decision?",
-)
-ZEROSHOT_CLASSES = [" The right decision", " The wrong decision"]
 
 
 def log(message: str) -> None:
@@ -89,9 +81,7 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
 
 
 def bench_export(spec: str, items: int, path: Path) -> list[dict[str, Any]]:
-    script = Path(sys.executable).parent / "bench"
-    bench = [str(script)] if script.exists() else [sys.executable, "-m", "benchmark"]
-    command = [*bench, "tasks", "export", spec, "--format", "prize-jsonl", "--seed", "0"]
+    command = bench("tasks", "export", spec, "--format", "prize-jsonl", "--seed", "0")
     run_logged([*command, "--limit", str(items), "--out", str(path)], path.with_suffix(".log"))
     return read_jsonl(path)
 
@@ -99,7 +89,7 @@ def bench_export(spec: str, items: int, path: Path) -> list[dict[str, Any]]:
 def run_bench(
     task: str, items: int, folder: Path, weights: str = "native", hf_weights: Path | None = None
 ) -> dict[str, Any]:
-    """`bench run` (through perf/timed_bench.py) on the local provider with `--weights WEIGHTS`, or with
+    """bench's run (through perf/timed_bench.py) on the local provider with `--weights WEIGHTS`, or with
     `hf_weights` on `--provider hf` (that folder keeps its converted copy of the GGUF between runs); its
     timings and samples in order.
 
@@ -107,22 +97,21 @@ def run_bench(
     """
     folder.mkdir(parents=True, exist_ok=True)
     timings_path = folder / "bench-timings.json"
-    command = [sys.executable, str(PERF / "timed_bench.py"), str(timings_path), "run"]
-    command += ["--task", task, "--prompting", "plain", "--scoring", "logprob", "--limit", str(items)]
-    command += ["--seed", "0"]
+    options: dict[str, Any] = {"tasks": [task], "prompting": "plain", "scoring": "logprob", "limit": items}
+    options |= {"seed": 0, "out": str(folder / "run")}
     if hf_weights is None:
-        command += ["--provider", "local", "--weights", weights]
+        options |= {"provider": "local", "weights": weights}
     else:
-        command += ["--provider", "hf", "--cache-dir", str(folder / "cache")]
-    command += ["--out", str(folder / "run")]
+        options |= {"provider": "hf", "cache_dir": str(folder / "cache")}
+    options_path = folder / "bench-options.json"
+    options_path.write_text(json.dumps(options, indent=2) + "\n", encoding="utf-8")
+    command = script("timed_bench", str(timings_path), str(options_path))
     cache = hf_weights if hf_weights is not None else folder / "cache"
     command_s = run_logged(command, folder / "bench.log", {"BENCH_CACHE_DIR": str(cache)})
     timings = json.loads(timings_path.read_text(encoding="utf-8"))
     timings["command_s"] = command_s
     samples = read_jsonl(folder / "run" / "samples.jsonl")
     samples.sort(key=lambda s: int(s["item_id"]) if s["item_id"].isdigit() else s["item_id"])
-    if timings["missing"]:
-        log(f"bench timers not attached: {timings['missing']} (bench's internals changed)")
     return {"timings": timings, "samples": samples}
 
 
@@ -159,7 +148,7 @@ def run_lmeval(name: str, data: Path, model: Path, folder: Path) -> dict[str, An
     if REUSE and timings_path.exists():  # --resume: this lm_eval run finished in an earlier attempt
         log(f"{name}: lm_eval's finished run reused from {folder}")
         return read_lmeval(name, folder)
-    command = [str(LMEVAL_VENV / "bin" / "python"), str(PERF / "timed_lmeval.py"), str(timings_path), "run"]
+    command = [str(LMEVAL_VENV / "bin" / "python"), "-m", "perf.timed_lmeval", str(timings_path), "run"]
     command += [
         "--model",
         "hf",
@@ -524,7 +513,7 @@ def _engine_and_run(items: int, chosen: list[str], out: Path) -> tuple[Engine, d
         f32["tokens_per_s"] = prompt_throughput(engine.f32_llm, texts).tokens_per_s
     run: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": " ".join(["perf/compare_lmeval.py", *sys.argv[1:]]),
+        "command": " ".join(["python -m perf.compare_lmeval", *sys.argv[1:]]),
         "machine": machine(),
         "versions": versions(),
         "model": model.name,

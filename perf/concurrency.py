@@ -5,7 +5,7 @@ Starts perf/loopback_server.py (asyncio, keep-alive, fixed latency) in its own p
 throughput the server saw between its first and last request, against the ideal concurrency ÷ latency
 (640 requests/s for 32 and 50 ms). Runs with the response cache on (the default) and with --no-cache.
 
-    python perf/concurrency.py [--items 4000] [--concurrency 32] [--latency 0.05]
+    python -m perf.concurrency [--items 4000] [--concurrency 32] [--latency 0.05]
 """
 
 from __future__ import annotations
@@ -20,14 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from perf._lib import ROOT, script
 
 
 def measure(items: int, concurrency: int, latency: float, cache: bool, work: Path) -> dict[str, float]:
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "perf" / "loopback_server.py"), "--latency", str(latency)],
-        stdout=subprocess.PIPE,
-        text=True,
+        script("loopback_server", "--latency", str(latency)), cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
     assert server.stdout is not None
     port = int(server.stdout.readline())

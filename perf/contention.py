@@ -1,10 +1,10 @@
 """Each in-process engine's speed on a quiet machine and beside other work, with today's thread settings
 and with bench's (benchmark/engine_threads.py), side by side from one run.
 
-    .venv/bin/python perf/contention.py                       # both engines, all loads, 3 rounds
-    .venv/bin/python perf/contention.py --engines local --rounds 5
-    .venv/bin/python perf/contention.py --spin 100,1000,3000  # also these libgomp spin counts
-    .venv/bin/python perf/contention.py --spin passive --loads quiet   # and OMP_WAIT_POLICY=PASSIVE
+    .venv/bin/python -m perf.contention                       # both engines, all loads, 3 rounds
+    .venv/bin/python -m perf.contention --engines local --rounds 5
+    .venv/bin/python -m perf.contention --spin 100,1000,3000  # also these libgomp spin counts
+    .venv/bin/python -m perf.contention --spin passive --loads quiet   # and OMP_WAIT_POLICY=PASSIVE
 
 Engines, each driven through bench's provider interface on the packaged Gemma-3-270M: `local`
 (llama.cpp, Q4_K_M), `f32` (llama.cpp, `--weights f32`), `hf` (transformers, float32 on the CPU; the
@@ -37,7 +37,8 @@ import sys
 import time
 from typing import Any
 
-from machine import cpu
+from perf._lib import ROOT, script
+from perf._lib.machine import cpu
 
 ENGINES = ("local", "f32", "hf")
 LOADS = ("quiet", "busy", "neighbour")
@@ -153,7 +154,7 @@ def _environment(added: dict[str, str]) -> dict[str, str]:
 
 
 def _command(engine: str, threads: int | None, seconds: float, loop_until: float | None = None) -> list[str]:
-    command = [sys.executable, __file__, "--child", engine, "--seconds", str(seconds)]
+    command = script("contention", "--child", engine, "--seconds", str(seconds))
     command += ["--threads", str(threads)] if threads else []
     return command + (["--loop-until", str(loop_until)] if loop_until is not None else [])
 
@@ -167,7 +168,7 @@ def _start_load(load: str, engine: str, setting: tuple[dict[str, str], int | Non
     if load == "neighbour":
         env, threads = setting
         command = _command(engine, threads, 0, time.monotonic() + span)
-        neighbour = subprocess.Popen(command, env=_environment(env), stdout=subprocess.DEVNULL)
+        neighbour = subprocess.Popen(command, cwd=ROOT, env=_environment(env), stdout=subprocess.DEVNULL)
         time.sleep(12 if engine == "hf" else 5)  # its model loaded and working before the clock starts
         return [neighbour]
     return []
@@ -178,9 +179,8 @@ def measure(engine: str, load: str, setting: tuple[dict[str, str], int | None], 
     background = _start_load(load, engine, setting, span)
     try:
         env, threads = setting
-        done = subprocess.run(
-            _command(engine, threads, seconds), env=_environment(env), capture_output=True, text=True
-        )
+        command = _command(engine, threads, seconds)
+        done = subprocess.run(command, cwd=ROOT, env=_environment(env), capture_output=True, text=True)
         if done.returncode != 0:
             raise SystemExit(f"{engine} measurement failed:\n{done.stderr[-2000:]}")
         result: dict = json.loads(done.stdout.strip().splitlines()[-1])

@@ -3,8 +3,8 @@ worth on this machine: prompt and generated tokens/s of the packaged Gemma-3-270
 
 Run from the repository root with bench's virtual environment (about three minutes):
 
-    .venv/bin/python perf/extra_buffers.py
-    .venv/bin/python perf/extra_buffers.py --rounds 5 --model other.gguf
+    .venv/bin/python -m perf.extra_buffers
+    .venv/bin/python -m perf.extra_buffers --rounds 5 --model other.gguf
 
 bench turns them off on a llama.cpp build with AMX kernels (providers/llama_engine.py: those kernels can
 die with SIGILL) and keeps llama.cpp's default (on) everywhere else. Each measurement runs in a fresh
@@ -20,10 +20,10 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 
-from llama_raw import decode_throughput, load, prompt_throughput
-from machine import cpu
+from perf._lib import ROOT, script
+from perf._lib.llama_raw import decode_throughput, load, prompt_throughput
+from perf._lib.machine import cpu
 
 SETTINGS = ("on", "off")
 
@@ -42,8 +42,8 @@ def child(model: str | None) -> None:
 
 def measure(setting: str, model: str | None) -> dict[str, float]:
     env = {**os.environ, "BENCH_LLAMA_EXTRA_BUFFERS": setting}
-    command = [sys.executable, __file__, "--child", *(["--model", model] if model else [])]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    command = script("extra_buffers", "--child", *(["--model", model] if model else []))
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 

@@ -3,8 +3,8 @@ loop: scoring and generation tokens/s, from one run. No download: the model is G
 (26 layers, hidden 1152, a 262,144-token vocabulary, sliding windows of 512 beside full layers) with
 random weights, which compute exactly as much as the real ones.
 
-    python perf/gpu_engine.py                 # a few minutes on one GPU
-    python perf/gpu_engine.py --tiny          # a 2-layer model on the CPU: checks that the script runs
+    python -m perf.gpu_engine                 # a few minutes on one GPU
+    python -m perf.gpu_engine --tiny          # a 2-layer model on the CPU: checks that the script runs
 
 Scoring: `--items` items of the 10-shot trap's shape (a ~700-token prefix every item shares, ~60 tokens
 of its own, two 1-2 token classes), bench's engine in its groups against one forward pass of prompt +
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import string
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -163,7 +162,6 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=256)
     parser.add_argument("--tiny", action="store_true", help="a 2-layer model on whatever device there is")
     args = parser.parse_args()
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from providers.base import ProviderOptions
     from providers.hf import HFProvider, device_and_dtype
 

@@ -9,7 +9,7 @@ fresh process, alternating two ways of reading the tokenizer from one run:
 
 Usage (bench's virtual environment, the `hf` extra):
 
-    .venv/bin/python perf/hf_load.py [--rounds 3] [--cache DIR]
+    .venv/bin/python -m perf.hf_load [--rounds 3] [--cache DIR]
 
 `--cache` is a bench cache folder holding the converted copy (default: bench's own; the copy is made
 there first if missing, which takes a few minutes). It prints each load, the medians and their ratio.
@@ -28,8 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from perf._lib import ROOT
 
 CHILD = """
 import json, sys, time

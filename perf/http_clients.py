@@ -15,7 +15,7 @@ requests/s for 32 and 50 ms). Clients, in turn, in one run:
   bench-aiohttp    --aiohttp-client FILE: a wrapper of aiohttp with http11's interface, as bench tried
                    (git show 115af30:providers/http_client.py)
 
-    python perf/http_clients.py [--requests 4000] [--concurrency 32] [--latency 0.05]
+    python -m perf.http_clients [--requests 4000] [--concurrency 32] [--latency 0.05]
 
 aiohttp and the SDK's aiohttp transport come with `pip install 'openai[aiohttp]'`; a client that is
 missing is skipped with a line saying so.
@@ -28,7 +28,6 @@ import asyncio
 import importlib.util
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -36,8 +35,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from perf._lib import ROOT, script
+from perf._lib.machine import cpu
 
 BODY = {"model": "loopback", "prompt": "Q: What is 12 plus 30?\n\nA:", "max_tokens": 5, "temperature": 0}
 
@@ -82,6 +81,7 @@ async def _sdk(base: str, http_client: Any = None) -> tuple[Send, Callable[[], A
 
 
 async def _sdk_aiohttp(base: str) -> tuple[Send, Callable[[], Awaitable[None]]]:
+    import aiohttp  # noqa: F401 - the SDK's aiohttp client needs it (an ImportError: this client is skipped)
     import openai
 
     return await _sdk(base, openai.DefaultAioHttpClient())
@@ -138,9 +138,7 @@ async def _drive(client: Client, base: str, requests: int, concurrency: int) -> 
 
 def measure(client: Client, requests: int, concurrency: int, latency: float) -> dict[str, float]:
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "perf" / "loopback_server.py"), "--latency", str(latency)],
-        stdout=subprocess.PIPE,
-        text=True,
+        script("loopback_server", "--latency", str(latency)), cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
     try:
         assert server.stdout is not None
@@ -171,12 +169,7 @@ def main() -> None:
     }
     if args.aiohttp_client is not None:
         clients["bench-aiohttp"] = _from_file(args.aiohttp_client)
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.processor(),
-    )  # fmt: skip
-    print(f"machine: {cpu}, {os.cpu_count()} cores; load average {os.getloadavg()}")
+    print(f"machine: {cpu()}; load average {os.getloadavg()}")
     print(
         f"{args.requests} requests, {args.concurrency} in flight, {args.latency * 1000:.0f} ms latency: "
         f"ideal {ideal:.0f}/s"

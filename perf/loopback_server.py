@@ -5,7 +5,7 @@ the calculator rule's answer (providers/scripted.py) — so the server is never 
 latency and 32 requests in flight, the ideal is 640 requests/s. It prints its port on the first line
 and, on SIGTERM, one JSON line with the request count and the times of the first and last request.
 
-    python perf/loopback_server.py --latency 0.05
+    python -m perf.loopback_server --latency 0.05
 """
 
 from __future__ import annotations
@@ -14,13 +14,9 @@ import argparse
 import asyncio
 import json
 import signal
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from providers.scripted import calculator  # noqa: E402
+from providers.scripted import calculator
 
 
 class Stats:

@@ -6,7 +6,7 @@ child) and the growth per 1,000 items. Samples stream to disk, items are generat
 the report keeps per item only what its statistics need (an item id, a flag and a probability), so
 what grows is a few hundred bytes per item.
 
-    python perf/memory.py [--sizes 1000 100000]
+    python -m perf.memory [--sizes 1000 100000]
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from perf._lib import ROOT
 
 MEASURE = """
 import resource, subprocess, sys

@@ -2,8 +2,8 @@
 
 Run from the repository root with bench's virtual environment:
 
-    .venv/bin/python perf/packing.py                 # 96 zero-shot items, 24 trap items
-    .venv/bin/python perf/packing.py --zeroshot 200 --trap 200
+    .venv/bin/python -m perf.packing                 # 96 zero-shot items, 24 trap items
+    .venv/bin/python -m perf.packing --zeroshot 200 --trap 200
 
 bench's local provider scores one item per llama.cpp call (its prompt and all its classes in one batch).
 Its scoring routine can also take several items and put them in one batch, each class in a sequence of
@@ -27,9 +27,9 @@ import time
 from typing import Any
 
 import numpy as np
-from compare_lmeval import ZEROSHOT_CLASSES, ZEROSHOT_QUESTION
-from llama_raw import last_logits, log_softmax_at, tokenize
 
+from perf._lib.llama_raw import last_logits, log_softmax_at, tokenize
+from perf._lib.workloads import ZEROSHOT_CLASSES, ZEROSHOT_QUESTION
 from providers.llama_engine import open_model
 from providers.local import LocalProvider, ScoreRequest, resolve_model
 

@@ -8,7 +8,7 @@ fresh response cache:
   2. the same command into a new run directory (answers from the cache);
   3. `bench run --resume` of the finished run directory (nothing left to do).
 
-    python perf/rerun_cache.py [--items 1000] [--latency 0.05]
+    python -m perf.rerun_cache [--items 1000] [--latency 0.05]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from perf._lib import ROOT
 
 
 def bench(args: list[str], env: dict[str, str]) -> tuple[float, str]:

@@ -12,7 +12,7 @@ hindsight_neglect generator exported with `bench tasks export`), which the scrip
 `jmichaelov/inverse_scaling_prize-hindsight_neglect` in a Hub cache of its own, so that the real
 published-task path (huggingface_hub, offline) reads them.
 
-    python perf/spacing_effect.py [--items FILE.jsonl] [--limit 100] [--provider local] [--model M]
+    python -m perf.spacing_effect [--items FILE.jsonl] [--limit 100] [--provider local] [--model M]
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
-from machine import cpu
+from perf._lib import ROOT, bench
+from perf._lib.machine import cpu
 
 REPO = "jmichaelov/inverse_scaling_prize-hindsight_neglect"
 COMMIT = "0" * 40
@@ -38,8 +39,8 @@ COMMIT = "0" * 40
 
 def export_items(limit: int) -> str:
     """bench's own hindsight_neglect items in the prize's JSONL format."""
-    command = ["bench", "tasks", "export", "hindsight_neglect", "--limit", str(limit)]
-    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    command = bench("tasks", "export", "hindsight_neglect", "--limit", str(limit))
+    return subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
 
 
 def as_their_copy(jsonl: str) -> bytes:
@@ -79,12 +80,12 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, dict[str, Outcome]]:
     env = {**os.environ, "HF_HUB_CACHE": str(work / "hub"), "HF_HUB_OFFLINE": "1"}
     env["BENCH_CACHE_DIR"] = str(work / "bench-cache")
     out = work / "run"
-    command = ["bench", "run", "--provider", args.provider, "--scoring", "logprob"]
+    command = bench("run", "--provider", args.provider, "--scoring", "logprob")
     command += ["--limit", str(args.limit)]
     command += ["--model", args.model] if args.model else []
     for spacing in ("prize", "lm-eval-0.3"):
         command += ["--task", f"isp_hindsight_neglect:spacing={spacing}"]
-    result = subprocess.run([*command, "--out", str(out)], env=env, capture_output=True, text=True)
+    result = subprocess.run([*command, "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"bench run failed ({result.returncode}): {result.stderr.strip().splitlines()[-1:]}")
     found: dict[str, dict[str, Outcome]] = {"prize": {}, "lm-eval-0.3": {}}

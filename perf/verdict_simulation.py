@@ -6,7 +6,7 @@ samples of the same accuracy (the curve of Pythia's hindsight neglect at step 14
 same number of items each; the figures README.md quotes come from the defaults (seed 1, 2,000 trials,
 315 items). No model and no I/O: the result depends only on the seed and the arguments.
 
-    python perf/verdict_simulation.py [--trials 2000] [--items 315] [--seed 1]
+    python -m perf.verdict_simulation [--trials 2000] [--items 315] [--seed 1]
 """
 
 from __future__ import annotations

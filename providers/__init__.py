@@ -1,6 +1,6 @@
-"""Provider adapters, registered as entry points of the group `bench.providers` (the shipped ones in
-bench's pyproject.toml, others in their own package's): a provider's module, and so its backend's
-package, is imported only when it is chosen."""
+"""Provider adapters: bench's own registered here by import path (`SHIPPED`), other packages' as entry
+points of the group `bench.providers` in their own pyproject.toml. A provider's module, and so its
+backend's package, is imported only when it is chosen."""
 
 from __future__ import annotations
 
@@ -20,7 +20,17 @@ from providers.base import (
 )
 
 GROUP = "bench.providers"
-PROVIDERS: Registry[Provider] = Registry(GROUP, "provider", Provider)
+SHIPPED = {
+    "anthropic": "providers.anthropic:AnthropicProvider",
+    "hf": "providers.hf:HFProvider",
+    "hf-inference": "providers.hf_inference:HFInferenceProvider",
+    "local": "providers.local:LocalProvider",
+    "openai": "providers.openai:OpenAIProvider",
+    "scripted": "providers.scripted:ScriptedProvider",
+}
+"""bench's own providers by name: `module:Class`, imported when chosen (a source checkout finds them
+without reinstalling)."""
+PROVIDERS: Registry[Provider] = Registry(GROUP, "provider", Provider, shipped=SHIPPED)
 """The registered providers by name; a class is imported at its first lookup."""
 
 __all__ = [
@@ -36,6 +46,7 @@ __all__ = [
     "Footprint",
     "GROUP",
     "PROVIDERS",
+    "SHIPPED",
     "create",
     "footprint",
     "names",

@@ -1,5 +1,6 @@
-"""The task registry: tasks registered as entry points of the group `bench.tasks` (the shipped ones in
-bench's pyproject.toml, others in their own package's), each imported at its first use. `--task NAME`
+"""The task registry: bench's own tasks registered here in code (`SHIPPED` by import path, and the
+published datasets of tasks/published/catalog.yaml), other packages' as entry points of the group
+`bench.tasks` in their own pyproject.toml; each imported at its first use. `--task NAME`
 or `--task NAME:key=value,...` selects a task and its variant; `--task FILE` reads a task file."""
 
 from __future__ import annotations
@@ -14,6 +15,14 @@ from benchmark.registry import Registry
 from tasks.base import Task
 
 GROUP = "bench.tasks"
+SHIPPED = {
+    "arithmetic": "tasks.arithmetic:Arithmetic",
+    "hindsight_neglect": "tasks.hindsight_neglect:HindsightNeglect",
+    "modified_arithmetic": "tasks.arithmetic.modified:ModifiedArithmetic",
+    "word_problems": "tasks.word_problems:WordProblems",
+}
+"""bench's own generated tasks by name: `module:Class`, imported at first use (a source checkout finds
+them without reinstalling)."""
 
 
 def _in_code() -> Mapping[str, type[Task]]:
@@ -23,14 +32,15 @@ def _in_code() -> Mapping[str, type[Task]]:
     return PublishedTasks()
 
 
-TASKS: Registry[Task] = Registry(GROUP, "task", Task, builtin=_in_code)
+TASKS: Registry[Task] = Registry(GROUP, "task", Task, builtin=_in_code, shipped=SHIPPED)
 """The registered tasks by name, in name order; a class is imported at its first lookup (the published
-tasks, registered in code, when the registry is first listed or looked up)."""
+tasks' catalog is read when the registry is first listed or looked up)."""
 DEFAULT_SUITE = ["arithmetic", "word_problems", "hindsight_neglect"]
 
 __all__ = [
     "DEFAULT_SUITE",
     "GROUP",
+    "SHIPPED",
     "TASKS",
     "Task",
     "create",

@@ -147,3 +147,32 @@ def test_a_run_that_fails_before_its_first_sample_leaves_no_folder(fake, monkeyp
             no_cache=True,
         )
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_progress_and_a_provider_factory_of_ones_own_see_the_run(tmp_path: Path) -> None:
+    import providers
+    from benchmark.runner import SilentProgress
+
+    told: list[tuple[str, int]] = []
+    made: list[str | None] = []
+
+    class Told(SilentProgress):
+        def start_model(self, label: str, total: int) -> None:
+            told.append((label, total))
+
+    def factory(provider: str, model: str | None, options: providers.ProviderOptions) -> providers.Provider:
+        made.append(model)
+        return providers.create(provider, model, options)
+
+    out = tmp_path / "run"
+    benchmark.run(
+        **ARGS,
+        tasks=["arithmetic"],
+        prompting="plain",
+        out=out,
+        no_cache=True,
+        progress=Told(),
+        factory=factory,
+    )
+    assert made == ["calculator@1B", "constant: 7@100M"]
+    assert [total for _, total in told] == [4, 4] and told[0][0].startswith("scripted:calculator")

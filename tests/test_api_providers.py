@@ -398,7 +398,7 @@ def test_same_answers_in_process_and_through_the_server(
 def _same_or_near_ties(requests: list[GenerateRequest], got: list[Any], expected: list[Any]) -> None:
     """Every answer has the in-process prompt's tokens, and the in-process text or one that parts from
     it at a near-tie (tests/helpers/drift.py); where the texts are equal, so are their token counts."""
-    from perf.llama_raw import divergence_margin
+    from perf._lib.llama_raw import divergence_margin
     from providers.llama_engine import open_model
 
     assert [g.prompt_tokens for g in got] == [e.prompt_tokens for e in expected]

@@ -139,3 +139,69 @@ def test_a_name_registered_twice_is_refused(monkeypatch: pytest.MonkeyPatch) -> 
     assert list(registry) == ["twice"]
     with pytest.raises(UsageError, match="'twice' is registered more than once"):
         registry["twice"]
+
+
+# What a source checkout that was never installed (or was installed before a provider or task was added)
+# looks like to importlib.metadata: no entry point of bench's own distribution.
+WITHOUT_BENCH_INSTALLED = (
+    "import importlib.metadata as m\n"
+    "_every = m.entry_points\n"
+    "m.entry_points = lambda **k: m.EntryPoints(\n"
+    "    p for p in _every(**k) if p.dist is None or p.dist.name != 'bench')\n"
+)
+
+
+def test_a_shipped_provider_is_found_without_bench_installed(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    task_file = str(ROOT / "tasks" / "traps" / "gambles_example.yaml")  # a file: no task registry involved
+    args = ("run", "--provider", "scripted", "--task", task_file, "--limit", "2", "--out", str(out))
+    result = bench(*args, pre=WITHOUT_BENCH_INSTALLED)
+    assert result.code == 0, result.err
+    samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert samples and {s["provider"] for s in samples} == {"scripted"}
+
+
+def test_a_shipped_task_is_found_without_bench_installed(bench, tmp_path: Path) -> None:
+    listed = bench("tasks", "list", pre=WITHOUT_BENCH_INSTALLED)
+    assert listed.code == 0, listed.err
+    assert all(name in listed.out for name in ("arithmetic", "hindsight_neglect", "modified_arithmetic"))
+    out = tmp_path / "run"
+    args = ("run", "--provider", "scripted", "--task", "word_problems", "--limit", "2", "--out", str(out))
+    result = bench(*args, pre=WITHOUT_BENCH_INSTALLED)
+    assert result.code == 0, result.err
+    samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert {(s["provider"], s["task"]) for s in samples} == {("scripted", "word_problems")}
+
+
+def test_a_shipped_provider_without_its_package_is_one_line_without_bench_installed(
+    bench, tmp_path: Path
+) -> None:
+    hidden = WITHOUT_BENCH_INSTALLED + "import sys; sys.modules['llama_cpp'] = None\n"
+    task_file = str(ROOT / "tasks" / "traps" / "gambles_example.yaml")
+    args = ("run", "--provider", "local", "--task", task_file, "--limit", "2", "--out", str(tmp_path / "run"))
+    result = bench(*args, pre=hidden)
+    assert_one_line_error(result, "llama-cpp-python", "pip install", "[local]")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_shipped_name_is_not_taken_by_an_installed_package(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from importlib.metadata import EntryPoint
+
+    from providers.scripted import ScriptedProvider
+
+    points = [EntryPoint("scripted", "providers.local:LocalProvider", "bench.providers")]
+    monkeypatch.setattr("importlib.metadata.entry_points", lambda group: points)
+    shipped = {"scripted": "providers.scripted:ScriptedProvider"}
+    registry: Registry[Provider] = Registry("bench.providers", "provider", Provider, shipped=shipped)
+    assert list(registry) == ["scripted"] and registry["scripted"] is ScriptedProvider
+
+
+def test_a_broken_shipped_import_path_is_one_line_naming_it() -> None:
+    shipped = {"gone": "providers.nonesuch:Gone"}
+    registry: Registry[Provider] = Registry("bench.providers", "provider", Provider, shipped=shipped)
+    with pytest.raises(
+        UsageError, match=r"'gone' cannot be loaded from bench's own gone = providers.nonesuch"
+    ):
+        registry["gone"]

@@ -321,16 +321,18 @@ def test_a_prompt_longer_than_the_models_context_is_one_line(bench, tmp_path: Pa
 
 def test_the_gpu_script_runs(tmp_path: Path) -> None:
     """perf/gpu_engine.py is meant for a machine with a GPU; `--tiny` checks here that it still runs."""
+    import os
     import subprocess
     import sys
 
     root = Path(__file__).resolve().parent.parent
     done = subprocess.run(
-        [sys.executable, str(root / "perf" / "gpu_engine.py"), "--tiny", "--items", "4"],
+        [sys.executable, "-m", "perf.gpu_engine", "--tiny", "--items", "4"],
         capture_output=True,
         text=True,
         timeout=600,
         cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(root)},
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "scoring:" in done.stdout and "generation:" in done.stdout and "ratio" in done.stdout

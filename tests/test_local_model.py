@@ -99,7 +99,7 @@ def _reference(path: Path, **settings):
 
 
 def test_continuation_logprobs_match_a_naive_full_evaluation(provider, gemma_path: Path) -> None:
-    from perf.llama_raw import reference_logprob
+    from perf._lib.llama_raw import reference_logprob
     from tasks import create
 
     naive = _reference(gemma_path, logits_all=True)
@@ -126,10 +126,10 @@ def test_continuation_logprobs_match_a_naive_full_evaluation(provider, gemma_pat
 
 def test_generation_equals_llama_cpp_greedy_completion(provider, gemma_path: Path) -> None:
     """The same evaluation gives the same text: llama-cpp-python's own greedy completion after the
-    prompt is evaluated in bench's two pieces (perf/llama_raw.py, written apart from the engine) equals
+    prompt is evaluated in bench's two pieces (perf/_lib/llama_raw.py, written apart from the engine) equals
     bench's answer exactly. A plain `create_completion` (the whole prompt in one batch) may part from it,
     but only where two tokens were a near-tie."""
-    from perf.llama_raw import Request, divergence_margin, generate
+    from perf._lib.llama_raw import Request, divergence_margin, generate
     from providers.local import MAX_SEQUENCES, N_CTX
     from tasks import create
 
@@ -181,7 +181,7 @@ def test_scores_and_answers_do_not_depend_on_what_was_evaluated_before(provider)
 def test_after_a_long_shared_prefix_classes_are_scored_in_one_call(provider, gemma_path: Path) -> None:
     """A 10-shot prompt is longer than one batch (512 tokens); its exemplars are kept in the cache and
     only the item's own tokens and the classes go into the call, which must match a plain evaluation."""
-    from perf.llama_raw import reference_logprob
+    from perf._lib.llama_raw import reference_logprob
     from tasks import create
 
     items = create("hindsight_neglect").instances(0, 2, "plain")
@@ -267,7 +267,7 @@ def test_f32_weights_are_converted_once_and_score_without_batch_shape_drift(
     """`--weights f32`: llama.cpp dequantizes the file into the cache folder once; scores from it match a
     plain llama.cpp evaluation of that float32 file, batched or token by token, to a few thousandths
     of a nat (the native kernels drift up to ~0.08 nats a token with the batch shape)."""
-    from perf.llama_raw import reference_logprob
+    from perf._lib.llama_raw import reference_logprob
     from providers.base import ProviderOptions
     from providers.local import F32_KV, LocalProvider
     from tasks import create

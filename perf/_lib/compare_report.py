@@ -304,7 +304,7 @@ def results_markdown(run: dict[str, Any], text: str) -> str:
             "# bench beside lm-evaluation-harness and raw llama.cpp",
             "",
             f"Written by `.venv/bin/python {run['command']}` on {run['date']} (UTC); the same command "
-            "regenerates it, and `.venv/bin/python perf/compare_lmeval.py --table perf/results.json` "
+            "regenerates it, and `.venv/bin/python -m perf.compare_lmeval --table perf/results.json` "
             "reprints the table. See perf/README.md for what is measured. Timings come from one run on a "
             "shared 2-core machine (other work ran now and then: see the load averages), so they are noisy "
             "by some percent.",

@@ -1,4 +1,5 @@
-"""The machine a perf/ figure was measured on, as the scripts print it beside their figures."""
+"""The machine a perf/ figure was measured on (its CPU, its load), as the scripts print it beside their
+figures, and what a measured process took (its peak memory)."""
 
 from __future__ import annotations
 
@@ -18,3 +19,24 @@ def cpu() -> str:
     units = [unit for unit, flag in (("AVX2", "avx2"), ("AVX-512", "avx512f")) if flag in flags]
     units.append("AMX" if "amx_tile" in flags else "no AMX")
     return f"{name} ({', '.join(units)}), {os.cpu_count()} CPUs"
+
+
+def load_average() -> float:
+    """The machine's one-minute load average (0.0 where the system has none)."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return 0.0
+
+
+def peak_rss_mb() -> float | None:
+    """This process's peak resident memory since its exec: /proc's VmHWM; None where there is no /proc.
+    (Not getrusage: its ru_maxrss also counts the parent's memory, which a forked child shared before
+    exec.)"""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return None
