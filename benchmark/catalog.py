@@ -138,12 +138,10 @@ def tasks_show(spec: str, seed: int) -> None:
     out = stdout_console()
     for task in task_registry.create_all(spec):
         out.print(f"[bold]{shown(task.name)}[/bold] version {shown(task.version)}: {shown(task.description)}")
-        out.print(
-            plain(
-                f"parameters: {task.params() or '-'}; chance {pct(task.chance)}; answers: {task.answer_type}"
-            ),
-            markup=False,
-        )
+        scorer = task.answer_scorer()
+        measures = f" ({', '.join(scorer.metrics)})" if scorer.metrics else ""
+        facts = f"chance {pct(task.chance)}; answers: {task.answer_type}, scored by {scorer.name}{measures}"
+        out.print(plain(f"parameters: {task.params() or '-'}; {facts}"), markup=False)
         if isinstance(task, PublishedTask) and not _show_source(task):
             continue
         for prompting in task.promptings:

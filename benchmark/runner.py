@@ -33,7 +33,7 @@ from benchmark.schemas import (
     TaskInfo,
     utc_now,
 )
-from benchmark.scoring import Score, number_metrics, score_generation, score_logprobs
+from benchmark.scoring import Score, score_logprobs, score_with
 from benchmark.variants import condition_label, task_label
 from providers.base import (
     ContinuationScores,
@@ -653,13 +653,12 @@ class Runner:
         answer.from_cache.append(hit)
         answer.response = generation.text
         cut_off = (generation.completion_tokens or 0) >= instance.max_tokens
-        answer.score = score_generation(instance, generation.text, cut_off)
+        answer.score = score_with(task.answer_scorer(), instance, generation.text, cut_off)
+        answer.metrics = dict(answer.score.metrics)
         answer.prompt_tokens, answer.completion_tokens = (
             generation.prompt_tokens,
             generation.completion_tokens,
         )
-        if instance.answer_type == "number":
-            answer.metrics = number_metrics(answer.score.extracted, instance.target)
         if instance.target_continuation is not None and provider.supports_logprobs:
             target = await self._scores(
                 provider, identity, task, instance, [instance.target_continuation], answer

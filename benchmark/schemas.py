@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 """Bumped when a saved record changes (2: Sample.cached, Manifest.resumed_at; 3: Sample.sent and
 chat_template, ModelInfo.error; 4: Sample.task_params and truncated, TaskInfo.max_tokens, one scoring
 mode per summary row, Manifest.settings; 5: summary rows nest their typed results: shape, step, gains,
@@ -24,7 +24,8 @@ calibration, continuous; 6: Manifest.settings.threads; 7: a model's training che
 revision and tokens on ModelInfo, Sample and SummaryRow, SummaryRow.shape_over_tokens,
 Manifest.settings.sizes and checkpoints; 8: TaskInfo.dataset; 9: TaskInfo.file_sha256, and summary.json
 is an object of rows and curves, each curve's results keyed by analysis name, the rows no longer carrying
-them); readers accept older versions and refuse run directories from a newer one."""
+them; 10: TaskInfo.scorer, the scorer's name and declared measures); readers accept older versions and
+refuse run directories from a newer one."""
 
 AnswerType = Literal["number", "choice", "text"]
 ScoringMode = Literal["logprob", "generate"]
@@ -141,6 +142,29 @@ class DatasetSource(Record):
     citation: str = Field(description="What to cite for the items.")
 
 
+SCHEMA_9_CONTINUOUS = "digit_accuracy"
+"""The continuous counterpart of exact match in runs of schema 9 and older, which record no scorer: the
+number scorer's (`benchmark.scoring.NumberScorer.continuous`), the only one bench had; other tasks'
+samples carry no such measure."""
+
+
+class ScorerInfo(Record):
+    """What a task's scorer declares (`benchmark.scoring.Scorer`), recorded so that reports read it
+    without importing the task."""
+
+    name: str = Field(description="The scorer's name: a built-in (number, choice, text) or an entry point.")
+    metrics: dict[str, str] = Field(
+        default_factory=dict,
+        description="The continuous measures its samples carry (`Sample.metrics`), each with what it "
+        "measures.",
+    )
+    continuous: str | None = Field(
+        default=None,
+        description="Of `metrics`, the continuous counterpart of exact match, read by the mirage check "
+        "(does it rise smoothly where accuracy jumps?); None for none.",
+    )
+
+
 class TaskInfo(Record):
     """One task of a run, with the version of its prompts, data and scoring."""
 
@@ -166,6 +190,16 @@ class TaskInfo(Record):
         "file declares (an edited file under an unchanged version is refused); None for other tasks "
         "and runs of schema 8 and older.",
     )
+    scorer: ScorerInfo | None = Field(
+        default=None,
+        description="The scorer that read the generated answers, with the measures it declares; None in "
+        "runs of schema 9 and older (see `continuous_measure`).",
+    )
+
+    def continuous_measure(self) -> str | None:
+        """The measure that is exact match's continuous counterpart for this task: its scorer's
+        declaration; in runs that record no scorer, the one measure of that kind bench had then."""
+        return self.scorer.continuous if self.scorer is not None else SCHEMA_9_CONTINUOUS
 
 
 class RunSettings(Record):
@@ -325,8 +359,9 @@ class Sample(Record):
     )
     metrics: dict[str, Metric] = Field(
         default_factory=dict,
-        description="Continuous measures: digit_accuracy and edit_distance (numbers; normalized, 0 is "
-        "identical), target_logprob (log-probability of the correct answer, where available).",
+        description="Continuous measures: those the task's scorer declares (`TaskInfo.scorer.metrics`; "
+        "numbers: digit_accuracy and edit_distance, normalized, 0 is identical), and target_logprob "
+        "(log-probability of the correct answer, where available).",
     )
 
 

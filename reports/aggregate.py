@@ -148,7 +148,9 @@ def summarize(samples: Iterable[Sample], manifest: Manifest) -> Summary:
         groups[key] = tally.answered
         rows.append(_row(tally, task_info(manifest, key.task, tally.params)))
     rows.sort(key=lambda r: _order(manifest, r))
-    return Summary(rows, run_analyses(rows, groups, manifest.seed))
+    tasks = {(r.task, variant_key(r.task_params)): task_info(manifest, r.task, r.task_params) for r in rows}
+    found = {key: info for key, info in tasks.items() if info is not None}
+    return Summary(rows, run_analyses(rows, groups, manifest.seed, found))
 
 
 def _row(tally: Tally, info: TaskInfo | None) -> SummaryRow:

@@ -95,7 +95,15 @@ def create(spec: str) -> Task:
 
 def create_all(spec: str) -> list[Task]:
     """The tasks a `--task` names: one, or one per value of a sweep such as `arithmetic:digits=1-5`
-    (parameters a task lists in `sweeps` take a range `A-B`)."""
+    (parameters a task lists in `sweeps` take a range `A-B`). A task naming a scorer that nothing
+    registers is a UsageError here, before a run starts."""
+    tasks = _variants(spec)
+    for task in tasks:
+        task.answer_scorer()
+    return tasks
+
+
+def _variants(spec: str) -> list[Task]:
     if spec.endswith(_FILE_SUFFIXES) or "/" in spec or _is_file(spec):
         return [load_file(Path(spec))]
     name, _, arg_text = spec.partition(":")

@@ -12,6 +12,7 @@ from typing import TypeVar
 from benchmark.errors import UsageError
 from benchmark.prompting import PLAIN, Exemplars, Prompting, Question, render
 from benchmark.schemas import AnswerType, Instance, TaskInfo
+from benchmark.scoring import Scorer, scorer_named
 
 
 class Task(ABC):
@@ -31,6 +32,9 @@ class Task(ABC):
     promptings: tuple[str, ...] = (PLAIN.name,)
     """Names of the conditions (`benchmark.prompting.PROMPTINGS`) this task runs under."""
     answer_type: AnswerType
+    scorer: str | None = None
+    """The scorer that reads this task's generated answers, by name (`benchmark.scoring.SCORERS`: number,
+    choice, text, or another package's under `bench.scorers`); None: the built-in of `answer_type`."""
     chance: float
     sweeps: tuple[str, ...] = ()
     """Integer parameters that also take a range `A-B` on the command line: one variant per value."""
@@ -81,6 +85,10 @@ class Task(ABC):
         None when it has far more than any run asks for."""
         return None
 
+    def answer_scorer(self) -> Scorer:
+        """The scorer this task names; an unknown name is a UsageError listing the known ones."""
+        return scorer_named(self.scorer or self.answer_type)
+
     def info(self, promptings: list[str]) -> TaskInfo:
         return TaskInfo(
             name=self.name,
@@ -88,6 +96,7 @@ class Task(ABC):
             promptings=promptings,
             chance=self.chance,
             params=self.params(),
+            scorer=self.answer_scorer().info(),
         )
 
     def rng(self, seed: int, stream: str) -> random.Random:

@@ -5,25 +5,10 @@ from __future__ import annotations
 
 import csv
 import json
-import re
-import tomllib
 from pathlib import Path
 
-from tests.conftest import ROOT
-from tests.helpers.packages import _env, _install
+from tests.helpers.packages import _env, _install, readme_package
 from tests.test_bad_input import assert_one_line_error
-
-
-def _readme_example() -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = readme.index("## Write an analysis")
-    section = readme[start : readme.index("\n## ", start + 1)]
-    files = {}
-    for block in re.findall(r"```python\n(.*?)```", section, re.DOTALL):
-        first, _, _ = block.partition("\n")
-        files[first.removeprefix("# ").strip()] = block
-    (toml,) = re.findall(r"```toml\n(.*?)```", section, re.DOTALL)
-    return files, tomllib.loads(toml)["project"]["entry-points"]
 
 
 def _scripted_run(bench, out: Path, env: dict[str, str]) -> object:
@@ -34,7 +19,7 @@ def _scripted_run(bench, out: Path, env: dict[str, str]) -> object:
 
 
 def test_the_readme_analysis_reaches_every_report(bench, tmp_path: Path) -> None:
-    files, groups = _readme_example()
+    files, groups = readme_package("Write an analysis")
     assert set(groups) == {"bench.analyses"}
     site = tmp_path / "site"
     _install(site, "bench-spread", files, groups)

@@ -4,10 +4,8 @@ bench.tasks): the README's own examples run through `bench run`, and a broken en
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -16,26 +14,12 @@ from benchmark.errors import UsageError
 from benchmark.registry import Registry
 from providers.base import Provider
 from tests.conftest import ROOT
-from tests.helpers.packages import _env, _install
+from tests.helpers.packages import _env, _install, readme_package
 from tests.test_bad_input import assert_one_line_error
 
 
-def _readme_examples() -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    """The README's "Write a provider" / "Write a task" code: {path: source} from the python blocks
-    (their first line is `# path`), and the entry points of its pyproject.toml block."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = readme.index("## Write a provider")
-    section = readme[start : readme.index("\n## ", readme.index("## Write a task"))]
-    files = {}
-    for block in re.findall(r"```python\n(.*?)```", section, re.DOTALL):
-        first, _, _ = block.partition("\n")
-        files[first.removeprefix("# ").strip()] = block
-    (toml,) = re.findall(r"```toml\n(.*?)```", section, re.DOTALL)
-    return files, tomllib.loads(toml)["project"]["entry-points"]
-
-
 def test_the_readme_examples_run_through_bench_run(bench, tmp_path: Path) -> None:
-    files, groups = _readme_examples()
+    files, groups = readme_package("Write a provider", "Write a task")
     assert set(files) == {"bench_doubler/provider.py", "bench_doubler/task.py"}
     assert set(groups) == {"bench.providers", "bench.tasks"}
     site = tmp_path / "site"

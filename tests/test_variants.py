@@ -124,6 +124,7 @@ def test_tasks_show_names_each_variant_of_a_sweep(bench) -> None:
     result = bench("tasks", "show", "arithmetic:digits=1-3,shots=1")
     assert result.code == 0, result.err
     assert [line for line in result.out.splitlines() if line.startswith("parameters:")] == [
-        f"parameters: {{'digits': '{d}', 'op': '+', 'shots': '1'}}; chance 0.0%; answers: number"
+        f"parameters: {{'digits': '{d}', 'op': '+', 'shots': '1'}}; chance 0.0%; answers: number, scored by "
+        "number (digit_accuracy, edit_distance)"
         for d in "123"
     ]

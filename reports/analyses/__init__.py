@@ -5,10 +5,12 @@ order reports show them; other packages add theirs under the entry-point group `
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from benchmark.errors import BenchError, UsageError
 from benchmark.registry import Registry
-from benchmark.schemas import SummaryRow
+from benchmark.schemas import SummaryRow, TaskInfo
+from benchmark.variants import VariantKey, variant_key
 from reports.analyses.base import Analysis, AnalysisResult, Curve, CurveResult
 from reports.analyses.calibrated import Calibration
 from reports.analyses.curves import Answered, build_curves
@@ -47,12 +49,20 @@ def analyses() -> list[Analysis]:
     return shipped + others
 
 
-def run_analyses(rows: list[SummaryRow], answered: Answered, seed: int) -> list[CurveResult]:
+def run_analyses(
+    rows: list[SummaryRow],
+    answered: Answered,
+    seed: int,
+    tasks: Mapping[tuple[str, VariantKey], TaskInfo] | None = None,
+) -> list[CurveResult]:
     """Every analysis on every curve of `rows` whose axis it reads; `answered` holds each row's answered
-    items in item order. A curve with no result is left out."""
+    items in item order, `tasks` the manifest's entry of each task variant (by name and parameters).
+    A curve with no result is left out."""
     chosen = analyses()
     found = []
-    for curve in build_curves(rows, answered, seed):
+    for built in build_curves(rows, answered, seed):
+        own = (tasks or {}).get((built.id.task, variant_key(built.id.task_params)))
+        curve = replace(built, task=own)
         result = CurveResult(curve)
         for analysis in chosen:
             if curve.id.axis not in analysis.axes:

@@ -30,7 +30,7 @@ from typing import ClassVar, Literal, NamedTuple
 
 from pydantic import Field
 
-from benchmark.schemas import Record, ScoringMode, SummaryRow
+from benchmark.schemas import Record, ScoringMode, SummaryRow, TaskInfo
 from benchmark.sizes import format_size
 from reports.keys import Outcome
 
@@ -99,7 +99,8 @@ class Curve:
     """Points sorted by x, no two at one x. `plain`: for a chain-of-thought curve, the same models under
         plain prompting scored the same way; `base`: for an instruct curve, the base models of the same
         family, checkpoint and sizes. `seed`: this curve's seed for any random draw; `run_seed`: the run's
-    (for draws per model, the same on every curve the model is on)."""
+    (for draws per model, the same on every curve the model is on). `task`: the manifest's entry for the
+    curve's task variant (its scorer's declared measures: `task.scorer`), None where the run has none."""
 
     id: CurveId
     chance: float
@@ -108,6 +109,7 @@ class Curve:
     run_seed: int
     plain: Curve | None = None
     base: Curve | None = None
+    task: TaskInfo | None = None
 
     @property
     def xs(self) -> list[float]:

@@ -1,5 +1,6 @@
 """The shape of a curve (`reports.analyses.stats.shape_verdict`), the step from each size to the next, and
-whether a continuous measure rises smoothly where accuracy jumps (Schaeffer et al. 2023)."""
+whether the task's continuous counterpart of exact match (the measure its scorer declares, read from the
+manifest) rises smoothly where accuracy jumps (Schaeffer et al. 2023)."""
 
 from __future__ import annotations
 
@@ -130,12 +131,9 @@ class StepsAnalysis(Analysis):
         return StepsResult(text=text, steps=steps)
 
 
-CONTINUOUS_MEASURE = "digit_accuracy"
-"""The measure the mirage check reads: per-digit accuracy, 1 for an exact match (tasks with numbers)."""
-
-
 class ContinuousResult(AnalysisResult):
-    """Whether digit accuracy rises smoothly where exact match jumps."""
+    """Whether the task's continuous counterpart of exact match (its scorer's declaration, e.g. digit
+    accuracy) rises smoothly where exact match jumps."""
 
     compared: bool = Field(
         description="Whether the measure was compared with a jump of accuracy (False: there was nothing "
@@ -152,13 +150,16 @@ class ContinuousAnalysis(Analysis):
     axes: ClassVar[frozenset[Axis]] = frozenset({"params", "rank"})
 
     def analyse(self, curve: Curve) -> ContinuousResult | None:
-        values = [p.row.metrics.get(CONTINUOUS_MEASURE) for p in curve.points]
-        if len(curve.points) < 3 or any(v is None for v in values):
+        """The measure the task's scorer declares as exact match's continuous counterpart (recorded in
+        the manifest: `TaskInfo.continuous_measure`); none for a curve of a task the run does not list."""
+        measure = curve.task.continuous_measure() if curve.task is not None else None
+        values = [p.row.metrics.get(measure) for p in curve.points] if measure is not None else [None]
+        if measure is None or len(curve.points) < 3 or any(v is None for v in values):
             return None
         steps: list[Step] = neighbour_differences(size_points(curve), curve.seed)
         found = compare_metric(
             steps,
             [(p.x, v) for p, v in zip(curve.points, values, strict=True) if v is not None],
-            "digit accuracy",
+            measure.replace("_", " "),
         )
         return ContinuousResult(text=found.text, compared=found.compared)
