@@ -36,6 +36,7 @@ from benchmark.rundir import RunDir
 from benchmark.runner import ModelSpec, RunConfig, Runner, TaskPlan
 from providers.base import ProviderError, ProviderOptions, ScoreRequest, cut_at_stop
 from tasks import create
+from tests.helpers.raw_server import LoopbackServer, read_request
 
 TIMEOUT = 0.5
 """--timeout of each case: a reply delayed longer is a timeout."""
@@ -238,40 +239,25 @@ REPLY = st.one_of(good_reply(), any_reply())
 
 
 # -- the server -------------------------------------------------------------------------------------------
-class Misbehaving:
+class Misbehaving(LoopbackServer):
     """A TCP server on 127.0.0.1 that reads each HTTP request and answers with the next Reply."""
 
     def __init__(self) -> None:
         self.replies: list[Reply] = []
         self.count = 0
         self.lock = threading.Lock()
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(0.2)
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/v1"
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
+        super().__init__(accept_timeout=0.2)
 
     def next_reply(self) -> Reply:
         with self.lock:
             self.count += 1
             return self.replies[(self.count - 1) % len(self.replies)]
 
-    def _accept(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
     def _serve(self, conn: socket.socket) -> None:
         conn.settimeout(5)
         with conn:
             try:
-                while _read_request(conn):
+                while read_request(conn) is not None:
                     answer = self.next_reply()
                     if self.stopping.wait(answer.delay):
                         return
@@ -280,35 +266,6 @@ class Misbehaving:
                         return
             except OSError:
                 return  # the client gave up (a timeout) or the reply broke the connection
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.listener.close()
-        self.thread.join(timeout=5)
-
-
-def _read_request(conn: socket.socket) -> bool:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return False
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = next(
-        (
-            int(line.split(b":", 1)[1])
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"content-length:")
-        ),
-        0,
-    )
-    while len(body) < length:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return False
-        body += chunk
-    return True
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,13 @@ Answer = Callable[[bytes], Iterable[tuple[float, bytes]]]
 """(the request's bytes) -> (delay in seconds, bytes to send) pieces; the connection closes after."""
 
 
-class RawServer:
-    def __init__(self) -> None:
-        self.answer: Answer = lambda request: [(0.0, b"HTTP/1.1 204 No Content\r\n\r\n")]
-        self.requests: list[bytes] = []
+class LoopbackServer:
+    """A TCP server on 127.0.0.1 in a thread of its own, each connection in another: a subclass says
+    how to serve one connection (`_serve`)."""
+
+    def __init__(self, accept_timeout: float = 0.1) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(0.1)
+        self.listener.settimeout(accept_timeout)
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/v1"
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._accept, daemon=True)
@@ -36,10 +37,25 @@ class RawServer:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.listener.close()
+        self.thread.join(timeout=5)
+
+
+class RawServer(LoopbackServer):
+    def __init__(self) -> None:
+        self.answer: Answer = lambda request: [(0.0, b"HTTP/1.1 204 No Content\r\n\r\n")]
+        self.requests: list[bytes] = []
+        super().__init__()
+
+    def _serve(self, conn: socket.socket) -> None:
         conn.settimeout(10)
         with conn:
             try:
-                request = _read_request(conn)
+                request = read_request(conn)
                 if request is None:
                     return
                 self.requests.append(request)
@@ -50,13 +66,9 @@ class RawServer:
             except OSError:
                 return  # the client hung up: a limit or a timeout
 
-    def stop(self) -> None:
-        self.stopping.set()
-        self.listener.close()
-        self.thread.join(timeout=5)
 
-
-def _read_request(conn: socket.socket) -> bytes | None:
+def read_request(conn: socket.socket) -> bytes | None:
+    """One HTTP request, headers and Content-Length body, or None when the client hung up first."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = conn.recv(65536)
