@@ -9,7 +9,7 @@ from benchmark.schemas import PointCheck, Reproduction, SummaryRow
 from benchmark.sizes import format_size
 from benchmark.variants import VariantKey, condition_label, task_label, variant_key
 from reports.aggregate import Summary
-from reports.analyses.base import AXIS_NAMES, CurveResult, VerdictLine
+from reports.analyses.base import AXIS_NAMES, Axis, CurveResult, VerdictLine
 from reports.keys import row_key, size_of
 
 GroupKey = tuple[str, VariantKey, str, str]
@@ -78,17 +78,23 @@ def analysis_columns(curves: list[CurveResult]) -> list[Column]:
     for c in curves:
         for name, record in c.results.items():
             if name in c.columns and record.cells():
-                axis = c.curve.id.axis
+                axis = _column_axis(c.curve.id.axis)
                 qualifier = f" (over {AXIS_NAMES[axis]})" if axis in ("tokens", "compute") else ""
                 found[Column(name, axis, c.columns[name] + qualifier)] = None
     return list(found)
+
+
+def _column_axis(axis: Axis) -> Axis:
+    """Curves over size -- parameters, rank, or a model alone -- share a column; tokens and compute
+    have their own."""
+    return axis if axis in ("tokens", "compute") else "params"
 
 
 def analysis_cell(curves: list[CurveResult], column: Column, row: SummaryRow) -> str:
     """The cell of `row` in an analysis column: the result's figure for the row's model, else `–`."""
     key = row_key(row)
     for c in curves:
-        if c.curve.id.axis != column.axis or column.name not in c.results:
+        if _column_axis(c.curve.id.axis) != column.axis or column.name not in c.results:
             continue
         if any(row_key(p.row) == key for p in c.curve.points):
             return c.results[column.name].cells().get(row.model, "–")
@@ -103,7 +109,8 @@ def verdict_lines(summary: Summary, group: list[SummaryRow]) -> list[VerdictLine
         axis = c.curve.id.axis
         over = f" over {AXIS_NAMES[axis]}" if axis in ("tokens", "compute") else ""
         for name, record in c.results.items():
-            lead = f"{c.titles[name]}{over}, {c.curve.id.label()}: "
+            label = c.curve.id.label()
+            lead = f"{c.titles[name]}{over}{', ' + label if label else ''}: "
             lines += [VerdictLine(lead + line.before, line.verdict, line.after) for line in record.lines()]
     return lines + reproduction_lines(group)
 

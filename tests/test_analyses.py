@@ -32,8 +32,8 @@ def test_the_readme_analysis_reaches_every_report(bench, tmp_path: Path) -> None
     spread = curve["results"]["spread"]
     assert (spread["type"], spread["text"], spread["low"], spread["high"]) == ("SpreadResult", said, 0.0, 1.0)
     assert [p["model"] for p in curve["points"]] == ["scripted:constant: 0@100M", "scripted:calculator@1B"]
-    assert f"Spread of accuracy, models: {said}" in (out / "report.md").read_text()
-    assert f"Spread of accuracy, models: {said}" in (out / "report.html").read_text()
+    assert f"Spread of accuracy: {said}" in (out / "report.md").read_text()
+    assert f"Spread of accuracy: {said}" in (out / "report.html").read_text()
     with open(out / "summary.csv", newline="") as handle:
         assert {row["spread"] for row in csv.DictReader(handle)} == {said}
     assert said in result.out  # the terminal's lines after the tables

@@ -66,15 +66,13 @@ class CurveId(Record):
     model: str | None = Field(default=None, description="Axis none: the one model.")
 
     def label(self) -> str:
-        """`gpt2 base`, `pythia-checkpoints base at step143000`, `… at 410M`, or the model."""
-        name = " ".join(part for part in (self.family, self.variant) if part) or "models"
+        """`gpt2 base`, `pythia-checkpoints base at step143000`, `… at 410M`, the model of a curve
+        without an axis, or empty for models of no family (the report's section names the rest)."""
+        name = " ".join(part for part in (self.family, self.variant) if part)
         if self.axis == "none":
             return self.model or name
-        if self.revision:
-            return f"{name} at {self.revision}"
-        if self.size is not None:
-            return f"{name} at {format_size(self.size)}"
-        return name
+        at = f"at {self.revision}" if self.revision else f"at {format_size(self.size)}" if self.size else ""
+        return " ".join(part for part in (name, at) if part)
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ size was predictable from the smaller ones, by accuracy and by each continuous m
 
 They read curves over parameters, training tokens and training compute, against log10 of the axis. A
 curve over size ranks (API families of undisclosed size) has no scale to fit against: the crossing
-analysis says so in one line and the others are silent. The turn is fitted only where a curve falls
-somewhere (its lowest accuracy is not at its smallest size); a curve that only rises has no turn to find.
+analysis says so in one line and the others are silent, as they are on a curve of fewer sizes than a fit
+needs (the crossing line says why, once). The turn is fitted only where a curve falls somewhere (its
+lowest accuracy is not at its smallest size); a curve that only rises has no turn to find.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from reports.analyses.base import (
     PlotPoint,
     VerdictLine,
 )
+from reports.analyses.fit_base import MIN_SIZES, too_few
 from reports.analyses.fits import (
     CrossingFit,
     FitData,
@@ -94,7 +96,9 @@ def _plot(points: list[FittedPoint]) -> tuple[PlotPoint, ...]:
 class CrossingResult(AnalysisResult):
     """Where accuracy crosses halfway from chance to its fitted ceiling (a logistic in log10 size)."""
 
-    fit: CrossingFit | None = Field(default=None, description="None on a curve over size ranks.")
+    fit: CrossingFit | None = Field(
+        default=None, description="None on a curve over size ranks or of fewer sizes than a fit needs."
+    )
 
     def lines(self) -> list[VerdictLine]:
         return [_line("", self.fit.kind, self.text)] if self.fit else [VerdictLine(self.text)]
@@ -174,6 +178,9 @@ class Crossing(Analysis):
             return CrossingResult(
                 text="no fits: the sizes are ranks (undisclosed), not a scale to fit against"
             )
+        if len(curve.points) < MIN_SIZES:  # one line for every fit
+            short = too_few(len(curve.points)).removeprefix("inconclusive: ")
+            return CrossingResult(text=f"no fits: {short}")
         found = crossing_fit(fit_data(curve, self.name))
         return CrossingResult(text=found.text, fit=found)
 
@@ -185,7 +192,7 @@ class Turn(Analysis):
 
     def analyse(self, curve: Curve) -> TurnResult | None:
         accuracies = [p.accuracy for p in curve.points]
-        if len(accuracies) < 2 or min(accuracies) >= accuracies[0] or not _placed(curve):
+        if len(accuracies) < MIN_SIZES or min(accuracies) >= accuracies[0] or not _placed(curve):
             return None  # never below its start: no fall to turn from
         found = turn_fit(fit_data(curve, self.name))
         return TurnResult(text=found.text, fit=found)
@@ -202,7 +209,7 @@ class Trend(Analysis):
     axes: ClassVar[frozenset[Axis]] = FIT_AXES
 
     def analyse(self, curve: Curve) -> TrendResult | None:
-        if not _placed(curve):
+        if not _placed(curve) or len(curve.points) < MIN_SIZES:
             return None
         fits = _each_measure(curve, self.name, trend_fit)
         if not fits:
@@ -216,7 +223,7 @@ class Predictable(Analysis):
     axes: ClassVar[frozenset[Axis]] = FIT_AXES
 
     def analyse(self, curve: Curve) -> PredictabilityResult | None:
-        if len(curve.points) < 2 or not _placed(curve):
+        if len(curve.points) < MIN_SIZES or not _placed(curve):
             return None
         data = fit_data(curve, self.name)
         fits = [predictability(data)] + [predictability(data, m) for m in measures_of(curve)]
