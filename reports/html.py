@@ -282,7 +282,7 @@ def _overlays(
                     series.append(Series(name, _plot_points(overlay.line), fitted=True))
                 if overlay.points:
                     series.append(Series(name, _plot_points(overlay.points), fitted=True))
-                marks += [Marker(x, f"{name}: {label}", "", fitted=True) for x, label in overlay.marks]
+                marks += [Marker(x, label, name, fitted=True) for x, label in overlay.marks]
     return series, marks
 
 

@@ -34,7 +34,8 @@ class Marker:
     label: str
     source: str
     fitted: bool = False
-    """A size an analysis estimated (a crossing, a turn): labelled as fitted, drawn in grey."""
+    """A size an analysis estimated (a crossing, a turn): drawn in grey, its label saying it is fitted,
+    `source` the curve and fit it comes from (in the tooltip)."""
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,13 @@ def _published_point(name: str, p: Point, px: float, y: Callable[[float], float]
 
 
 def _marker(marker: Marker, px: float, top: float, height: float) -> str:
-    tip = f"fitted: {marker.label}" if marker.fitted else f"published: {marker.label} ({marker.source})"
+    tip = (
+        f"fitted: {marker.source}: {marker.label}"
+        if marker.fitted
+        else f"published: {marker.label} ({marker.source})"
+    )
     color = FITTED_COLOR if marker.fitted else "#8c564b"
-    label = f"fitted: {marker.label}" if marker.fitted else marker.label
+    label = marker.label
     return (
         f'<g class="marker"><title>{escape(tip)}</title><line x1="{_fmt(px)}" x2="{_fmt(px)}" '
         f'y1="{top}" y2="{top + height}" stroke="{color}" stroke-dasharray="2,3"/>'
@@ -247,7 +252,9 @@ def _fitted(axes: _Axes, s: Series, index: int) -> list[str]:
     if len(points) > 1:
         upper = " ".join(f"{_fmt(x(p.params))},{_fmt(y(min(axes.y_high, p.high)))}" for p in points)
         lower = " ".join(f"{_fmt(x(p.params))},{_fmt(y(max(axes.y_low, p.low)))}" for p in reversed(points))
-        line = " ".join(f"{_fmt(x(p.params))},{_fmt(y(p.accuracy))}" for p in points)
+        line = " ".join(
+            f"{_fmt(x(p.params))},{_fmt(y(min(axes.y_high, max(axes.y_low, p.accuracy))))}" for p in points
+        )  # a straight line in log size can leave the plot: drawn to its edge
         parts.append(
             f'<g class="fitted"><title>{escape("fitted: " + s.name)}</title>'
             f'<polygon points="{upper} {lower}" fill="{FITTED_COLOR}" fill-opacity="0.12" stroke="none"/>'
