@@ -49,6 +49,7 @@ def run(*, progress: bool | Progress = False, factory: ProviderFactory | None = 
     from reports.terminal import print_tables
 
     params, argv = _params(cli.run, options)
+    params["provider_options"] = runconfig.given_options(params)
     config = runconfig.config_from(params, ["bench", "run", *(redact(word) for word in argv)])
     path = params["out"] or default_run_path()
     RunDir.check_new(path)

@@ -29,6 +29,7 @@ from benchmark.runconfig import (
     DEFAULT_LIMIT,
     CacheChoice,
     config_from,
+    given_options,
     params_of,
     resumed_base_url,
 )
@@ -95,34 +96,41 @@ def cli() -> None:
 )
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds per request.")
 @click.option(
+    "-P",
+    "--provider-option",
+    "provider_option",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="One of the provider's own options (repeatable), checked against it: `bench providers show "
+    "NAME` lists them. A provider from another package declares its own.",
+)
+@click.option(
     "--api",
     type=click.Choice(["auto", "completions", "chat"]),
-    default="auto",
-    show_default=True,
-    help="openai: completions (base models) or chat (chat models).",
+    default=None,
+    help="-P api=...: openai, hf-inference: completions (base models) or chat (chat models); default auto.",
 )
 @click.option(
     "--weights",
     type=click.Choice(LOCAL_WEIGHTS),
-    default="native",
-    show_default=True,
-    help="local: native computes with the file's quantized kernels; f32 dequantizes the weights once "
-    "to float32 (a copy under the cache folder, about 4 bytes a parameter) for the numbers "
-    "transformers and lm-evaluation-harness get from the same file.",
+    default=None,
+    help="-P weights=...: local: native (default) computes with the file's quantized kernels; f32 "
+    "dequantizes the weights once to float32 (a copy under the cache folder, about 4 bytes a parameter) "
+    "for the numbers transformers and lm-evaluation-harness get from the same file.",
 )
 @click.option(
     "--dtype",
     type=click.Choice(["auto", "float32", "bfloat16", "float16"]),
-    default="auto",
-    show_default=True,
-    help="hf: what the weights compute in (auto: bfloat16 on a GPU, float32 on a CPU).",
+    default=None,
+    help="-P dtype=...: hf: what the weights compute in (default auto: bfloat16 on a GPU, float32 on a CPU).",
 )
 @click.option(
     "--threads",
     type=click.IntRange(1, MAX_THREADS),
     default=None,
-    help="local, hf: threads the engine computes with (default: the CPUs this process may use, after "
-    "its affinity and any container CPU quota). Does not change the numbers; may be changed on --resume.",
+    help="-P threads=...: local, hf: threads the engine computes with (default: the CPUs this process may "
+    "use, after its affinity and any container CPU quota). Does not change the numbers; may be changed "
+    "on --resume.",
 )
 @click.option(
     "--chat-template",
@@ -194,9 +202,10 @@ def run(
     concurrency: int,
     base_url: str | None,
     timeout: float,
-    api: str,
-    weights: str,
-    dtype: str,
+    provider_option: tuple[str, ...],
+    api: str | None,
+    weights: str | None,
+    dtype: str | None,
     threads: int | None,
     chat_template: str,
     max_params: str | None,
@@ -218,7 +227,9 @@ def run(
         _resume(resume_dir)
         return
     command = ["bench", *(redact(arg) for arg in sys.argv[1:])]  # no password or token is written down
-    config = config_from(click.get_current_context().params, command)
+    params = dict(click.get_current_context().params)
+    params["provider_options"] = given_options(params)
+    config = config_from(params, command)
     path = out or default_run_path()
     RunDir.check_new(path)  # a bad --out is refused before the cache is created
     choice = CacheChoice(cache_dir, no_cache)
@@ -287,7 +298,7 @@ def _resume_config(
         original = _params_from_command(path, manifest.command, ctx)
     original["base_url"] = resumed_base_url(path, original["base_url"], ctx.params["base_url"])
     if ctx.get_parameter_source("threads") is ParameterSource.COMMANDLINE:  # the machine may be busier now
-        original["threads"] = ctx.params["threads"]
+        original["provider_options"] = {**original["provider_options"], "threads": ctx.params["threads"]}
     if ctx.get_parameter_source("max_cost") is ParameterSource.COMMANDLINE:  # the run's cap, raised
         original["max_cost"] = ctx.params["max_cost"]
     config = config_from(original, manifest.command)
@@ -318,7 +329,9 @@ def _params_from_command(path: Path, command: list[str], ctx: click.Context) -> 
     original = run.make_context("run", list(args[1:]), parent=ctx.parent)
     if original.params["resume_dir"] is not None:
         raise BenchError(f"{path / 'manifest.json'}: its command is itself a --resume")
-    return dict(original.params)
+    params = dict(original.params)
+    params["provider_options"] = given_options(params)
+    return params
 
 
 def _print_footprints(config: RunConfig) -> None:
@@ -519,6 +532,7 @@ def compare(run_dirs: tuple[Path, ...], out: Path | None) -> None:
 
 cli.add_command(catalog.families_group)
 cli.add_command(catalog.tasks_group)
+cli.add_command(catalog.providers_group)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,6 +1,7 @@
 """A run's configuration from `bench run`'s options (the command line's, or `benchmark.run`'s keyword
-arguments): checked before anything is written, kept in the manifest as a typed record (`settings_of`)
-and read back from it by --resume (`params_of`)."""
+arguments): checked before anything is written, the provider's own options (`-P KEY=VALUE` and its
+shorthands, `given_options`) by the provider's `Options` model, kept in the manifest as a typed record
+(`settings_of`) and read back from it by --resume (`params_of`)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ from benchmark.variants import task_label, variant_key
 from providers.base import ProviderOptions
 from providers.http_api import REDACTED, public_url, redact
 
-OWN_OPTIONS: dict[str, object] = {"api": "auto", "weights": "native", "dtype": "auto", "threads": None}
-"""Flags of one provider's own options (its `Options` model's fields) and their defaults: a value other
-than the default goes to the provider, and one that the run's provider does not take is refused."""
+SHORTHANDS = ("api", "weights", "dtype", "threads")
+"""`bench run` flags that each set one provider's own option: `--weights f32` is `-P weights=f32`. An
+option that the run's provider does not take is refused."""
 DEFAULT_LIMIT = 20
 MAX_CONCURRENCY = 1024
 """Requests in flight per model; more would only queue (the HTTP client keeps 256 connections)."""
@@ -87,12 +88,13 @@ def config_from(params: dict[str, Any], command: list[str]) -> RunConfig:
                 continue  # the default suite runs the tasks that have the asked condition
             plans.append(TaskPlan(task, select_promptings(task.name, task.promptings, params["prompting"])))
             note_small_item_space(task, limit, params["seed"])
-    own = {name: params[name] for name, default in OWN_OPTIONS.items() if params[name] != default}
-    options = ProviderOptions(
-        base_url=params["base_url"], timeout=timeout, chat_template=params["chat_template"], **own
-    )
     specs = model_specs(
         params["provider"], params["models"], params["families"], params["sizes"], params["checkpoints"]
+    )
+    given = params["provider_options"]
+    own = providers.typed_options(specs[0].provider, given) if given else {}
+    options = ProviderOptions(
+        base_url=params["base_url"], timeout=timeout, chat_template=params["chat_template"], **own
     )
     specs = _within(specs, params["max_params"])
     _one_server_per_member(specs, options.base_url, params["families"])
@@ -109,8 +111,27 @@ def config_from(params: dict[str, Any], command: list[str]) -> RunConfig:
         command=command,
         options=options,
         scoring=params["scoring"],
-        settings=settings_of(params),
+        settings=settings_of({**params, "provider_options": own}),
     )
+
+
+def given_options(params: dict[str, Any]) -> dict[str, object]:
+    """The provider options `bench run`'s parameters give: each `-P KEY=VALUE` (as text, typed later by
+    the provider's `Options`) and each shorthand flag given (`--weights f32`); the parameters of the
+    flags are taken out of `params`."""
+    given: dict[str, object] = {}
+    for assignment in params.pop("provider_option", ()):
+        key, equals, value = assignment.partition("=")
+        if not equals or not key.strip():
+            raise BenchError(f"-P {assignment}: give a provider option as KEY=VALUE (e.g. -P threads=4)")
+        given[key.strip()] = value
+    for key in SHORTHANDS:
+        value = params.pop(key, None)
+        if value is not None:
+            if key in given and str(given[key]) != str(value):
+                raise BenchError(f"--{key} {value} and -P {key}={given[key]} disagree; give one of them")
+            given[key] = value
+    return given
 
 
 def settings_of(params: dict[str, Any]) -> RunSettings:
@@ -128,10 +149,7 @@ def settings_of(params: dict[str, Any]) -> RunSettings:
         concurrency=params["concurrency"],
         base_url=redact(params["base_url"]) if params["base_url"] else None,
         timeout=params["timeout"],
-        api=params["api"],
-        weights=params["weights"],
-        dtype=params["dtype"],
-        threads=params.get("threads"),
+        provider_options=params["provider_options"],
         chat_template=params["chat_template"],
         max_params=params["max_params"],
         sizes=params["sizes"],
