@@ -212,8 +212,10 @@ that meant "not given"."""
 
 
 class RunSettings(Record):
-    """The options a run began with (`bench run`'s, less --out and --resume), as typed values: what
-    `bench run --resume` reads to finish the run. A password or token in base_url is written as ***."""
+    """A run's configuration: `bench run`'s options (less --out and --resume), one field each, typed,
+    with the command's defaults. Built the same way from the command line and from `benchmark.run`'s
+    keyword arguments (benchmark/settings.py), kept in the manifest, and what `bench run --resume`
+    reads to finish the run. A password or token in base_url is written to the manifest as ***."""
 
     @model_validator(mode="before")
     @classmethod
@@ -228,24 +230,24 @@ class RunSettings(Record):
         newer = data.get("provider_options", {})
         return {**data, "provider_options": {**own, **newer} if isinstance(newer, dict) else newer}
 
-    provider: str
-    models: list[str] = Field(description="--model, in order.")
-    families: list[str] = Field(description="--family, in order.")
-    tasks: list[str] = Field(description="--task, in order (empty: the default suite).")
-    prompting: str
-    scoring: str
-    limit: int
-    seed: int
-    concurrency: int
-    base_url: str | None
-    timeout: float
+    provider: str = Field(default="local", description="--provider.")
+    models: list[str] = Field(default_factory=list, description="--model, in order.")
+    families: list[str] = Field(default_factory=list, description="--family, in order.")
+    tasks: list[str] = Field(default_factory=list, description="--task, in order (empty: the default suite).")
+    prompting: Literal["plain", "cot", "both"] = Field(default="both", description="--prompting.")
+    scoring: Literal["both", "logprob", "generate"] = Field(default="both", description="--scoring.")
+    limit: int = Field(default=20, description="--limit: items per task and prompting condition.")
+    seed: int = Field(default=0, description="--seed.")
+    concurrency: int = Field(default=1, description="--concurrency: requests in flight per model.")
+    base_url: str | None = Field(default=None, description="--base-url.")
+    timeout: float = Field(default=60.0, description="--timeout: seconds per request.")
     provider_options: dict[str, OptionValue] = Field(
         default_factory=dict,
         description="-P KEY=VALUE (and its shorthands --api, --weights, --dtype, --threads): the provider's "
         "own options given, typed as its Options model reads them; the ones not given are not written.",
     )
-    chat_template: str
-    max_params: str | None
+    chat_template: Literal["auto", "on", "off"] = Field(default="auto", description="--chat-template.")
+    max_params: str | None = Field(default=None, description="--max-params.")
     sizes: str | None = Field(
         default=None, description="--sizes: the family members of these sizes only (None: every size)."
     )
@@ -253,9 +255,9 @@ class RunSettings(Record):
         default=None,
         description="--checkpoints: the family members at these revisions only (None: every checkpoint).",
     )
-    max_cost: float | None
-    cache_dir: str | None
-    no_cache: bool
+    max_cost: float | None = Field(default=None, description="--max-cost, in dollars.")
+    cache_dir: str | None = Field(default=None, description="--cache-dir, absolute (None: the default).")
+    no_cache: bool = Field(default=False, description="--no-cache.")
 
 
 class Manifest(Record):
