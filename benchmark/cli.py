@@ -3,8 +3,8 @@
 `bench run` (a run and its resume), `bench report` and `bench compare` are here; the run's
 settings record is built from the parsed options by benchmark/settings.py (as `benchmark.run` builds it
 from keyword arguments) and checked by benchmark/runconfig.py; the listing commands (`bench families`,
-`bench tasks`, `bench providers`) are benchmark/catalog.py. Over 400 lines: `bench run`'s twenty options are declared here, with their help,
-as click wants them, and that alone takes 130 lines."""
+`bench tasks`, `bench providers`) are benchmark/catalog.py. Over 400 lines: `bench run`'s twenty-odd
+options are declared here, with their help, as click wants them, and that alone takes 150 lines."""
 
 from __future__ import annotations
 
