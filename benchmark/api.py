@@ -8,51 +8,56 @@
     result = load_run(path)
     result.summary[["task_params", "prompting", "accuracy", "ci_low", "ci_high"]]
 
-`run` takes `bench run`'s options as keyword arguments (`tasks` for --task, `models` for --model,
-`families` for --family; the rest by their option names, `max_cost=0.5`), checks them the same way, and
-writes the same run directory, so `bench run --resume PATH` and `bench report PATH` work on it. Bad
-options raise `benchmark.errors.BenchError` with the CLI's one-line message.
+`run` takes `bench run`'s options as keyword arguments, the fields of the one run configuration
+`benchmark.schemas.RunSettings` (`tasks` for --task, `models` for --model, `families` for --family,
+`provider_options={"threads": 2}` for -P, the shorthands `threads=2`, ...; the rest by their option
+names, `max_cost=0.5`) and `out`; builds that record as the command line does (benchmark/settings.py,
+no click), checks it the same way, and writes the same run directory, so `bench run --resume PATH` and
+`bench report PATH` work on it. Bad options raise `benchmark.errors.BenchError` with the CLI's one-line
+message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import click
-
-from benchmark.errors import BenchError, UsageError
+from benchmark.errors import BenchError
 from benchmark.schemas import Manifest, SummaryRow
 
 if TYPE_CHECKING:
     from benchmark.runner import Progress, ProviderFactory
 
-_RENAMED = {"tasks": "task_specs"}
-"""Python names that differ from the click parameter they set."""
-_NOT_HERE = {"resume_dir"}  # a resume is `bench run --resume PATH`
 
-
-def run(*, progress: bool | Progress = False, factory: ProviderFactory | None = None, **options: Any) -> Path:
-    """Run as `bench run` would with `options` (see the module's opening comment) and return the run
-    directory. `progress=True` shows the progress bar and the per-model tables on the terminal; a
-    `Progress` of one's own (benchmark/runner.py) is told what the runner does instead (perf/ times a
-    run this way). `factory` loads each model (default `providers.create`); one that wraps the
-    providers it makes observes every call a run makes through the provider interface."""
+def run(
+    *,
+    progress: bool | Progress = False,
+    factory: ProviderFactory | None = None,
+    out: str | Path | None = None,
+    **options: Any,
+) -> Path:
+    """Run as `bench run` would with `options` (see the module's opening comment) and write the run
+    directory at `out` (default runs/<timestamp>); return its path. `progress=True` shows the progress
+    bar and the per-model tables on the terminal; a `Progress` of one's own (benchmark/runner.py) is
+    told what the runner does instead (perf/ times a run this way). `factory` loads each model (default
+    `providers.create`); one that wraps the providers it makes observes every call a run makes through
+    the provider interface."""
     import providers
-    from benchmark import cli, runconfig
+    from benchmark import runconfig, settings
     from benchmark.rundir import RunDir, default_run_path
     from benchmark.runner import Runner
     from providers.http_api import redact
     from reports import build_reports
     from reports.terminal import print_tables
 
-    params, argv = _params(cli.run, options)
-    config = runconfig.config_from(params, ["bench", "run", *(redact(word) for word in argv)])
-    path = params["out"] or default_run_path()
+    chosen = settings.from_options(options)
+    command = [redact(word) for word in settings.command_words(chosen)]
+    config = runconfig.config_from(chosen, command)
+    path = Path(out) if out is not None else default_run_path()
     RunDir.check_new(path)
-    cache = runconfig.CacheChoice(params["cache_dir"], params["no_cache"]).open()
+    kept = None if chosen.cache_dir is None else Path(chosen.cache_dir)
+    cache = runconfig.CacheChoice(kept, chosen.no_cache).open()
     try:
         run_dir = RunDir.create(path)
         try:
@@ -83,53 +88,6 @@ def _progress(progress: bool | Progress) -> Progress:
     if isinstance(progress, bool):
         return RichProgress(Console(stderr=True)) if progress else SilentProgress()
     return progress
-
-
-def _params(command: click.Command, options: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """`options` as the click parameters of `bench run` (defaults filled in, each value converted and
-    checked as click would), and as the command line that asks for the same run."""
-    by_name = {param.name: param for param in command.params if isinstance(param, click.Option)}
-    params: dict[str, Any] = dict(command.make_context("run", []).params)  # the defaults, as click gives them
-    argv: list[str] = []
-    for key, value in options.items():
-        name = _RENAMED.get(key, key)
-        param = by_name.get(name)
-        if param is None or name in _NOT_HERE or key == "task_specs":
-            known = sorted({*by_name, *_RENAMED} - {*_RENAMED.values(), *_NOT_HERE})
-            raise UsageError(f"run() has no option {key!r}; options: {', '.join(known)}")
-        params[name] = _converted(param, key, value, params.get(name))
-        argv += _words(param, params[name])
-    return params, argv
-
-
-def _converted(param: click.Option, key: str, value: Any, default: Any) -> Any:
-    """`value` checked and converted as click would; None only where the option's default is None
-    (an option left out), never in place of a number such as `seed`."""
-    if value is None and (default is not None or param.multiple or param.is_flag):
-        shown = "" if param.multiple else f", {default!r}"
-        raise UsageError(f"{param.opts[0]}: None is not a value; leave {key} out for its default{shown}")
-    try:
-        if param.multiple:
-            values = [value] if isinstance(value, str | Path) else list(value)
-            return tuple(param.type.convert(item, param, None) for item in values)
-        if value is None:
-            return None
-        return param.type.convert(value, param, None)
-    except click.BadParameter as exc:
-        raise UsageError(f"{param.opts[0]}: {exc.message}") from None
-    except TypeError:
-        raise UsageError(f"{param.opts[0]}: cannot read {value!r}") from None
-
-
-def _words(param: click.Option, value: Any) -> list[str]:
-    """The command-line words that set `param` to `value`."""
-    flag = param.opts[0]
-    if param.is_flag:
-        return [flag] if value else []
-    if value is None:
-        return []
-    values = value if param.multiple else (value,)
-    return [word for item in values for word in (flag, str(item))]
 
 
 @dataclass(frozen=True)

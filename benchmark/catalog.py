@@ -1,13 +1,17 @@
-"""`bench families` and `bench tasks`: what there is to run (listed, shown, validated, exported)."""
+"""`bench families`, `bench tasks` and `bench providers`: what there is to run (listed, shown, validated,
+exported), and each provider's own options."""
 
 from __future__ import annotations
 
 import sys
+import typing
 from pathlib import Path
 
 import click
+from pydantic.fields import FieldInfo
 from rich.table import Table
 
+import providers
 import tasks as task_registry
 from benchmark.errors import BenchError
 from benchmark.families import load_family
@@ -76,6 +80,57 @@ def families_show(name: str) -> None:
         cells = (m.provider, m.model or "(default)", size, *trained, m.variant, base_url)
         table.add_row(*map(shown, cells))
     out.print(table)
+
+
+@click.group(name="providers")
+def providers_group() -> None:
+    """Providers: the backends a run's models are loaded through, and their own options."""
+
+
+@providers_group.command(name="list")
+def providers_list() -> None:
+    """List the providers (bench's and other packages') with their own options."""
+    table = Table("provider", "options (-P KEY=VALUE)")
+    for name in providers.names():
+        try:
+            own = ", ".join(providers.own_fields(name)) or "-"
+        except BenchError as exc:  # a broken entry point of another package is listed, not fatal
+            own = f"cannot be loaded: {exc}"
+        table.add_row(shown(name), shown(own))
+    stdout_console().print(table)
+
+
+@providers_group.command(name="show")
+@click.argument("name")
+def providers_show(name: str) -> None:
+    """Show a provider's own options (set with -P KEY=VALUE on bench run), with their help."""
+    fields = providers.own_fields(name)
+    out = stdout_console()
+    if not fields:
+        out.print(
+            f"{shown(name)} has no options of its own (it takes --base-url, --timeout, --chat-template)"
+        )
+        return
+    table = Table("option", "values", "default", "help")
+    for key, info in fields.items():
+        default = "none" if info.default is None else str(info.default)
+        table.add_row(*map(shown, (key, _values(info), default, info.description or "")))
+    out.print(table)
+
+
+def _values(info: FieldInfo) -> str:
+    """What an option takes, from its type: the choices of a Literal, else the type and its bounds."""
+    if typing.get_origin(info.annotation) is typing.Literal:
+        return " | ".join(str(choice) for choice in typing.get_args(info.annotation))
+    kinds = typing.get_args(info.annotation) or (info.annotation,)
+    text = " | ".join(
+        "none" if kind is type(None) else getattr(kind, "__name__", str(kind)) for kind in kinds
+    )
+    for bound, sign in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+        for found in info.metadata:
+            if getattr(found, bound, None) is not None:
+                text += f", {sign} {getattr(found, bound)}"
+    return text
 
 
 @click.group(name="tasks")

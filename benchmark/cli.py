@@ -1,9 +1,10 @@
 """The command line. The one place where our errors become one line on stderr and exit code 2.
 
 `bench run` (a run and its resume), `bench report` and `bench compare` are here; the run's
-configuration is benchmark/runconfig.py, the listing commands (`bench families`, `bench tasks`)
-benchmark/catalog.py. Over 400 lines: `bench run`'s twenty options are declared here, with their help,
-as click wants them, and that alone takes 130 lines."""
+settings record is built from the parsed options by benchmark/settings.py (as `benchmark.run` builds it
+from keyword arguments) and checked by benchmark/runconfig.py; the listing commands (`bench families`,
+`bench tasks`, `bench providers`) are benchmark/catalog.py. Over 400 lines: `bench run`'s twenty-odd
+options are declared here, with their help, as click wants them, and that alone takes 150 lines."""
 
 from __future__ import annotations
 
@@ -20,20 +21,15 @@ from rich.console import Console
 from rich.table import Table
 
 import providers
-from benchmark import __version__, catalog
+from benchmark import __version__, catalog, settings
 from benchmark.cache import ResponseCache
 from benchmark.errors import BenchError, RunStoppedError, StorageError
 from benchmark.interrupts import interrupts
 from benchmark.jobs import SCORING_CHOICES
-from benchmark.runconfig import (
-    DEFAULT_LIMIT,
-    CacheChoice,
-    config_from,
-    params_of,
-    resumed_base_url,
-)
+from benchmark.runconfig import CacheChoice, config_from, resumed_base_url
 from benchmark.rundir import RunDir, default_run_path
 from benchmark.runner import RunConfig, Runner
+from benchmark.schemas import RunSettings
 from benchmark.sizes import format_size
 from benchmark.terminal import RichProgress, no_answer_line, plain, shown
 from providers.base import LOCAL_WEIGHTS, MAX_THREADS
@@ -60,7 +56,7 @@ def cli() -> None:
 )
 @click.option(
     "--task",
-    "task_specs",
+    "tasks",
     multiple=True,
     help="NAME or NAME:key=value,... (repeatable); default: the whole suite.",
 )
@@ -84,7 +80,7 @@ def cli() -> None:
 @click.option(
     "--limit",
     type=int,
-    default=DEFAULT_LIMIT,
+    default=RunSettings.model_fields["limit"].default,
     show_default=True,
     help="Items per task and prompting condition.",
 )
@@ -95,34 +91,41 @@ def cli() -> None:
 )
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds per request.")
 @click.option(
+    "-P",
+    "--provider-option",
+    "provider_option",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="One of the provider's own options (repeatable), checked against it: `bench providers show "
+    "NAME` lists them. A provider from another package declares its own.",
+)
+@click.option(
     "--api",
     type=click.Choice(["auto", "completions", "chat"]),
-    default="auto",
-    show_default=True,
-    help="openai: completions (base models) or chat (chat models).",
+    default=None,
+    help="-P api=...: openai, hf-inference: completions (base models) or chat (chat models); default auto.",
 )
 @click.option(
     "--weights",
     type=click.Choice(LOCAL_WEIGHTS),
-    default="native",
-    show_default=True,
-    help="local: native computes with the file's quantized kernels; f32 dequantizes the weights once "
-    "to float32 (a copy under the cache folder, about 4 bytes a parameter) for the numbers "
-    "transformers and lm-evaluation-harness get from the same file.",
+    default=None,
+    help="-P weights=...: local: native (default) computes with the file's quantized kernels; f32 "
+    "dequantizes the weights once to float32 (a copy under the cache folder, about 4 bytes a parameter) "
+    "for the numbers transformers and lm-evaluation-harness get from the same file.",
 )
 @click.option(
     "--dtype",
     type=click.Choice(["auto", "float32", "bfloat16", "float16"]),
-    default="auto",
-    show_default=True,
-    help="hf: what the weights compute in (auto: bfloat16 on a GPU, float32 on a CPU).",
+    default=None,
+    help="-P dtype=...: hf: what the weights compute in (default auto: bfloat16 on a GPU, float32 on a CPU).",
 )
 @click.option(
     "--threads",
     type=click.IntRange(1, MAX_THREADS),
     default=None,
-    help="local, hf: threads the engine computes with (default: the CPUs this process may use, after "
-    "its affinity and any container CPU quota). Does not change the numbers; may be changed on --resume.",
+    help="-P threads=...: local, hf: threads the engine computes with (default: the CPUs this process may "
+    "use, after its affinity and any container CPU quota). Does not change the numbers; may be changed "
+    "on --resume.",
 )
 @click.option(
     "--chat-template",
@@ -186,7 +189,7 @@ def cli() -> None:
 def run(
     provider: str,
     models: tuple[str, ...],
-    task_specs: tuple[str, ...],
+    tasks: tuple[str, ...],
     prompting: str,
     scoring: str,
     limit: int,
@@ -194,9 +197,10 @@ def run(
     concurrency: int,
     base_url: str | None,
     timeout: float,
-    api: str,
-    weights: str,
-    dtype: str,
+    provider_option: tuple[str, ...],
+    api: str | None,
+    weights: str | None,
+    dtype: str | None,
     threads: int | None,
     chat_template: str,
     max_params: str | None,
@@ -218,7 +222,7 @@ def run(
         _resume(resume_dir)
         return
     command = ["bench", *(redact(arg) for arg in sys.argv[1:])]  # no password or token is written down
-    config = config_from(click.get_current_context().params, command)
+    config = config_from(settings.from_params(click.get_current_context().params), command)
     path = out or default_run_path()
     RunDir.check_new(path)  # a bad --out is refused before the cache is created
     choice = CacheChoice(cache_dir, no_cache)
@@ -281,21 +285,20 @@ def _resume_config(
     run's own --cache-dir or --no-cache, unless the resume gives one."""
     path = run_dir.path
     manifest = run_dir.read_manifest()
-    if manifest.settings is not None:
-        original = params_of(manifest.settings)
-    else:  # written before the manifest kept its settings (schema 4): read from its command line
-        original = _params_from_command(path, manifest.command, ctx)
-    original["base_url"] = resumed_base_url(path, original["base_url"], ctx.params["base_url"])
+    original = manifest.settings or _settings_from_command(path, manifest.command, ctx)  # before schema 4
+    changes: dict[str, Any] = {"base_url": resumed_base_url(path, original.base_url, ctx.params["base_url"])}
     if ctx.get_parameter_source("threads") is ParameterSource.COMMANDLINE:  # the machine may be busier now
-        original["threads"] = ctx.params["threads"]
+        changes["provider_options"] = {**original.provider_options, "threads": ctx.params["threads"]}
     if ctx.get_parameter_source("max_cost") is ParameterSource.COMMANDLINE:  # the run's cap, raised
-        original["max_cost"] = ctx.params["max_cost"]
-    config = config_from(original, manifest.command)
-    given = any(
+        changes["max_cost"] = ctx.params["max_cost"]
+    config = config_from(original.model_copy(update=changes), manifest.command)
+    if any(
         ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE for name in ("cache_dir", "no_cache")
-    )
-    chosen = ctx.params if given else original
-    choice = CacheChoice(chosen["cache_dir"], chosen["no_cache"])
+    ):
+        choice = CacheChoice(ctx.params["cache_dir"], ctx.params["no_cache"])
+    else:
+        kept = None if original.cache_dir is None else Path(original.cache_dir)
+        choice = CacheChoice(kept, original.no_cache)
     cache = choice.open()
     try:
         dropped = run_dir.repair()
@@ -310,7 +313,7 @@ def _resume_config(
     return config, choice, cache
 
 
-def _params_from_command(path: Path, command: list[str], ctx: click.Context) -> dict[str, Any]:
+def _settings_from_command(path: Path, command: list[str], ctx: click.Context) -> RunSettings:
     """The options of a run written before schema 4, read from the command line it kept."""
     args = command[1:]
     if not args or args[0] != "run":
@@ -318,7 +321,7 @@ def _params_from_command(path: Path, command: list[str], ctx: click.Context) -> 
     original = run.make_context("run", list(args[1:]), parent=ctx.parent)
     if original.params["resume_dir"] is not None:
         raise BenchError(f"{path / 'manifest.json'}: its command is itself a --resume")
-    return dict(original.params)
+    return settings.from_params(original.params)
 
 
 def _print_footprints(config: RunConfig) -> None:
@@ -519,6 +522,7 @@ def compare(run_dirs: tuple[Path, ...], out: Path | None) -> None:
 
 cli.add_command(catalog.families_group)
 cli.add_command(catalog.tasks_group)
+cli.add_command(catalog.providers_group)
 
 
 def main(argv: list[str] | None = None) -> None:

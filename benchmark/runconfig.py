@@ -1,15 +1,14 @@
-"""A run's configuration from `bench run`'s options (the command line's, or `benchmark.run`'s keyword
-arguments): checked before anything is written, kept in the manifest as a typed record (`settings_of`)
-and read back from it by --resume (`params_of`)."""
+"""A run's configuration: its settings (`RunSettings`, built by benchmark/settings.py from the command
+line, from `benchmark.run`'s keyword arguments, or read back from a manifest by --resume) checked and
+turned into what the runner runs (`config_from`): the task plans, the models, and the provider's own
+options typed by its `Options` model, before anything is written."""
 
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import click
 
 import providers
 import tasks as task_registry
@@ -25,10 +24,7 @@ from benchmark.variants import task_label, variant_key
 from providers.base import ProviderOptions
 from providers.http_api import REDACTED, public_url, redact
 
-OWN_OPTIONS: dict[str, object] = {"api": "auto", "weights": "native", "dtype": "auto", "threads": None}
-"""Flags of one provider's own options (its `Options` model's fields) and their defaults: a value other
-than the default goes to the provider, and one that the run's provider does not take is refused."""
-DEFAULT_LIMIT = 20
+DEFAULT_LIMIT: int = RunSettings.model_fields["limit"].default
 MAX_CONCURRENCY = 1024
 """Requests in flight per model; more would only queue (the HTTP client keeps 256 connections)."""
 MAX_TIMEOUT = 86400
@@ -58,115 +54,67 @@ class CacheChoice:
         return ["--cache-dir", str(self.directory)] if self.directory is not None else []
 
 
-def config_from(params: dict[str, Any], command: list[str]) -> RunConfig:
-    """The run that `bench run`'s options ask for, checked before anything is written."""
-    limit, concurrency, max_cost, timeout = (
-        params["limit"],
-        params["concurrency"],
-        params["max_cost"],
-        params["timeout"],
+def config_from(settings: RunSettings, command: list[str]) -> RunConfig:
+    """The run that `settings` ask for, checked before anything is written."""
+    s = settings
+    if s.limit < 1:
+        raise BenchError(f"--limit must be at least 1, not {s.limit}")
+    if not 1 <= s.concurrency <= MAX_CONCURRENCY:
+        raise BenchError(f"--concurrency must be from 1 to {MAX_CONCURRENCY}, not {s.concurrency}")
+    if s.max_cost is not None and not (math.isfinite(s.max_cost) and s.max_cost >= 0):
+        raise BenchError(f"--max-cost must be a number of dollars, 0 or more, not {s.max_cost}")
+    if not (math.isfinite(s.timeout) and 0 < s.timeout <= MAX_TIMEOUT):
+        raise BenchError(f"--timeout must be seconds above 0, at most {MAX_TIMEOUT}, not {s.timeout}")
+    plans = task_plans(s)
+    specs = model_specs(s.provider, tuple(s.models), tuple(s.families), s.sizes, s.checkpoints)
+    given = s.provider_options
+    own = providers.typed_options(specs[0].provider, given) if given else {}
+    options = ProviderOptions(base_url=s.base_url, timeout=s.timeout, chat_template=s.chat_template, **own)
+    specs = _within(specs, s.max_params)
+    _one_server_per_member(specs, options.base_url, tuple(s.families))
+    for member in specs:
+        member_options = options.model_copy(update={"base_url": member.base_url or options.base_url})
+        providers.preflight(member.provider, [member.model], member_options)
+    kept = {"base_url": redact(s.base_url) if s.base_url else None, "provider_options": own}
+    return RunConfig(
+        models=specs,
+        tasks=plans,
+        limit=s.limit,
+        seed=s.seed,
+        concurrency=s.concurrency,
+        max_cost=s.max_cost,
+        command=command,
+        options=options,
+        scoring=s.scoring,
+        settings=s.model_copy(update=kept),  # as the manifest keeps it: no secret, options typed
     )
-    if limit < 1:
-        raise BenchError(f"--limit must be at least 1, not {limit}")
-    if not 1 <= concurrency <= MAX_CONCURRENCY:
-        raise BenchError(f"--concurrency must be from 1 to {MAX_CONCURRENCY}, not {concurrency}")
-    if max_cost is not None and not (math.isfinite(max_cost) and max_cost >= 0):
-        raise BenchError(f"--max-cost must be a number of dollars, 0 or more, not {max_cost}")
-    if not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT):
-        raise BenchError(f"--timeout must be seconds above 0, at most {MAX_TIMEOUT}, not {timeout}")
+
+
+def task_plans(settings: RunSettings) -> list[TaskPlan]:
+    """The task variants to run, each with its prompting conditions (the default suite: the tasks that
+    have the asked condition); a variant given twice is refused."""
     plans = []
     seen: set[tuple[str, object]] = set()
-    for spec in params["task_specs"] or task_registry.DEFAULT_SUITE:
+    for spec in settings.tasks or task_registry.DEFAULT_SUITE:
         for task in task_registry.create_all(spec):
             variant = (task.name, variant_key(task.params()))
             if variant in seen:
                 raise BenchError(f"task {task_label(task.name, task.params())} is given twice; give it once")
             seen.add(variant)
-            chosen = select_promptings(task.name, task.promptings, params["prompting"], strict=False)
-            if not params["task_specs"] and not chosen:
+            chosen = select_promptings(task.name, task.promptings, settings.prompting, strict=False)
+            if not settings.tasks and not chosen:
                 continue  # the default suite runs the tasks that have the asked condition
-            plans.append(TaskPlan(task, select_promptings(task.name, task.promptings, params["prompting"])))
-            note_small_item_space(task, limit, params["seed"])
-    own = {name: params[name] for name, default in OWN_OPTIONS.items() if params[name] != default}
-    options = ProviderOptions(
-        base_url=params["base_url"], timeout=timeout, chat_template=params["chat_template"], **own
-    )
-    specs = model_specs(
-        params["provider"], params["models"], params["families"], params["sizes"], params["checkpoints"]
-    )
-    specs = _within(specs, params["max_params"])
-    _one_server_per_member(specs, options.base_url, params["families"])
-    for member in specs:
-        member_options = options.model_copy(update={"base_url": member.base_url or options.base_url})
-        providers.preflight(member.provider, [member.model], member_options)
-    return RunConfig(
-        models=specs,
-        tasks=plans,
-        limit=limit,
-        seed=params["seed"],
-        concurrency=concurrency,
-        max_cost=max_cost,
-        command=command,
-        options=options,
-        scoring=params["scoring"],
-        settings=settings_of(params),
-    )
-
-
-def settings_of(params: dict[str, Any]) -> RunSettings:
-    """`bench run`'s options as the typed record the manifest keeps (a secret in --base-url as ***)."""
-    cache_dir = params["cache_dir"]
-    return RunSettings(
-        provider=params["provider"],
-        models=list(params["models"]),
-        families=list(params["families"]),
-        tasks=list(params["task_specs"]),
-        prompting=params["prompting"],
-        scoring=params["scoring"],
-        limit=params["limit"],
-        seed=params["seed"],
-        concurrency=params["concurrency"],
-        base_url=redact(params["base_url"]) if params["base_url"] else None,
-        timeout=params["timeout"],
-        api=params["api"],
-        weights=params["weights"],
-        dtype=params["dtype"],
-        threads=params.get("threads"),
-        chat_template=params["chat_template"],
-        max_params=params["max_params"],
-        sizes=params["sizes"],
-        checkpoints=params["checkpoints"],
-        max_cost=params["max_cost"],
-        cache_dir=None if cache_dir is None else str(Path(cache_dir).absolute()),  # as CacheChoice
-        no_cache=params["no_cache"],
-    )
-
-
-def params_of(settings: RunSettings) -> dict[str, Any]:
-    """The options `settings` records, as `bench run`'s parameters (the inverse of `settings_of`)."""
-    params = settings.model_dump(exclude={"tasks"})
-    params.update(
-        models=tuple(settings.models),
-        families=tuple(settings.families),
-        task_specs=tuple(settings.tasks),
-        cache_dir=None if settings.cache_dir is None else Path(settings.cache_dir),
-        out=None,
-        resume_dir=None,
-    )
-    return params
+            plans.append(TaskPlan(task, select_promptings(task.name, task.promptings, settings.prompting)))
+            note_small_item_space(task, settings.limit, settings.seed)
+    return plans
 
 
 def note_small_item_space(task: task_registry.Task, limit: int, seed: int) -> None:
     """One line when --limit asks for more items than the task variant has: it gives all it has."""
     count = task.item_count(seed)
     if count is not None and limit > count:
-        click.echo(
-            plain(
-                f"{task_label(task.name, task.params())}: --limit {limit} is more than its {count} "
-                f"distinct items; running all {count}"
-            ),
-            err=True,
-        )
+        line = f"{task_label(task.name, task.params())}: --limit {limit} is more than its {count} distinct "
+        print(plain(f"{line}items; running all {count}"), file=sys.stderr)
 
 
 def _within(specs: list[ModelSpec], max_params: str | None) -> list[ModelSpec]:

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 """Bumped when a saved record changes (2: Sample.cached, Manifest.resumed_at; 3: Sample.sent and
 chat_template, ModelInfo.error; 4: Sample.task_params and truncated, TaskInfo.max_tokens, one scoring
 mode per summary row, Manifest.settings; 5: summary rows nest their typed results: shape, step, gains,
@@ -24,7 +24,9 @@ calibration, continuous; 6: Manifest.settings.threads; 7: a model's training che
 revision and tokens on ModelInfo, Sample and SummaryRow, SummaryRow.shape_over_tokens,
 Manifest.settings.sizes and checkpoints; 8: TaskInfo.dataset; 9: TaskInfo.file_sha256, and summary.json
 is an object of rows and curves, each curve's results keyed by analysis name, the rows no longer carrying
-them; 10: TaskInfo.scorer, the scorer's name and declared measures); readers accept older versions and
+them; 10: TaskInfo.scorer, the scorer's name and declared measures; 11: Manifest.settings.provider_options,
+the provider's own options given, in place of settings.api, weights, dtype and threads, which older
+runs' settings are read into); readers accept older versions and
 refuse run directories from a newer one."""
 
 AnswerType = Literal["number", "choice", "text"]
@@ -202,31 +204,50 @@ class TaskInfo(Record):
         return self.scorer.continuous if self.scorer is not None else SCHEMA_9_CONTINUOUS
 
 
-class RunSettings(Record):
-    """The options a run began with (`bench run`'s, less --out and --resume), as typed values: what
-    `bench run --resume` reads to finish the run. A password or token in base_url is written as ***."""
+OptionValue = str | int | float | bool | None
+"""The value of one provider option, as the manifest keeps it."""
+LEGACY_OPTIONS: dict[str, object] = {"api": "auto", "weights": "native", "dtype": "auto", "threads": None}
+"""The provider options that settings before schema 11 kept as fields of their own, with the values
+that meant "not given"."""
 
-    provider: str
-    models: list[str] = Field(description="--model, in order.")
-    families: list[str] = Field(description="--family, in order.")
-    tasks: list[str] = Field(description="--task, in order (empty: the default suite).")
-    prompting: str
-    scoring: str
-    limit: int
-    seed: int
-    concurrency: int
-    base_url: str | None
-    timeout: float
-    api: str
-    weights: str
-    dtype: str
-    threads: int | None = Field(
-        default=None,
-        description="--threads: threads of an in-process engine (None: the CPUs the process may use). "
-        "Absent from runs written before it existed.",
+
+class RunSettings(Record):
+    """A run's configuration: `bench run`'s options (less --out and --resume), one field each, typed,
+    with the command's defaults. Built the same way from the command line and from `benchmark.run`'s
+    keyword arguments (benchmark/settings.py), kept in the manifest, and what `bench run --resume`
+    reads to finish the run. A password or token in base_url is written to the manifest as ***."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _provider_options_of_old_runs(cls, data: object) -> object:
+        """Settings written before schema 11: their api, weights, dtype and threads fields, where given,
+        as provider options."""
+        if not isinstance(data, dict) or not LEGACY_OPTIONS.keys() & data.keys():
+            return data
+        data = dict(data)
+        given = {key: data.pop(key) for key in LEGACY_OPTIONS if key in data}
+        own = {key: value for key, value in given.items() if value != LEGACY_OPTIONS[key]}
+        newer = data.get("provider_options", {})
+        return {**data, "provider_options": {**own, **newer} if isinstance(newer, dict) else newer}
+
+    provider: str = Field(default="local", description="--provider.")
+    models: list[str] = Field(default_factory=list, description="--model, in order.")
+    families: list[str] = Field(default_factory=list, description="--family, in order.")
+    tasks: list[str] = Field(default_factory=list, description="--task, in order (empty: the default suite).")
+    prompting: Literal["plain", "cot", "both"] = Field(default="both", description="--prompting.")
+    scoring: Literal["both", "logprob", "generate"] = Field(default="both", description="--scoring.")
+    limit: int = Field(default=20, description="--limit: items per task and prompting condition.")
+    seed: int = Field(default=0, description="--seed.")
+    concurrency: int = Field(default=1, description="--concurrency: requests in flight per model.")
+    base_url: str | None = Field(default=None, description="--base-url.")
+    timeout: float = Field(default=60.0, description="--timeout: seconds per request.")
+    provider_options: dict[str, OptionValue] = Field(
+        default_factory=dict,
+        description="-P KEY=VALUE (and its shorthands --api, --weights, --dtype, --threads): the provider's "
+        "own options given, typed as its Options model reads them; the ones not given are not written.",
     )
-    chat_template: str
-    max_params: str | None
+    chat_template: Literal["auto", "on", "off"] = Field(default="auto", description="--chat-template.")
+    max_params: str | None = Field(default=None, description="--max-params.")
     sizes: str | None = Field(
         default=None, description="--sizes: the family members of these sizes only (None: every size)."
     )
@@ -234,9 +255,9 @@ class RunSettings(Record):
         default=None,
         description="--checkpoints: the family members at these revisions only (None: every checkpoint).",
     )
-    max_cost: float | None
-    cache_dir: str | None
-    no_cache: bool
+    max_cost: float | None = Field(default=None, description="--max-cost, in dollars.")
+    cache_dir: str | None = Field(default=None, description="--cache-dir, absolute (None: the default).")
+    no_cache: bool = Field(default=False, description="--no-cache.")
 
 
 class Manifest(Record):

@@ -4,8 +4,13 @@ backend's package, is imported only when it is chosen."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from pydantic.fields import FieldInfo
+
 from benchmark.errors import BenchError, UsageError
 from benchmark.registry import Registry
+from benchmark.schemas import OptionValue
 from providers.base import (
     ContinuationScores,
     ErrorKind,
@@ -50,8 +55,10 @@ __all__ = [
     "create",
     "footprint",
     "names",
+    "own_fields",
     "own_options",
     "preflight",
+    "typed_options",
 ]
 
 
@@ -65,18 +72,36 @@ def _provider_class(provider: str) -> type[Provider]:
     return PROVIDERS[provider]
 
 
+def own_fields(provider: str) -> dict[str, FieldInfo]:
+    """The provider's own options (its `Options` model's fields beyond the shared ones), by name: what
+    `-P KEY=VALUE` may set, each with its help (the field's docstring)."""
+    fields = _provider_class(provider).Options.model_fields
+    return {name: info for name, info in fields.items() if name not in ProviderOptions.model_fields}
+
+
+def typed_options(provider: str, given: Mapping[str, object]) -> dict[str, OptionValue]:
+    """`given` (`-P KEY=VALUE`, values as typed or as text) checked against the provider's own options
+    and typed as its `Options` model reads them: what the manifest keeps. A UsageError names the valid
+    keys, or what is wrong with a value."""
+    for key in given.keys() & ProviderOptions.model_fields.keys():
+        raise UsageError(f"-P {key}: give it as --{key.replace('_', '-')}, an option of every provider")
+    own = own_options(provider, ProviderOptions.model_validate(dict(given)))
+    return own.model_dump(mode="json", include=set(given))
+
+
 def own_options(provider: str, options: ProviderOptions | None = None) -> SharedOptions:
     """The run's `options` as the provider's own `Options` model; a UsageError for an option it does
-    not take ("--weights f32 applies to --provider local only")."""
+    not take ("-P weights=f32 applies to --provider local only")."""
     cls = _provider_class(provider)
     options = options or ProviderOptions()
     for field, value in options.model_dump(exclude_defaults=True).items():
         if field not in cls.Options.model_fields:
             takers = [name for name in names() if _takes(name, field)]
-            flag = "--" + field.replace("_", "-")
+            valid = ", ".join(own_fields(provider)) or "none"
+            where = f"--provider {provider}'s options: {valid} (bench providers show {provider})"
             if not takers:
-                raise UsageError(f"no provider takes {flag} (given {value!r})")
-            raise UsageError(f"{flag} {value} applies to --provider {' or '.join(takers)} only")
+                raise UsageError(f"-P {field}={value}: no provider has an option {field!r}; {where}")
+            raise UsageError(f"-P {field}={value} applies to --provider {' or '.join(takers)} only; {where}")
     return cls.Options.of(options)
 
 

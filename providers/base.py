@@ -29,7 +29,7 @@ class ProviderOptions(BaseModel):
     as extra fields, the values given to one provider's own options (`--weights` of local, `--dtype` of
     hf, `--api` of openai and hf-inference), which that provider's `Options` model reads and checks."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, use_attribute_docstrings=True)
 
     base_url: str | None = None
     """Endpoint of an OpenAI-compatible, TGI or other server (vLLM, llama.cpp server, Ollama, ...)."""
@@ -44,7 +44,7 @@ class SharedOptions(ProviderOptions):
     """The options a provider takes (`Provider.Options`): the shared ones; a provider with options of
     its own declares them in a subclass. A value for an option it does not have is refused."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     @classmethod
     def of(cls, options: ProviderOptions) -> Self:
@@ -57,8 +57,7 @@ class SharedOptions(ProviderOptions):
         except ValidationError as exc:
             error = exc.errors()[0]
             name = str(error["loc"][0]) if error["loc"] else "?"
-            flag = "--" + name.replace("_", "-")
-            raise UsageError(f"{flag} {error.get('input')!r}: {error['msg']}") from None
+            raise UsageError(f"-P {name}={error.get('input')}: {error['msg']}") from None
 
 
 MAX_THREADS = 4096

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from benchmark.engine_threads import described, thread_count
 from benchmark.errors import DoesNotFitError, UsageError
@@ -82,7 +82,7 @@ def device_and_dtype(requested: str) -> tuple[str, Any]:
 class HFOptions(EngineOptions):
     """The transformers engine's options."""
 
-    dtype: str = "auto"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     """`--dtype`, one of DTYPES: what the weights compute in (auto: bfloat16 on a GPU, float32 on a
     CPU); checked with the model (device_and_dtype)."""
 

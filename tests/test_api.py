@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 import benchmark
 from benchmark.errors import BenchError
+from tests.conftest import ROOT
 from tests.helpers.summary import rows_with_results
 
 ARGS = {"provider": "scripted", "models": ["calculator@1B", "constant: 7@100M"], "limit": 4}
@@ -86,9 +88,14 @@ def test_load_run_without_pandas_says_how_to_install_it(
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"prompting": "sometimes"}, "--prompting: 'sometimes' is not one of"),
+        (
+            {"prompting": "sometimes"},
+            "--prompting: Input should be 'plain', 'cot' or 'both' (got 'sometimes')",
+        ),
         ({"limit": 0}, "--limit must be at least 1"),
-        ({"limit": "many"}, "--limit: 'many' is not a valid integer"),
+        ({"limit": "many"}, "--limit: Input should be a valid integer"),
+        ({"provider_options": {"colour": "red"}}, "-P colour=red: no provider has an option 'colour'"),
+        ({"threads": 2}, "-P threads=2 applies to --provider hf or local only"),
         ({"tasks": ["no_such_task"]}, "unknown task 'no_such_task'"),
         ({"speed": "fast"}, "run() has no option 'speed'"),
         ({"resume_dir": "x"}, "run() has no option 'resume_dir'"),
@@ -176,3 +183,20 @@ def test_a_progress_and_a_provider_factory_of_ones_own_see_the_run(tmp_path: Pat
     )
     assert made == ["calculator@1B", "constant: 7@100M"]
     assert [total for _, total in told] == [4, 4] and told[0][0].startswith("scripted:calculator")
+
+
+def test_the_python_api_runs_without_click_and_keeps_the_command_lines_record(bench, tmp_path: Path) -> None:
+    code = (
+        "import sys, benchmark\n"
+        f"benchmark.run(**{ARGS!r}, tasks='arithmetic:digits=1', seed=4, out={str(tmp_path / 'py')!r},"
+        " no_cache=True)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'click'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"  # no click inside the Python API
+    words = ["--provider", "scripted", "--model", "calculator@1B", "--model", "constant: 7@100M"]
+    words += ["--task", "arithmetic:digits=1", "--seed", "4", "--limit", "4", "--no-cache"]
+    assert bench("run", *words, "--out", str(tmp_path / "cli")).code == 0
+    kept = [json.loads((tmp_path / name / "manifest.json").read_text())["settings"] for name in ("py", "cli")]
+    assert kept[0] == kept[1]

@@ -56,13 +56,16 @@ def assert_one_line_error(result, *needles: str) -> None:
             ["model file not found: missing/model.gguf"],
         ),
         (["--provider", "scripted", "--task", "arithmetic", "--prompting", "cot"], ["no prompting 'cot'"]),
-        (["--provider", "scripted", "--weights", "f32"], ["--weights f32 applies to --provider local only"]),
+        (["--provider", "scripted", "--weights", "f32"], ["-P weights=f32 applies to --provider local only"]),
         (["--provider", "local", "--weights", "f16"], ["'f16' is not one of 'native', 'f32'"]),
         # Each provider takes the shared options and its own (its Options model): not another's.
-        (["--provider", "scripted", "--dtype", "float16"], ["--dtype float16 applies to --provider hf only"]),
+        (
+            ["--provider", "scripted", "--dtype", "float16"],
+            ["-P dtype=float16 applies to --provider hf only"],
+        ),
         (
             ["--provider", "local", "--model", "missing/model.gguf", "--api", "chat"],
-            ["--api chat applies to --provider hf-inference or openai only"],
+            ["-P api=chat applies to --provider hf-inference or openai only"],
         ),
     ],
 )

@@ -181,7 +181,8 @@ def test_threads_is_an_option_of_the_in_process_engines(bench, tmp_path: Path) -
     result = bench("run", "--provider", "scripted", "--threads", "2", "--out", str(tmp_path / "r"))
     assert result.code == 2
     assert result.err.strip().splitlines()[-1] == (
-        "bench: error: --threads 2 applies to --provider hf or local only"
+        "bench: error: -P threads=2 applies to --provider hf or local only; --provider scripted's options: "
+        "none (bench providers show scripted)"
     )
     zero = bench("run", "--provider", "local", "--threads", "0", "--out", str(tmp_path / "z"))
     assert zero.code == 2 and "--threads" in zero.err and "Traceback" not in zero.err
@@ -216,7 +217,7 @@ def test_bench_run_pinned_to_one_cpu_computes_with_one_thread_that_waits_briefly
     [model] = Manifest.model_validate_json((out / "manifest.json").read_text()).models
     assert model.details["threads"] == f"1, GOMP_SPINCOUNT={SPIN_COUNT} (bench)"
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["settings"]["threads"] is None  # not given: bench's own count
+    assert manifest["settings"]["provider_options"] == {}  # not given: bench's own count
 
 
 @pytest.mark.slow
@@ -258,6 +259,13 @@ def test_threads_may_change_on_resume_and_are_checked_there(bench, tmp_path: Pat
     assert bench("run", "--provider", "scripted", *args, "--out", str(out)).code == 0
     resumed = bench("run", "--resume", str(out), "--threads", "1")
     assert resumed.code == 2  # accepted by --resume, then refused by the run's provider in one line
-    assert resumed.err.strip().splitlines()[-1].endswith("--threads 1 applies to --provider hf or local only")
+    assert (
+        resumed.err.strip()
+        .splitlines()[-1]
+        .endswith(
+            "-P threads=1 applies to --provider hf or local only; --provider scripted's options: none "
+            "(bench providers show scripted)"
+        )
+    )
     other = bench("run", "--resume", str(out), "--limit", "2")
     assert other.code == 2 and "--cache-dir, --no-cache and --threads may change" in other.err

@@ -42,6 +42,36 @@ def test_the_readme_examples_run_through_bench_run(bench, tmp_path: Path) -> Non
     assert listed.code == 0 and "doubling" in listed.out
 
 
+def test_a_provider_of_another_package_declares_options_set_with_P(bench, tmp_path: Path) -> None:
+    files, groups = readme_package("Write a provider", "Write a task")
+    site = tmp_path / "site"
+    _install(site, "bench-doubler", files, groups)
+    env = _env(site, DOUBLER_API_KEY="unused")
+    shown = bench("providers", "show", "doubler", env=env)
+    assert shown.code == 0 and "factor" in shown.out and "What the last number is multiplied by" in shown.out
+
+    out = tmp_path / "run"
+    args = ("run", "--provider", "doubler", "--task", "doubling", "--limit", "4", "--no-cache")
+    result = bench(*args, "-P", "factor=3", "--out", str(out), env=env)
+    assert result.code == 0, result.err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["settings"]["provider_options"] == {"factor": 3}  # typed by the provider's model
+    samples = (out / "samples.jsonl").read_text().splitlines(keepends=True)
+    assert len(samples) == 4 and not any(json.loads(line)["correct"] for line in samples)  # tripled
+
+    (out / "samples.jsonl").write_text("".join(samples[:2]))  # as if stopped after two
+    resumed = bench("run", "--resume", str(out), env=env)
+    assert resumed.code == 0, resumed.err
+    again = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert len(again) == 4 and not any(s["correct"] for s in again)  # the resume asked with factor 3 too
+
+    bad = bench(*args, "-P", "factor=0", "--out", str(tmp_path / "bad"), env=env)
+    assert_one_line_error(bad, "-P factor=0: Input should be greater than or equal to 1")
+    other = bench(*args, "-P", "weights=f32", "--out", str(tmp_path / "other"), env=env)
+    assert_one_line_error(other, "--provider doubler's options: factor (bench providers show doubler)")
+    assert not (tmp_path / "bad").exists() and not (tmp_path / "other").exists()
+
+
 BROKEN = {
     "bench.providers": {
         "missing": "bench_nonesuch.provider:Provider",

@@ -41,6 +41,7 @@ TOP = {
         "jobs",
         "runconfig",
         "runner",
+        "settings",
     )
 }
 TOP.add("benchmark")  # the package: __version__, and run/load_run from api.py

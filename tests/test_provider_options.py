@@ -38,12 +38,12 @@ def test_the_run_options_become_the_chosen_providers_own() -> None:
     local = providers.own_options("local", given)
     assert type(local).__name__ == "LocalOptions"
     assert (local.base_url, local.timeout, local.weights) == ("http://127.0.0.1:9/v1", 5, "f32")
-    with pytest.raises(UsageError, match="--weights f32 applies to --provider local only"):
+    with pytest.raises(UsageError, match="-P weights=f32 applies to --provider local only"):
         providers.own_options("openai", given)
     api = providers.own_options("openai", ProviderOptions(api="chat"))
     assert isinstance(api, APIOptions) and api.api == "chat"
     assert providers.own_options("scripted", ProviderOptions()) == SharedOptions()
-    with pytest.raises(UsageError, match="no provider takes --colour"):
+    with pytest.raises(UsageError, match="-P colour=red: no provider has an option 'colour'"):
         providers.own_options("scripted", ProviderOptions(colour="red"))
 
 
@@ -54,9 +54,9 @@ def test_a_providers_options_forbid_what_it_does_not_take() -> None:
         LocalOptions(dtype="float16")  # type: ignore[call-arg]
     with pytest.raises(ValidationError):
         LocalOptions(weights="f16")  # type: ignore[arg-type]
-    with pytest.raises(UsageError, match="--weights 'f16'"):
+    with pytest.raises(UsageError, match="-P weights=f16: Input should be 'native' or 'f32'"):
         LocalOptions.of(ProviderOptions(weights="f16"))
-    with pytest.raises(UsageError, match="--api"):
+    with pytest.raises(UsageError, match="-P api=chat"):
         LocalOptions.of(ProviderOptions(api="chat"))
     assert LocalOptions.of(APIOptions()) == LocalOptions()  # defaults are not a choice
 
@@ -68,3 +68,67 @@ def test_the_local_weights_are_the_command_lines() -> None:
     from providers.local import LocalOptions
 
     assert get_args(LocalOptions.model_fields["weights"].annotation) == LOCAL_WEIGHTS
+
+
+def test_given_options_are_typed_by_the_providers_model() -> None:
+    assert providers.typed_options("local", {"threads": "4", "weights": "f32"}) == {
+        "threads": 4,
+        "weights": "f32",
+    }
+    assert providers.typed_options("hf", {"dtype": "float16"}) == {"dtype": "float16"}
+    with pytest.raises(UsageError, match=r"-P threads=0: Input should be greater than or equal to 1"):
+        providers.typed_options("local", {"threads": "0"})
+    with pytest.raises(UsageError, match=r"-P dtype=f8: Input should be 'auto', 'float32', 'bfloat16' or"):
+        providers.typed_options("hf", {"dtype": "f8"})
+    with pytest.raises(UsageError, match=r"-P timeout: give it as --timeout"):
+        providers.typed_options("local", {"timeout": "5"})
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["--provider", "local", "-P", "colour=red"],
+            "-P colour=red: no provider has an option 'colour'; --provider local's options: threads, weights "
+            "(bench providers show local)",
+        ),
+        (
+            ["--provider", "openai", "-P", "weights=f32"],
+            "-P weights=f32 applies to --provider local only; --provider openai's options: api "
+            "(bench providers show openai)",
+        ),
+        (["--provider", "local", "-P", "weights=f16"], "-P weights=f16: Input should be 'native' or 'f32'"),
+        (
+            ["--provider", "local", "-P", "threads"],
+            "-P threads: give a provider option as KEY=VALUE (e.g. -P threads=4)",
+        ),
+        (
+            ["--provider", "local", "--threads", "2", "-P", "threads=3"],
+            "--threads 2 and -P threads=3 disagree; give one of them",
+        ),
+    ],
+)
+def test_a_bad_provider_option_is_one_line_naming_the_valid_ones(bench, tmp_path, args, line) -> None:
+    out = tmp_path / "run"
+    result = bench("run", *args, "--out", str(out))
+    assert result.code == 2 and "Traceback" not in result.err
+    assert result.err.strip().splitlines() == [f"bench: error: {line}"]
+    assert not out.exists()
+
+
+def test_providers_show_lists_a_providers_options_with_their_help(bench) -> None:
+    local = bench("providers", "show", "local")
+    assert local.code == 0, local.err
+    assert "weights" in local.out and "native | f32" in local.out and "threads" in local.out
+    assert ">= 1" in local.out and "threads the engine computes with" in local.out
+    hf = bench("providers", "show", "hf")
+    assert "auto | float32 | bfloat16 | float16" in hf.out
+    none = bench("providers", "show", "scripted")
+    assert none.code == 0 and "no options of its own" in none.out
+    listed = bench("providers", "list")
+    assert listed.code == 0 and "threads, weights" in listed.out
+    unknown = bench("providers", "show", "nope")
+    assert unknown.code == 2 and unknown.err.strip().splitlines() == [
+        "bench: error: unknown provider 'nope'; choose one of: anthropic, hf, hf-inference, local, openai, "
+        "scripted"
+    ]

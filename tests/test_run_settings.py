@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from benchmark.rundir import RunDir
+from benchmark.schemas import RunSettings
 
 OPTIONS = ["--provider", "scripted", "--model", "calculator@1B", "--task", "arithmetic:digits=1-2"]
 OPTIONS += ["--prompting", "plain", "--limit", "3", "--seed", "5", "--no-cache"]
@@ -61,3 +62,20 @@ def test_a_secret_in_the_base_url_is_not_in_the_settings(bench, tmp_path: Path) 
     text = (out / "manifest.json").read_text()
     assert "secretpw" not in text and "tok123" not in text
     assert "***" in json.loads(text)["settings"]["base_url"]
+
+
+def test_settings_before_schema_11_read_their_provider_options(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    manifest = _interrupted_run(bench, out)
+    old = {key: value for key, value in manifest["settings"].items() if key != "provider_options"}
+    manifest["settings"] = {**old, "api": "auto", "weights": "native", "dtype": "auto", "threads": None}
+    manifest["schema_version"] = 10  # as bench wrote them before -P
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    result = bench("run", "--resume", str(out))
+    assert result.code == 0, result.err
+    assert len(list(RunDir.open(out).iter_samples())) == 6
+    assert bench("report", str(out)).code == 0
+    settings = RunSettings.model_validate(
+        {**old, "api": "chat", "weights": "native", "dtype": "auto", "threads": 2}
+    )
+    assert settings.provider_options == {"api": "chat", "threads": 2}  # the values given, not the defaults
