@@ -87,7 +87,9 @@ def test_two_gguf_files_in_one_report_ordered_by_size(bench, gemma_path: Path, t
     assert [r["model"] for r in rows] == ["Gemma 3 270m (first 6 blocks)", "Gemma 3 270m"]
     assert rows[0]["params"] < rows[1]["params"] == GEMMA_PARAMS
     html = (out / "report.html").read_text()
-    assert html.count('class="point"') == 4  # 2 sizes × plain scored by log-prob and by generated answer
+    # 2 sizes × (accuracy scored by log-prob and by generated answer, and the log-prob rows' target
+    # log-prob and Brier score)
+    assert html.count('class="point"') == 8
 
 
 def _reference(path: Path, **settings):
