@@ -35,12 +35,16 @@ TOP = {
         "api",
         "catalog",
         "cli",
+        "client",
         "cost",
         "families",
         "interrupts",
         "jobs",
+        "progress",
         "runconfig",
         "runner",
+        "sampler",
+        "session",
         "settings",
     )
 }
