@@ -20,6 +20,7 @@ from benchmark.cost import Budget, PriceTable, estimate_tokens, load_prices
 from benchmark.errors import BenchError, DoesNotFitError, UsageError
 from benchmark.jobs import SampleKey, sample_key, saved_key, scoring_modes
 from benchmark.progress import Progress, SilentProgress
+from benchmark.resume import resumable_tasks
 from benchmark.runconfig import ModelSpec, RunConfig
 from benchmark.rundir import RunDir
 from benchmark.sampler import Sampler
@@ -196,15 +197,7 @@ class Session:
         """The run's manifest to go on with (its models to be listed again as they are reached), the
         samples already taken, and the models as the run recorded them."""
         manifest = self.run_dir.read_manifest()
-        manifest.tasks = _file_sha256_filled(manifest.tasks, task_infos)
-        changed = _data_changed(manifest.tasks, task_infos)
-        if changed is not None:
-            raise UsageError(f"{self.run_dir.path}: {changed}")
-        if [t.model_dump() for t in manifest.tasks] != [t.model_dump() for t in task_infos]:
-            raise UsageError(
-                f"{self.run_dir.path}: its tasks (names, versions, parameters) differ from what this "
-                "bench renders for the same command; finish it with the bench version that began it"
-            )
+        manifest.tasks = resumable_tasks(self.run_dir.path, manifest.tasks, task_infos)
         done: set[SampleKey] = set()
         spent = 0.0  # --max-cost is the run's: what its samples cost counts against it
         for sample in self.run_dir.iter_samples():
@@ -380,39 +373,3 @@ def chat_template(option: str, variant: str | None) -> str:
 
 def _gb(count: int | None) -> str:
     return "? GB" if count is None else f"{count / 1e9:.1f} GB"
-
-
-def _file_sha256_filled(before: list[TaskInfo], now: list[TaskInfo]) -> list[TaskInfo]:
-    """The run's tasks, with each task file's sha256 as found now where the run did not record one (a
-    run of schema 8 or older): checked as before on this resume, and by its bytes from then on."""
-    filled = [
-        old if old.file_sha256 is not None else old.model_copy(update={"file_sha256": new.file_sha256})
-        for old, new in zip(before, now, strict=False)
-    ]
-    return filled + before[len(filled) :]
-
-
-def _data_changed(before: list[TaskInfo], now: list[TaskInfo]) -> str | None:
-    """Why a resumed run cannot go on with its items: a task file, or a published task's data file,
-    whose sha256 differs from the one the run recorded (the items would change mid-run, whatever
-    version the file declares); None when none does."""
-    for old, new in zip(before, now, strict=False):
-        if old.name == new.name and old.file_sha256 != new.file_sha256:
-            then, now_ = (old.file_sha256 or "absent")[:12], (new.file_sha256 or "absent")[:12]
-            return (
-                f"task {old.name} read {old.params.get('file', 'its file')} with sha256 {then}… and "
-                f"finds {now_}… now (its version, {old.version!r}, says nothing of an edit); restore "
-                "the file to finish the run, or start a new run"
-            )
-        if old.name != new.name or old.dataset is None or new.dataset is None:
-            continue
-        was, found = old.dataset.files, new.dataset.files
-        for path in sorted({*was, *found}):
-            if was.get(path) != found.get(path):
-                then, now_ = was.get(path, "absent")[:12], found.get(path, "absent")[:12]
-                return (
-                    f"task {old.name} read {old.dataset.repo} {path} with sha256 {then}… (commit "
-                    f"{old.dataset.revision[:12]}), and finds {now_}… now (commit "
-                    f"{new.dataset.revision[:12]}); restore those files to finish the run"
-                )
-    return None

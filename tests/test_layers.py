@@ -41,6 +41,7 @@ TOP = {
         "interrupts",
         "jobs",
         "progress",
+        "resume",
         "runconfig",
         "runner",
         "sampler",
