@@ -39,7 +39,7 @@ def run(
 ) -> Path:
     """Run as `bench run` would with `options` (see the module's opening comment) and write the run
     directory at `out` (default runs/<timestamp>); return its path. `progress=True` shows the progress
-    bar and the per-model tables on the terminal; a `Progress` of one's own (benchmark/runner.py) is
+    bar and the per-model tables on the terminal; a `Progress` of one's own (benchmark/progress.py) is
     told what the runner does instead (perf/ times a run this way). `factory` loads each model (default
     `providers.create`); one that wraps the providers it makes observes every call a run makes through
     the provider interface."""

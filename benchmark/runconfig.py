@@ -1,13 +1,13 @@
 """A run's configuration: its settings (`RunSettings`, built by benchmark/settings.py from the command
 line, from `benchmark.run`'s keyword arguments, or read back from a manifest by --resume) checked and
-turned into what the runner runs (`config_from`): the task plans, the models, and the provider's own
-options typed by its `Options` model, before anything is written."""
+turned into what the runner runs (`config_from`, a `RunConfig`): the task plans, the models, and the
+provider's own options typed by its `Options` model, before anything is written."""
 
 from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import providers
@@ -16,13 +16,13 @@ from benchmark.cache import ResponseCache, default_cache_dir
 from benchmark.errors import BenchError
 from benchmark.families import hub_repo, load_family, select_members, split_list
 from benchmark.prompting import PLAIN, reasons
-from benchmark.runner import ModelSpec, RunConfig, TaskPlan
 from benchmark.schemas import RunSettings
 from benchmark.sizes import parse_size
 from benchmark.terminal import plain
 from benchmark.variants import task_label, variant_key
 from providers.base import ProviderOptions
 from providers.http_api import REDACTED, public_url, redact
+from tasks.base import Task
 
 DEFAULT_LIMIT: int = RunSettings.model_fields["limit"].default
 MAX_CONCURRENCY = 1024
@@ -30,6 +30,53 @@ MAX_CONCURRENCY = 1024
 MAX_TIMEOUT = 86400
 """Seconds per request: a day. nan and inf are refused too (nan failed every request at once, inf let a
 hanging server hang the run)."""
+
+
+@dataclass(frozen=True)
+class TaskPlan:
+    task: Task
+    promptings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model to run: from --provider/--model, or a member of a --family file."""
+
+    provider: str
+    model: str | None
+    """Model id for the provider; None is the provider's default model."""
+    family: str | None = None
+    variant: str | None = None
+    params: int | None = None
+    """Stated size, used when the provider cannot count parameters itself."""
+    rank: int | None = None
+    """Size rank, for families whose sizes are undisclosed."""
+    base_url: str | None = None
+    revision: str | None = None
+    """Training checkpoint (Hub revision); for provider hf already part of `model` (org/name@rev)."""
+    tokens: float | None = None
+    """Training tokens seen at `revision`."""
+    hub_id: str | None = None
+    """The Hub model this is, for matching published results."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    models: list[ModelSpec]
+    """One per size, run in this order (one loaded at a time)."""
+    tasks: list[TaskPlan]
+    limit: int | None
+    seed: int
+    concurrency: int = 1
+    max_attempts: int = 5
+    command: list[str] = field(default_factory=list)
+    options: ProviderOptions = field(default_factory=ProviderOptions)
+    max_cost: float | None = None
+    """Dollars; the run stops before a request that would exceed it (prices: providers/prices.yaml)."""
+    scoring: str = "both"
+    """One of SCORING_CHOICES (see `scoring_modes`)."""
+    settings: RunSettings | None = None
+    """The options as given, saved in the manifest for --resume."""
 
 
 @dataclass(frozen=True)

@@ -35,12 +35,17 @@ TOP = {
         "api",
         "catalog",
         "cli",
+        "client",
         "cost",
         "families",
         "interrupts",
         "jobs",
+        "progress",
+        "resume",
         "runconfig",
         "runner",
+        "sampler",
+        "session",
         "settings",
     )
 }
