@@ -15,7 +15,7 @@ identity, so a curve's intervals do not depend on the other curves of the run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from benchmark.prompting import PLAIN, reasons
 from benchmark.schemas import SummaryRow
@@ -154,18 +154,17 @@ def _with_twins(curve: Curve, curves: list[Curve]) -> Curve:
     return Curve(curve.id, curve.chance, curve.points, curve.seed, curve.run_seed, plain=plain, base=base)
 
 
-def _twin(curve: Curve, curves: list[Curve], same: object, by_model: bool) -> Curve | None:
+def _twin(curve: Curve, curves: list[Curve], same: Callable[[Curve], bool], by_model: bool) -> Curve | None:
     """The points of other curves of the same task variant and scoring mode that `same` picks: the same
     models (by_model), or, at each size of `curve`, the one model of that size, family, checkpoint and
     prompting (by size)."""
-    test = same  # a predicate on curves
     found: list[Point] = []
     mine = curve.id
     for other in curves:
         o = other.id
         if (o.task, o.task_params, o.scoring) != (mine.task, mine.task_params, mine.scoring):
             continue
-        if not test(other):  # type: ignore[operator]
+        if not same(other):
             continue
         if by_model:
             models = {p.model for p in curve.points}
