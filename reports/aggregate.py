@@ -23,21 +23,29 @@ class Summary:
 
     rows: list[SummaryRow]
     curves: list[CurveResult]
+    _by_row: dict[RowKey, list[CurveResult]] | None = field(default=None, repr=False, compare=False)
+
+    def curves_for(self, row: SummaryRow) -> list[CurveResult]:
+        """The curves `row` lies on, in order (found by the row's key, so a row copied after the
+        analyses, as reproduction does, finds its curves too)."""
+        if self._by_row is None:
+            self._by_row = {}
+            for found in self.curves:
+                for key in dict.fromkeys(row_key(p.row) for p in found.curve.points):
+                    self._by_row.setdefault(key, []).append(found)
+        return self._by_row.get(row_key(row), [])
 
     def result(self, row: SummaryRow, name: str, axis: Axis | None = None) -> AnalysisResult | None:
         """The result of analysis `name` on a curve holding `row` (on `axis`, else the first such)."""
-        key = row_key(row)
-        for found in self.curves:
-            if axis is not None and found.curve.id.axis != axis:
-                continue
-            if name in found.results and any(row_key(p.row) == key for p in found.curve.points):
+        for found in self.curves_for(row):
+            if (axis is None or found.curve.id.axis == axis) and name in found.results:
                 return found.results[name]
         return None
 
     def curves_of(self, rows: list[SummaryRow]) -> list[CurveResult]:
         """The curves with a point among `rows`, in order."""
-        keys = {row_key(r) for r in rows}
-        return [c for c in self.curves if any(row_key(p.row) in keys for p in c.curve.points)]
+        chosen = {id(c) for r in rows for c in self.curves_for(r)}
+        return [c for c in self.curves if id(c) in chosen]
 
     def dump(self) -> dict[str, object]:
         """summary.json: the rows, then the curves with their results keyed by analysis name."""

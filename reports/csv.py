@@ -11,7 +11,7 @@ import json
 
 from benchmark.schemas import SummaryRow
 from reports.aggregate import Summary
-from reports.keys import row_key
+from reports.tables import size_axis
 
 
 def render_csv(summary: Summary) -> str:
@@ -28,11 +28,6 @@ def render_csv(summary: Summary) -> str:
     return out.getvalue()
 
 
-def _size_or(axis: str) -> str:
-    """Curves over size (parameters, rank, or none) share a column; tokens and compute have their own."""
-    return "params" if axis in ("params", "rank", "none") else axis
-
-
 def _name(name: str, axis: str) -> str:
     return name if axis == "params" else f"{name}@{axis}"
 
@@ -41,17 +36,14 @@ def _analysis_columns(summary: Summary) -> list[tuple[str, str]]:
     found: dict[tuple[str, str], None] = {}
     for c in summary.curves:
         for name in c.results:
-            found[(name, _size_or(c.curve.id.axis))] = None
+            found[(name, size_axis(c.curve.id.axis))] = None
     return list(found)
 
 
 def _results_of(summary: Summary, row: SummaryRow) -> dict[tuple[str, str], str]:
-    key = row_key(row)
     found: dict[tuple[str, str], str] = {}
-    for c in summary.curves:
-        if not any(row_key(p.row) == key for p in c.curve.points):
-            continue
-        axis = _size_or(c.curve.id.axis)
+    for c in summary.curves_for(row):
+        axis = size_axis(c.curve.id.axis)
         for name, record in c.results.items():
             cells = record.cells()
             found[(name, axis)] = cells.get(row.model, "") if cells else record.text

@@ -427,7 +427,7 @@ def _table(summary: Summary, group: list[SummaryRow]) -> str:
         cells.append(
             f"<tr><td>{name}</td>{family}<td class=num>{size_text(r)}</td><td class=num>{r.n}</td>"
             f"<td class=num>{pct(r.accuracy)}</td><td>[{pct(r.ci_low)}, {pct(r.ci_high)}]</td>"
-            + "".join(f"<td>{escape(analysis_cell(curves, c, r))}</td>" for c in columns)
+            + "".join(f"<td>{escape(analysis_cell(summary, c, r))}</td>" for c in columns)
             + f"<td class=num>{pct(r.chance)}</td><td class=num>{failures_text(r)}</td>"
             f"<td class=num>{r.errors}</td><td>{escape(r.scoring)}</td></tr>"
         )

@@ -75,7 +75,7 @@ def render_markdown(manifest: Manifest, summary: Summary) -> str:
             lines.append(
                 f"| {_cell(name)} | {family}{size_text(r)} | {r.n} | {pct(r.accuracy)} | "
                 f"[{pct(r.ci_low)}, {pct(r.ci_high)}] | "
-                + "".join(f"{_cell(analysis_cell(curves, c, r))} | " for c in columns)
+                + "".join(f"{_cell(analysis_cell(summary, c, r))} | " for c in columns)
                 + f"{failures_text(r)} | {r.errors} |"
             )
         lines.append("")

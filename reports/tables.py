@@ -10,7 +10,7 @@ from benchmark.sizes import format_size
 from benchmark.variants import VariantKey, condition_label, task_label, variant_key
 from reports.aggregate import Summary
 from reports.analyses.base import AXIS_NAMES, Axis, CurveResult, VerdictLine
-from reports.keys import row_key, size_of
+from reports.keys import size_of
 
 GroupKey = tuple[str, VariantKey, str, str]
 """Rows of one table: task, task variant, prompting, scoring mode."""
@@ -78,25 +78,22 @@ def analysis_columns(curves: list[CurveResult]) -> list[Column]:
     for c in curves:
         for name, record in c.results.items():
             if name in c.columns and record.cells():
-                axis = _column_axis(c.curve.id.axis)
+                axis = size_axis(c.curve.id.axis)
                 qualifier = f" (over {AXIS_NAMES[axis]})" if axis in ("tokens", "compute") else ""
                 found[Column(name, axis, c.columns[name] + qualifier)] = None
     return list(found)
 
 
-def _column_axis(axis: Axis) -> Axis:
+def size_axis(axis: Axis) -> Axis:
     """Curves over size -- parameters, rank, or a model alone -- share a column; tokens and compute
     have their own."""
     return axis if axis in ("tokens", "compute") else "params"
 
 
-def analysis_cell(curves: list[CurveResult], column: Column, row: SummaryRow) -> str:
+def analysis_cell(summary: Summary, column: Column, row: SummaryRow) -> str:
     """The cell of `row` in an analysis column: the result's figure for the row's model, else `–`."""
-    key = row_key(row)
-    for c in curves:
-        if _column_axis(c.curve.id.axis) != column.axis or column.name not in c.results:
-            continue
-        if any(row_key(p.row) == key for p in c.curve.points):
+    for c in summary.curves_for(row):
+        if size_axis(c.curve.id.axis) == column.axis and column.name in c.results:
             return c.results[column.name].cells().get(row.model, "–")
     return "–"
 
@@ -159,10 +156,6 @@ def reproduction_cells(check: PointCheck) -> tuple[str, ...]:
         f"{check.difference * 100:+.1f} [{check.low * 100:+.1f}, {check.high * 100:+.1f}] points",
         "yes" if check.differs else "no",
     )
-
-
-def _tokens(count: float) -> str:
-    return f"{format_size(count)} tokens"
 
 
 def _rank(size: float) -> str:
