@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("benchmark", "providers", "tasks", "reports")
 
 BOTTOM = {
@@ -85,7 +85,7 @@ def _layer(module: str) -> str:
 
 def test_every_module_of_benchmark_is_in_a_layer() -> None:
     unplaced = [m for m in _modules() if m.split(".")[0] == "benchmark" and m not in BOTTOM | TOP]
-    assert not unplaced, f"put these in BOTTOM or TOP of tests/test_layers.py: {unplaced}"
+    assert not unplaced, f"put these in BOTTOM or TOP of tests/unit/test_layers.py: {unplaced}"
 
 
 def test_imports_go_one_way() -> None:

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from benchmark.rundir import RunDir
-from tests.test_crash_safety import _complete_samples
+from tests.e2e.test_crash_safety import _complete_samples
 
 SCRIPTED = ["--provider", "scripted", "--task", "arithmetic", "--prompting", "plain", "--limit", "3"]
 

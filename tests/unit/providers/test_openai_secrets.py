@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from tests.test_crash_safety import _complete_samples
+from tests.e2e.test_crash_safety import _complete_samples
 
 PASSWORD, TOKEN = "secretpw-71", "tok-SECRET-42"
 RUN = ["--provider", "openai", "--model", "m", "--task", "arithmetic", "--prompting", "plain", "--limit", "2"]
@@ -83,8 +83,8 @@ def test_the_ctrl_c_hint_asks_for_the_secret_without_showing_it(fake, tmp_path: 
     import signal
     import threading
 
-    from tests.test_crash_safety import _popen
-    from tests.test_run_lifecycle import _wait_for
+    from tests.e2e.test_crash_safety import _popen
+    from tests.e2e.test_run_lifecycle import _wait_for
 
     release = threading.Event()
     fake.state.fault = lambda number, body: release.wait(120) and None

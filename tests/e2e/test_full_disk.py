@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import ROOT, Result, run_bench
-from tests.test_crash_safety import _complete_samples
+from tests.e2e.test_crash_safety import _complete_samples
 
 ITEMS = 12
 ARGS = [

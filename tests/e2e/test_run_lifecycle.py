@@ -18,7 +18,7 @@ import pytest
 from benchmark.errors import UsageError
 from benchmark.rundir import RunDir, write_atomic
 from tests.conftest import ROOT
-from tests.test_crash_safety import _complete_samples, _key, _popen
+from tests.e2e.test_crash_safety import _complete_samples, _key, _popen
 
 SCRIPTED = ["--provider", "scripted", "--task", "arithmetic", "--prompting", "plain", "--limit", "3"]
 
@@ -118,7 +118,8 @@ def test_tasks_count_their_items_without_rendering_them() -> None:
 
     for name, cls in TASKS.items():
         if issubclass(cls, PublishedTask):
-            continue  # a Hub dataset's items: tests/test_published_tasks.py counts them on a laid-out cache
+            # a Hub dataset's items: tests/unit/tasks/test_published.py counts them on a laid-out cache
+            continue
         task = cls()
         for prompting in task.promptings:
             space = task.item_count(0)  # a generated task gives each distinct item once, then stops

@@ -17,7 +17,7 @@ from tasks import create
 from tests.helpers.summary import rows_with_results
 
 EXAMPLE = "tasks/traps/gambles_example.yaml"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_list_shows_every_phenomenon_with_versions_and_chance(bench) -> None:

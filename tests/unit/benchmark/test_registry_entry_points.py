@@ -15,7 +15,7 @@ from benchmark.registry import Registry
 from providers.base import Provider
 from tests.conftest import ROOT
 from tests.helpers.packages import _env, _install, readme_package
-from tests.test_bad_input import assert_one_line_error
+from tests.unit.benchmark.test_cli_bad_input import assert_one_line_error
 
 
 def test_the_readme_examples_run_through_bench_run(bench, tmp_path: Path) -> None:

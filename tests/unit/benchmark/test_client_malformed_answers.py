@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_crash_safety import _complete_samples
+from tests.e2e.test_crash_safety import _complete_samples
 
 RUN = ["--provider", "openai", "--model", "m", "--task", "arithmetic", "--prompting", "plain", "--limit", "2"]
 

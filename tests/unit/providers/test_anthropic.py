@@ -12,7 +12,7 @@ from benchmark.errors import UsageError
 from providers.anthropic import AnthropicProvider
 from providers.base import ErrorKind, GenerateRequest, Generation, ProviderError, ProviderOptions, cut_at_stop
 from providers.http_api import parse_retry_after
-from tests.fake_anthropic import EXPLANATION, serve
+from tests.helpers.fake_anthropic import EXPLANATION, serve
 
 KEY = "sk-ant-test-SECRET-42"
 QUESTION = "Q: What is 2 plus 3?\nA:"

@@ -16,8 +16,8 @@ from benchmark.schemas import Instance
 from tasks.files import FileTask, export_prize_jsonl, load_task_file, validate_task_file
 from tasks.hindsight_neglect import CLASSES, Gamble
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / "data"
+ROOT = Path(__file__).resolve().parents[3]
+DATA = Path(__file__).resolve().parents[2] / "data"
 EXAMPLE = ROOT / "tasks" / "traps" / "gambles_example.yaml"
 
 

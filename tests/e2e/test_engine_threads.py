@@ -21,7 +21,7 @@ from benchmark.engine_threads import MARK, SPIN_COUNT, WAIT_VARIABLES, cgroup_cp
 from benchmark.schemas import Manifest
 from providers.base import GenerateRequest, ProviderOptions, ScoreRequest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WAIT = (*WAIT_VARIABLES, MARK)
 
 

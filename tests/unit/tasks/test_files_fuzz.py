@@ -25,8 +25,8 @@ import tasks
 from benchmark.errors import UsageError
 from benchmark.families import load_family
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / "data"
+ROOT = Path(__file__).resolve().parents[3]
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 BENCH_JSONL = "".join(
     json.dumps(record) + "\n"

@@ -14,7 +14,7 @@ import yaml
 from benchmark.schemas import Instance
 from tasks import Task, create, load_file
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 DATA = ROOT / "tests" / "data"
 
 GENERATED = [
