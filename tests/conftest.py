@@ -14,6 +14,16 @@ from tests.helpers.fake_openai import Fake, serve
 from tests.helpers.llama_server import llama_server as start_llama_server
 
 ROOT = Path(__file__).resolve().parent.parent
+E2E = ROOT / "tests" / "e2e"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/e2e/ is marked `e2e`, so `pytest -m "not e2e"` runs what `pytest tests/unit`
+    runs (tryfirst: before `-m` deselects)."""
+    for item in items:
+        if item.path.is_relative_to(E2E):
+            item.add_marker(pytest.mark.e2e)
 
 
 @dataclass
