@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,12 +70,13 @@ def assert_one_line_error(result, *needles: str) -> None:
         ),
     ],
 )
-def test_bad_run_options(bench, tmp_path: Path, args: list[str], needles: list[str]) -> None:
+def test_bad_run_options(
+    cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, args: list[str], needles: list[str]
+) -> None:
     out = tmp_path / "run"
     # The checks come before any model is loaded, so the engine is not needed for them.
-    result = bench(
-        "run", *args, "--out", str(out), pre="import sys; sys.modules.setdefault('llama_cpp', sys)"
-    )
+    monkeypatch.setitem(sys.modules, "llama_cpp", sys.modules.get("llama_cpp", sys))
+    result = cli("run", *args, "--out", str(out))
     assert_one_line_error(result, *needles)
     assert not out.exists()
 
