@@ -36,3 +36,13 @@ def invoke(*args: str, cwd: Path | None = None, env: dict[str, str] | None = Non
             return Result(code, out.getvalue().decode(), err.getvalue().decode())
     finally:
         os.chdir(before)
+
+
+def assert_one_line_error(result: Result, *needles: str) -> None:
+    """What bad input gets from bench: exit code 2 and one line on stderr holding every needle."""
+    assert result.code == 2, (result.code, result.err)
+    assert "Traceback" not in result.err
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert len(lines) == 1, result.err
+    for needle in needles:
+        assert needle in lines[0], lines[0]

@@ -14,8 +14,8 @@ from benchmark.errors import UsageError
 from benchmark.registry import Registry
 from providers.base import Provider
 from tests.conftest import ROOT
+from tests.helpers.cli import assert_one_line_error
 from tests.helpers.packages import _env, _install, readme_package
-from tests.unit.benchmark.test_cli_bad_input import assert_one_line_error
 
 
 def test_the_readme_examples_run_through_bench_run(bench, tmp_path: Path) -> None:

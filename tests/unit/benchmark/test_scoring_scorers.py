@@ -31,8 +31,8 @@ from reports.analyses.base import Curve, CurveId, Point
 from reports.analyses.shape import ContinuousAnalysis
 from reports.keys import Outcome
 from tasks.base import Task
+from tests.helpers.cli import assert_one_line_error
 from tests.helpers.packages import _env, _install, readme_package
-from tests.unit.benchmark.test_cli_bad_input import assert_one_line_error
 
 
 def _item(answer_type: AnswerType, target: str, step: Prompting = PLAIN, **extra: object) -> Instance:

@@ -7,8 +7,8 @@ import csv
 import json
 from pathlib import Path
 
+from tests.helpers.cli import assert_one_line_error
 from tests.helpers.packages import _env, _install, readme_package
-from tests.unit.benchmark.test_cli_bad_input import assert_one_line_error
 
 
 def _scripted_run(bench, out: Path, env: dict[str, str]) -> object:

@@ -13,15 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.schemas import SCHEMA_VERSION
-
-
-def assert_one_line_error(result, *needles: str) -> None:
-    assert result.code == 2, (result.code, result.err)
-    assert "Traceback" not in result.err
-    lines = [line for line in result.err.splitlines() if line.strip()]
-    assert len(lines) == 1, result.err
-    for needle in needles:
-        assert needle in lines[0], lines[0]
+from tests.helpers.cli import assert_one_line_error
 
 
 @pytest.mark.parametrize(
