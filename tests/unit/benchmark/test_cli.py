@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -242,53 +238,3 @@ def test_a_task_parameter_given_twice_is_refused(bench, tmp_path: Path) -> None:
     )
     assert_one_line_error(result, "task 'arithmetic': digits is given twice")
     assert not out.exists()
-
-
-def test_a_bad_out_creates_no_cache(bench, tmp_path: Path) -> None:
-    blocked = tmp_path / "blocked"
-    blocked.write_text("a file, not a folder")
-    cache = tmp_path / "cache"
-    result = bench(
-        "run", "--provider", "scripted", "--out", str(blocked / "run"), env={"BENCH_CACHE_DIR": str(cache)}
-    )
-    assert_one_line_error(result, "cannot write to --out")
-    assert not cache.exists()
-
-
-@contextlib.contextmanager
-def _read_only(folder: Path) -> Iterator[None]:
-    """`folder` (and what is in it) read-only, even for root (which ignores permission bits): chattr +i."""
-    targets = [folder, *folder.iterdir()]
-    if os.geteuid() == 0:
-        if shutil.which("chattr") is None:
-            pytest.skip("root, and no chattr to make a folder read-only")
-        done = subprocess.run(["chattr", "+i", *map(str, targets)], capture_output=True)
-        if done.returncode != 0:
-            pytest.skip(f"chattr +i is not allowed here: {done.stderr.decode().strip()}")
-        undo = ["chattr", "-i", *map(str, targets)]
-    else:
-        for target in targets:
-            target.chmod(0o555 if target.is_dir() else 0o444)
-        undo = []
-    try:
-        yield
-    finally:
-        if undo:
-            subprocess.run(undo, check=True)
-        for target in targets:
-            target.chmod(0o755 if target.is_dir() else 0o644)
-
-
-@pytest.mark.parametrize("existing", [False, True])
-def test_a_cache_in_a_read_only_folder_is_not_called_damaged(bench, tmp_path: Path, existing: bool) -> None:
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    args = ["run", "--provider", "scripted", "--task", "arithmetic", "--prompting", "plain", "--limit", "1"]
-    if existing:
-        assert bench(*args, "--out", str(tmp_path / "first"), env={"BENCH_CACHE_DIR": str(cache)}).code == 0
-    before = {p.name: p.read_bytes() for p in cache.iterdir()}
-    with _read_only(cache):
-        result = bench(*args, "--out", str(tmp_path / "run"), env={"BENCH_CACHE_DIR": str(cache)})
-    assert_one_line_error(result, "cannot use the response cache", "can be written", "--no-cache")
-    assert "damaged" not in result.err
-    assert {p.name: p.read_bytes() for p in cache.iterdir()} == before

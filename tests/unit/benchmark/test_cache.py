@@ -1,15 +1,23 @@
-"""A server's malformed answer is that item's error: recorded, exit code 1, never cached, never a crash."""
+"""The response cache (benchmark/cache.py): a malformed answer is that item's error and never cached; a
+poisoned entry is asked again and replaced; a bad --out creates no cache; a cache in a read-only folder is
+one line that says so, not "damaged"."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
 import sqlite3
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.test_crash_safety import _complete_samples
+from tests.helpers.cli import assert_one_line_error
 
 RUN = ["--provider", "openai", "--model", "m", "--task", "arithmetic", "--prompting", "plain", "--limit", "2"]
 
@@ -84,57 +92,51 @@ def test_a_poisoned_cache_entry_is_asked_again_and_replaced(bench, fake, tmp_pat
     assert not any(s.cached or s.error for s in second)
 
 
-def test_answers_are_checked_field_by_field() -> None:
-    from providers.base import (
-        ContinuationScores,
-        ErrorKind,
-        Generation,
-        InvalidAnswer,
-        generation_from,
-        scores_from,
+def test_a_bad_out_creates_no_cache(bench, tmp_path: Path) -> None:
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file, not a folder")
+    cache = tmp_path / "cache"
+    result = bench(
+        "run", "--provider", "scripted", "--out", str(blocked / "run"), env={"BENCH_CACHE_DIR": str(cache)}
     )
-
-    assert generation_from(Generation(" 5", 3, None)) == Generation(" 5", 3, None)
-    assert generation_from({"text": "x", "prompt_tokens": 1}) == Generation("x", 1, None)
-    assert scores_from({"logprobs": [-1, -0.5]}, 2) == ContinuationScores((-1.0, -0.5))
-    bad: list[tuple[Any, int | None]] = [
-        ({"text": None}, None),
-        ({"text": "x", "prompt_tokens": True}, None),
-        ({"text": "x", "prompt_tokens": 2**60}, None),
-        ({"text": "x", "extra": 1}, None),
-        ("text", None),
-        ({"logprobs": [-1.0]}, 2),
-        ({"logprobs": [float("nan"), -1.0]}, 2),
-        ({"logprobs": [float("-inf"), -1.0]}, 2),
-        ({"logprobs": ["-1", -1.0]}, 2),
-        ({"logprobs": "ab"}, 2),
-    ]
-    for answer, count in bad:
-        with pytest.raises(InvalidAnswer) as caught:
-            generation_from(answer) if count is None else scores_from(answer, count)
-        assert caught.value.kind is ErrorKind.INVALID
+    assert_one_line_error(result, "cannot write to --out")
+    assert not cache.exists()
 
 
-@pytest.mark.parametrize(
-    ("api", "answer"),
-    [
-        ("completions", [{"generated_text": 123, "details": {"generated_tokens": 1, "prefill": []}}]),
-        ("chat", {"choices": [{"message": {"content": 5}}]}),
-        ("chat", {"choices": [{"message": {"content": "5"}}], "usage": {"prompt_tokens": "lots"}}),
-    ],
-)
-def test_the_hf_inference_adapter_refuses_malformed_answers(fake, api: str, answer: Any) -> None:
-    pytest.importorskip("huggingface_hub")
-    import asyncio
+@contextlib.contextmanager
+def _read_only(folder: Path) -> Iterator[None]:
+    """`folder` (and what is in it) read-only, even for root (which ignores permission bits): chattr +i."""
+    targets = [folder, *folder.iterdir()]
+    if os.geteuid() == 0:
+        if shutil.which("chattr") is None:
+            pytest.skip("root, and no chattr to make a folder read-only")
+        done = subprocess.run(["chattr", "+i", *map(str, targets)], capture_output=True)
+        if done.returncode != 0:
+            pytest.skip(f"chattr +i is not allowed here: {done.stderr.decode().strip()}")
+        undo = ["chattr", "-i", *map(str, targets)]
+    else:
+        for target in targets:
+            target.chmod(0o555 if target.is_dir() else 0o444)
+        undo = []
+    try:
+        yield
+    finally:
+        if undo:
+            subprocess.run(undo, check=True)
+        for target in targets:
+            target.chmod(0o755 if target.is_dir() else 0o644)
 
-    from providers.base import ErrorKind, GenerateRequest, ProviderError, ProviderOptions
-    from providers.hf_inference import HFInferenceProvider
 
-    fake.state.raw = lambda number, body: (200, json.dumps(answer).encode())
-    provider = HFInferenceProvider.from_spec(
-        "tgi", ProviderOptions(base_url=fake.url.removesuffix("/v1"), api=api)
-    )
-    with pytest.raises(ProviderError) as caught:
-        asyncio.run(provider.generate(GenerateRequest("Q: What is 2 plus 3?\n\nA:", 5, ("\n",))))
-    provider.close()
-    assert caught.value.kind is ErrorKind.INVALID
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_cache_in_a_read_only_folder_is_not_called_damaged(bench, tmp_path: Path, existing: bool) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    args = ["run", "--provider", "scripted", "--task", "arithmetic", "--prompting", "plain", "--limit", "1"]
+    if existing:
+        assert bench(*args, "--out", str(tmp_path / "first"), env={"BENCH_CACHE_DIR": str(cache)}).code == 0
+    before = {p.name: p.read_bytes() for p in cache.iterdir()}
+    with _read_only(cache):
+        result = bench(*args, "--out", str(tmp_path / "run"), env={"BENCH_CACHE_DIR": str(cache)})
+    assert_one_line_error(result, "cannot use the response cache", "can be written", "--no-cache")
+    assert "damaged" not in result.err
+    assert {p.name: p.read_bytes() for p in cache.iterdir()} == before
