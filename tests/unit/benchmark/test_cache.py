@@ -52,12 +52,12 @@ MALFORMED = {
 
 @pytest.mark.parametrize("answer", list(MALFORMED.values()), ids=list(MALFORMED))
 def test_a_malformed_answer_is_the_items_error_and_never_cached(
-    bench, fake, tmp_path: Path, answer: tuple[int, bytes]
+    cli, fake, tmp_path: Path, answer: tuple[int, bytes]
 ) -> None:
     fake.state.raw = lambda number, body: answer
     out, cache = tmp_path / "run", tmp_path / "cache"
     env = {"BENCH_CACHE_DIR": str(cache)}
-    result = bench("run", *RUN, "--base-url", fake.url, "--out", str(out), env=env)
+    result = cli("run", *RUN, "--base-url", fake.url, "--out", str(out), env=env)
     assert result.code == 1, result.err
     assert "Traceback" not in result.err
     # Told as it happened: each item asked once, not "after 5 attempts".
@@ -70,20 +70,20 @@ def test_a_malformed_answer_is_the_items_error_and_never_cached(
     assert (out / "report.html").is_file()
     # The next run asks the server again, and a good answer is then cached.
     fake.state.raw = None
-    again = bench("run", *RUN, "--base-url", fake.url, "--out", str(tmp_path / "again"), env=env)
+    again = cli("run", *RUN, "--base-url", fake.url, "--out", str(tmp_path / "again"), env=env)
     assert again.code == 0, again.err
     assert len(fake.state.requests) == 4 and len(_cached_values(cache)) == 2
 
 
-def test_a_poisoned_cache_entry_is_asked_again_and_replaced(bench, fake, tmp_path: Path) -> None:
+def test_a_poisoned_cache_entry_is_asked_again_and_replaced(cli, fake, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     env = {"BENCH_CACHE_DIR": str(cache)}
-    assert bench("run", *RUN, "--base-url", fake.url, "--out", str(tmp_path / "first"), env=env).code == 0
+    assert cli("run", *RUN, "--base-url", fake.url, "--out", str(tmp_path / "first"), env=env).code == 0
     db = sqlite3.connect(cache / "responses.sqlite")
     db.execute("""UPDATE responses SET value = '{"text": 123, "prompt_tokens": "lots"}'""")
     db.commit()
     db.close()
-    result = bench("run", *RUN, "--base-url", fake.url, "--out", str(tmp_path / "second"), env=env)
+    result = cli("run", *RUN, "--base-url", fake.url, "--out", str(tmp_path / "second"), env=env)
     assert result.code == 0 and "Traceback" not in result.err, result.err
     assert len(fake.state.requests) == 4  # both asked again
     assert all(isinstance(json.loads(value)["text"], str) for value in _cached_values(cache))
@@ -92,11 +92,11 @@ def test_a_poisoned_cache_entry_is_asked_again_and_replaced(bench, fake, tmp_pat
     assert not any(s.cached or s.error for s in second)
 
 
-def test_a_bad_out_creates_no_cache(bench, tmp_path: Path) -> None:
+def test_a_bad_out_creates_no_cache(cli, tmp_path: Path) -> None:
     blocked = tmp_path / "blocked"
     blocked.write_text("a file, not a folder")
     cache = tmp_path / "cache"
-    result = bench(
+    result = cli(
         "run", "--provider", "scripted", "--out", str(blocked / "run"), env={"BENCH_CACHE_DIR": str(cache)}
     )
     assert_one_line_error(result, "cannot write to --out")
@@ -128,15 +128,15 @@ def _read_only(folder: Path) -> Iterator[None]:
 
 
 @pytest.mark.parametrize("existing", [False, True])
-def test_a_cache_in_a_read_only_folder_is_not_called_damaged(bench, tmp_path: Path, existing: bool) -> None:
+def test_a_cache_in_a_read_only_folder_is_not_called_damaged(cli, tmp_path: Path, existing: bool) -> None:
     cache = tmp_path / "cache"
     cache.mkdir()
     args = ["run", "--provider", "scripted", "--task", "arithmetic", "--prompting", "plain", "--limit", "1"]
     if existing:
-        assert bench(*args, "--out", str(tmp_path / "first"), env={"BENCH_CACHE_DIR": str(cache)}).code == 0
+        assert cli(*args, "--out", str(tmp_path / "first"), env={"BENCH_CACHE_DIR": str(cache)}).code == 0
     before = {p.name: p.read_bytes() for p in cache.iterdir()}
     with _read_only(cache):
-        result = bench(*args, "--out", str(tmp_path / "run"), env={"BENCH_CACHE_DIR": str(cache)})
+        result = cli(*args, "--out", str(tmp_path / "run"), env={"BENCH_CACHE_DIR": str(cache)})
     assert_one_line_error(result, "cannot use the response cache", "can be written", "--no-cache")
     assert "damaged" not in result.err
     assert {p.name: p.read_bytes() for p in cache.iterdir()} == before

@@ -69,20 +69,20 @@ def test_bad_run_options(
     assert not out.exists()
 
 
-def test_unwritable_out(bench, tmp_path: Path) -> None:
+def test_unwritable_out(cli, tmp_path: Path) -> None:
     blocked = tmp_path / "blocked"
     blocked.write_text("a file, not a folder")
-    result = bench("run", "--provider", "scripted", "--out", str(blocked / "run"))
+    result = cli("run", "--provider", "scripted", "--out", str(blocked / "run"))
     assert_one_line_error(result, "cannot write to --out")
     assert blocked.read_text() == "a file, not a folder"
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write to read-only folders")
-def test_read_only_out(bench, tmp_path: Path) -> None:
+def test_read_only_out(cli, tmp_path: Path) -> None:
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o500)
-    result = bench("run", "--provider", "scripted", "--out", str(locked / "run"))
+    result = cli("run", "--provider", "scripted", "--out", str(locked / "run"))
     assert_one_line_error(result, "cannot write to --out")
 
 
@@ -115,14 +115,14 @@ def test_hub_model_offline_names_the_missing_file(bench, tmp_path: Path, offline
     assert "Retrying" not in result.err
 
 
-def test_report_on_a_folder_that_is_not_a_run(bench, tmp_path: Path) -> None:
-    result = bench("report", str(tmp_path))
+def test_report_on_a_folder_that_is_not_a_run(cli, tmp_path: Path) -> None:
+    result = cli("report", str(tmp_path))
     assert_one_line_error(result, "is not a run directory")
 
 
-def test_report_on_a_run_from_a_newer_version(bench, tmp_path: Path) -> None:
+def test_report_on_a_run_from_a_newer_version(cli, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    assert bench("run", "--provider", "scripted", "--limit", "2", "--out", str(out)).code == 0
+    assert cli("run", "--provider", "scripted", "--limit", "2", "--out", str(out)).code == 0
     manifest = (
         (out / "manifest.json")
         .read_text()
@@ -130,7 +130,7 @@ def test_report_on_a_run_from_a_newer_version(bench, tmp_path: Path) -> None:
     )
     (out / "manifest.json").write_text(manifest)
     before = (out / "summary.json").read_bytes()
-    result = bench("report", str(out))
+    result = cli("report", str(out))
     assert_one_line_error(result, "newer bench")
     assert (out / "summary.json").read_bytes() == before
 
@@ -138,16 +138,16 @@ def test_report_on_a_run_from_a_newer_version(bench, tmp_path: Path) -> None:
 HUGE = "9" * 400
 
 
-def test_a_gamble_amount_of_400_digits_is_one_line(bench, tmp_path: Path) -> None:
+def test_a_gamble_amount_of_400_digits_is_one_line(cli, tmp_path: Path) -> None:
     traps = tmp_path / "traps.yaml"
     traps.write_text(
         "name: t\nversion: '1'\nitems:\n  - id: a\n    kind: gamble\n    name: David\n"
         f"    lose_percent: 94\n    lose_amount: {HUGE}\n    win_percent: 6\n    win_amount: 5\n"
         "    outcome: won\n"
     )
-    assert_one_line_error(bench("tasks", "validate", str(traps)), f"{traps}:4: lose_amount")
+    assert_one_line_error(cli("tasks", "validate", str(traps)), f"{traps}:4: lose_amount")
     out = tmp_path / "run"
-    result = bench("run", "--provider", "scripted", "--task", str(traps), "--out", str(out))
+    result = cli("run", "--provider", "scripted", "--task", str(traps), "--out", str(out))
     assert_one_line_error(result, f"{traps}:4: lose_amount")
     assert not out.exists()
 
@@ -155,86 +155,84 @@ def test_a_gamble_amount_of_400_digits_is_one_line(bench, tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("field", "value"), [("params", HUGE), ("params", "'1e300'"), ("rank", "1000000000")]
 )
-def test_a_family_size_out_of_range_is_one_line(bench, tmp_path: Path, field: str, value: str) -> None:
+def test_a_family_size_out_of_range_is_one_line(cli, tmp_path: Path, field: str, value: str) -> None:
     family = tmp_path / "fam.yaml"
     family.write_text(
         "name: fam\nversion: '1'\ndescription: d\nsource: s\nmembers:\n"
         f"  - {{provider: scripted, model: calculator, {field}: {value}, variant: base}}\n"
     )
-    assert_one_line_error(bench("families", "show", str(family)), f"{family}:6: members.0.{field}")
+    assert_one_line_error(cli("families", "show", str(family)), f"{family}:6: members.0.{field}")
     out = tmp_path / "run"
     args = ["run", "--family", str(family), "--task", "arithmetic", "--limit", "1", "--out", str(out)]
-    assert_one_line_error(bench(*args), f"{family}:6: members.0.{field}")
+    assert_one_line_error(cli(*args), f"{family}:6: members.0.{field}")
     assert not out.exists()
 
 
-def test_a_scripted_size_beyond_any_model_is_one_line(bench, tmp_path: Path) -> None:
+def test_a_scripted_size_beyond_any_model_is_one_line(cli, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    result = bench("run", "--provider", "scripted", "--model", "calculator@1e300", "--out", str(out))
+    result = cli("run", "--provider", "scripted", "--model", "calculator@1e300", "--out", str(out))
     assert_one_line_error(result, "parameter count '1e300' is larger than 1e15")
     assert not out.exists()
 
 
-def test_a_size_of_0_in_an_old_run_is_reported_without_its_point(bench, tmp_path: Path) -> None:
+def test_a_size_of_0_in_an_old_run_is_reported_without_its_point(cli, tmp_path: Path) -> None:
     out = tmp_path / "run"
     models = ["--model", "calculator@1M", "--model", "calculator@1B"]
-    assert bench("run", "--provider", "scripted", *models, "--limit", "2", "--out", str(out)).code == 0
+    assert cli("run", "--provider", "scripted", *models, "--limit", "2", "--out", str(out)).code == 0
     for name in ("manifest.json", "samples.jsonl"):  # as a bench that took @0 wrote it
         text = (out / name).read_text()
         (out / name).write_text(text.replace('"params": 1000000,', '"params": 0,').replace(
             '"params":1000000,', '"params":0,'
         ))  # fmt: skip
     assert '"params":0,' in (out / "samples.jsonl").read_text()
-    result = bench("report", str(out))
+    result = cli("report", str(out))
     assert result.code == 0 and "Traceback" not in result.err, result.err
     html = (out / "report.html").read_text()
     assert "calculator@1B" in html and 'class="point"' in html  # the 1B point is drawn; 0 has no place
 
 
-def test_a_duplicated_sample_line_is_refused_not_counted_twice(bench, tmp_path: Path) -> None:
+def test_a_duplicated_sample_line_is_refused_not_counted_twice(cli, tmp_path: Path) -> None:
     out = tmp_path / "run"
     args = ["--provider", "scripted", "--task", "arithmetic", "--prompting", "plain", "--limit", "5"]
-    assert bench("run", *args, "--out", str(out)).code == 0
+    assert cli("run", *args, "--out", str(out)).code == 0
     first = (out / "samples.jsonl").read_bytes().splitlines(keepends=True)[0]
     with open(out / "samples.jsonl", "ab") as handle:
         handle.write(first)
     tampered = (out / "samples.jsonl").read_bytes()
     summary = (out / "summary.json").read_bytes()
-    assert_one_line_error(bench("report", str(out)), "samples.jsonl:6: a second sample of model")
+    assert_one_line_error(cli("report", str(out)), "samples.jsonl:6: a second sample of model")
     assert (out / "summary.json").read_bytes() == summary  # n stays 5, not 6
-    assert_one_line_error(bench("run", "--resume", str(out)), "samples.jsonl:6: a second sample")
+    assert_one_line_error(cli("run", "--resume", str(out)), "samples.jsonl:6: a second sample")
     assert (out / "samples.jsonl").read_bytes() == tampered
 
 
-def test_a_schema_version_written_as_a_string_is_not_a_version(bench, tmp_path: Path) -> None:
+def test_a_schema_version_written_as_a_string_is_not_a_version(cli, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    assert bench("run", "--provider", "scripted", "--limit", "2", "--out", str(out)).code == 0
+    assert cli("run", "--provider", "scripted", "--limit", "2", "--out", str(out)).code == 0
     manifest = (
         (out / "manifest.json")
         .read_text()
         .replace(f'"schema_version": {SCHEMA_VERSION}', '"schema_version": "99"')
     )
     (out / "manifest.json").write_text(manifest)
-    assert_one_line_error(bench("report", str(out)), "manifest.json: not a bench manifest (schema_version")
-    assert_one_line_error(bench("run", "--resume", str(out)), "not a bench manifest")
+    assert_one_line_error(cli("report", str(out)), "manifest.json: not a bench manifest (schema_version")
+    assert_one_line_error(cli("run", "--resume", str(out)), "not a bench manifest")
     assert (out / "manifest.json").read_text() == manifest  # not rewritten as 99
 
 
-def test_compare_keeps_labels_apart_for_runs_in_folders_of_the_same_name(bench, tmp_path: Path) -> None:
+def test_compare_keeps_labels_apart_for_runs_in_folders_of_the_same_name(cli, tmp_path: Path) -> None:
     args = ["--provider", "scripted", "--task", "arithmetic", "--prompting", "plain", "--limit", "2"]
     runs = [tmp_path / "a" / "run", tmp_path / "b" / "run", tmp_path / "c" / "run"]
     for run in runs:
-        assert bench("run", *args, "--out", str(run)).code == 0
-    result = bench("compare", *map(str, runs), "--out", str(tmp_path / "merged"))
+        assert cli("run", *args, "--out", str(run)).code == 0
+    result = cli("compare", *map(str, runs), "--out", str(tmp_path / "merged"))
     assert result.code == 0, result.err
     summary = (tmp_path / "merged" / "summary.json").read_text()
     assert summary.count('"n": 2') == 3
 
 
-def test_a_task_parameter_given_twice_is_refused(bench, tmp_path: Path) -> None:
+def test_a_task_parameter_given_twice_is_refused(cli, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    result = bench(
-        "run", "--provider", "scripted", "--task", "arithmetic:digits=2,digits=3", "--out", str(out)
-    )
+    result = cli("run", "--provider", "scripted", "--task", "arithmetic:digits=2,digits=3", "--out", str(out))
     assert_one_line_error(result, "task 'arithmetic': digits is given twice")
     assert not out.exists()

@@ -15,11 +15,11 @@ from tests.helpers.summary import rows_with_results
 
 
 @pytest.mark.parametrize("model", ["calculator@1B", "calculator"])  # sized, and unsized
-def test_two_language_variants_are_two_rows_and_are_named(bench, tmp_path: Path, model: str) -> None:
+def test_two_language_variants_are_two_rows_and_are_named(cli, tmp_path: Path, model: str) -> None:
     out = tmp_path / "run"
     tasks = ["--task", "hindsight_neglect", "--task", "hindsight_neglect:lang=zh-TW"]
     args = ["run", "--provider", "scripted", "--model", model, *tasks, "--prompting", "plain"]
-    result = bench(*args, "--scoring", "logprob", "--limit", "3", "--out", str(out))
+    result = cli(*args, "--scoring", "logprob", "--limit", "3", "--out", str(out))
     assert result.code == 0 and "Traceback" not in result.err, result.err
     rows = rows_with_results(out)
     assert [(r["task_params"]["lang"], r["n"]) for r in rows] == [("en", 3), ("zh-TW", 3)]  # not pooled
@@ -27,14 +27,14 @@ def test_two_language_variants_are_two_rows_and_are_named(bench, tmp_path: Path,
     for text in (result.out, markdown, (out / "report.html").read_text()):
         assert "hindsight_neglect (shots=10, lang=en)" in text
         assert "hindsight_neglect (shots=10, lang=zh-TW)" in text
-    again = bench("report", str(out))
+    again = cli("report", str(out))
     assert again.code == 0 and "Traceback" not in again.err, again.err
 
 
-def test_a_digits_sweep_is_one_option_with_a_row_and_curve_per_digit_count(bench, tmp_path: Path) -> None:
+def test_a_digits_sweep_is_one_option_with_a_row_and_curve_per_digit_count(cli, tmp_path: Path) -> None:
     out = tmp_path / "run"
     models = ["--model", "calculator@1B", "--model", "constant: 0@100M"]
-    result = bench("run", "--provider", "scripted", *models, "--task", "arithmetic:digits=2-4,op=*",
+    result = cli("run", "--provider", "scripted", *models, "--task", "arithmetic:digits=2-4,op=*",
                    "--limit", "4", "--out", str(out))  # fmt: skip
     assert result.code == 0, result.err
     rows = rows_with_results(out)
@@ -98,10 +98,10 @@ def test_a_sweep_names_at_most_100_variants(monkeypatch: pytest.MonkeyPatch) -> 
     ],
 )
 def test_bad_sweeps_and_repeated_variants_are_one_line(
-    bench, tmp_path: Path, spec: list[str], message: str
+    cli, tmp_path: Path, spec: list[str], message: str
 ) -> None:
     tasks = [arg for s in spec for arg in ("--task", s)]
-    result = bench("run", "--provider", "scripted", *tasks, "--limit", "1", "--out", str(tmp_path / "r"))
+    result = cli("run", "--provider", "scripted", *tasks, "--limit", "1", "--out", str(tmp_path / "r"))
     if not message:
         assert result.code == 0, result.err
         return
@@ -109,19 +109,19 @@ def test_bad_sweeps_and_repeated_variants_are_one_line(
     assert message in result.err and len(result.err.strip().splitlines()) == 1
 
 
-def test_tasks_list_and_show_agree_on_every_default(bench) -> None:
+def test_tasks_list_and_show_agree_on_every_default(cli) -> None:
     for name, cls in TASKS.items():
         listed = dict(pair.split("=", 1) for pair in variants(cls).split())
         assert listed == cls().params(), name  # word_problems: steps=2-4 in both
-    listed = bench("tasks", "list")
-    shown = bench("tasks", "show", "word_problems")
+    listed = cli("tasks", "list")
+    shown = cli("tasks", "show", "word_problems")
     assert listed.code == shown.code == 0
     [line] = [x for x in listed.out.splitlines() if " word_problems " in x]
     assert "steps=2-4" in line and "'steps': '2-4'" in shown.out
 
 
-def test_tasks_show_names_each_variant_of_a_sweep(bench) -> None:
-    result = bench("tasks", "show", "arithmetic:digits=1-3,shots=1")
+def test_tasks_show_names_each_variant_of_a_sweep(cli) -> None:
+    result = cli("tasks", "show", "arithmetic:digits=1-3,shots=1")
     assert result.code == 0, result.err
     assert [line for line in result.out.splitlines() if line.startswith("parameters:")] == [
         f"parameters: {{'digits': '{d}', 'op': '+', 'shots': '1'}}; chance 0.0%; answers: number, scored by "

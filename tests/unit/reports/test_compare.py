@@ -8,18 +8,16 @@ from pathlib import Path
 from tests.helpers.summary import rows_with_results
 
 
-def _run(bench, out: Path, *args: str, task: str = "arithmetic", limit: str = "4") -> None:
-    result = bench(
-        "run", "--provider", "scripted", "--task", task, "--limit", limit, "--out", str(out), *args
-    )
+def _run(cli, out: Path, *args: str, task: str = "arithmetic", limit: str = "4") -> None:
+    result = cli("run", "--provider", "scripted", "--task", task, "--limit", limit, "--out", str(out), *args)
     assert result.code == 0, result.err
 
 
-def test_compare_merges_two_runs_into_one_report(bench, tmp_path: Path) -> None:
-    _run(bench, tmp_path / "small", "--model", "constant: 0@100M")
-    _run(bench, tmp_path / "big", "--model", "calculator@10B", "--model", "constant: 0@100M")
+def test_compare_merges_two_runs_into_one_report(cli, tmp_path: Path) -> None:
+    _run(cli, tmp_path / "small", "--model", "constant: 0@100M")
+    _run(cli, tmp_path / "big", "--model", "calculator@10B", "--model", "constant: 0@100M")
     out = tmp_path / "both"
-    result = bench("compare", str(tmp_path / "small"), str(tmp_path / "big"), "--out", str(out))
+    result = cli("compare", str(tmp_path / "small"), str(tmp_path / "big"), "--out", str(out))
     assert result.code == 0, result.err
     rows = rows_with_results(out)
     # The label both runs used is kept apart by the second run's folder name.
@@ -31,12 +29,12 @@ def test_compare_merges_two_runs_into_one_report(bench, tmp_path: Path) -> None:
     assert (out / "report.html").is_file() and len((out / "samples.jsonl").read_text().splitlines()) == 12
 
 
-def test_compare_keeps_the_variants_of_a_sweep_apart(bench, tmp_path: Path) -> None:
+def test_compare_keeps_the_variants_of_a_sweep_apart(cli, tmp_path: Path) -> None:
     sweep = "arithmetic:digits=1-2"
-    _run(bench, tmp_path / "small", "--model", "constant: 0@100M", task=sweep)
-    _run(bench, tmp_path / "big", "--model", "calculator@10B", task=sweep)
+    _run(cli, tmp_path / "small", "--model", "constant: 0@100M", task=sweep)
+    _run(cli, tmp_path / "big", "--model", "calculator@10B", task=sweep)
     out = tmp_path / "both"
-    result = bench("compare", str(tmp_path / "small"), str(tmp_path / "big"), "--out", str(out))
+    result = cli("compare", str(tmp_path / "small"), str(tmp_path / "big"), "--out", str(out))
     assert result.code == 0, result.err
     rows = rows_with_results(out)
     assert [(r["task_params"]["digits"], r["params"], r["n"]) for r in rows] == [
@@ -44,11 +42,11 @@ def test_compare_keeps_the_variants_of_a_sweep_apart(bench, tmp_path: Path) -> N
     ]  # fmt: skip
 
 
-def test_compare_refuses_different_task_versions_seeds_or_limits(bench, tmp_path: Path) -> None:
-    _run(bench, tmp_path / "a")
-    _run(bench, tmp_path / "b")
-    _run(bench, tmp_path / "c", "--seed", "5")
-    _run(bench, tmp_path / "d", limit="6")
+def test_compare_refuses_different_task_versions_seeds_or_limits(cli, tmp_path: Path) -> None:
+    _run(cli, tmp_path / "a")
+    _run(cli, tmp_path / "b")
+    _run(cli, tmp_path / "c", "--seed", "5")
+    _run(cli, tmp_path / "d", limit="6")
     manifest = tmp_path / "b" / "manifest.json"
     version = json.loads(manifest.read_text())["tasks"][0]["version"]
     manifest.write_text(manifest.read_text().replace(f'"version": "{version}"', '"version": "0"'))
@@ -58,7 +56,7 @@ def test_compare_refuses_different_task_versions_seeds_or_limits(bench, tmp_path
         ("d", "--limit 4 and 6"),
     ]:
         out = tmp_path / f"merged-{other}"
-        result = bench("compare", str(tmp_path / "a"), str(tmp_path / other), "--out", str(out))
+        result = cli("compare", str(tmp_path / "a"), str(tmp_path / other), "--out", str(out))
         assert result.code == 2 and "Traceback" not in result.err
         assert needle in result.err and len(result.err.strip().splitlines()) == 1
         assert not out.exists()
@@ -72,15 +70,15 @@ def _family(tmp_path: Path, name: str, members: list[tuple[str, str]]) -> Path:
     return path
 
 
-def test_compare_shows_families_apart_and_steps_within_each(bench, tmp_path: Path) -> None:
+def test_compare_shows_families_apart_and_steps_within_each(cli, tmp_path: Path) -> None:
     """Two families whose sizes interleave (100M, 10B and 1B, 100B): each family's rows stand together
     under a family column, and a step is taken from the next smaller size of the same family."""
     odd = _family(tmp_path, "odd", [("constant: 0@100M", "100M"), ("calculator@10B", "10B")])
     even = _family(tmp_path, "even", [("calculator@1B", "1B"), ("constant: 0@100B", "100B")])
-    _run(bench, tmp_path / "odd", "--family", str(odd))
-    _run(bench, tmp_path / "even", "--family", str(even))
+    _run(cli, tmp_path / "odd", "--family", str(odd))
+    _run(cli, tmp_path / "even", "--family", str(even))
     out = tmp_path / "both"
-    result = bench("compare", str(tmp_path / "odd"), str(tmp_path / "even"), "--out", str(out))
+    result = cli("compare", str(tmp_path / "odd"), str(tmp_path / "even"), "--out", str(out))
     assert result.code == 0, result.err
     md = (out / "report.md").read_text()
     table = [line for line in md.splitlines() if line.startswith("| ")]
