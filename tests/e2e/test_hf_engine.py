@@ -325,7 +325,7 @@ def test_the_gpu_script_runs(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    root = Path(__file__).resolve().parents[3]
+    root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
         [sys.executable, "-m", "perf.gpu_engine", "--tiny", "--items", "4"],
         capture_output=True,
