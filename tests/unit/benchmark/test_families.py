@@ -43,8 +43,8 @@ def test_every_shipped_family_loads_with_sizes_or_ranks() -> None:
     assert {m.variant for m in load_family("qwen2.5").members} == {"base", "instruct"}
 
 
-def test_families_list_shows_sizes_and_variants(bench) -> None:
-    result = bench("families", "list")
+def test_families_list_shows_sizes_and_variants(cli) -> None:
+    result = cli("families", "list")
     assert result.code == 0, result.err
     [pythia] = [line for line in result.out.splitlines() if line.startswith("│ pythia ")]
     assert "70.4M" in pythia and "11.8B" in pythia and "base" in pythia
@@ -54,11 +54,11 @@ def test_families_list_shows_sizes_and_variants(bench) -> None:
     assert "rank 1, 2, 3" in api
 
 
-def test_run_family_puts_variants_on_separate_curves(bench, tmp_path: Path) -> None:
+def test_run_family_puts_variants_on_separate_curves(cli, tmp_path: Path) -> None:
     family = tmp_path / "toy.yaml"
     family.write_text(SCRIPTED_FAMILY)
     out = tmp_path / "run"
-    result = bench("run", "--family", str(family), "--task", "arithmetic", "--limit", "4", "--out", str(out))
+    result = cli("run", "--family", str(family), "--task", "arithmetic", "--limit", "4", "--out", str(out))
     assert result.code == 0, result.err
     manifest = Manifest.model_validate_json((out / "manifest.json").read_text())
     assert [(m.family, m.variant, m.params) for m in manifest.models] == [
@@ -78,7 +78,7 @@ def test_run_family_puts_variants_on_separate_curves(bench, tmp_path: Path) -> N
     assert "toy · base · plain" in html and "toy · instruct · plain" in html
 
 
-def test_undisclosed_sizes_are_plotted_by_rank(bench, tmp_path: Path) -> None:
+def test_undisclosed_sizes_are_plotted_by_rank(cli, tmp_path: Path) -> None:
     family = tmp_path / "api.yaml"
     family.write_text(
         "name: api\nversion: '1'\ndescription: d\nsource: s\nmembers:\n"
@@ -87,7 +87,7 @@ def test_undisclosed_sizes_are_plotted_by_rank(bench, tmp_path: Path) -> None:
     )
     out = tmp_path / "run"
     assert (
-        bench("run", "--family", str(family), "--task", "arithmetic", "--limit", "3", "--out", str(out)).code
+        cli("run", "--family", str(family), "--task", "arithmetic", "--limit", "3", "--out", str(out)).code
         == 0
     )
     rows = rows_with_results(out)
@@ -114,22 +114,20 @@ def test_undisclosed_sizes_are_plotted_by_rank(bench, tmp_path: Path) -> None:
         ("- just\n- a list\n", ":1: a family file is a mapping"),
     ],
 )
-def test_malformed_family_files_get_file_line_and_exit_2(
-    bench, tmp_path: Path, text: str, reason: str
-) -> None:
+def test_malformed_family_files_get_file_line_and_exit_2(cli, tmp_path: Path, text: str, reason: str) -> None:
     family = tmp_path / "bad.yaml"
     family.write_text(text)
-    result = bench("run", "--family", str(family), "--out", str(tmp_path / "run"))
+    result = cli("run", "--family", str(family), "--out", str(tmp_path / "run"))
     assert result.code == 2 and "Traceback" not in result.err
     assert len(result.err.strip().splitlines()) == 1
     assert f"{family}{reason}" in result.err
     assert not (tmp_path / "run").exists()
 
 
-def test_unknown_family_and_family_with_model(bench, tmp_path: Path) -> None:
-    unknown = bench("run", "--family", "nonesuch", "--out", str(tmp_path / "a"))
+def test_unknown_family_and_family_with_model(cli, tmp_path: Path) -> None:
+    unknown = cli("run", "--family", "nonesuch", "--out", str(tmp_path / "a"))
     assert unknown.code == 2 and "unknown family 'nonesuch'" in unknown.err and "pythia" in unknown.err
-    both = bench("run", "--family", "pythia", "--model", "x", "--out", str(tmp_path / "b"))
+    both = cli("run", "--family", "pythia", "--model", "x", "--out", str(tmp_path / "b"))
     assert both.code == 2 and "not both" in both.err
 
 
@@ -146,11 +144,11 @@ members:
 """
 
 
-def test_summary_carries_shape_steps_cot_gain_and_calibration(bench, tmp_path: Path) -> None:
+def test_summary_carries_shape_steps_cot_gain_and_calibration(cli, tmp_path: Path) -> None:
     family = tmp_path / "toy.yaml"
     family.write_text(EMERGENT_FAMILY)
     out = tmp_path / "run"
-    result = bench("run", "--family", str(family), "--limit", "40", "--out", str(out))
+    result = cli("run", "--family", str(family), "--limit", "40", "--out", str(out))
     assert result.code == 0, result.err
     rows = rows_with_results(out)
 

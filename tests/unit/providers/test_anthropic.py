@@ -233,11 +233,11 @@ def _run_args(url: str, out: Path, *extra: str) -> list[str]:
     ]
 
 
-def test_cli_run_retries_faults_and_keeps_the_key_out(bench, tmp_path: Path) -> None:
+def test_cli_run_retries_faults_and_keeps_the_key_out(cli, tmp_path: Path) -> None:
     out = tmp_path / "run"
     with serve(FAULTS) as server:
         env = {"ANTHROPIC_API_KEY": KEY, "BENCH_CACHE_DIR": str(tmp_path / "cache")}
-        result = bench(*_run_args(server.url, out), env=env)
+        result = cli(*_run_args(server.url, out), env=env)
         requests = list(server.requests)
     assert result.code == 0, result.err
     faults = sum(action != "ok" for action in FAULTS)
@@ -262,9 +262,9 @@ def test_cli_run_retries_faults_and_keeps_the_key_out(bench, tmp_path: Path) -> 
     assert "SECRET-42" not in result.out + result.err
 
 
-def test_cli_bad_key_fails_fast(bench, tmp_path: Path) -> None:
+def test_cli_bad_key_fails_fast(cli, tmp_path: Path) -> None:
     with serve(["401"] * 20) as server:
-        result = bench(*_run_args(server.url, tmp_path / "run"), env={"ANTHROPIC_API_KEY": KEY})
+        result = cli(*_run_args(server.url, tmp_path / "run"), env={"ANTHROPIC_API_KEY": KEY})
         count = server.count
     assert result.code == 2, result.err
     assert "Traceback" not in result.err
@@ -275,18 +275,18 @@ def test_cli_bad_key_fails_fast(bench, tmp_path: Path) -> None:
     assert count == 1
 
 
-def test_cli_missing_key(bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_missing_key(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
     out = tmp_path / "run"
-    result = bench("run", "--provider", "anthropic", "--model", "claude-test", "--out", str(out))
+    result = cli("run", "--provider", "anthropic", "--model", "claude-test", "--out", str(out))
     assert_one_line_error(result, "ANTHROPIC_API_KEY")
     assert not out.exists()
 
 
-def test_cli_missing_model(bench, tmp_path: Path) -> None:
+def test_cli_missing_model(cli, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    result = bench("run", "--provider", "anthropic", "--out", str(out), env={"ANTHROPIC_API_KEY": KEY})
+    result = cli("run", "--provider", "anthropic", "--out", str(out), env={"ANTHROPIC_API_KEY": KEY})
     assert_one_line_error(result, "--model")
     assert not out.exists()
 

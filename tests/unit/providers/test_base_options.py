@@ -108,26 +108,26 @@ def test_given_options_are_typed_by_the_providers_model() -> None:
         ),
     ],
 )
-def test_a_bad_provider_option_is_one_line_naming_the_valid_ones(bench, tmp_path, args, line) -> None:
+def test_a_bad_provider_option_is_one_line_naming_the_valid_ones(cli, tmp_path, args, line) -> None:
     out = tmp_path / "run"
-    result = bench("run", *args, "--out", str(out))
+    result = cli("run", *args, "--out", str(out))
     assert result.code == 2 and "Traceback" not in result.err
     assert result.err.strip().splitlines() == [f"bench: error: {line}"]
     assert not out.exists()
 
 
-def test_providers_show_lists_a_providers_options_with_their_help(bench) -> None:
-    local = bench("providers", "show", "local")
+def test_providers_show_lists_a_providers_options_with_their_help(cli) -> None:
+    local = cli("providers", "show", "local")
     assert local.code == 0, local.err
     assert "weights" in local.out and "native | f32" in local.out and "threads" in local.out
     assert ">= 1" in local.out and "threads the engine computes with" in local.out
-    hf = bench("providers", "show", "hf")
+    hf = cli("providers", "show", "hf")
     assert "auto | float32 | bfloat16 | float16" in hf.out
-    none = bench("providers", "show", "scripted")
+    none = cli("providers", "show", "scripted")
     assert none.code == 0 and "no options of its own" in none.out
-    listed = bench("providers", "list")
+    listed = cli("providers", "list")
     assert listed.code == 0 and "threads, weights" in listed.out
-    unknown = bench("providers", "show", "nope")
+    unknown = cli("providers", "show", "nope")
     assert unknown.code == 2 and unknown.err.strip().splitlines() == [
         "bench: error: unknown provider 'nope'; choose one of: anthropic, hf, hf-inference, local, openai, "
         "scripted"

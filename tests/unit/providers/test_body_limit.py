@@ -47,7 +47,7 @@ def _echo(prompt: str, value: float) -> bytes:
 
 @pytest.mark.parametrize("value", HUGE)
 def test_huge_finite_log_probs_from_a_server_are_item_errors_and_the_run_reports(
-    bench, fake, tmp_path: Path, value: float
+    cli, fake, tmp_path: Path, value: float
 ) -> None:
     def raw(number: int, body: dict[str, Any]) -> tuple[int, bytes] | None:
         if not body.get("echo"):
@@ -58,13 +58,13 @@ def test_huge_finite_log_probs_from_a_server_are_item_errors_and_the_run_reports
     out = tmp_path / "run"
     tasks = ["--task", "arithmetic", "--task", "hindsight_neglect"]
     env = {"BENCH_OPENAI_LOGPROBS": "1"}
-    result = bench("run", *RUN, *tasks, "--base-url", fake.url, "--out", str(out), env=env)
+    result = cli("run", *RUN, *tasks, "--base-url", fake.url, "--out", str(out), env=env)
     assert result.code == 1 and "Traceback" not in result.err, result.err
     lines = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     errors = [s["error"] for s in lines if s["error"]]
     assert errors and all("invalid_answer" in e and "outside" in e for e in errors)
     assert (out / "report.html").exists() and json.loads((out / "summary.json").read_text())
-    again = bench("report", str(out))
+    again = cli("report", str(out))
     assert again.code == 0, again.err
 
 
@@ -73,17 +73,17 @@ def test_huge_finite_log_probs_from_a_server_are_item_errors_and_the_run_reports
     [("cost_usd", 1e308), ("cost_usd", -1.0), ("class_logprobs", {" Y": 1e308}), ("metrics", {"x": -1e308})],
 )
 def test_a_samples_file_with_a_huge_number_is_one_line_with_its_place(
-    bench, tmp_path: Path, field: str, value: object
+    cli, tmp_path: Path, field: str, value: object
 ) -> None:
     out = tmp_path / "run"
-    made = bench("run", "--provider", "scripted", "--model", "calculator", "--task", "arithmetic",
+    made = cli("run", "--provider", "scripted", "--model", "calculator", "--task", "arithmetic",
                  "--prompting", "plain", "--limit", "2", "--out", str(out))  # fmt: skip
     assert made.code == 0, made.err
     samples = out / "samples.jsonl"
     lines = samples.read_text().splitlines()
     edited = json.loads(lines[1]) | {field: value}
     samples.write_text("\n".join([lines[0], json.dumps(edited), *lines[2:]]) + "\n")
-    result = bench("report", str(out))
+    result = cli("report", str(out))
     assert result.code == 2 and "Traceback" not in result.err
     [line] = result.err.strip().splitlines()
     assert f"{samples}:2: not a bench sample ({field}" in line
@@ -166,12 +166,12 @@ def test_a_body_at_the_limit_is_an_answer() -> None:
 
 
 @pytest.mark.parametrize("provider", ["openai", "hf-inference"])
-def test_an_oversized_answer_is_the_items_invalid_answer(bench, fake, tmp_path: Path, provider: str) -> None:
+def test_an_oversized_answer_is_the_items_invalid_answer(cli, fake, tmp_path: Path, provider: str) -> None:
     big = json.dumps({"choices": [{"text": "4" * 300_000}]}).encode()
     fake.state.raw = lambda number, body: (200, big) if number == 1 else None
     out = tmp_path / "run"
     env = {"BENCH_MAX_RESPONSE_BYTES": "100000"}
-    result = bench("run", *RUN, "--provider", provider, "--task", "arithmetic", "--base-url", fake.url,
+    result = cli("run", *RUN, "--provider", provider, "--task", "arithmetic", "--base-url", fake.url,
                    "--out", str(out), env=env)  # fmt: skip
     assert result.code == 1 and "Traceback" not in result.err, result.err
     errors = [json.loads(line)["error"] for line in (out / "samples.jsonl").read_text().splitlines()]
@@ -182,11 +182,11 @@ def test_an_oversized_answer_is_the_items_invalid_answer(bench, fake, tmp_path: 
 
 
 @pytest.mark.parametrize("value", ["abc", "0", "-5", "1e6"])
-def test_a_bad_body_limit_is_one_line_before_anything_is_written(bench, tmp_path: Path, value: str) -> None:
+def test_a_bad_body_limit_is_one_line_before_anything_is_written(cli, tmp_path: Path, value: str) -> None:
     out = tmp_path / "run"
     env = {"BENCH_MAX_RESPONSE_BYTES": value}
     args = [*RUN, "--task", "arithmetic", "--base-url", "http://127.0.0.1:9/v1", "--out", str(out)]
-    result = bench("run", *args, env=env)
+    result = cli("run", *args, env=env)
     assert result.code == 2 and "Traceback" not in result.err
     [line] = result.err.strip().splitlines()
     assert "BENCH_MAX_RESPONSE_BYTES" in line and "64 MiB" in line

@@ -32,13 +32,13 @@ def _error_lines(err: str) -> list[str]:
 
 
 # -- fast: the CLI against the fake server -----------------------------------------------------------
-def test_rate_limits_and_a_500_are_retried_by_the_runner(bench, fake: Fake, tmp_path: Path) -> None:
+def test_rate_limits_and_a_500_are_retried_by_the_runner(cli, fake: Fake, tmp_path: Path) -> None:
     fake.state.fail_every = 3
     fake.state.fail_500_at = (5,)
     out = tmp_path / "run"
     env = {"OPENAI_API_KEY": ""}
     args = ["--provider", "openai", "--base-url", fake.url, "--model", "fake"]
-    result = bench("run", *args, "--task", "arithmetic", "--limit", "10", "--out", str(out), env=env)
+    result = cli("run", *args, "--task", "arithmetic", "--limit", "10", "--out", str(out), env=env)
     assert result.code == 0, result.err
     samples = _samples(out)
     assert len(samples) == len(fake.state.requests) - fake.state.injected
@@ -56,11 +56,11 @@ def test_rate_limits_and_a_500_are_retried_by_the_runner(bench, fake: Fake, tmp_
     assert model.details == {"api": "completions", "base_url": fake.url, "decoding": GREEDY_NOTE}
 
 
-def test_bad_key_fails_fast_with_one_line(bench, fake: Fake, tmp_path: Path) -> None:
+def test_bad_key_fails_fast_with_one_line(cli, fake: Fake, tmp_path: Path) -> None:
     fake.state.mode = "auth"
     env = {"OPENAI_API_KEY": SECRET}
     args = ["--provider", "openai", "--base-url", fake.url, "--model", "fake", "--task", "arithmetic"]
-    result = bench("run", *args, "--limit", "5", "--out", str(tmp_path / "run"), env=env)
+    result = cli("run", *args, "--limit", "5", "--out", str(tmp_path / "run"), env=env)
     assert result.code == 2, result.err
     assert "Traceback" not in result.err
     [line] = _error_lines(result.err)
@@ -69,20 +69,20 @@ def test_bad_key_fails_fast_with_one_line(bench, fake: Fake, tmp_path: Path) -> 
     assert len(fake.state.requests) == 1
 
 
-def test_unknown_model_is_fatal_and_names_model_and_url(bench, fake: Fake, tmp_path: Path) -> None:
+def test_unknown_model_is_fatal_and_names_model_and_url(cli, fake: Fake, tmp_path: Path) -> None:
     fake.state.mode = "missing"
     args = ["--provider", "openai", "--base-url", fake.url, "--model", "nonesuch", "--task", "arithmetic"]
-    result = bench("run", *args, "--limit", "3", "--out", str(tmp_path / "run"))
+    result = cli("run", *args, "--limit", "3", "--out", str(tmp_path / "run"))
     assert result.code == 2, result.err
     [line] = _error_lines(result.err)
     assert "model nonesuch not found at " + fake.url in line
     assert len(fake.state.requests) == 1
 
 
-def test_the_key_is_never_written(bench, fake: Fake, tmp_path: Path) -> None:
+def test_the_key_is_never_written(cli, fake: Fake, tmp_path: Path) -> None:
     out = tmp_path / "run"
     args = ["--provider", "openai", "--base-url", fake.url, "--model", "fake", "--api", "chat"]
-    result = bench(
+    result = cli(
         "run",
         *args,
         "--task",
