@@ -130,18 +130,18 @@ members:
 """
 
 
-def _guided_run(bench, tmp_path: Path, limit: str) -> list[dict]:
+def _guided_run(cli, tmp_path: Path, limit: str) -> list[dict]:
     family = tmp_path / "guided.yaml"
     family.write_text(GUIDED_FAMILY)
     out = tmp_path / f"run-{limit}"
     args = ["run", "--family", str(family), "--task", "hindsight_neglect", "--limit", limit]
-    result = bench(*args, "--out", str(out))
+    result = cli(*args, "--out", str(out))
     assert result.code == 0, result.err
     return rows_with_results(out)
 
 
-def test_scripted_family_crossings_are_found_and_reported(bench, tmp_path: Path) -> None:
-    rows = _guided_run(bench, tmp_path, "30")
+def test_scripted_family_crossings_are_found_and_reported(cli, tmp_path: Path) -> None:
+    rows = _guided_run(cli, tmp_path, "30")
     cot = [r for r in rows if r["prompting"] == "cot" and r["variant"] == "base"]
     # against plain, by generated answer
     assert [r["cot_gain"]["estimate"] for r in cot] == [-1.0, 0.0, 1.0, 1.0]
@@ -167,8 +167,8 @@ def test_scripted_family_crossings_are_found_and_reported(bench, tmp_path: Path)
     assert "guided · base · cot · generated answer − plain" in html
 
 
-def test_scripted_family_with_too_few_items_is_inconclusive(bench, tmp_path: Path) -> None:
-    rows = _guided_run(bench, tmp_path, "3")  # the same crossings, 3 items a size: McNemar p >= 0.25
+def test_scripted_family_with_too_few_items_is_inconclusive(cli, tmp_path: Path) -> None:
+    rows = _guided_run(cli, tmp_path, "3")  # the same crossings, 3 items a size: McNemar p >= 0.25
     cot = [r for r in rows if r["prompting"] == "cot" and r["variant"] == "base"]
     assert [r["cot_gain"]["estimate"] for r in cot] == [-1.0, 0.0, 1.0, 1.0]
     assert {r["cot_verdict"]["kind"] for r in cot} == {"inconclusive"}
@@ -176,12 +176,12 @@ def test_scripted_family_with_too_few_items_is_inconclusive(bench, tmp_path: Pat
     assert {r["instruct_verdict"]["text"] for r in tuned} == {"inconclusive"}
 
 
-def test_one_model_with_nothing_right_reports_no_finding(bench, tmp_path: Path) -> None:
+def test_one_model_with_nothing_right_reports_no_finding(cli, tmp_path: Path) -> None:
     """The run behind defect B: one 268M model, 0 of 20 with and without chain of thought. report.md said
     "no size where it helps. every interval below +5 points: 268M +0 points [+0, +0]"."""
     out = tmp_path / "run"
     args = ["run", "--provider", "scripted", "--model", "constant: 0@268M", "--task", "word_problems"]
-    result = bench(*args, "--prompting", "both", "--out", str(out))
+    result = cli(*args, "--prompting", "both", "--out", str(out))
     assert result.code == 0, result.err
     md = (out / "report.md").read_text()
     assert "**inconclusive: one size (268M)**" in md

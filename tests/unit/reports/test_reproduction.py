@@ -56,11 +56,11 @@ def reference(task: str = "hindsight_neglect", **curve: object) -> dict[str, Ref
     }
 
 
-def run(bench, tmp_path: Path, small: str, large: str, limit: int) -> RunDir:
+def run(cli, tmp_path: Path, small: str, large: str, limit: int) -> RunDir:
     family = tmp_path / "stand-ins.yaml"
     family.write_text(FAMILY.format(small=small, large=large))
     out = tmp_path / "run"
-    result = bench(
+    result = cli(
         "run", "--family", str(family), "--task", "hindsight_neglect", "--prompting", "plain",
         "--scoring", "logprob", "--limit", str(limit), "--out", str(out),
     )  # fmt: skip
@@ -74,8 +74,8 @@ def verdicts(run_dir: RunDir, references: dict[str, Reference]) -> dict[str, dic
     return {r["hub_id"]: r["reproduction"] for r in rows}
 
 
-def test_a_family_that_scores_the_published_numbers_reproduces_the_curve(bench, tmp_path: Path) -> None:
-    run_dir = run(bench, tmp_path, "calculator", "outcome", limit=60)
+def test_a_family_that_scores_the_published_numbers_reproduces_the_curve(cli, tmp_path: Path) -> None:
+    run_dir = run(cli, tmp_path, "calculator", "outcome", limit=60)
     found = verdicts(run_dir, reference())
     small, large = found["toy/small"], found["toy/large"]
     assert small == large and small is not None
@@ -93,16 +93,16 @@ def test_a_family_that_scores_the_published_numbers_reproduces_the_curve(bench, 
     assert 'class="reproduction"' in html and "published: Toy step9" in html
 
 
-def test_a_family_that_misses_the_published_numbers_differs_at_each_size(bench, tmp_path: Path) -> None:
-    run_dir = run(bench, tmp_path, "outcome", "calculator", limit=60)
+def test_a_family_that_misses_the_published_numbers_differs_at_each_size(cli, tmp_path: Path) -> None:
+    run_dir = run(cli, tmp_path, "outcome", "calculator", limit=60)
     found = verdicts(run_dir, reference())["toy/small"]
     assert found is not None and found["kind"] == "differs"
     assert found["text"].startswith("differs at 70M (step9) by -100 points [-100, -94], 1B (step9) by +100")
     assert all(p["differs"] for p in found["points"])
 
 
-def test_too_few_items_cannot_reproduce_anything(bench, tmp_path: Path) -> None:
-    run_dir = run(bench, tmp_path, "calculator", "outcome", limit=10)
+def test_too_few_items_cannot_reproduce_anything(cli, tmp_path: Path) -> None:
+    run_dir = run(cli, tmp_path, "calculator", "outcome", limit=10)
     found = verdicts(run_dir, reference())["toy/small"]
     assert found is not None and found["kind"] == "inconclusive"
     assert (
@@ -128,16 +128,16 @@ def test_too_few_items_cannot_reproduce_anything(bench, tmp_path: Path) -> None:
     ],
 )
 def test_numbers_measured_otherwise_are_not_comparable_whatever_they_say(
-    bench, tmp_path: Path, curve: dict[str, object], task: str, problem: str
+    cli, tmp_path: Path, curve: dict[str, object], task: str, problem: str
 ) -> None:
-    run_dir = run(bench, tmp_path, "calculator", "outcome", limit=20)
+    run_dir = run(cli, tmp_path, "calculator", "outcome", limit=20)
     found = verdicts(run_dir, reference(task, **curve))["toy/small"]
     assert found is not None and found["kind"] == "not comparable"
     assert problem in found["text"]
 
 
-def test_no_reference_no_verdict(bench, tmp_path: Path) -> None:
-    run_dir = run(bench, tmp_path, "calculator", "outcome", limit=5)
+def test_no_reference_no_verdict(cli, tmp_path: Path) -> None:
+    run_dir = run(cli, tmp_path, "calculator", "outcome", limit=5)
     assert set(verdicts(run_dir, {}).values()) == {None}
     assert "published" not in (run_dir.path / "report.html").read_text().lower().split("samples")[0]
 
@@ -256,8 +256,8 @@ def test_a_run_of_the_prize_items_is_held_against_michaelov_and_bergen(bench, tm
         assert "**differs** at 70.4M (step143000)" in (out / "report.md").read_text()
 
 
-def test_a_run_of_some_published_sizes_speaks_only_for_those(bench, tmp_path: Path) -> None:
-    run_dir = run(bench, tmp_path, "calculator", "outcome", limit=200)
+def test_a_run_of_some_published_sizes_speaks_only_for_those(cli, tmp_path: Path) -> None:
+    run_dir = run(cli, tmp_path, "calculator", "outcome", limit=200)
     small_only = reference()
     found = verdicts(run_dir, small_only)["toy/small"]
     assert found is not None and found["kind"] == "reproduces"  # both sizes, 200 of 315 items
@@ -276,7 +276,7 @@ def test_a_run_of_some_published_sizes_speaks_only_for_those(bench, tmp_path: Pa
         "--prompting",
         "plain",
     )
-    assert bench(*args, "--limit", "200", "--out", str(out)).code == 0
+    assert cli(*args, "--limit", "200", "--out", str(out)).code == 0
     found = verdicts(RunDir.open(out), small_only)["toy/small"]
     assert found is not None and found["kind"] == "reproduces"
     assert found["text"].startswith("reproduces the published numbers of the 1 size run:")
@@ -284,7 +284,7 @@ def test_a_run_of_some_published_sizes_speaks_only_for_those(bench, tmp_path: Pa
     assert "published curve:" not in found["text"]
 
 
-def test_two_models_of_a_run_cannot_both_be_one_published_model(bench, tmp_path: Path) -> None:
+def test_two_models_of_a_run_cannot_both_be_one_published_model(cli, tmp_path: Path) -> None:
     family = tmp_path / "twins.yaml"
     family.write_text(FAMILY.format(small="calculator", large="outcome").replace("toy/large", "toy/small"))
     out = tmp_path / "twins"
@@ -299,7 +299,7 @@ def test_two_models_of_a_run_cannot_both_be_one_published_model(bench, tmp_path:
         "--prompting",
         "plain",
     )
-    assert bench(*args, "--limit", "40", "--out", str(out)).code == 0
+    assert cli(*args, "--limit", "40", "--out", str(out)).code == 0
     found = verdicts(RunDir.open(out), reference())["toy/small"]
     assert found is not None and found["kind"] == "not comparable"
     assert (
@@ -331,14 +331,14 @@ members:
 """
 
 
-def test_the_published_grid_overlays_a_checkpointed_run(bench, tmp_path: Path) -> None:
+def test_the_published_grid_overlays_a_checkpointed_run(cli, tmp_path: Path) -> None:
     """Michaelov & Bergen's curves at the run's checkpoints over size, and the run's model over training
     tokens, drawn as published beside the run's own lines; another task's curves are not drawn."""
     family = tmp_path / "checkpoints.yaml"
     family.write_text(CHECKPOINTS_FAMILY)
     out = tmp_path / "run"
     args = ("run", "--family", str(family), "--task", "hindsight_neglect", "--prompting", "plain")
-    result = bench(*args, "--scoring", "logprob", "--limit", "5", "--out", str(out))
+    result = cli(*args, "--scoring", "logprob", "--limit", "5", "--out", str(out))
     assert result.code == 0, result.err
     html = (out / "report.html").read_text()
     # over size: the published curve of each checkpoint the run has (8 sizes each), and no other

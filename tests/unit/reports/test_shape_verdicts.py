@@ -104,12 +104,12 @@ members:
 """
 
 
-def test_a_scripted_emergent_family_is_emergent_at_the_default_limit(bench, tmp_path: Path) -> None:
+def test_a_scripted_emergent_family_is_emergent_at_the_default_limit(cli, tmp_path: Path) -> None:
     """The run a newcomer makes: no --limit. It said "monotone up" at the default 20 items."""
     family = tmp_path / "toy.yaml"
     family.write_text(SCRIPTED)
     out = tmp_path / "run"
-    result = bench("run", "--family", str(family), "--task", "arithmetic:digits=2", "--out", str(out))
+    result = cli("run", "--family", str(family), "--task", "arithmetic:digits=2", "--out", str(out))
     assert result.code == 0, result.err
     rows = rows_with_results(out)
     assert {r["n"] for r in rows} == {DEFAULT_LIMIT}

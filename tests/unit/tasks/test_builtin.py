@@ -175,10 +175,10 @@ def test_a_seed_never_repeats_a_prompt_nor_asks_an_exemplar(spec: str, limit: in
             assert len(items) == limit and (count is None or count > limit)
 
 
-def test_limit_beyond_the_item_space_says_so_in_one_line(bench, tmp_path) -> None:
+def test_limit_beyond_the_item_space_says_so_in_one_line(cli, tmp_path) -> None:
     out = tmp_path / "run"
     args = ["run", "--provider", "scripted", "--task", "arithmetic:digits=1", "--task", "hindsight_neglect"]
-    result = bench(*args, "--prompting", "plain", "--limit", "150", "--out", str(out))
+    result = cli(*args, "--prompting", "plain", "--limit", "150", "--out", str(out))
     assert result.code == 0, result.err
     count = create("arithmetic:digits=1").item_count(0)
     notes = [line for line in result.err.splitlines() if "distinct items" in line]

@@ -465,7 +465,7 @@ def _tree(folder: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize(("args", "name", "data", "expected"), CLI_CASES, ids=[c[1] for c in CLI_CASES])
 def test_cli_refuses_a_malformed_file_with_one_line_and_writes_nothing(
-    bench, tmp_path: Path, args: list[str], name: str, data: bytes, expected: str
+    cli, tmp_path: Path, args: list[str], name: str, data: bytes, expected: str
 ) -> None:
     path = tmp_path / ("bigbench" if name == "task.json" else "files") / name
     path.parent.mkdir()
@@ -476,7 +476,7 @@ def test_cli_refuses_a_malformed_file_with_one_line_and_writes_nothing(
         out.mkdir()  # an empty --out that exists stays empty; one that does not is not created
     before = _tree(tmp_path)
     argv = [arg.format(file=file, out=out) for arg in args]
-    result = bench(*argv, env={"BENCH_CACHE_DIR": str(tmp_path / "cache")})
+    result = cli(*argv, env={"BENCH_CACHE_DIR": str(tmp_path / "cache")})
     assert result.code == 2, result.err
     assert "Traceback" not in result.err
     assert len(result.err.splitlines()) == 1, result.err
@@ -498,10 +498,10 @@ def test_cli_refuses_a_malformed_file_with_one_line_and_writes_nothing(
     ids=["tasks show", "families show"],
 )
 def test_cli_shows_brackets_from_a_file_as_text(
-    bench, tmp_path: Path, command: str, name: str, data: bytes
+    cli, tmp_path: Path, command: str, name: str, data: bytes
 ) -> None:
     path = tmp_path / name
     path.write_bytes(data)
-    result = bench(command, "show", str(path))
+    result = cli(command, "show", str(path))
     assert "Traceback" not in result.err
     assert result.code == 0 and "[/x]" in result.out, result.err

@@ -111,7 +111,7 @@ def test_bad_reasoning_is_refused_with_file_and_line(tmp_path: Path, reasoning: 
 
 
 def test_a_trap_file_run_compares_chain_of_thought_with_plain_scored_the_same_way(
-    bench, tmp_path: Path
+    cli, tmp_path: Path
 ) -> None:
     names = ["David", "Mei", "Omar", "Tom", "Yuki", "Sarah", "Lucas", "Elena"]
     items = [
@@ -121,7 +121,7 @@ def test_a_trap_file_run_compares_chain_of_thought_with_plain_scored_the_same_wa
     path = write_yaml(tmp_path / "traps.yaml", data)
     out = tmp_path / "run"
     models = ["--model", "cot:calculator/outcome@10B", "--model", "outcome@1B"]
-    result = bench("run", "--provider", "scripted", *models, "--task", str(path), "--out", str(out))
+    result = cli("run", "--provider", "scripted", *models, "--task", str(path), "--out", str(out))
     assert result.code == 0, result.err
     rows = rows_with_results(out)
     assert [(r["prompting"], r["scoring"], r["params"], r["accuracy"]) for r in rows] == [
