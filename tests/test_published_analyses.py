@@ -149,7 +149,7 @@ def test_what_the_analyses_say_about_12b_over_training_tokens(found: dict[str, p
     assert set(predictable.values()) == {"predictable"}
 
 
-def test_the_docs_print_what_the_analyses_say(found: dict[str, pub.TaskFindings]) -> None:
+def test_the_readme_prints_what_the_analyses_say(found: dict[str, pub.TaskFindings]) -> None:
     text = section("docs/reproducing.md", "### What the analyses say about Pythia on the prize tasks")
     assert pub.markdown(sorted(found.values(), key=lambda f: f.task)) in text
     assert "python -m reports.published.through_analyses" in text
