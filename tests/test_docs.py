@@ -87,3 +87,18 @@ def test_a_section_ends_at_the_next_heading_of_its_level_or_the_page_s_end() -> 
     heading = "### What the analyses say about Pythia on the prize tasks"
     text = page("docs/reproducing.md")
     assert section("docs/reproducing.md", heading) == text[text.index(heading) :]
+
+
+def test_the_trap_file_of_docs_tasks_loads_as_written_and_a_wrong_label_is_refused(tmp_path: Path) -> None:
+    from benchmark.errors import UsageError
+    from tasks.files import load_task_file
+
+    text = section("docs/tasks.md", "## Adding a trap question")
+    (yaml,) = re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)
+    (tmp_path / "my_traps.yaml").write_text(yaml, encoding="utf-8")
+    task = load_task_file(tmp_path / "my_traps.yaml")
+    assert (task.name, task.version) == ("my_traps", "1")
+    assert [(item.id, item.target) for item in task.items] == [("david", " N"), ("other", " N")]
+    (tmp_path / "wrong.yaml").write_text(yaml.replace("label: N ", "label: Y "), encoding="utf-8")
+    with pytest.raises(UsageError, match=r"wrong\.yaml:\d+: label Y contradicts the expected value"):
+        load_task_file(tmp_path / "wrong.yaml")
