@@ -1,8 +1,8 @@
 """The documentation holds together: README.md is a short front page that names every page of docs/,
 every relative link of README.md and docs/ reaches a file and a heading that are there, the test
-command it gives is the one CI runs, and its picture of a report is a small image. (The examples the
-pages show are run by the tests of what they document: test_entry_points, test_scorers,
-test_analyses, test_api, test_published_analyses.)"""
+command it gives is the one CI runs, its picture of a report is a small image, and docs/tasks.md's trap
+file loads as written. (The other examples the pages show are run by the tests of what they document:
+test_entry_points, test_scorers, test_analyses, test_api, test_published_analyses.)"""
 
 from __future__ import annotations
 
