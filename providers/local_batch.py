@@ -43,7 +43,8 @@ def _logsumexp(logits: np.ndarray) -> float:
 
 class LlamaScoring:
     """Prompt evaluation and batched log-prob scoring on `llm` (a llama_cpp.Llama with MAX_SEQUENCES
-    sequences) and its batch; the class that mixes it in tokenizes (`_tokenize`)."""
+    sequences) and its batch. Mixed into LocalProvider, which sets the attributes below and tokenizes
+    (`_tokenize`: its chat template decides the BOS)."""
 
     llm: Any
     n_vocab: int
@@ -53,6 +54,7 @@ class LlamaScoring:
     def _tokenize(self, text: str, add_bos: bool | None = None) -> list[int]:
         raise NotImplementedError
 
+    # -- prompt evaluation -------------------------------------------------------------------------
     def _check_length(self, n_tokens: int) -> None:
         if n_tokens >= N_CTX:
             raise ProviderError(
