@@ -28,7 +28,15 @@ from providers.base import (
     ScoreRequest,
 )
 from providers.local_batch import LlamaScoring
-from providers.local_model import F32_KV, MAX_SEQUENCES, N_CTX, open_engine, prepare, resolve_model
+from providers.local_model import (
+    F32_KV,
+    MAX_SEQUENCES,
+    N_CTX,
+    engine_build,
+    open_engine,
+    prepare,
+    resolve_model,
+)
 
 __all__ = [
     "F32_KV",
@@ -173,6 +181,7 @@ class LocalProvider(LlamaScoring, Provider):
                 "file_type": metadata.get("general.file_type", "?"),
                 "n_ctx": str(N_CTX),
                 "threads": described(self.threads),
+                "engine": engine_build(),
             }
             | ({"chat_template": "on"} if self.template is not None else {})
             | ({"engine_settings": self.settings.reason} if self.settings.reason else {})

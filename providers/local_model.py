@@ -121,3 +121,15 @@ def prepare(path: Path, weights: str, self_test: bool) -> tuple[Path, str]:
         probe = [sys.executable, "-m", "providers.local", "--self-test", str(engine_file)]
         llama_engine.check_build(engine_file, f"{digest}:{weights}", default_cache_dir() / "engine", probe)
     return engine_file, digest
+
+
+def engine_build() -> str:
+    """The engine's version and the CPU features its build uses (llama.cpp's own list): builds for other
+    CPUs compute log-probs that differ in their last digits, so a manifest says which one answered."""
+    import llama_cpp
+
+    info = llama_cpp.llama_print_system_info()
+    text = info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)
+    parts = (part.split(":")[-1] for part in text.split("|"))  # "CPU : SSE3 = 1 | AVX = 1 | …"
+    on = [part.split("=")[0].strip() for part in parts if part.strip().endswith("= 1")]
+    return f"llama-cpp-python {llama_cpp.__version__}; " + " ".join(on)
