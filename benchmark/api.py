@@ -47,13 +47,11 @@ def run(
     from benchmark import runconfig, settings
     from benchmark.rundir import RunDir, default_run_path
     from benchmark.runner import Runner
-    from providers.http_api import redact
     from reports import build_reports
     from reports.terminal import print_tables
 
     chosen = settings.from_options(options)
-    command = [redact(word) for word in settings.command_words(chosen)]
-    config = runconfig.config_from(chosen, command)
+    plan = runconfig.plan_run(chosen)  # the command line the manifest keeps: the one asking for `chosen`
     path = Path(out) if out is not None else default_run_path()
     RunDir.check_new(path)
     kept = None if chosen.cache_dir is None else Path(chosen.cache_dir)
@@ -62,7 +60,7 @@ def run(
         run_dir = RunDir.create(path)
         try:
             shown = _progress(progress)
-            Runner(config, run_dir, shown, cache=cache, factory=factory or providers.create).run()
+            Runner(plan, run_dir, shown, cache=cache, factory=factory or providers.create).run()
             run_dir.close()
             summary = build_reports(run_dir)
         except BenchError:

@@ -2,9 +2,11 @@
 
 `bench run` (a run and its resume), `bench report` and `bench compare` are here; the run's
 settings record is built from the parsed options by benchmark/settings.py (as `benchmark.run` builds it
-from keyword arguments) and checked by benchmark/runconfig.py; the listing commands (`bench families`,
-`bench tasks`, `bench providers`) are benchmark/catalog.py. Over 400 lines: `bench run`'s twenty-odd
-options are declared here, with their help, as click wants them, and that alone takes 150 lines."""
+from keyword arguments) and resolved into the runner's plan, checked, by benchmark/runconfig.py; what a
+run says before and after it (the models to load, how it went, its exit code) is benchmark/outcome.py;
+the listing commands (`bench families`, `bench tasks`, `bench providers`) are benchmark/catalog.py.
+Over 400 lines: `bench run`'s twenty-odd options are declared here, with their help, as click wants
+them, and that alone takes 160 lines."""
 
 from __future__ import annotations
 
@@ -18,23 +20,21 @@ from typing import Any
 import click
 from click.core import ParameterSource
 from rich.console import Console
-from rich.table import Table
 
 import providers
-from benchmark import __version__, catalog, settings
+from benchmark import __version__, catalog, outcome, settings
 from benchmark.cache import ResponseCache
-from benchmark.errors import BenchError, RunStoppedError, StorageError
+from benchmark.errors import BenchError, StorageError
 from benchmark.interrupts import interrupts
 from benchmark.jobs import SCORING_CHOICES
-from benchmark.runconfig import CacheChoice, config_from, resumed_base_url
+from benchmark.runconfig import MAX_ATTEMPTS, CacheChoice, RunPlan, plan_run, resumed_base_url
 from benchmark.rundir import RunDir, default_run_path
-from benchmark.runner import RunConfig, Runner
-from benchmark.schemas import RunSettings
-from benchmark.sizes import format_size
-from benchmark.terminal import RichProgress, no_answer_line, plain, shown
+from benchmark.runner import Runner
+from benchmark.settings import RunSettings
+from benchmark.terminal import RichProgress, plain
 from providers.base import LOCAL_WEIGHTS, MAX_THREADS
 from providers.http_api import REDACTED, public_url, redact, url_secrets
-from reports import Summary, build_reports
+from reports import build_reports
 from reports.terminal import print_tables
 
 
@@ -90,6 +90,14 @@ def cli() -> None:
     "--base-url", default=None, help="Server URL for API providers (vLLM, TGI, llama.cpp server, ...)."
 )
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds per request.")
+@click.option(
+    "--max-attempts",
+    type=int,
+    default=RunSettings.model_fields["max_attempts"].default,
+    show_default=True,
+    help=f"Attempts per request, the first included (1 to {MAX_ATTEMPTS}): rate limits and transient "
+    "errors are retried with backoff; a malformed answer is asked once.",
+)
 @click.option(
     "-P",
     "--provider-option",
@@ -197,6 +205,7 @@ def run(
     concurrency: int,
     base_url: str | None,
     timeout: float,
+    max_attempts: int,
     provider_option: tuple[str, ...],
     api: str | None,
     weights: str | None,
@@ -222,7 +231,7 @@ def run(
         _resume(resume_dir)
         return
     command = ["bench", *(redact(arg) for arg in sys.argv[1:])]  # no password or token is written down
-    config = config_from(settings.from_params(click.get_current_context().params), command)
+    plan = plan_run(settings.from_params(click.get_current_context().params), command)
     path = out or default_run_path()
     RunDir.check_new(path)  # a bad --out is refused before the cache is created
     choice = CacheChoice(cache_dir, no_cache)
@@ -233,15 +242,15 @@ def run(
         if cache is not None:
             cache.close()
         raise
-    _print_footprints(config)
-    _execute(config, run_dir, cache, _resume_hint(run_dir, config, choice), resume=False)
+    outcome.print_footprints(plan)
+    _execute(plan, run_dir, cache, _resume_hint(run_dir, plan, choice), resume=False)
 
 
-def _resume_hint(run_dir: RunDir, config: RunConfig, choice: CacheChoice) -> str:
+def _resume_hint(run_dir: RunDir, plan: RunPlan, choice: CacheChoice) -> str:
     """The command that finishes this run, to be copied: its cache choice, and a --base-url to give
     back when the run's own held a secret."""
     words = ["bench", "run", "--resume", str(run_dir.path), *choice.flags()]
-    base_url = config.options.base_url
+    base_url = plan.options.base_url
     if base_url and url_secrets(base_url):
         words += ["--base-url", public_url(base_url)]
     hint = " ".join(shlex.quote(word) for word in words)
@@ -249,8 +258,6 @@ def _resume_hint(run_dir: RunDir, config: RunConfig, choice: CacheChoice) -> str
 
 
 RESUME_OPTIONS = {"resume_dir", "cache_dir", "no_cache", "base_url", "threads", "max_cost"}
-COST_STOPPED = 3
-"""`bench run`'s exit code when --max-cost stopped the run before its end (samples kept and reported)."""
 
 
 def _resume(path: Path) -> None:
@@ -271,17 +278,15 @@ def _resume(path: Path) -> None:
     run_dir = RunDir.open(path)
     run_dir.lock()
     try:
-        config, choice, cache = _resume_config(run_dir, ctx)
+        plan, choice, cache = _resume_plan(run_dir, ctx)
     except BaseException:
         run_dir.release()
         raise
-    _execute(config, run_dir, cache, _resume_hint(run_dir, config, choice), resume=True)
+    _execute(plan, run_dir, cache, _resume_hint(run_dir, plan, choice), resume=True)
 
 
-def _resume_config(
-    run_dir: RunDir, ctx: click.Context
-) -> tuple[RunConfig, CacheChoice, ResponseCache | None]:
-    """The configuration of the locked run in `run_dir`, read from its manifest, and its cache: the
+def _resume_plan(run_dir: RunDir, ctx: click.Context) -> tuple[RunPlan, CacheChoice, ResponseCache | None]:
+    """The plan of the locked run in `run_dir`, read from its manifest, and its cache: the
     run's own --cache-dir or --no-cache, unless the resume gives one."""
     path = run_dir.path
     manifest = run_dir.read_manifest()
@@ -291,7 +296,7 @@ def _resume_config(
         changes["provider_options"] = {**original.provider_options, "threads": ctx.params["threads"]}
     if ctx.get_parameter_source("max_cost") is ParameterSource.COMMANDLINE:  # the run's cap, raised
         changes["max_cost"] = ctx.params["max_cost"]
-    config = config_from(original.model_copy(update=changes), manifest.command)
+    plan = plan_run(original.model_copy(update=changes), manifest.command)
     if any(
         ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE for name in ("cache_dir", "no_cache")
     ):
@@ -310,7 +315,7 @@ def _resume_config(
         click.echo(
             f"dropped a torn last line of samples.jsonl ({dropped} bytes; that item is asked again)", err=True
         )
-    return config, choice, cache
+    return plan, choice, cache
 
 
 def _settings_from_command(path: Path, command: list[str], ctx: click.Context) -> RunSettings:
@@ -324,52 +329,22 @@ def _settings_from_command(path: Path, command: list[str], ctx: click.Context) -
     return settings.from_params(original.params)
 
 
-def _print_footprints(config: RunConfig) -> None:
-    """Before a sweep of models loaded here: each size's download and the memory it needs."""
-    found = []
-    for spec in config.models:
-        options = config.options.model_copy(update={"chat_template": "off"})
-        footprint = providers.footprint(spec.provider, spec.model, options, spec.params)
-        if footprint is not None:
-            found.append((spec, footprint))
-    if not found:
-        return
-    memory = "weights' memory (+20%)"  # an estimate; on a CPU the process peaks higher (torch, logits)
-    table = Table("model", "params", "to download", memory, "free", title="models to load, in order")
-    for spec, footprint in found:
-        fits = "" if footprint.fits else " [bold]does not fit[/bold]"
-        table.add_row(
-            shown(spec.model or f"{spec.provider} default model"),
-            format_size(spec.params),
-            _bytes(footprint.download_bytes),
-            _bytes(footprint.memory_bytes) + fits,
-            f"{_bytes(footprint.available_bytes)} {footprint.where}",
-        )
-    Console(stderr=True).print(table)
-
-
-def _bytes(count: int | None) -> str:
-    if count is None:
-        return "?"
-    return f"{count / 1e9:.1f} GB" if count >= 1e8 else f"{count / 1e6:.0f} MB"
-
-
 def _execute(
-    config: RunConfig, run_dir: RunDir, cache: ResponseCache | None, resume_hint: str, resume: bool
+    plan: RunPlan, run_dir: RunDir, cache: ResponseCache | None, resume_hint: str, resume: bool
 ) -> None:
     """Run, report, and say how it went; Ctrl-C keeps every finished sample and prints `resume_hint`."""
     try:
-        _run_and_report(config, run_dir, cache, resume_hint, resume)
+        _run_and_report(plan, run_dir, cache, resume_hint, resume)
     finally:
         run_dir.release()
 
 
 def _run_and_report(
-    config: RunConfig, run_dir: RunDir, cache: ResponseCache | None, resume_hint: str, resume: bool
+    plan: RunPlan, run_dir: RunDir, cache: ResponseCache | None, resume_hint: str, resume: bool
 ) -> None:
     console = Console(stderr=True, soft_wrap=True)  # lines of paths and commands are never wrapped
     progress = RichProgress(console)
-    runner = Runner(config, run_dir, progress, cache=cache, resume=resume)
+    runner = Runner(plan, run_dir, progress, cache=cache, resume=resume)
     try:
         with interrupts(runner, run_dir, progress, resume_hint):
             runner.run()
@@ -387,82 +362,15 @@ def _run_and_report(
         )
         sys.exit(130)
     except BenchError as exc:
-        raise _failed(run_dir, exc, resume, resume_hint) from None
+        raise outcome.failed(run_dir, exc, resume, resume_hint) from None
     finally:
         with contextlib.suppress(StorageError):
             run_dir.close()
         if cache is not None:
             cache.close()
-    _tell(console, config, runner, run_dir, summary, resume, resume_hint)
-
-
-def _failed(run_dir: RunDir, error: BenchError, resume: bool, resume_hint: str) -> BenchError:
-    """What a run that stopped on `error` says. A new run with no sample yet leaves nothing behind (so
-    the same --out can be used again); a run that could not write (a full disk) says how many samples
-    are safe and the command that finishes it (exit code 1)."""
-    if not resume and run_dir.discard():
-        if isinstance(error, StorageError):
-            return StorageError(f"{error}; nothing was kept: free some space, then run again")
-        return error
-    if not isinstance(error, StorageError):
-        return error
-    kept = sum(1 for _ in run_dir.iter_samples())
-    return RunStoppedError(
-        f"{error}; {kept} samples are saved in {run_dir.path}: free some space, then finish the run "
-        f"with: {resume_hint}"
-    )
-
-
-def _with_words(hint: str, words: str) -> str:
-    """The resume command `hint` with more words, before its note on a password to give back."""
-    command, note, rest = hint.partition(" (with the password")
-    return f"{command} {words}{note}{rest}"
-
-
-def _tell(
-    console: Console,
-    config: RunConfig,
-    runner: Runner,
-    run_dir: RunDir,
-    summary: Summary,
-    resume: bool,
-    resume_hint: str,
-) -> None:
-    """Say how the run went, and exit with its code: 1 when items failed or a size was left out, 3
-    when --max-cost stopped it (0: every item answered)."""
-    print_tables(summary)
-    if resume:
-        console.print(f"resumed: {runner.kept} samples were already done")
-    if runner.retries:
-        console.print(f"retries: {runner.retries}")
-    if runner.cache is not None:
-        cache = runner.cache
-        console.print(
-            f"model calls: {runner.requests}; answers from the cache: {cache.hits} ({shown(str(cache.path))})"
-        )
-    budget = runner.budget
-    if budget is not None:
-        console.print(f"estimated cost: ${budget.spent:.4f} of --max-cost ${budget.limit:.4f}")
-    console.print(f"run directory: {shown(str(run_dir.path))}")
-    console.print(
-        f"report: {shown(str(run_dir.path / 'report.html'))} (open it in a browser; report.md beside it)"
-    )
-    for model in (m for m in run_dir.read_manifest().models if m.error):
-        console.print(f"not run: {shown(model.label)}: {shown(model.error or '')}")
-    failed = any(row.errors for row in summary.rows)
-    if failed:
-        errors = (sample.error for sample in run_dir.iter_samples() if sample.error is not None)
-        console.print(no_answer_line(errors, config.max_attempts))
-    if budget is not None and budget.stopped:
-        console.print(  # not wrapped: the command is to be copied
-            shown(
-                f"{budget.stopped}; the run is not finished: to go on, give it a higher cap (for the "
-                f"whole run, what is spent included): {_with_words(resume_hint, '--max-cost DOLLARS')}"
-            )
-        )
-        sys.exit(COST_STOPPED)
-    if runner.not_run or failed:
-        sys.exit(1)
+    code = outcome.tell(console, runner, run_dir, summary, resume, resume_hint)
+    if code:
+        sys.exit(code)
 
 
 @cli.command()

@@ -9,7 +9,7 @@ pauses before it sleeps: 300,000 by default, milliseconds. On a machine with not
 is the fastest way to wait. When other processes hold the cores, the partner the spinning thread waits
 for has been descheduled, and the spinning thread holds the very core that partner needs; beside
 another engine that spins too, both teams spin at each other. perf/contention.py, on a 2-core AMD EPYC
-(2026-12-06, medians of 3 rounds; the README's "Busy machines" has the tables): llama.cpp generated
+(2026-12-06, medians of 3 rounds; docs/performance.md, "Busy machines", has the tables): llama.cpp generated
 59.4 tokens/s on a quiet machine, 10.7 beside two busy loops and 13.0 beside a second engine;
 transformers 43.9, 9.7 and 12.8.
 

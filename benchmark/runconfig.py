@@ -1,13 +1,14 @@
-"""A run's configuration: its settings (`RunSettings`, built by benchmark/settings.py from the command
-line, from `benchmark.run`'s keyword arguments, or read back from a manifest by --resume) checked and
-turned into what the runner runs (`config_from`, a `RunConfig`): the task plans, the models, and the
-provider's own options typed by its `Options` model, before anything is written."""
+"""A run's configuration resolved: its settings (`RunSettings`, built by benchmark/settings.py from the
+command line, from `benchmark.run`'s keyword arguments, or read back from a manifest by --resume)
+checked and turned into what they ask for (`plan_run`, a `RunPlan`): the task plans, the models, and
+the provider's own options typed by its `Options` model, before anything is written. The runner is
+given the plan, whose only options are its settings; the response cache a run uses (`CacheChoice`)."""
 
 from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import providers
@@ -16,7 +17,7 @@ from benchmark.cache import ResponseCache, default_cache_dir
 from benchmark.errors import BenchError
 from benchmark.families import hub_repo, load_family, select_members, split_list
 from benchmark.prompting import PLAIN, reasons
-from benchmark.schemas import RunSettings
+from benchmark.settings import RunSettings, command_words
 from benchmark.sizes import parse_size
 from benchmark.terminal import plain
 from benchmark.variants import task_label, variant_key
@@ -27,6 +28,9 @@ from tasks.base import Task
 DEFAULT_LIMIT: int = RunSettings.model_fields["limit"].default
 MAX_CONCURRENCY = 1024
 """Requests in flight per model; more would only queue (the HTTP client keeps 256 connections)."""
+MAX_ATTEMPTS = 100
+"""Attempts per request, the first included: with up to 30 s of backoff between attempts, 100 may
+already wait close to an hour for one answer."""
 MAX_TIMEOUT = 86400
 """Seconds per request: a day. nan and inf are refused too (nan failed every request at once, inf let a
 hanging server hang the run)."""
@@ -61,22 +65,23 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
-class RunConfig:
-    models: list[ModelSpec]
+class RunPlan:
+    """What a run's settings resolve to (`plan_run`): the models, the task variants with their prompting
+    conditions, and the provider's options typed. It holds only what is derived: every option (limit,
+    seed, concurrency, max_cost, scoring, max_attempts, ...) is read from `settings`, the one record
+    of them."""
+
+    settings: RunSettings
+    """The options as the manifest keeps them (no secret in base_url, the provider's own options typed):
+    what --resume reads back."""
+    model_specs: list[ModelSpec]
     """One per size, run in this order (one loaded at a time)."""
-    tasks: list[TaskPlan]
-    limit: int | None
-    seed: int
-    concurrency: int = 1
-    max_attempts: int = 5
-    command: list[str] = field(default_factory=list)
-    options: ProviderOptions = field(default_factory=ProviderOptions)
-    max_cost: float | None = None
-    """Dollars; the run stops before a request that would exceed it (prices: providers/prices.yaml)."""
-    scoring: str = "both"
-    """One of SCORING_CHOICES (see `scoring_modes`)."""
-    settings: RunSettings | None = None
-    """The options as given, saved in the manifest for --resume."""
+    task_plans: list[TaskPlan]
+    options: ProviderOptions
+    """The provider's options, typed by its `Options` model, with --base-url as given (its password or
+    token included: the one thing here the manifest does not keep)."""
+    command: list[str]
+    """The command line the manifest records for people (secrets as ***); never read back."""
 
 
 @dataclass(frozen=True)
@@ -101,17 +106,12 @@ class CacheChoice:
         return ["--cache-dir", str(self.directory)] if self.directory is not None else []
 
 
-def config_from(settings: RunSettings, command: list[str]) -> RunConfig:
-    """The run that `settings` ask for, checked before anything is written."""
+def plan_run(settings: RunSettings, command: list[str] | None = None) -> RunPlan:
+    """The run that `settings` ask for, checked before anything is written (the provider's preflight
+    included). `command`: the command line as typed, secrets as ***; None: the one that asks for
+    `settings` (`command_words`)."""
     s = settings
-    if s.limit < 1:
-        raise BenchError(f"--limit must be at least 1, not {s.limit}")
-    if not 1 <= s.concurrency <= MAX_CONCURRENCY:
-        raise BenchError(f"--concurrency must be from 1 to {MAX_CONCURRENCY}, not {s.concurrency}")
-    if s.max_cost is not None and not (math.isfinite(s.max_cost) and s.max_cost >= 0):
-        raise BenchError(f"--max-cost must be a number of dollars, 0 or more, not {s.max_cost}")
-    if not (math.isfinite(s.timeout) and 0 < s.timeout <= MAX_TIMEOUT):
-        raise BenchError(f"--timeout must be seconds above 0, at most {MAX_TIMEOUT}, not {s.timeout}")
+    _check_numbers(s)
     plans = task_plans(s)
     specs = model_specs(s.provider, tuple(s.models), tuple(s.families), s.sizes, s.checkpoints)
     given = s.provider_options
@@ -123,18 +123,27 @@ def config_from(settings: RunSettings, command: list[str]) -> RunConfig:
         member_options = options.model_copy(update={"base_url": member.base_url or options.base_url})
         providers.preflight(member.provider, [member.model], member_options)
     kept = {"base_url": redact(s.base_url) if s.base_url else None, "provider_options": own}
-    return RunConfig(
-        models=specs,
-        tasks=plans,
-        limit=s.limit,
-        seed=s.seed,
-        concurrency=s.concurrency,
-        max_cost=s.max_cost,
-        command=command,
-        options=options,
-        scoring=s.scoring,
+    return RunPlan(
         settings=s.model_copy(update=kept),  # as the manifest keeps it: no secret, options typed
+        model_specs=specs,
+        task_plans=plans,
+        options=options,
+        command=command if command is not None else [redact(word) for word in command_words(s)],
     )
+
+
+def _check_numbers(s: RunSettings) -> None:
+    """The numeric options within their bounds (a BenchError naming the flag)."""
+    if s.limit < 1:
+        raise BenchError(f"--limit must be at least 1, not {s.limit}")
+    if not 1 <= s.concurrency <= MAX_CONCURRENCY:
+        raise BenchError(f"--concurrency must be from 1 to {MAX_CONCURRENCY}, not {s.concurrency}")
+    if not 1 <= s.max_attempts <= MAX_ATTEMPTS:
+        raise BenchError(f"--max-attempts must be from 1 to {MAX_ATTEMPTS}, not {s.max_attempts}")
+    if s.max_cost is not None and not (math.isfinite(s.max_cost) and s.max_cost >= 0):
+        raise BenchError(f"--max-cost must be a number of dollars, 0 or more, not {s.max_cost}")
+    if not (math.isfinite(s.timeout) and 0 < s.timeout <= MAX_TIMEOUT):
+        raise BenchError(f"--timeout must be seconds above 0, at most {MAX_TIMEOUT}, not {s.timeout}")
 
 
 def task_plans(settings: RunSettings) -> list[TaskPlan]:

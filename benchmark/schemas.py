@@ -3,8 +3,11 @@
 These are the contract of a run directory: `manifest.json`, `samples.jsonl` and `summary.json` are
 instances of the models below, and every later tool (reports, comparisons, outside scripts) reads them.
 
-Over 400 lines: the records of one run directory and their field descriptions (the documentation of
-its files) are kept in one place, at the bottom layer, where every other module can import them.
+The records of one run directory and their field descriptions (the documentation of its files) are
+kept in one place, at the bottom layer, where every other module can import them. Two parts live in
+modules of their own and are handed on from here: the base `Record` with the wording of pydantic errors
+(benchmark/records.py), and the run's settings, `RunSettings`, beside the code that builds them
+(benchmark/settings.py).
 """
 
 from __future__ import annotations
@@ -14,9 +17,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field
 
-SCHEMA_VERSION = 11
+from benchmark.records import Record
+from benchmark.records import first_problem as first_problem
+from benchmark.records import problem_path as problem_path
+from benchmark.settings import RunSettings
+
+SCHEMA_VERSION = 12
 """Bumped when a saved record changes (2: Sample.cached, Manifest.resumed_at; 3: Sample.sent and
 chat_template, ModelInfo.error; 4: Sample.task_params and truncated, TaskInfo.max_tokens, one scoring
 mode per summary row, Manifest.settings; 5: summary rows nest their typed results: shape, step, gains,
@@ -26,39 +34,11 @@ Manifest.settings.sizes and checkpoints; 8: TaskInfo.dataset; 9: TaskInfo.file_s
 is an object of rows and curves, each curve's results keyed by analysis name, the rows no longer carrying
 them; 10: TaskInfo.scorer, the scorer's name and declared measures; 11: Manifest.settings.provider_options,
 the provider's own options given, in place of settings.api, weights, dtype and threads, which older
-runs' settings are read into); readers accept older versions and
+runs' settings are read into; 12: Manifest.settings.max_attempts); readers accept older versions and
 refuse run directories from a newer one."""
 
 AnswerType = Literal["number", "choice", "text"]
 ScoringMode = Literal["logprob", "generate"]
-
-
-class Record(BaseModel):
-    """Base of every record bench saves or reads (run files, task, family, price and reference files):
-    unknown fields are an error, not silently kept."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-def first_problem(error: ValidationError, model: type[BaseModel] | None = None) -> str:
-    """One readable reason from a pydantic error (the one way bench words them): its first problem,
-    with the field path; for an unknown field, the fields `model` has."""
-    first = error.errors(include_url=False)[0]
-    loc = ".".join(str(part) for part in first["loc"])
-    if first["type"] == "missing":
-        return f"missing field '{loc}'"
-    if first["type"] == "extra_forbidden":
-        known = f" (fields: {', '.join(model.model_fields)})" if model is not None else ""
-        return f"unknown field '{loc}'{known}"
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] != "value_error":
-        message += f" (got {str(first.get('input'))[:40]!r})"
-    return f"{loc}: {message}" if loc else message
-
-
-def problem_path(error: ValidationError) -> tuple[int | str, ...]:
-    """Where the first problem of a pydantic error is: mapping keys and list indexes."""
-    return tuple(error.errors(include_url=False)[0]["loc"])
 
 
 HubId = Annotated[
@@ -202,62 +182,6 @@ class TaskInfo(Record):
         """The measure that is exact match's continuous counterpart for this task: its scorer's
         declaration; in runs that record no scorer, the one measure of that kind bench had then."""
         return self.scorer.continuous if self.scorer is not None else SCHEMA_9_CONTINUOUS
-
-
-OptionValue = str | int | float | bool | None
-"""The value of one provider option, as the manifest keeps it."""
-LEGACY_OPTIONS: dict[str, object] = {"api": "auto", "weights": "native", "dtype": "auto", "threads": None}
-"""The provider options that settings before schema 11 kept as fields of their own, with the values
-that meant "not given"."""
-
-
-class RunSettings(Record):
-    """A run's configuration: `bench run`'s options (less --out and --resume), one field each, typed,
-    with the command's defaults. Built the same way from the command line and from `benchmark.run`'s
-    keyword arguments (benchmark/settings.py), kept in the manifest, and what `bench run --resume`
-    reads to finish the run. A password or token in base_url is written to the manifest as ***."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _provider_options_of_old_runs(cls, data: object) -> object:
-        """Settings written before schema 11: their api, weights, dtype and threads fields, where given,
-        as provider options."""
-        if not isinstance(data, dict) or not LEGACY_OPTIONS.keys() & data.keys():
-            return data
-        data = dict(data)
-        given = {key: data.pop(key) for key in LEGACY_OPTIONS if key in data}
-        own = {key: value for key, value in given.items() if value != LEGACY_OPTIONS[key]}
-        newer = data.get("provider_options", {})
-        return {**data, "provider_options": {**own, **newer} if isinstance(newer, dict) else newer}
-
-    provider: str = Field(default="local", description="--provider.")
-    models: list[str] = Field(default_factory=list, description="--model, in order.")
-    families: list[str] = Field(default_factory=list, description="--family, in order.")
-    tasks: list[str] = Field(default_factory=list, description="--task, in order (empty: the default suite).")
-    prompting: Literal["plain", "cot", "both"] = Field(default="both", description="--prompting.")
-    scoring: Literal["both", "logprob", "generate"] = Field(default="both", description="--scoring.")
-    limit: int = Field(default=20, description="--limit: items per task and prompting condition.")
-    seed: int = Field(default=0, description="--seed.")
-    concurrency: int = Field(default=1, description="--concurrency: requests in flight per model.")
-    base_url: str | None = Field(default=None, description="--base-url.")
-    timeout: float = Field(default=60.0, description="--timeout: seconds per request.")
-    provider_options: dict[str, OptionValue] = Field(
-        default_factory=dict,
-        description="-P KEY=VALUE (and its shorthands --api, --weights, --dtype, --threads): the provider's "
-        "own options given, typed as its Options model reads them; the ones not given are not written.",
-    )
-    chat_template: Literal["auto", "on", "off"] = Field(default="auto", description="--chat-template.")
-    max_params: str | None = Field(default=None, description="--max-params.")
-    sizes: str | None = Field(
-        default=None, description="--sizes: the family members of these sizes only (None: every size)."
-    )
-    checkpoints: str | None = Field(
-        default=None,
-        description="--checkpoints: the family members at these revisions only (None: every checkpoint).",
-    )
-    max_cost: float | None = Field(default=None, description="--max-cost, in dollars.")
-    cache_dir: str | None = Field(default=None, description="--cache-dir, absolute (None: the default).")
-    no_cache: bool = Field(default=False, description="--no-cache.")
 
 
 class Manifest(Record):

@@ -21,7 +21,7 @@ from benchmark.errors import BenchError, DoesNotFitError, UsageError
 from benchmark.jobs import SampleKey, sample_key, saved_key, scoring_modes
 from benchmark.progress import Progress, SilentProgress
 from benchmark.resume import resumable_tasks
-from benchmark.runconfig import ModelSpec, RunConfig
+from benchmark.runconfig import ModelSpec, RunPlan
 from benchmark.rundir import RunDir
 from benchmark.sampler import Sampler
 from benchmark.schemas import Instance, Manifest, ModelInfo, ScoringMode, TaskInfo, utc_now
@@ -54,7 +54,7 @@ class Session:
 
     def __init__(
         self,
-        config: RunConfig,
+        plan: RunPlan,
         run_dir: RunDir,
         progress: Progress | None = None,
         factory: ProviderFactory = providers.create,
@@ -63,12 +63,14 @@ class Session:
         resume: bool = False,
         sizer: Sizer = providers.footprint,
     ) -> None:
-        """`factory` loads each model; `sizer` says from a model's spec what it will need (its download
-        and memory) before it is loaded, None for a model that loads nothing here, and a size that
-        cannot fit is left out. `cache`: answers already bought are taken from it and new ones stored
-        (None: --no-cache). `resume`: `run_dir` holds an unfinished run of the same configuration; its
-        samples are kept and only the missing ones are asked for."""
-        self.config = config
+        """`plan`: the run's settings resolved (`benchmark.runconfig.plan_run`); every option is read
+        from `plan.settings`. `factory` loads each model; `sizer` says from a model's spec what it will
+        need (its download and memory) before it is loaded, None for a model that loads nothing here,
+        and a size that cannot fit is left out. `cache`: answers already bought are taken from it and
+        new ones stored (None: --no-cache). `resume`: `run_dir` holds an unfinished run of the same
+        configuration; its samples are kept and only the missing ones are asked for."""
+        self.plan = plan
+        self.settings = plan.settings
         self.run_dir = run_dir
         self.progress = progress or SilentProgress()
         self.factory = factory
@@ -84,7 +86,8 @@ class Session:
         self.not_run = 0
         """Sizes left out because they cannot fit in memory (ModelInfo.error)."""
         self.prices = prices or load_prices()
-        self.budget = Budget(config.max_cost, self.prices) if config.max_cost is not None else None
+        max_cost = plan.settings.max_cost
+        self.budget = Budget(max_cost, self.prices) if max_cost is not None else None
         self._stop_asked = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._main: asyncio.Task[Any] | None = None
@@ -119,16 +122,16 @@ class Session:
 
     def _instances(self) -> Iterator[tuple[Task, Instance]]:
         """Every (task, instance) of the run, rendered as needed (a large run is never held in memory)."""
-        config = self.config
-        for plan in config.tasks:
+        seed, limit = self.settings.seed, self.settings.limit
+        for plan in self.plan.task_plans:
             for prompting in plan.promptings:
-                for instance in plan.task.iter_instances(config.seed, config.limit, prompting):
+                for instance in plan.task.iter_instances(seed, limit, prompting):
                     yield plan.task, instance
 
     def _jobs(self, supports_logprobs: bool) -> Iterator[tuple[Task, Instance, ScoringMode]]:
         """Every sample to take from a model: each instance once per scoring mode."""
         for task, instance in self._instances():
-            for mode in scoring_modes(instance, supports_logprobs, self.config.scoring):
+            for mode in scoring_modes(instance, supports_logprobs, self.settings.scoring):
                 yield task, instance, mode
 
     def _survey(self) -> tuple[dict[bool, int], list[TaskInfo]]:
@@ -138,10 +141,10 @@ class Session:
         ones: `generation_limit`) renders only its first and counts the rest without
         rendering them, so a --limit of 10**20 starts at once and Ctrl-C stops it at once; a file's
         items are all read."""
-        seed, limit = self.config.seed, self.config.limit
+        seed, limit = self.settings.seed, self.settings.limit
         totals = {False: 0, True: 0}
         infos = []
-        for plan in self.config.tasks:
+        for plan in self.plan.task_plans:
             budget: dict[str, int] = {}
             for prompting in plan.promptings:
                 known = plan.task.generation_limit(prompting)
@@ -149,7 +152,7 @@ class Session:
                 for instance in plan.task.iter_instances(seed, limit if known is None else 1, prompting):
                     budget[prompting] = max(budget.get(prompting, 0), known or instance.max_tokens)
                     for supports in (False, True):
-                        modes = scoring_modes(instance, supports, self.config.scoring)
+                        modes = scoring_modes(instance, supports, self.settings.scoring)
                         totals[supports] += repeats * len(modes)
             infos.append(plan.task.info(list(plan.promptings)).model_copy(update={"max_tokens": budget}))
         return totals, infos
@@ -166,7 +169,7 @@ class Session:
         else:
             manifest = self._fresh(task_infos)
         self.run_dir.write_manifest(manifest)
-        for index, spec in enumerate(self.config.models):
+        for index, spec in enumerate(self.plan.model_specs):
             if self.budget is not None and self.budget.stopped:
                 break
             before = previous[index] if index < len(previous) else None
@@ -181,13 +184,12 @@ class Session:
         return manifest
 
     def _fresh(self, task_infos: list[TaskInfo]) -> Manifest:
-        config = self.config
         return Manifest(
             tool_version=__version__,
-            command=config.command,
-            settings=config.settings,
-            seed=config.seed,
-            limit=config.limit,
+            command=self.plan.command,
+            settings=self.settings,
+            seed=self.settings.seed,
+            limit=self.settings.limit,
             tasks=task_infos,
             models=[],
             started_at=utc_now(),
@@ -206,8 +208,8 @@ class Session:
         self.kept = len(done)
         if self.budget is not None:
             self.budget.spent = spent
-        if manifest.settings is not None and self.config.settings is not None:  # a resume may raise it
-            manifest.settings.max_cost = self.config.settings.max_cost
+        if manifest.settings is not None:  # a resume may raise it
+            manifest.settings.max_cost = self.settings.max_cost
         previous, manifest.models = manifest.models, []
         manifest.finished_at = None
         manifest.resumed_at.append(utc_now())
@@ -225,11 +227,11 @@ class Session:
     ) -> None:
         """One model: loaded (or one error row if it cannot fit), asked what it has not answered yet in
         this run (`before`: how a resumed run recorded it), and freed before the next."""
-        config = self.config
-        options = config.options.model_copy(
+        given = self.plan.options
+        options = given.model_copy(
             update={
-                "base_url": spec.base_url or config.options.base_url,
-                "chat_template": chat_template(config.options.chat_template, spec.variant),
+                "base_url": spec.base_url or given.base_url,
+                "chat_template": chat_template(given.chat_template, spec.variant),
             }
         )
         self.progress.loading(spec.model or f"{spec.provider} default model")
@@ -254,7 +256,8 @@ class Session:
                 (task, instance, mode, sample_key(label, task, instance, mode) in done)
                 for task, instance, mode in self._jobs(info.supports_logprobs)
             )
-            position = f" ({index + 1}/{len(config.models)})" if len(config.models) > 1 else ""
+            sizes = len(self.plan.model_specs)
+            position = f" ({index + 1}/{sizes})" if sizes > 1 else ""
             await self._run_model(provider, info, every, totals[info.supports_logprobs] - already, position)
         finally:
             await provider.aclose()  # one model in memory at a time
@@ -313,13 +316,13 @@ class Session:
         iterator: the cost per request does not grow with the run, and a fatal error stops the other
         workers at once. A batching engine gets one worker and fixed groups of items (the client's
         `todo`)."""
-        workers = self.config.concurrency
+        workers = self.settings.concurrency
         if provider.max_concurrency is not None:
             workers = min(workers, provider.max_concurrency)
         if provider.batch_size > 1:
             workers = 1
         self.progress.start_model(info.label + position, total)
-        policy = RetryPolicy(self.config.max_attempts, self.config.options.timeout)
+        policy = RetryPolicy(self.settings.max_attempts, self.settings.timeout)
         client = ModelClient(provider, self.cache, policy, self.progress, self.calls)
         sampler = Sampler(client, info)
         todo = client.todo(jobs)

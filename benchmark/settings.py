@@ -1,19 +1,82 @@
-"""One run configuration, `RunSettings` (benchmark/schemas.py), built the same way from `bench run`'s
-parsed command line (`from_params`) and from `benchmark.run`'s keyword arguments (`from_options`, no
-click involved): one name per option (`tasks` for --task, `models` for --model, `families` for
---family, `provider_options` for -P), the provider's own options gathered from -P and its shorthands
-(`given_options`), and the command line that asks for a record (`command_words`)."""
+"""One run configuration, `RunSettings`: `bench run`'s options, one field each, typed, and how it is
+built the same way from `bench run`'s parsed command line (`from_params`) and from `benchmark.run`'s
+keyword arguments (`from_options`, no click involved): one name per option (`tasks` for --task,
+`models` for --model, `families` for --family, `provider_options` for -P), the provider's own options
+gathered from -P and its shorthands (`given_options`), and the command line that asks for a record
+(`command_words`). The manifest keeps the record (benchmark/schemas.py); benchmark/runconfig.py
+resolves it into what the runner runs."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from benchmark.errors import UsageError
-from benchmark.schemas import RunSettings
+from benchmark.records import Record
+
+OptionValue = str | int | float | bool | None
+"""The value of one provider option, as the manifest keeps it."""
+LEGACY_OPTIONS: dict[str, object] = {"api": "auto", "weights": "native", "dtype": "auto", "threads": None}
+"""The provider options that settings before schema 11 kept as fields of their own, with the values
+that meant "not given"."""
+
+
+class RunSettings(Record):
+    """A run's configuration: `bench run`'s options (less --out and --resume), one field each, typed,
+    with the command's defaults. Built the same way from the command line and from `benchmark.run`'s
+    keyword arguments (below), kept in the manifest, and what `bench run --resume`
+    reads to finish the run. A password or token in base_url is written to the manifest as ***."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _provider_options_of_old_runs(cls, data: object) -> object:
+        """Settings written before schema 11: their api, weights, dtype and threads fields, where given,
+        as provider options."""
+        if not isinstance(data, dict) or not LEGACY_OPTIONS.keys() & data.keys():
+            return data
+        data = dict(data)
+        given = {key: data.pop(key) for key in LEGACY_OPTIONS if key in data}
+        own = {key: value for key, value in given.items() if value != LEGACY_OPTIONS[key]}
+        newer = data.get("provider_options", {})
+        return {**data, "provider_options": {**own, **newer} if isinstance(newer, dict) else newer}
+
+    provider: str = Field(default="local", description="--provider.")
+    models: list[str] = Field(default_factory=list, description="--model, in order.")
+    families: list[str] = Field(default_factory=list, description="--family, in order.")
+    tasks: list[str] = Field(default_factory=list, description="--task, in order (empty: the default suite).")
+    prompting: Literal["plain", "cot", "both"] = Field(default="both", description="--prompting.")
+    scoring: Literal["both", "logprob", "generate"] = Field(default="both", description="--scoring.")
+    limit: int = Field(default=20, description="--limit: items per task and prompting condition.")
+    seed: int = Field(default=0, description="--seed.")
+    concurrency: int = Field(default=1, description="--concurrency: requests in flight per model.")
+    base_url: str | None = Field(default=None, description="--base-url.")
+    timeout: float = Field(default=60.0, description="--timeout: seconds per request.")
+    max_attempts: int = Field(
+        default=5,
+        description="--max-attempts: attempts per request, the first included (rate limits and transient "
+        "errors are retried; a malformed answer is asked once). 5 in runs before schema 12.",
+    )
+    provider_options: dict[str, OptionValue] = Field(
+        default_factory=dict,
+        description="-P KEY=VALUE (and its shorthands --api, --weights, --dtype, --threads): the provider's "
+        "own options given, typed as its Options model reads them; the ones not given are not written.",
+    )
+    chat_template: Literal["auto", "on", "off"] = Field(default="auto", description="--chat-template.")
+    max_params: str | None = Field(default=None, description="--max-params.")
+    sizes: str | None = Field(
+        default=None, description="--sizes: the family members of these sizes only (None: every size)."
+    )
+    checkpoints: str | None = Field(
+        default=None,
+        description="--checkpoints: the family members at these revisions only (None: every checkpoint).",
+    )
+    max_cost: float | None = Field(default=None, description="--max-cost, in dollars.")
+    cache_dir: str | None = Field(default=None, description="--cache-dir, absolute (None: the default).")
+    no_cache: bool = Field(default=False, description="--no-cache.")
+
 
 SHORTHANDS = ("api", "weights", "dtype", "threads")
 """`bench run` flags (and `benchmark.run` keywords) that each set one provider's own option:

@@ -10,7 +10,7 @@ from pydantic.fields import FieldInfo
 
 from benchmark.errors import BenchError, UsageError
 from benchmark.registry import Registry
-from benchmark.schemas import OptionValue
+from benchmark.settings import OptionValue
 from providers.base import (
     ContinuationScores,
     ErrorKind,

@@ -148,25 +148,7 @@ def _checkpoint_plots(
         models = {r.hub_id for r in grid.cells.values() if r.hub_id}
         at_checkpoints = [c for c in curves if any(p.revision in revisions for p in c.points)]
         over_size = [_published_series(c) for c in at_checkpoints]
-        by_model: dict[str, list[tuple[PublishedPoint, Curve]]] = {}
-        for c in at_checkpoints:
-            for p in c.points:
-                if p.model in models and p.tokens is not None:
-                    by_model.setdefault(p.model or "", []).append((p, c))
-        over_tokens = [
-            Series(
-                model.rsplit("/", 1)[-1],
-                sorted(
-                    (
-                        Point(int(p.tokens or 0), p.accuracy, p.accuracy, p.accuracy, c.source_of(p))
-                        for p, c in found
-                    ),
-                    key=lambda q: q.params,
-                ),
-                published=True,
-            )
-            for model, found in by_model.items()
-        ]
+        over_tokens = _published_over_tokens(at_checkpoints, models)
         name = f"{group_title(group[0])} · {grid.name}"
         columns = range(len(grid.checkpoints))
         per_checkpoint = [
@@ -206,6 +188,30 @@ def _checkpoint_plots(
             _heatmap(name, grid, chance),
         ]
     return body
+
+
+def _published_over_tokens(at_checkpoints: list[Curve], models: set[str]) -> list[Series]:
+    """Published curves measured at training checkpoints, redrawn over training tokens: a line per
+    model of this run (`models`, Hub ids), each point with its source."""
+    by_model: dict[str, list[tuple[PublishedPoint, Curve]]] = {}
+    for c in at_checkpoints:
+        for p in c.points:
+            if p.model in models and p.tokens is not None:
+                by_model.setdefault(p.model or "", []).append((p, c))
+    return [
+        Series(
+            model.rsplit("/", 1)[-1],
+            sorted(
+                (
+                    Point(int(p.tokens or 0), p.accuracy, p.accuracy, p.accuracy, c.source_of(p))
+                    for p, c in found
+                ),
+                key=lambda q: q.params,
+            ),
+            published=True,
+        )
+        for model, found in by_model.items()
+    ]
 
 
 def _in_grid(found: CurveResult, grid: Grid) -> bool:

@@ -1,8 +1,9 @@
 """What the perf/ scripts share: the machine a figure was measured on (`machine`), timers attached to a
 bench run through its public hooks (`timing`: the runner's progress protocol and the provider
 interface), raw llama.cpp beside bench (`llama_raw`), the zero-shot workload's wording (`workloads`),
-the lm-evaluation-harness comparison's printed text (`compare_report`), and how a script starts
-bench (`bench`) or another script (`script`). A perf script imports from here, never from another script."""
+the lm-evaluation-harness comparison's runs of both tools (`compare_tools`) and its printed text
+(`compare_report`), and how a script starts bench (`bench`) or another script (`script`). A perf
+script imports from here, never from another script."""
 
 from __future__ import annotations
 

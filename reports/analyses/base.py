@@ -7,7 +7,7 @@ where every point has tokens). An *analysis* turns one curve into one record, a 
 `AnalysisResult`; reports show any record through the hooks below, so a new analysis appears in
 report.md, report.html, summary.json, summary.csv and the terminal without editing them.
 
-Write one (the README's "Write an analysis" runs this shape in a test):
+Write one (docs/extending.md's "Write an analysis" runs this shape in a test):
 
     class Spread(Analysis):
         name = "spread"

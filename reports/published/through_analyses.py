@@ -5,7 +5,7 @@
 prints a markdown table, one row per Inverse Scaling Prize task: the shape, crossing, turn and
 predictability of the curve over size at the final checkpoint (step143000), the shape and
 predictability of the largest size (12B) over training tokens, and beside them the authors' own
-regression tests (`AUTHORS_TESTS`). The README's "What the analyses say about Pythia on the prize
+regression tests (`AUTHORS_TESTS`). docs/reproducing.md's "What the analyses say about Pythia on the prize
 tasks" is its output.
 
 The published numbers (reports/references.yaml, the `pythia-*` references: 8 sizes x 8 checkpoints x 10

@@ -1,5 +1,5 @@
-"""Analyses plug in (reports/analyses): the README's "Write an analysis" example, installed as another
-package's entry point, reaches every report without a change to bench; a failing one is one line."""
+"""Analyses plug in (reports/analyses): docs/extending.md's "Write an analysis" example, installed as
+another package's entry point, reaches every report without a change to bench; a failing one is one line."""
 
 from __future__ import annotations
 

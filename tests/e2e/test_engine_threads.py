@@ -216,6 +216,10 @@ def test_bench_run_pinned_to_one_cpu_computes_with_one_thread_that_waits_briefly
     assert set(_seen_spin(done.stderr)) == {str(SPIN_COUNT)}, done.stderr[-2000:]
     [model] = Manifest.model_validate_json((out / "manifest.json").read_text()).models
     assert model.details["threads"] == f"1, GOMP_SPINCOUNT={SPIN_COUNT} (bench)"
+    import llama_cpp  # the build that answered: its version and the CPU features llama.cpp reports
+
+    engine = model.details["engine"]
+    assert engine.startswith(f"llama-cpp-python {llama_cpp.__version__}; ") and "= 1" not in engine
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["settings"]["provider_options"] == {}  # not given: bench's own count
 

@@ -1,5 +1,5 @@
 """Providers and tasks of other packages, registered as entry points (groups bench.providers and
-bench.tasks): the README's own examples run through `bench run`, and a broken entry point is one line."""
+bench.tasks): docs/extending.md's examples run through `bench run`, and a broken entry point is one line."""
 
 from __future__ import annotations
 

@@ -122,23 +122,18 @@ def _family(path: Path, members: list[dict[str, Any]]) -> Path:
 
 def test_a_family_sweep_loads_one_size_at_a_time_and_templates_only_instruct(tmp_path: Path) -> None:
     import providers
-    from benchmark.families import load_family
     from benchmark.rundir import RunDir
-    from benchmark.runner import ModelSpec, RunConfig, Runner, TaskPlan
-    from tasks import create
+    from benchmark.runner import Runner, plan_run
+    from benchmark.settings import RunSettings
 
     small = tiny_models.write(tmp_path / "small", "llama", hidden=16)
     large = tiny_models.write(tmp_path / "large", "llama", hidden=64, chat=True)
-    family = load_family(
-        str(
-            _family(
-                tmp_path / "tiny.yaml",
-                [
-                    {"provider": "hf", "model": str(large), "params": "60K", "variant": "instruct"},
-                    {"provider": "hf", "model": str(small), "params": "10K", "variant": "base"},
-                ],
-            )
-        )
+    family = _family(
+        tmp_path / "tiny.yaml",
+        [
+            {"provider": "hf", "model": str(large), "params": "60K", "variant": "instruct"},
+            {"provider": "hf", "model": str(small), "params": "10K", "variant": "base"},
+        ],
     )
     loaded: list[weakref.ref[Any]] = []
     alive_at_load: list[int] = []
@@ -150,15 +145,17 @@ def test_a_family_sweep_loads_one_size_at_a_time_and_templates_only_instruct(tmp
         loaded.append(weakref.ref(made.model))
         return made
 
-    specs = [ModelSpec(m.provider, m.model, "tiny", m.variant, m.params) for m in family.members]
-    options = ProviderOptions(chat_template="auto")
-    plans = [
-        TaskPlan(create("arithmetic"), ("plain",)),
-        TaskPlan(create("hindsight_neglect:shots=0"), ("plain",)),
-    ]
+    settings = RunSettings(
+        provider="hf",
+        families=[str(family)],
+        tasks=["arithmetic", "hindsight_neglect:shots=0"],
+        prompting="plain",
+        scoring="logprob",
+        chat_template="auto",
+        limit=3,
+    )
     run_dir = RunDir.create(tmp_path / "run")
-    config = RunConfig(specs, plans, limit=3, seed=0, options=options, scoring="logprob")
-    Runner(config, run_dir, factory=factory).run()
+    Runner(plan_run(settings), run_dir, factory=factory).run()
     run_dir.close()
     assert alive_at_load == [0, 0]  # the first size's model was freed before the second was loaded
     samples = list(run_dir.iter_samples())
@@ -183,18 +180,20 @@ def test_resume_computes_an_item_with_the_neighbours_it_had(tmp_path: Path) -> N
     """Items run in fixed groups, so a resumed run gives the missing items bit-for-bit the numbers the
     first run gave them (the groups do not shift with what was done or cached)."""
     from benchmark.rundir import RunDir
-    from benchmark.runner import ModelSpec, RunConfig, Runner, TaskPlan
-    from tasks import create
+    from benchmark.runner import Runner, plan_run
+    from benchmark.settings import RunSettings
 
     folder = tiny_models.write(tmp_path / "m", "gemma3")
-    specs = [ModelSpec("hf", str(folder))]
-    plans = [
-        TaskPlan(create("hindsight_neglect:shots=2"), ("plain",)),
-        TaskPlan(create("arithmetic"), ("plain",)),
-    ]
-    config = RunConfig(specs, plans, limit=11, seed=0)
+    settings = RunSettings(
+        provider="hf",
+        models=[str(folder)],
+        tasks=["hindsight_neglect:shots=2", "arithmetic"],
+        prompting="plain",
+        limit=11,
+    )
+    plan = plan_run(settings)
     first = RunDir.create(tmp_path / "first")
-    Runner(config, first).run()
+    Runner(plan, first).run()
     first.close()
     lines = (first.path / "samples.jsonl").read_text().splitlines()
     dropped = {2, 5, 9, 13, 20}
@@ -203,7 +202,7 @@ def test_resume_computes_an_item_with_the_neighbours_it_had(tmp_path: Path) -> N
     (second.path / "samples.jsonl").write_text(
         "".join(x + "\n" for n, x in enumerate(lines) if n not in dropped)
     )
-    Runner(config, second, resume=True).run()
+    Runner(plan, second, resume=True).run()
     second.close()
     key = lambda s: (s.task, s.item_id, s.scoring)  # noqa: E731 (choice items: both scoring modes)
     before = {key(s): s for s in first.iter_samples()}

@@ -33,9 +33,9 @@ from hypothesis import strategies as st
 from benchmark.cache import ResponseCache
 from benchmark.errors import BenchError
 from benchmark.rundir import RunDir
-from benchmark.runner import ModelSpec, RunConfig, Runner, TaskPlan
+from benchmark.runner import Runner, plan_run
+from benchmark.settings import RunSettings
 from providers.base import ProviderError, ProviderOptions, ScoreRequest, cut_at_stop
-from tasks import create
 from tests.helpers.raw_server import LoopbackServer, read_request
 
 TIMEOUT = 0.5
@@ -295,22 +295,24 @@ def test_a_misbehaving_server_never_crashes_a_run_or_poisons_the_cache(
     server: Misbehaving, replies: list[Reply]
 ) -> None:
     server.replies, server.count = replies, 0
-    options = ProviderOptions(base_url=server.url, timeout=TIMEOUT, api="completions")
-    config = RunConfig(
-        models=[ModelSpec("openai", "m")],
-        tasks=[TaskPlan(create("arithmetic"), ("plain",))],
+    settings = RunSettings(
+        provider="openai",
+        models=["m"],
+        tasks=["arithmetic"],
+        prompting="plain",
         limit=2,
-        seed=0,
         concurrency=2,
         max_attempts=2,
-        options=options,
+        base_url=server.url,
+        timeout=TIMEOUT,
+        provider_options={"api": "completions"},
     )
     with tempfile.TemporaryDirectory() as folder, mock.patch("providers.http_api.MAX_RETRY_AFTER", 0.2):
         run_dir = RunDir.create(Path(folder) / "run")
         cache = ResponseCache(Path(folder) / "cache")
         started = time.monotonic()
         try:
-            Runner(config, run_dir, cache=cache).run()
+            Runner(plan_run(settings), run_dir, cache=cache).run()
             finished = True
         except BenchError:  # a fatal answer (401, 404, another 4xx): the run ends with one line
             finished = False

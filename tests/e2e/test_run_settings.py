@@ -79,3 +79,51 @@ def test_settings_before_schema_11_read_their_provider_options(bench, tmp_path: 
         {**old, "api": "chat", "weights": "native", "dtype": "auto", "threads": 2}
     )
     assert settings.provider_options == {"api": "chat", "threads": 2}  # the values given, not the defaults
+
+
+def _failing_run(fake, out: Path, **options: object) -> dict:
+    """A one-item run against a server that answers every request with a 500: its one sample is an
+    error after the run's attempts. Returns its manifest."""
+    from benchmark import run
+
+    fake.state.fault = lambda number, body: "500"
+    run(provider="openai", models=["m"], base_url=fake.url, api="completions", tasks=["arithmetic"],
+        prompting="plain", limit=1, no_cache=True, out=out, **options)  # fmt: skip
+    assert [s.error is not None for s in RunDir.open(out).iter_samples()] == [True]
+    return json.loads((out / "manifest.json").read_text())
+
+
+def test_max_attempts_is_a_setting_the_run_honours_and_resume_keeps(bench, fake, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    manifest = _failing_run(fake, out, max_attempts=2)
+    assert len(fake.state.requests) == 2  # the first attempt and one retry
+    assert manifest["settings"]["max_attempts"] == 2 and "--max-attempts" in manifest["command"]
+    (out / "samples.jsonl").write_text("")  # as if stopped before its sample was written
+    result = bench("run", "--resume", str(out))
+    assert result.code == 1, result.err  # the item failed again: recorded as an error
+    assert "no answer after 2 attempts" in result.err
+    assert len(fake.state.requests) == 4
+    refused = bench("run", "--resume", str(out), "--max-attempts", "3")
+    assert refused.code == 2 and "leave out --max-attempts" in refused.err
+
+
+def test_a_run_before_schema_12_resumes_with_five_attempts(bench, fake, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    manifest = _failing_run(fake, out, max_attempts=1)
+    del manifest["settings"]["max_attempts"]  # as bench wrote them before --max-attempts
+    manifest["schema_version"] = 11
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    (out / "samples.jsonl").write_text("")
+    result = bench("run", "--resume", str(out))
+    assert result.code == 1, result.err
+    assert len(fake.state.requests) == 1 + 5 and "no answer after 5 attempts" in result.err
+    assert json.loads((out / "manifest.json").read_text())["settings"]["max_attempts"] == 5
+    assert bench("report", str(out)).code == 0
+
+
+def test_a_bad_max_attempts_is_one_line_and_writes_nothing(bench, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = bench("run", "--provider", "scripted", "--max-attempts", "0", "--out", str(out))
+    assert result.code == 2
+    assert result.err.strip() == "bench: error: --max-attempts must be from 1 to 100, not 0"
+    assert not out.exists()

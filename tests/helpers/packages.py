@@ -1,6 +1,6 @@
 """A package of another author, installed for a test: its modules and a dist-info with its entry points
-on a folder that the `bench` subprocess gets on its PYTHONPATH; and the packages the README's "Write a
-..." sections show."""
+on a folder that the `bench` subprocess gets on its PYTHONPATH; and the packages the "Write a ..."
+sections of docs/extending.md show."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 from tests.conftest import ROOT
+from tests.helpers.docs import section
 
 
 def _install(root: Path, package: str, files: dict[str, str], groups: dict[str, dict[str, str]]) -> None:
@@ -36,15 +37,13 @@ def _env(root: Path, **extra: str) -> dict[str, str]:
 
 
 def readme_package(title: str, last: str | None = None) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    """The package of the README's section `## {title}` (through section `last`, if given): {path: source}
-    from its python blocks (each opening with `# PATH`), and the entry points of its toml block."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = readme.index(f"## {title}\n")
-    end = readme.index(f"## {last}\n") if last is not None else start
-    section = readme[start : readme.index("\n## ", end + 1)]
+    """The package of docs/extending.md's section `## {title}` (through section `last`, if given):
+    {path: source} from its python blocks (each opening with `# PATH`), and the entry points of its
+    toml block."""
+    text = section("docs/extending.md", f"## {title}", None if last is None else f"## {last}")
     files = {}
-    for block in re.findall(r"```python\n(.*?)```", section, re.DOTALL):
+    for block in re.findall(r"```python\n(.*?)```", text, re.DOTALL):
         first, _, _ = block.partition("\n")
         files[first.removeprefix("# ").strip()] = block
-    (toml,) = re.findall(r"```toml\n(.*?)```", section, re.DOTALL)
+    (toml,) = re.findall(r"```toml\n(.*?)```", text, re.DOTALL)
     return files, tomllib.loads(toml)["project"]["entry-points"]

@@ -18,10 +18,12 @@ BOTTOM = {
         "engine_threads",
         "errors",
         "prompting",
+        "records",
         "registry",
         "rundir",
         "schemas",
         "scoring",
+        "settings",
         "sizes",
         "terminal",
         "variants",
@@ -40,13 +42,13 @@ TOP = {
         "families",
         "interrupts",
         "jobs",
+        "outcome",
         "progress",
         "resume",
         "runconfig",
         "runner",
         "sampler",
         "session",
-        "settings",
     )
 }
 TOP.add("benchmark")  # the package: __version__, and run/load_run from api.py

@@ -73,7 +73,7 @@ def test_load_run_gives_samples_and_summary_as_frames_or_records(tmp_path: Path)
 def test_load_run_without_pandas_says_how_to_install_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The README's notebook example indexes DataFrames: without pandas it is told so in one line,
+    """docs/api.md's notebook example indexes DataFrames: without pandas it is told so in one line,
     not handed lists that fail later with `list indices must be integers`."""
     path = benchmark.run(**ARGS, tasks=["arithmetic"], prompting="plain", out=tmp_path / "run", no_cache=True)
     monkeypatch.setitem(sys.modules, "pandas", None)  # `import pandas` raises ImportError
@@ -115,16 +115,15 @@ def test_bad_options_are_one_line_errors_and_write_nothing(
 
 
 def test_the_readme_notebook_example_runs(tmp_path: Path) -> None:
-    """The README's "From Python" block, as written, in a fresh interpreter (it writes under runs/)."""
+    """The "From Python" block of docs/api.md, as written, in a fresh interpreter (it writes under runs/)."""
     import re
     import subprocess
     import sys
 
     from tests.conftest import ROOT
+    from tests.helpers.docs import section
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## From Python") :]
-    block = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    block = re.search(r"```python\n(.*?)```", section("docs/api.md", "# From Python (a notebook)"), re.DOTALL)
     assert block is not None
     code = (
         block.group(1)

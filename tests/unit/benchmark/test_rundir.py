@@ -130,21 +130,16 @@ def test_report_rebuilds_summary_identically(bench, tmp_path: Path) -> None:
 
 def test_generated_answers_score_choice_items_when_provider_has_no_logprobs(tmp_path: Path) -> None:
     from benchmark.rundir import RunDir
-    from benchmark.runner import ModelSpec, RunConfig, Runner, TaskPlan
+    from benchmark.runner import Runner, plan_run
+    from benchmark.settings import RunSettings
     from providers.scripted import ScriptedProvider, calculator
-    from tasks import create
 
     def factory(_provider: str, _model: str | None, _options: object) -> ScriptedProvider:
         return ScriptedProvider(calculator, "calculator-text", params=None, supports_logprobs=False)
 
     run = RunDir.create(tmp_path / "run")
-    config = RunConfig(
-        models=[ModelSpec("scripted", None)],
-        tasks=[TaskPlan(create("hindsight_neglect"), ("plain",))],
-        limit=8,
-        seed=0,
-    )
-    Runner(config, run, factory=factory).run()
+    settings = RunSettings(provider="scripted", tasks=["hindsight_neglect"], prompting="plain", limit=8)
+    Runner(plan_run(settings), run, factory=factory).run()
     run.close()
     samples = list(run.iter_samples())
     assert len(samples) == 8
@@ -164,7 +159,8 @@ def test_existing_run_is_not_overwritten(bench, tmp_path: Path) -> None:
 
 def test_max_cost_stops_cleanly_before_the_budget_is_exceeded(tmp_path: Path) -> None:
     from benchmark.cost import CHARS_PER_TOKEN, Price, PriceTable
-    from benchmark.runner import ModelSpec, RunConfig, Runner, TaskPlan
+    from benchmark.runner import Runner, plan_run
+    from benchmark.settings import RunSettings
     from reports import build_reports
     from tasks import create
 
@@ -174,20 +170,16 @@ def test_max_cost_stops_cleanly_before_the_budget_is_exceeded(tmp_path: Path) ->
     per_item = prices.cost("calculator", len(items[0].prompt) // CHARS_PER_TOKEN + 1, items[0].max_tokens)
     assert per_item is not None and per_item > 0
     run = RunDir.create(tmp_path / "run")
-    config = RunConfig(
-        models=[ModelSpec("scripted", "calculator")],
-        tasks=[TaskPlan(task, ("plain",))],
-        limit=10,
-        seed=0,
-        max_cost=3.5 * per_item,
+    settings = RunSettings(
+        provider="scripted", models=["calculator"], tasks=["arithmetic"], limit=10, max_cost=3.5 * per_item
     )
-    runner = Runner(config, run, prices=prices)
+    runner = Runner(plan_run(settings), run, prices=prices)
     runner.run()
     run.close()
     samples = list(run.iter_samples())
     assert len(samples) == 3  # the fourth would have gone over; nothing after it was asked
     assert runner.budget is not None and runner.budget.stopped and "--max-cost" in runner.budget.stopped
-    assert runner.budget.spent <= config.max_cost
+    assert runner.budget.spent <= 3.5 * per_item
     rows = build_reports(run).rows
     assert rows[0].n == 3 and rows[0].cost_usd == pytest.approx(sum(s.cost_usd or 0 for s in samples))
 

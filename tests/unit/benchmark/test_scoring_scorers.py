@@ -1,6 +1,6 @@
 """Scorers (benchmark/scoring.py): each task names one; the built-ins read number, choice and text answers
 as bench always has; the measures a report shows, and the one the mirage check reads, are the scorer's
-declaration recorded in the manifest; a new answer kind is one scorer of another package (the README's
+declaration recorded in the manifest; a new answer kind is one scorer of another package (docs/extending.md's
 "Write a scorer", run here through `bench run --provider scripted`)."""
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ def test_the_mirage_check_reads_the_measure_the_tasks_scorer_declares() -> None:
     assert old is not None and "digit accuracy" in old.text and "closeness" not in old.text
 
 
-# -- a new answer kind is one scorer of another package (README "Write a scorer") ---------------------
+# -- a new answer kind is one scorer of another package (docs/extending.md, "Write a scorer") ----------
 
 
 def _run(bench, out: Path, env: dict[str, str]) -> object:

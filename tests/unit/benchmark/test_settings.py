@@ -1,16 +1,20 @@
 """One run configuration (`RunSettings`): built the same way from `bench run`'s command line and from
 `benchmark.run`'s keyword arguments, one name per option, and written back as the command line that
-asks for it."""
+asks for it; the runner is given that record resolved (`plan_run`), never a copy of its options."""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 from pathlib import Path
 
 import pytest
 
 from benchmark import settings
 from benchmark.cli import run as run_command
-from benchmark.errors import UsageError
+from benchmark.errors import BenchError, UsageError
+from benchmark.runconfig import MAX_ATTEMPTS
+from benchmark.runner import ModelSpec, Runner, RunPlan, plan_run
 from benchmark.schemas import RunSettings
 
 
@@ -78,3 +82,32 @@ def test_bad_python_options_name_the_flag(options: dict, message: str) -> None:
     with pytest.raises(UsageError) as caught:
         settings.from_options(options)
     assert message in str(caught.value)
+
+
+def test_max_attempts_is_one_option_on_the_command_line_and_in_python() -> None:
+    from_python = settings.from_options({"max_attempts": 2})
+    assert _from_command_line(["--max-attempts", "2"]) == from_python
+    assert from_python.max_attempts == 2 and RunSettings().max_attempts == 5
+    assert settings.command_words(from_python) == ["bench", "run", "--max-attempts", "2"]
+    with pytest.raises(UsageError, match="--max-attempts: Input should be a valid integer"):
+        settings.from_options({"max_attempts": "many"})
+
+
+@pytest.mark.parametrize("attempts", [0, -3, MAX_ATTEMPTS + 1])
+def test_max_attempts_out_of_bounds_is_refused_before_the_run(attempts: int) -> None:
+    with pytest.raises(
+        BenchError, match=f"^--max-attempts must be from 1 to {MAX_ATTEMPTS}, not {attempts}$"
+    ):
+        plan_run(RunSettings(provider="scripted", max_attempts=attempts))
+
+
+def test_the_runner_is_given_the_settings_resolved_and_no_copy_of_an_option() -> None:
+    chosen = RunSettings(provider="scripted", models=["calculator@1B"], tasks=["arithmetic"], max_attempts=3)
+    plan = plan_run(chosen)
+    assert list(inspect.signature(Runner).parameters)[:2] == ["plan", "run_dir"]
+    assert {field.name for field in dataclasses.fields(RunPlan)}.isdisjoint(RunSettings.model_fields)
+    assert plan.settings == chosen  # every option the runner reads is the record's own
+    assert plan.model_specs == [ModelSpec("scripted", "calculator@1B")]
+    assert [task_plan.task.name for task_plan in plan.task_plans] == ["arithmetic"]
+    assert plan.command == ["bench", "run", "--provider", "scripted", "--model", "calculator@1B",
+                            "--task", "arithmetic", "--max-attempts", "3"]  # fmt: skip

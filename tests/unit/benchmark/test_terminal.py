@@ -95,24 +95,21 @@ class _Recorded:
 
 def test_the_runner_says_which_model_and_what_it_is_working_on(tmp_path: Path) -> None:
     from benchmark.rundir import RunDir
-    from benchmark.runner import ModelSpec, RunConfig, Runner, TaskPlan
-    from tasks import create
+    from benchmark.runner import Runner, plan_run
+    from benchmark.settings import RunSettings
 
-    config = RunConfig(
-        models=[ModelSpec("scripted", "calculator@1B"), ModelSpec("scripted", "calculator@2B")],
-        tasks=[
-            TaskPlan(create("arithmetic"), ("plain",)),
-            TaskPlan(create("word_problems"), ("plain", "cot")),
-        ],
+    settings = RunSettings(
+        provider="scripted",
+        models=["calculator@1B", "calculator@2B"],
+        tasks=["arithmetic", "word_problems"],
         limit=2,
-        seed=0,
     )
     progress = _Recorded()
     run = RunDir.create(tmp_path / "run")
-    Runner(config, run, progress).run()
+    Runner(plan_run(settings), run, progress).run()
     run.close()
     starts = [value for kind, value in progress.events if kind == "start"]
-    assert starts == [("scripted:calculator@1B (1/2)", 6), ("scripted:calculator@2B (2/2)", 6)]
+    assert starts == [("scripted:calculator@1B (1/2)", 8), ("scripted:calculator@2B (2/2)", 8)]
     first = progress.events[: progress.events.index(("end", None))]
     working = [value for kind, value in first if kind == "on"]
     assert working == [
@@ -122,10 +119,12 @@ def test_the_runner_says_which_model_and_what_it_is_working_on(tmp_path: Path) -
         "word_problems (shots=4, steps=2-4) · plain · generated answer",
         "word_problems (shots=4, steps=2-4) · cot · generated answer",
         "word_problems (shots=4, steps=2-4) · cot · generated answer",
+        "word_problems (shots=4, steps=2-4) · cot_zeroshot · generated answer",
+        "word_problems (shots=4, steps=2-4) · cot_zeroshot · generated answer",
     ]
     # each sample is announced before it is counted
     kinds = [kind for kind, _ in first if kind in ("on", "advance")]
-    assert kinds == ["on", "advance"] * 6
+    assert kinds == ["on", "advance"] * 8
 
 
 def test_the_bar_shows_the_model_the_condition_and_the_time_left() -> None:

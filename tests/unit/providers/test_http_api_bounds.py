@@ -31,10 +31,9 @@ from hypothesis import strategies as st
 
 from benchmark.errors import BenchError
 from benchmark.rundir import RunDir
-from benchmark.runner import DEADLINE_GRACE_S, ModelSpec, RunConfig, Runner, TaskPlan
-from providers.base import ProviderOptions
+from benchmark.runner import DEADLINE_GRACE_S, Runner, plan_run
+from benchmark.settings import RunSettings
 from reports import summarize
-from tasks import create
 from tests.helpers.raw_server import RawServer, endless, raw_server, response
 
 LIMIT = 64 << 10
@@ -154,16 +153,24 @@ def server() -> Iterator[RawServer]:
 
 def _run(server: RawServer, reply: Reply, provider: str, api: str) -> None:
     server.answer = reply.pieces
-    tasks = [TaskPlan(create("arithmetic"), ("plain",)), TaskPlan(create("hindsight_neglect"), ("plain",))]
-    options = ProviderOptions(base_url=server.url, timeout=TIMEOUT, api=api)
-    config = RunConfig([ModelSpec(provider, "m")], tasks, limit=1, seed=0, max_attempts=1, options=options)
+    settings = RunSettings(
+        provider=provider,
+        models=["m"],
+        tasks=["arithmetic", "hindsight_neglect"],
+        prompting="plain",
+        limit=1,
+        max_attempts=1,
+        base_url=server.url,
+        timeout=TIMEOUT,
+        provider_options={"api": api},
+    )
     env = {"BENCH_MAX_RESPONSE_BYTES": str(LIMIT), "BENCH_OPENAI_LOGPROBS": "1"}
     with tempfile.TemporaryDirectory() as folder, mock.patch.dict(os.environ, env):
         run_dir = RunDir.create(Path(folder) / "run")
         started = time.monotonic()
         tracemalloc.start()
         try:
-            Runner(config, run_dir).run()
+            Runner(plan_run(settings), run_dir).run()
             event("the run ended")
         except BenchError as exc:  # a refusal in one line (the log-prob check at load, a fatal answer)
             assert "\n" not in str(exc)

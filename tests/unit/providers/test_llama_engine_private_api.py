@@ -17,7 +17,7 @@ import pytest
 llama_cpp = pytest.importorskip("llama_cpp", reason="needs the local extra")
 internals = pytest.importorskip("llama_cpp._internals")
 
-C_FUNCTIONS = [  # providers/local.py and providers/llama_engine.py
+C_FUNCTIONS = [  # providers/local.py, local_batch.py, local_model.py and llama_engine.py
     "llama_batch_init",
     "llama_batch_free",
     "llama_decode",

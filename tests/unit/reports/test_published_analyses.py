@@ -1,9 +1,9 @@
 """Michaelov & Bergen 2023's published Pythia curves (reports/references.yaml) run through bench's own
 analyses (reports/published/through_analyses.py), offline: how published numbers become items, which
-curves they make, what every analysis says about the ten prize tasks, and that the README prints it.
+curves they make, what every analysis says about the ten prize tasks, and that docs/reproducing.md prints it.
 
 The findings pinned below are what the analyses say with the shipped seed; a change to a statistic
-that changes one of them must update the README's table too (the last test)."""
+that changes one of them must update docs/reproducing.md's table too (the last test)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from reports.analyses.shape import ShapeResult, StepsResult
 from reports.analyses.stats import Shape
 from reports.published import through_analyses as pub
 from tasks.published.catalog import catalog
-from tests.conftest import ROOT
+from tests.helpers.docs import section
 
 TASKS = {
     "isp_hindsight_neglect", "isp_into_the_unknown", "isp_memo_trap", "isp_modus_tollens", "isp_neqa",
@@ -150,9 +150,7 @@ def test_what_the_analyses_say_about_12b_over_training_tokens(found: dict[str, p
 
 
 def test_the_readme_prints_what_the_analyses_say(found: dict[str, pub.TaskFindings]) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = readme.index("### What the analyses say about Pythia on the prize tasks")
-    section = readme[start : readme.index("\n## ", start)]
-    assert pub.markdown(sorted(found.values(), key=lambda f: f.task)) in section
-    assert "python -m reports.published.through_analyses" in section
-    assert pub.AUTHORS_FILE in section
+    text = section("docs/reproducing.md", "### What the analyses say about Pythia on the prize tasks")
+    assert pub.markdown(sorted(found.values(), key=lambda f: f.task)) in text
+    assert "python -m reports.published.through_analyses" in text
+    assert pub.AUTHORS_FILE in text
