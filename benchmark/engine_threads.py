@@ -31,8 +31,8 @@ What bench does:
 - **Threads**: the CPUs this process may run on (its affinity mask: `taskset`, a container's cpuset),
   capped by a cgroup CPU quota rounded up (`docker --cpus=1.5` on a 64-core host: 2 threads, not 64),
   not the machine's core count; `--threads N` sets it. The count does not change the numbers
-  (tests/test_engine_threads.py and tests/test_hf_gemma.py compare both engines at 1 and 2 threads, bit
-  for bit), so it is not part of the response cache's key.
+  (tests/e2e/test_engine_threads.py and tests/e2e/test_hf_gemma.py compare both engines at 1 and 2
+  threads, bit for bit), so it is not part of the response cache's key.
 
 GGML's own thread pool (builds without OpenMP, e.g. macOS with Apple's compiler) spins at its barriers
 with no limit and no setting; there the thread count is what bench controls.

@@ -1,5 +1,6 @@
 """How far llama.cpp's numbers move with the shape of a batch, on this machine's build: the measurement
-behind every tolerance in the real-model tests (tests/test_local_model.py, tests/test_api_providers.py).
+behind every tolerance in the real-model tests (tests/e2e/test_local_model.py,
+tests/e2e/test_openai_llama_server.py).
 
 Run from the repository root with bench's virtual environment (about two minutes):
 

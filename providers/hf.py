@@ -144,7 +144,7 @@ class HFProvider(Provider):
             revision=ref.revision if ref.kind == "hub" else None,
             scripted=False,
             supports_logprobs=True,
-            # Threads and their wait do not change the numbers (tests/test_engine_threads.py): in the
+            # Threads and their wait do not change the numbers (tests/e2e/test_engine_threads.py): in the
             # manifest, not in the cache's key.
             details=details | {"threads": described(self.threads)},
         )

@@ -14,6 +14,16 @@ from tests.helpers.fake_openai import Fake, serve
 from tests.helpers.llama_server import llama_server as start_llama_server
 
 ROOT = Path(__file__).resolve().parent.parent
+E2E = ROOT / "tests" / "e2e"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/e2e/ is marked `e2e`, so `pytest -m "not e2e"` runs what `pytest tests/unit`
+    runs (tryfirst: before `-m` deselects)."""
+    for item in items:
+        if item.path.is_relative_to(E2E):
+            item.add_marker(pytest.mark.e2e)
 
 
 @dataclass
@@ -47,6 +57,15 @@ def run_bench(
 @pytest.fixture
 def bench():
     return run_bench
+
+
+@pytest.fixture
+def cli():
+    """`bench` in this process (tests/helpers/cli.py), for what needs no process of its own: the same
+    Result as `bench`, a second or so sooner."""
+    from tests.helpers.cli import invoke  # here: tests/helpers/cli.py imports this module
+
+    return invoke
 
 
 @pytest.fixture

@@ -108,7 +108,7 @@ def newcombe_paired_interval(
     resampling. Unlike a percentile bootstrap of the pair differences it never collapses to a point:
     with no discordant pair (0 of 20 against 0 of 20) it gives [-16.1, +16.1] points, because each
     accuracy keeps its Wilson width and psi < 1 (the n/2 shrinkage). Coverage, in a seeded simulation
-    (tests/test_stats.py): 96.4% on average for 95% intervals, never below 94% on its grid.
+    (tests/unit/reports/test_stats.py): 96.4% on average for 95% intervals, never below 94% on its grid.
     """
     counts = (both, a_only, b_only, neither)
     if min(counts) < 0:

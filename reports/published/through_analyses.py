@@ -44,7 +44,7 @@ FINAL = "step143000"
 """The last checkpoint: the released models."""
 CHANCE = 0.5
 """Guessing accuracy: every item of the ten prize tasks has two classes (tasks/published/catalog.yaml
-gives chance 0.5 for each isp_ task; tests/test_published_analyses.py checks that they agree)."""
+gives chance 0.5 for each isp_ task; tests/unit/reports/test_published_analyses.py checks that they agree)."""
 SEED = 0
 """The seed of every bootstrap (curve seeds derive from it and the curve's identity)."""
 SOURCE = "reports/references.yaml (published)"
