@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -26,36 +23,12 @@ from typing import Any
 import pytest
 
 from benchmark.schemas import Sample
-from tests.conftest import ROOT
+from tests.helpers.runs import Key, complete_samples, popen_bench, sample_key
 from tests.helpers.summary import rows_with_results
-
-Key = tuple[str, str, str, str, str]
-
-
-def _key(sample: Sample) -> Key:
-    return (sample.model, sample.task, sample.prompting, sample.scoring, sample.item_id)
 
 
 def _hash(prompt: str) -> str:
     return hashlib.sha256(prompt.encode()).hexdigest()
-
-
-def _complete_samples(out: Path) -> list[Sample]:
-    """The samples a resume will keep: complete lines only."""
-    file = out / "samples.jsonl"
-    if not file.exists():
-        return []
-    data = file.read_bytes()
-    return [Sample.model_validate_json(line) for line in data[: data.rfind(b"\n") + 1].splitlines()]
-
-
-def _popen(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", **env}
-    code = "from benchmark.cli import main\nmain()"
-    with open(log, "ab") as sink:
-        return subprocess.Popen(
-            [sys.executable, "-c", code, *args], cwd=ROOT, env=full_env, stdout=sink, stderr=sink
-        )
 
 
 @dataclass
@@ -92,12 +65,12 @@ def _run_with_kills(
     for _ in range(60):
         started = (out / "manifest.json").exists()
         args = ["run", "--resume", str(out)] if started else ["run", *run_args, "--out", str(out)]
-        before = len(_complete_samples(out))
-        proc = _popen(args, env, log)
+        before = len(complete_samples(out))
+        proc = popen_bench(args, env, log)
         early = rng.random() < 0.2
         deadline = time.monotonic() + (rng.uniform(0.0, 1.5) if early else patience)
         while proc.poll() is None and time.monotonic() < deadline:
-            if not early and len(_complete_samples(out)) > before:
+            if not early and len(complete_samples(out)) > before:
                 time.sleep(rng.uniform(0.0, 0.3))
                 break
             time.sleep(0.01)
@@ -107,7 +80,7 @@ def _run_with_kills(
             return result
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        result.kills.append(Kill(requests(), {_key(s) for s in _complete_samples(out)}))
+        result.kills.append(Kill(requests(), {sample_key(s) for s in complete_samples(out)}))
         samples = out / "samples.jsonl"
         # A crash in the middle of writing a line: after the first kill that finds samples (so every
         # run exercises it, however few kills its timing allows), then at random.
@@ -126,24 +99,24 @@ def _check_resumed_run(
 ) -> None:
     """Every item exactly once, the same results as the uninterrupted `reference` run, and no item
     asked for again after its sample was saved (`requests_of`: a sample's entries in `logged`)."""
-    samples = _complete_samples(result.out)
-    keys = [_key(s) for s in samples]
+    samples = complete_samples(result.out)
+    keys = [sample_key(s) for s in samples]
     assert len(keys) == len(set(keys)), "an item appears twice in samples.jsonl"
-    expected = {_key(s): s for s in _complete_samples(reference)}
+    expected = {sample_key(s): s for s in complete_samples(reference)}
     assert set(keys) == set(expected)
     assert (result.out / "samples.jsonl").read_bytes().endswith(b"\n")
 
     def outcome(s: Sample) -> tuple[Any, ...]:
         return (s.response, s.extracted, s.correct, s.error, s.class_logprobs, s.metrics)
 
-    assert {_key(s): outcome(s) for s in samples} == {k: outcome(s) for k, s in expected.items()}
+    assert {sample_key(s): outcome(s) for s in samples} == {k: outcome(s) for k, s in expected.items()}
     summary = rows_with_results(result.out)
     assert summary == rows_with_results(reference)
 
     items_of_prompt: dict[str, set[Key]] = {}
     for s in samples:
         for request in requests_of(s):
-            items_of_prompt.setdefault(request, set()).add(_key(s))
+            items_of_prompt.setdefault(request, set()).add(sample_key(s))
     for kill in result.kills:
         for prompt_hash in logged[kill.requests_before :]:
             again = items_of_prompt.get(prompt_hash, set()) & kill.durable
@@ -212,7 +185,7 @@ def test_sigkill_at_random_points_then_resume_scripted(bench, tmp_path: Path) ->
     assert again.code == 0, again.err
     assert len(logged()) == calls
     assert "model calls: 0" in again.err
-    assert all(s.cached for s in _complete_samples(tmp_path / "again"))
+    assert all(s.cached for s in complete_samples(tmp_path / "again"))
     # --no-cache asks the model for everything again.
     fresh = bench("run", *SCRIPTED_RUN, "--no-cache", "--out", str(tmp_path / "fresh"), env=env)
     assert fresh.code == 0, fresh.err
@@ -223,22 +196,22 @@ def test_ctrl_c_keeps_what_is_done_and_says_how_to_resume(bench, tmp_path: Path)
     out = tmp_path / "run"
     env = {"BENCH_CACHE_DIR": str(tmp_path / "cache"), "BENCH_SCRIPTED_DELAY": "0.05"}
     log = tmp_path / "output.log"
-    proc = _popen(["run", *SCRIPTED_RUN, "--out", str(out)], env, log)
+    proc = popen_bench(["run", *SCRIPTED_RUN, "--out", str(out)], env, log)
     deadline = time.monotonic() + 60
-    while len(_complete_samples(out)) < 5 and time.monotonic() < deadline:
+    while len(complete_samples(out)) < 5 and time.monotonic() < deadline:
         time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 130
     text = log.read_text()
     assert "Traceback" not in text
     assert f"bench run --resume {out}" in text
-    kept = _complete_samples(out)
+    kept = complete_samples(out)
     assert 5 <= len(kept) < 120 and f"interrupted: {len(kept)} samples" in text
     resumed = bench("run", "--resume", str(out), env=env)
     assert resumed.code == 0, resumed.err
     assert f"resumed: {len(kept)} samples were already done" in resumed.err
     # arithmetic 40, hindsight 40 by log-prob and 40 by generated answer
-    assert len({_key(s) for s in _complete_samples(out)}) == len(_complete_samples(out)) == 120
+    assert len({sample_key(s) for s in complete_samples(out)}) == len(complete_samples(out)) == 120
 
 
 def test_resume_refuses_other_options_and_damaged_runs(bench, tmp_path: Path) -> None:
@@ -324,11 +297,11 @@ def test_twenty_percent_faults_every_item_scored_or_errored(bench, fake, tmp_pat
         "run", *args, "--prompting", "plain", "--limit", "40", "--concurrency", "8", "--timeout", "0.5",
         "--out", str(out),
     )  # fmt: skip
-    samples = _complete_samples(out)
-    assert len({_key(s) for s in samples}) == len(samples) == 40  # every item once, none dropped
+    samples = complete_samples(out)
+    assert len({sample_key(s) for s in samples}) == len(samples) == 40  # every item once, none dropped
     errored = [s for s in samples if s.error is not None]
     doomed_items = [s for s in samples if doomed in s.prompt.rsplit("Q:", 1)[-1]]
-    assert doomed_items and {_key(s) for s in errored} >= {_key(s) for s in doomed_items}
+    assert doomed_items and {sample_key(s) for s in errored} >= {sample_key(s) for s in doomed_items}
     assert all("500" in (s.error or "") or "server" in (s.error or "") for s in doomed_items)
     assert all(s.correct for s in samples if s.error is None)  # faults are not wrong answers
     assert fake.state.injected >= 8

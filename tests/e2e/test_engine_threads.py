@@ -6,7 +6,6 @@ thread count."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -19,7 +18,8 @@ import pytest
 from benchmark import engine_threads
 from benchmark.engine_threads import MARK, SPIN_COUNT, WAIT_VARIABLES, cgroup_cpu_limit
 from benchmark.schemas import Manifest
-from providers.base import GenerateRequest, ProviderOptions, ScoreRequest
+from providers.base import ProviderOptions
+from tests.helpers.runs import engine_answers
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = (*WAIT_VARIABLES, MARK)
@@ -237,24 +237,9 @@ def test_llama_cpp_computes_with_the_threads_asked_for_and_the_same_numbers() ->
         provider = LocalProvider.from_spec(None, ProviderOptions(threads=threads))
         ctx = provider.llm._ctx.ctx
         assert (llama_cpp.llama_n_threads(ctx), llama_cpp.llama_n_threads_batch(ctx)) == (threads, threads)
-        results.append(answers(provider))
+        results.append(engine_answers(provider))
         provider.close()
     assert results[0] == results[1]  # bit for bit: the thread count is not part of the cache's key
-
-
-def answers(provider: object) -> tuple[list[tuple[float, ...]], list[str]]:
-    """Class log-probs and greedy answers of a few trap and arithmetic items (the numbers that must not
-    move with the thread count)."""
-    import tasks
-
-    items = tasks.create("hindsight_neglect").instances(0, 4, "plain") + tasks.create("arithmetic").instances(
-        0, 4, "plain"
-    )
-    score = [ScoreRequest(i.prompt, tuple(i.classes or (" 1", " 12")), i.shared_prefix) for i in items]
-    generate = [GenerateRequest(i.prompt, 12, tuple(i.stop), i.shared_prefix) for i in items]
-    scored = asyncio.run(provider.score_many(score))  # type: ignore[attr-defined]
-    texts = asyncio.run(provider.generate_many(generate))  # type: ignore[attr-defined]
-    return [s.logprobs for s in scored], [g.text for g in texts]
 
 
 def test_threads_may_change_on_resume_and_are_checked_there(bench, tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import ROOT, Result, run_bench
-from tests.e2e.test_crash_safety import _complete_samples
+from tests.helpers.runs import complete_samples
 
 ITEMS = 12
 ARGS = [
@@ -78,13 +78,13 @@ def test_a_full_disk_mid_run_is_one_line_with_the_command_that_finishes_the_run(
     stopped = bench_limited(6000, *ARGS, "--no-cache", "--out", str(out), cache=cache)
     assert stopped.code == 1, stopped.err
     line = error_line(stopped)
-    kept = len(_complete_samples(out))
+    kept = len(complete_samples(out))
     assert 0 < kept < ITEMS
     assert f"{out / 'samples.jsonl'}: File too large; {kept} samples are saved in {out}" in line
     assert line.endswith(f"finish the run with: bench run --resume {out} --no-cache")
     resumed = run_bench("run", "--resume", str(out), "--no-cache")
     assert resumed.code == 0, resumed.err
-    samples = _complete_samples(out)
+    samples = complete_samples(out)
     assert len(samples) == ITEMS and len({s.item_id for s in samples}) == ITEMS
 
 
@@ -140,7 +140,7 @@ def test_any_file_size_limit_gives_one_line_and_a_run_that_resumes(size: int, ca
         else:
             finished = first
         assert finished.code == 0, finished.err
-        samples = _complete_samples(out)
+        samples = complete_samples(out)
         assert len(samples) == ITEMS and len({s.item_id for s in samples}) == ITEMS
         report = bench_limited(size, "report", str(out), cache=cache)
         assert report.code in (0, 2), report.err
@@ -187,5 +187,5 @@ def test_a_real_full_disk_run_resume_and_report(tmp_path: Path) -> None:
         subprocess.run(["mount", "-o", "remount,size=4m", str(disk)], check=True)
         resumed = run_bench("run", "--resume", str(out), env=env)
         assert resumed.code == 0, resumed.err
-        assert len({s.item_id for s in _complete_samples(out)}) == len(_complete_samples(out)) == 200
+        assert len({s.item_id for s in complete_samples(out)}) == len(complete_samples(out)) == 200
         assert run_bench(*ARGS, "--out", str(disk / "other"), env=env).code == 0

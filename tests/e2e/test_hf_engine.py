@@ -1,6 +1,6 @@
 """`--provider hf`: the transformers engine. Tiny random models of real architectures (written here with
 save_pretrained, no download) check its batching and masks against plain forward passes, family sweeps,
-chat templates and the Hub's failures; the real Gemma-3-270M (slow) checks it against llama.cpp."""
+chat templates and the Hub's failures (the real Gemma-3-270M against llama.cpp: test_hf_gemma.py)."""
 
 from __future__ import annotations
 

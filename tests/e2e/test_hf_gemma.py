@@ -139,7 +139,7 @@ def test_the_thread_count_does_not_change_the_numbers(engines: Any, weights_cach
     import torch
 
     from providers.hf import HFProvider
-    from tests.e2e.test_engine_threads import answers
+    from tests.helpers.runs import engine_answers
 
     if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("needs 2 CPUs")
@@ -150,11 +150,11 @@ def test_the_thread_count_does_not_change_the_numbers(engines: Any, weights_cach
         one = HFProvider.from_spec(None, ProviderOptions(threads=1))
     try:
         assert torch.get_num_threads() == 1 and one.info.details["threads"].startswith("1, ")
-        alone = answers(one)
+        alone = engine_answers(one)
     finally:
         one.close()
         torch.set_num_threads(before)
-    assert answers(hf) == alone
+    assert engine_answers(hf) == alone
 
 
 def test_greedy_answers_agree_or_part_at_a_near_tie(engines: Any) -> None:

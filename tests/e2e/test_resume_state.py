@@ -8,14 +8,14 @@ import os
 from pathlib import Path
 
 from benchmark.rundir import RunDir
-from tests.e2e.test_crash_safety import _complete_samples
+from tests.helpers.runs import complete_samples
 
 SCRIPTED = ["--provider", "scripted", "--task", "arithmetic", "--prompting", "plain", "--limit", "3"]
 
 
 def _spent(out: Path) -> float:
     """Dollars the run's samples were charged (an answer from the cache costs nothing)."""
-    return sum(s.cost_usd or 0.0 for s in _complete_samples(out) if not s.cached)
+    return sum(s.cost_usd or 0.0 for s in complete_samples(out) if not s.cached)
 
 
 def test_max_cost_is_the_runs_across_resumes_and_a_stop_for_cost_has_its_own_exit_code(
@@ -29,17 +29,17 @@ def test_max_cost_is_the_runs_across_resumes_and_a_stop_for_cost_has_its_own_exi
     assert first.code == 3, first.err
     assert "stopped before exceeding --max-cost $0.0000" in first.err
     assert f"bench run --resume {out} --max-cost DOLLARS" in first.err
-    taken = len(_complete_samples(out))
+    taken = len(complete_samples(out))
     assert 0 < taken < 20
     for _ in range(2):
         again = bench("run", "--resume", str(out), env=env)
         assert again.code == 3, again.err
         assert "stopped before exceeding --max-cost" in again.err
-    assert len(_complete_samples(out)) == taken  # the cap was spent: nothing more was bought
+    assert len(complete_samples(out)) == taken  # the cap was spent: nothing more was bought
     assert _spent(out) <= cap
     raised = bench("run", "--resume", str(out), "--max-cost", "1", env=env)
     assert raised.code == 0, raised.err
-    assert len(_complete_samples(out)) == 20
+    assert len(complete_samples(out)) == 20
     assert RunDir.open(out).read_manifest().settings.max_cost == 1  # type: ignore[union-attr]
 
 

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +17,9 @@ import pytest
 from benchmark.errors import UsageError
 from benchmark.rundir import RunDir, write_atomic
 from tests.conftest import ROOT
-from tests.e2e.test_crash_safety import _complete_samples, _key, _popen
+from tests.helpers.runs import complete_samples, popen_bench, sample_key, wait_for
 
 SCRIPTED = ["--provider", "scripted", "--task", "arithmetic", "--prompting", "plain", "--limit", "3"]
-
-
-def _wait_for(condition: Any, what: str, limit: float = 120.0) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def _start_stuck_run(
@@ -41,8 +33,8 @@ def _start_stuck_run(
         "BENCH_SCRIPTED_CALL_LOG": str(calls),
     }
     log = tmp_path / "output.log"
-    proc = _popen(["run", *SCRIPTED, *extra, "--out", str(out)], env, log)
-    _wait_for(lambda: calls.exists() and calls.read_text(), "the first model call")
+    proc = popen_bench(["run", *SCRIPTED, *extra, "--out", str(out)], env, log)
+    wait_for(lambda: calls.exists() and calls.read_text(), "the first model call")
     return proc, log, {"BENCH_CACHE_DIR": env["BENCH_CACHE_DIR"]}
 
 
@@ -56,7 +48,7 @@ def test_ctrl_c_during_the_first_request_exits_130_and_resumes(bench, tmp_path: 
     assert f"bench run --resume {out}" in text
     resumed = bench("run", "--resume", str(out), env=env)
     assert resumed.code == 0, resumed.err
-    assert len(_complete_samples(out)) == 3
+    assert len(complete_samples(out)) == 3
 
 
 def test_a_run_killed_before_its_first_sample_can_be_reported_and_resumed(bench, tmp_path: Path) -> None:
@@ -71,7 +63,7 @@ def test_a_run_killed_before_its_first_sample_can_be_reported_and_resumed(bench,
     assert refused.code == 2 and "already holds a run" in refused.err
     resumed = bench("run", "--resume", str(out), env=env)
     assert resumed.code == 0, resumed.err
-    assert len(_complete_samples(out)) == 3
+    assert len(complete_samples(out)) == 3
 
 
 def test_a_run_folder_from_before_samples_were_created_early_is_resumable(bench, tmp_path: Path) -> None:
@@ -81,7 +73,7 @@ def test_a_run_folder_from_before_samples_were_created_early_is_resumable(bench,
     assert bench("report", str(out)).code == 0
     resumed = bench("run", "--resume", str(out))
     assert resumed.code == 0, resumed.err
-    assert len(_complete_samples(out)) == 3
+    assert len(complete_samples(out)) == 3
 
 
 def test_max_cost_zero_stops_before_the_first_request_without_a_traceback(bench, fake, tmp_path) -> None:
@@ -99,9 +91,9 @@ def test_a_huge_limit_starts_at_once_and_stops_at_the_first_ctrl_c(tmp_path: Pat
     env = {"BENCH_CACHE_DIR": str(tmp_path / "cache"), "BENCH_SCRIPTED_DELAY": "0.05"}
     huge = "99999999999999999999"
     args = ["run", "--provider", "scripted", "--task", task, "--prompting", "plain", "--limit", huge]
-    proc = _popen([*args, "--out", str(out)], env, log)
+    proc = popen_bench([*args, "--out", str(out)], env, log)
     try:
-        _wait_for(lambda: len(_complete_samples(out)) >= 2, "the first samples")
+        wait_for(lambda: len(complete_samples(out)) >= 2, "the first samples")
         proc.send_signal(signal.SIGINT)  # once
         assert proc.wait(timeout=60) == 130
     finally:
@@ -220,12 +212,12 @@ def test_a_second_process_on_a_running_run_is_refused_and_nothing_is_duplicated(
     out = tmp_path / "run"
     args = ["run", "--provider", "openai", "--base-url", fake.url, "--model", "m", *SCRIPTED[2:]]
     env = {"BENCH_CACHE_DIR": str(tmp_path / "cache")}
-    first = _popen([*args, "--out", str(out)], env, tmp_path / "first.log")
+    first = popen_bench([*args, "--out", str(out)], env, tmp_path / "first.log")
     try:
-        _wait_for(lambda: len(_complete_samples(out)) == 1 and len(fake.state.requests) == 2, "one sample")
+        wait_for(lambda: len(complete_samples(out)) == 1 and len(fake.state.requests) == 2, "one sample")
         others = [
-            _popen(["run", "--resume", str(out)], env, tmp_path / "resume.log"),
-            _popen([*args, "--out", str(out)], env, tmp_path / "again.log"),
+            popen_bench(["run", "--resume", str(out)], env, tmp_path / "resume.log"),
+            popen_bench([*args, "--out", str(out)], env, tmp_path / "again.log"),
         ]
         codes = [other.wait(timeout=120) for other in others]
     finally:
@@ -235,7 +227,7 @@ def test_a_second_process_on_a_running_run_is_refused_and_nothing_is_duplicated(
     resume_err = (tmp_path / "resume.log").read_text()
     assert "in use by another bench process" in resume_err and "Traceback" not in resume_err
     assert "already holds a run" in (tmp_path / "again.log").read_text()
-    keys = [_key(s) for s in _complete_samples(out)]
+    keys = [sample_key(s) for s in complete_samples(out)]
     assert len(keys) == len(set(keys)) == 3
 
 
@@ -323,9 +315,9 @@ def _ctrl_c_twice(
     exit code and whether the process still ran when the first Ctrl-C's message came; never leaves the
     process behind."""
     try:
-        _wait_for(started, "the run's long call", limit=start_limit)
+        wait_for(started, "the run's long call", limit=start_limit)
         proc.send_signal(signal.SIGINT)
-        _wait_for(lambda: "stopping:" in log.read_text(), "the first Ctrl-C's message", limit=30)
+        wait_for(lambda: "stopping:" in log.read_text(), "the first Ctrl-C's message", limit=30)
         running = proc.poll() is None
         proc.send_signal(signal.SIGINT)
         return proc.wait(timeout=30), running
@@ -343,14 +335,14 @@ def test_ctrl_c_says_at_once_that_it_stops_and_a_second_one_stops_at_once(bench,
     assert code == 130  # the second stopped at once: not after the call's minute
     text = log.read_text()
     assert "Traceback" not in text and "Fatal Python error" not in text
-    kept = len(_complete_samples(out))
+    kept = len(complete_samples(out))
     assert kept >= 1
     assert (
         f"stopped: {kept} samples are saved in {out}; finish the run with: bench run --resume {out}" in text
     )
     resumed = bench("run", "--resume", str(out), env={"BENCH_CACHE_DIR": env["BENCH_CACHE_DIR"]})
     assert resumed.code == 0, resumed.err
-    assert len(_complete_samples(out)) == 3
+    assert len(complete_samples(out)) == 3
 
 
 LOADER_LIKE = """
@@ -409,14 +401,14 @@ def test_two_ctrl_c_during_a_real_engines_generation_stop_it_cleanly(bench, tmp_
     out, log = tmp_path / "run", tmp_path / "output.log"
     env = {"BENCH_CACHE_DIR": str(tmp_path / "cache")}
     args = ["run", "--provider", "local", "--task", "word_problems", "--prompting", "cot", "--limit", "5"]
-    proc = _popen([*args, "--out", str(out)], env, log)
-    code, _ = _ctrl_c_twice(proc, log, lambda: len(_complete_samples(out)) >= 1, start_limit=300)
+    proc = popen_bench([*args, "--out", str(out)], env, log)
+    code, _ = _ctrl_c_twice(proc, log, lambda: len(complete_samples(out)) >= 1, start_limit=300)
     text = log.read_text()
     assert code == 130, text[-2000:]
     assert "Traceback" not in text and "Fatal Python error" not in text and "Segmentation" not in text
     assert f"finish the run with: bench run --resume {out}" in text
-    kept = len(_complete_samples(out))
+    kept = len(complete_samples(out))
     resumed = bench("run", "--resume", str(out), env=env)
     assert resumed.code == 0, resumed.err[-2000:]
     assert kept < 10  # stopped mid-run
-    assert len(_complete_samples(out)) == 10  # 5 items × two chains of thought (cot, cot_zeroshot)
+    assert len(complete_samples(out)) == 10  # 5 items × two chains of thought (cot, cot_zeroshot)

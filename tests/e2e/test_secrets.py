@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from tests.e2e.test_crash_safety import _complete_samples
+from tests.helpers.runs import complete_samples
 
 PASSWORD, TOKEN = "secretpw-71", "tok-SECRET-42"
 RUN = ["--provider", "openai", "--model", "m", "--task", "arithmetic", "--prompting", "plain", "--limit", "2"]
@@ -42,7 +42,7 @@ def test_an_unreachable_base_url_with_a_password_keeps_it_out_of_errors(bench, t
     url = _with_secrets(f"http://127.0.0.1:{_free_port()}/v1")
     result = bench("run", *RUN[:-1], "1", "--base-url", url, "--timeout", "1", "--out", str(out))
     assert result.code == 1, result.err
-    [sample] = _complete_samples(out)
+    [sample] = complete_samples(out)
     assert sample.error is not None and "cannot connect to http://***@127.0.0.1" in sample.error
     everything = _written(out) + result.out + result.err
     assert PASSWORD not in everything and TOKEN not in everything
@@ -83,16 +83,15 @@ def test_the_ctrl_c_hint_asks_for_the_secret_without_showing_it(fake, tmp_path: 
     import signal
     import threading
 
-    from tests.e2e.test_crash_safety import _popen
-    from tests.e2e.test_run_lifecycle import _wait_for
+    from tests.helpers.runs import popen_bench, wait_for
 
     release = threading.Event()
     fake.state.fault = lambda number, body: release.wait(120) and None
     out, log = tmp_path / "run", tmp_path / "output.log"
     env = {"BENCH_CACHE_DIR": str(tmp_path / "cache")}
-    proc = _popen(["run", *RUN, "--base-url", _with_secrets(fake.url), "--out", str(out)], env, log)
+    proc = popen_bench(["run", *RUN, "--base-url", _with_secrets(fake.url), "--out", str(out)], env, log)
     try:
-        _wait_for(lambda: fake.state.requests, "the first request")
+        wait_for(lambda: fake.state.requests, "the first request")
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 130
     finally:
@@ -120,7 +119,7 @@ def test_an_unreachable_base_url_keeps_a_bare_query_word_out_of_errors(bench, tm
     url = f"http://127.0.0.1:{_free_port()}/v1?{BARE}#{FRAGMENT}"
     result = bench("run", *RUN[:-1], "1", "--base-url", url, "--timeout", "1", "--out", str(out))
     assert result.code == 1, result.err
-    [sample] = _complete_samples(out)
+    [sample] = complete_samples(out)
     assert sample.error is not None and "/v1?***#***" in sample.error
     everything = _written(out) + result.out + result.err
     assert BARE not in everything and FRAGMENT not in everything

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_crash_safety import _complete_samples
 from tests.helpers.cli import assert_one_line_error
+from tests.helpers.runs import complete_samples
 
 RUN = ["--provider", "openai", "--model", "m", "--task", "arithmetic", "--prompting", "plain", "--limit", "2"]
 
@@ -63,7 +63,7 @@ def test_a_malformed_answer_is_the_items_error_and_never_cached(
     # Told as it happened: each item asked once, not "after 5 attempts".
     assert "2 items got no answer: a malformed answer, asked once (not retried)" in result.err
     assert "attempts" not in result.err
-    samples = _complete_samples(out)
+    samples = complete_samples(out)
     assert len(samples) == 2 and all((s.error or "").startswith("invalid_answer: ") for s in samples)
     assert len(fake.state.requests) == 2  # not retried: it would say the same again
     assert _cached_values(cache) == []
@@ -87,7 +87,7 @@ def test_a_poisoned_cache_entry_is_asked_again_and_replaced(cli, fake, tmp_path:
     assert result.code == 0 and "Traceback" not in result.err, result.err
     assert len(fake.state.requests) == 4  # both asked again
     assert all(isinstance(json.loads(value)["text"], str) for value in _cached_values(cache))
-    first, second = (_complete_samples(tmp_path / name) for name in ("first", "second"))
+    first, second = (complete_samples(tmp_path / name) for name in ("first", "second"))
     assert [s.response for s in second] == [s.response for s in first]
     assert not any(s.cached or s.error for s in second)
 
