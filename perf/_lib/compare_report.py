@@ -1,5 +1,5 @@
 """The numbers perf/compare_lmeval.py prints: item-level comparison of two tools' class log-probs, the
-text per workload, and the Markdown table for the README (also `compare_lmeval.py --table RESULTS.json`)."""
+text per workload, and the Markdown table for docs/performance.md (also `compare_lmeval.py --table RESULTS.json`)."""
 
 from __future__ import annotations
 
@@ -309,7 +309,7 @@ def results_markdown(run: dict[str, Any], text: str) -> str:
             "shared 2-core machine (other work ran now and then: see the load averages), so they are noisy "
             "by some percent.",
             "",
-            "## Table (for the README's performance section)",
+            "## Table (for docs/performance.md)",
             "",
             markdown_table(run),
             "",
