@@ -3,8 +3,8 @@ eight-size curve "differs", "reproduces" or "inconclusive", against judging each
 
 Each trial draws, at every size, a published number and a run's number as two independent binomial
 samples of the same accuracy (the curve of Pythia's hindsight neglect at step 143,000, rounded), on the
-same number of items each; the figures docs/reproducing.md quotes come from the defaults (seed 1, 2,000 trials,
-315 items). No model and no I/O: the result depends only on the seed and the arguments.
+same number of items each; the figures docs/reproducing.md quotes come from the defaults (seed 1, 2,000
+trials, 315 items). No model and no I/O: the result depends only on the seed and the arguments.
 
     python -m perf.verdict_simulation [--trials 2000] [--items 315] [--seed 1]
 """

@@ -1,5 +1,6 @@
 """The numbers perf/compare_lmeval.py prints: item-level comparison of two tools' class log-probs, the
-text per workload, and the Markdown table for docs/performance.md (also `compare_lmeval.py --table RESULTS.json`)."""
+text per workload, and the Markdown table for docs/performance.md (also `compare_lmeval.py --table
+RESULTS.json`)."""
 
 from __future__ import annotations
 
