@@ -21,10 +21,14 @@ def invoke(*args: str, cwd: Path | None = None, env: dict[str, str] | None = Non
     """`bench ARGS` as `run_bench` runs it (cwd the repository root unless given, COLUMNS=200, an empty
     response cache of its own unless env names one in BENCH_CACHE_DIR), in this process."""
     full_env = {"COLUMNS": "200", **(env or {})}
-    if "BENCH_CACHE_DIR" not in full_env:
-        full_env["BENCH_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-cache-")
+    with tempfile.TemporaryDirectory(prefix="bench-cache-") as own_cache:
+        full_env.setdefault("BENCH_CACHE_DIR", own_cache)
+        return _invoke(args, cwd or ROOT, full_env)
+
+
+def _invoke(args: tuple[str, ...], cwd: Path, full_env: dict[str, str]) -> Result:
     before = Path.cwd()
-    os.chdir(cwd or ROOT)
+    os.chdir(cwd)
     try:
         # main() enables faulthandler on sys.stderr, which here has no file descriptor: pytest's stays.
         with CliRunner().isolation(env=full_env) as (out, err, _), mock.patch.object(faulthandler, "enable"):
