@@ -41,16 +41,17 @@ def run_bench(
     Each call gets an empty response cache of its own unless `env` names one in BENCH_CACHE_DIR."""
     code = f"{pre}\nfrom benchmark.cli import main\nmain()"
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", **(env or {})}
-    if not (env and "BENCH_CACHE_DIR" in env):
-        full_env["BENCH_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-cache-")
-    proc = subprocess.run(
-        [sys.executable, "-c", code, *args],
-        cwd=cwd or ROOT,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    with tempfile.TemporaryDirectory(prefix="bench-cache-") as own_cache:
+        if not (env and "BENCH_CACHE_DIR" in env):
+            full_env["BENCH_CACHE_DIR"] = own_cache
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            cwd=cwd or ROOT,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
