@@ -83,8 +83,8 @@ class HFOptions(EngineOptions):
     """The transformers engine's options."""
 
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    """`--dtype`, one of DTYPES: what the weights compute in (auto: bfloat16 on a GPU, float32 on a
-    CPU); checked with the model (device_and_dtype)."""
+    """`--dtype`: what the weights compute in: auto (bfloat16 on a GPU, float32 on a CPU), float32,
+    bfloat16 or float16; checked against the model and the device before it loads."""
 
 
 class HFProvider(Provider):

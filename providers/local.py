@@ -113,7 +113,8 @@ class LocalOptions(EngineOptions):
     """The local engine's options."""
 
     weights: Literal["native", "f32"] = "native"
-    """`--weights`, one of LOCAL_WEIGHTS."""
+    """`--weights`: native (compute in the file's own quantized types) or f32 (weights dequantized to
+    float32 once, KV cache float32)."""
 
 
 class LocalProvider(LlamaScoring, Provider):
