@@ -9,7 +9,7 @@
     result.summary[["task_params", "prompting", "accuracy", "ci_low", "ci_high"]]
 
 `run` takes `bench run`'s options as keyword arguments, the fields of the one run configuration
-`benchmark.schemas.RunSettings` (`tasks` for --task, `models` for --model, `families` for --family,
+`benchmark.settings.RunSettings` (`tasks` for --task, `models` for --model, `families` for --family,
 `provider_options={"threads": 2}` for -P, the shorthands `threads=2`, ...; the rest by their option
 names, `max_cost=0.5`) and `out`; builds that record as the command line does (benchmark/settings.py,
 no click), checks it the same way, and writes the same run directory, so `bench run --resume PATH` and

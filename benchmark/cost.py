@@ -11,7 +11,7 @@ import yaml
 from pydantic import Field, ValidationError
 
 from benchmark.errors import UsageError
-from benchmark.schemas import Record, first_problem
+from benchmark.records import Record, first_problem
 
 PRICES = Path(str(resources.files("providers") / "prices.yaml"))
 """The price table, package data of `providers` (which owns it), wherever it is installed."""

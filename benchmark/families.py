@@ -19,7 +19,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from benchmark.errors import UsageError
-from benchmark.schemas import Record, first_problem, problem_path
+from benchmark.records import Record, first_problem, problem_path
 from benchmark.sizes import MAX_PARAMS, MAX_RANK, format_size, parse_size
 from benchmark.yamlfile import check_duplicate_keys, read_yaml
 from providers.hf_models import HUB_ID

@@ -1,7 +1,7 @@
 """The base of every record bench saves or reads (`Record`: pydantic, unknown fields refused) and the
 one way bench words a pydantic error (`first_problem`, `problem_path`). Below benchmark/schemas.py
-(a run directory's records) and benchmark/settings.py (a run's settings), which both build on it;
-`benchmark.schemas` hands the three on, so a record anywhere imports them from there."""
+(a run directory's records) and benchmark/settings.py (a run's settings), which both build on it, as
+does every other record of bench (task files, family files, price tables, pins)."""
 
 from __future__ import annotations
 

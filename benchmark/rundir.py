@@ -17,7 +17,8 @@ from typing import IO
 from pydantic import ValidationError
 
 from benchmark.errors import StorageError, UsageError
-from benchmark.schemas import SCHEMA_VERSION, Manifest, Sample, first_problem
+from benchmark.records import first_problem
+from benchmark.schemas import SCHEMA_VERSION, Manifest, Sample
 from benchmark.variants import task_label, variant_key
 
 MANIFEST = "manifest.json"

@@ -5,7 +5,7 @@ instances of the models below, and every later tool (reports, comparisons, outsi
 
 The records of one run directory and their field descriptions (the documentation of its files) are
 kept in one place, at the bottom layer, where every other module can import them. Two parts live in
-modules of their own and are handed on from here: the base `Record` with the wording of pydantic errors
+modules of their own, imported from there: the base `Record` with the wording of pydantic errors
 (benchmark/records.py), and the run's settings, `RunSettings`, beside the code that builds them
 (benchmark/settings.py).
 """
@@ -20,8 +20,6 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from benchmark.records import Record
-from benchmark.records import first_problem as first_problem
-from benchmark.records import problem_path as problem_path
 from benchmark.settings import RunSettings
 
 SCHEMA_VERSION = 12

@@ -35,7 +35,8 @@ import tasks
 from perf._lib.llama_raw import divergence_margin, reference_logprob
 from providers.base import GenerateRequest, ProviderOptions, ScoreRequest
 from providers.llama_engine import open_model, settings, system_info
-from providers.local import F32_KV, MAX_SEQUENCES, N_CTX, LocalProvider, resolve_model
+from providers.local import LocalProvider
+from providers.local_model import F32_KV, MAX_SEQUENCES, N_CTX, resolve_model
 
 CLASSES = (" Y", " N", " 42 dollars", " maybe not")
 

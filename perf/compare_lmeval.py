@@ -338,7 +338,7 @@ def _engine_and_run(items: int, chosen: list[str], out: Path) -> tuple[Engine, d
     if any(w != "arith" for w in chosen):  # bench --weights f32 runs beside the default ones
         from benchmark.rundir import file_sha256
         from providers.llama_engine import dequantized
-        from providers.local import F32_KV
+        from providers.local_model import F32_KV
 
         start = time.perf_counter()
         f32_file = dequantized(model, file_sha256(model), out / "weights")

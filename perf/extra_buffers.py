@@ -31,7 +31,7 @@ SETTINGS = ("on", "off")
 def child(model: str | None) -> None:
     """One measurement, with BENCH_LLAMA_EXTRA_BUFFERS as the parent set it; prints one JSON line."""
     import tasks
-    from providers.local import resolve_model
+    from providers.local_model import resolve_model
 
     llm, load_s = load(resolve_model(model))
     texts = [i.prompt for i in tasks.create("hindsight_neglect").instances(1, 20, "plain")]

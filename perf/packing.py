@@ -30,8 +30,10 @@ import numpy as np
 
 from perf._lib.llama_raw import last_logits, log_softmax_at, tokenize
 from perf._lib.workloads import ZEROSHOT_CLASSES, ZEROSHOT_QUESTION
+from providers.base import ScoreRequest
 from providers.llama_engine import open_model
-from providers.local import LocalProvider, ScoreRequest, resolve_model
+from providers.local import LocalProvider
+from providers.local_model import resolve_model
 
 
 def requests(workload: str, items: int) -> list[ScoreRequest]:

@@ -29,7 +29,6 @@ from providers.base import (
 )
 from providers.local_batch import LlamaScoring
 from providers.local_model import (
-    F32_KV,
     MAX_SEQUENCES,
     N_CTX,
     engine_build,
@@ -39,15 +38,10 @@ from providers.local_model import (
 )
 
 __all__ = [
-    "F32_KV",
-    "MAX_SEQUENCES",
-    "N_CTX",
     "LocalOptions",
     "LocalProvider",
-    "ScoreRequest",
     "apply_chat_template",
     "read_chat_template",
-    "resolve_model",
     "template_error",
 ]
 

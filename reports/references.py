@@ -22,7 +22,8 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from benchmark.errors import UsageError
 from benchmark.prompting import PROMPTINGS
-from benchmark.schemas import Record, TaskInfo, first_problem
+from benchmark.records import Record, first_problem
+from benchmark.schemas import TaskInfo
 from benchmark.yamlfile import check_duplicate_keys
 
 FILE = Path(__file__).with_name("references.yaml")

@@ -26,7 +26,8 @@ from pydantic import (
 
 from benchmark.errors import UsageError
 from benchmark.prompting import Shot
-from benchmark.schemas import AnswerType, Record, first_problem
+from benchmark.records import Record, first_problem
+from benchmark.schemas import AnswerType
 from tasks.gambles import CLASSES, Gamble
 
 DEFAULT_MAX_TOKENS: dict[AnswerType, int] = {"choice": 8, "number": 16, "text": 32}

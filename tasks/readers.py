@@ -17,7 +17,8 @@ from pydantic import (
 )
 
 from benchmark.prompting import Shot
-from benchmark.schemas import AnswerType, first_problem
+from benchmark.records import first_problem
+from benchmark.schemas import AnswerType
 from benchmark.yamlfile import check_duplicate_keys, read_yaml
 from tasks.formats import (
     _INTEGER,

@@ -33,19 +33,29 @@ class Result:
     err: str
 
 
+def bench_argv(*args: str, pre: str = "") -> list[str]:
+    """The command line of `bench ARGS` from this checkout in a fresh interpreter, `pre` (Python) first."""
+    return [sys.executable, "-c", f"{pre}\nfrom benchmark.cli import main\nmain()", *args]
+
+
+def bench_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a `bench` process the tests start: this one's, this checkout's code, a wide
+    terminal, then `env`."""
+    return {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", **(env or {})}
+
+
 def run_bench(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, pre: str = ""
 ) -> Result:
     """Run `bench` as a user would, in a fresh interpreter. `pre` is Python run first (to hide a package).
 
     Each call gets an empty response cache of its own unless `env` names one in BENCH_CACHE_DIR."""
-    code = f"{pre}\nfrom benchmark.cli import main\nmain()"
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", **(env or {})}
+    full_env = bench_env(env)
     with tempfile.TemporaryDirectory(prefix="bench-cache-") as own_cache:
         if not (env and "BENCH_CACHE_DIR" in env):
             full_env["BENCH_CACHE_DIR"] = own_cache
         proc = subprocess.run(
-            [sys.executable, "-c", code, *args],
+            bench_argv(*args, pre=pre),
             cwd=cwd or ROOT,
             env=full_env,
             capture_output=True,

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from providers.llama_engine import open_model
-from providers.local import N_CTX
+from providers.local_model import N_CTX
 
 
 def load(path: Path, **settings: Any) -> tuple[Any, float]:

@@ -30,7 +30,8 @@ from typing import ClassVar, Literal, NamedTuple
 
 from pydantic import Field
 
-from benchmark.schemas import Record, ScoringMode, SummaryRow, TaskInfo
+from benchmark.records import Record
+from benchmark.schemas import ScoringMode, SummaryRow, TaskInfo
 from benchmark.sizes import format_size
 from reports.keys import Outcome
 

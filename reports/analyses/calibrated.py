@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from benchmark.schemas import Record
+from benchmark.records import Record
 from reports.analyses.base import Analysis, AnalysisResult, Axis, Curve, Figure, PlotPoint, VerdictLine
 from reports.analyses.reliability import calibration
 

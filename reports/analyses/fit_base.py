@@ -21,7 +21,7 @@ from pydantic import Field
 from scipy.optimize import minimize
 from scipy.stats import chi2
 
-from benchmark.schemas import Record
+from benchmark.records import Record
 from benchmark.sizes import format_size
 from reports.analyses.intervals import stable_seed
 

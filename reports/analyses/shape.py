@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from benchmark.schemas import Record
+from benchmark.records import Record
 from reports.analyses.base import Analysis, AnalysisResult, Axis, Curve, VerdictLine
 from reports.analyses.mirage import compare_metric
 from reports.analyses.stats import (

@@ -25,7 +25,7 @@ import yaml
 from pydantic import ValidationError
 
 from benchmark.errors import UsageError
-from benchmark.schemas import first_problem
+from benchmark.records import first_problem
 from reports.references import Reference
 
 REPO = "jmichaelov/emergent-inabilities"

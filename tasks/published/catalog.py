@@ -10,7 +10,8 @@ from typing import Literal
 from pydantic import Field, ValidationError
 
 from benchmark.errors import UsageError
-from benchmark.schemas import AnswerType, Record, first_problem
+from benchmark.records import Record, first_problem
+from benchmark.schemas import AnswerType
 from benchmark.yamlfile import check_duplicate_keys, read_yaml
 
 CATALOG = Path(__file__).with_name("catalog.yaml")

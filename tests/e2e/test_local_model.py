@@ -132,7 +132,7 @@ def test_generation_equals_llama_cpp_greedy_completion(provider, gemma_path: Pat
     bench's answer exactly. A plain `create_completion` (the whole prompt in one batch) may part from it,
     but only where two tokens were a near-tie."""
     from perf._lib.llama_raw import Request, divergence_margin, generate
-    from providers.local import MAX_SEQUENCES, N_CTX
+    from providers.local_model import MAX_SEQUENCES, N_CTX
     from tasks import create
 
     items = create("word_problems").instances(0, 3, "cot") + create("arithmetic").instances(0, 4, "plain")
@@ -248,7 +248,7 @@ def test_packed_items_are_reproducible_but_not_those_of_one_item_per_call(provid
     """The scoring routine can pack several items into one call (perf/packing.py); bench does not,
     because an item's numbers then depend on its neighbours. Packing the same items again gives the
     same numbers."""
-    from providers.local import ScoreRequest
+    from providers.base import ScoreRequest
     from tasks import create
 
     requests = [
@@ -271,7 +271,8 @@ def test_f32_weights_are_converted_once_and_score_without_batch_shape_drift(
     of a nat (the native kernels drift up to ~0.08 nats a token with the batch shape)."""
     from perf._lib.llama_raw import reference_logprob
     from providers.base import ProviderOptions
-    from providers.local import F32_KV, LocalProvider
+    from providers.local import LocalProvider
+    from providers.local_model import F32_KV
     from tasks import create
 
     monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))

@@ -4,10 +4,8 @@ a planted link."""
 from __future__ import annotations
 
 import itertools
-import os
 import signal
 import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ import pytest
 
 from benchmark.errors import UsageError
 from benchmark.rundir import RunDir, write_atomic
-from tests.conftest import ROOT
+from tests.conftest import ROOT, bench_argv, bench_env
 from tests.helpers.runs import complete_samples, popen_bench, sample_key, wait_for
 
 SCRIPTED = ["--provider", "scripted", "--task", "arithmetic", "--prompting", "plain", "--limit", "3"]
@@ -296,13 +294,11 @@ ScriptedProvider.aclose = _aclose
 
 def _patched_run(patch: str, out: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """`bench run` of the scripted model with `patch` (Python) applied first, its output in `log`."""
-    code = patch + "\nfrom benchmark.cli import main\nmain()"
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", **env}
     with open(log, "wb") as sink:
         return subprocess.Popen(
-            [sys.executable, "-c", code, "run", *SCRIPTED, "--out", str(out)],
+            bench_argv("run", *SCRIPTED, "--out", str(out), pre=patch),
             cwd=ROOT,
-            env=full_env,
+            env=bench_env(env),
             stdout=sink,
             stderr=sink,
         )

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from benchmark.rundir import RunDir
-from benchmark.schemas import RunSettings
+from benchmark.settings import RunSettings
 
 OPTIONS = ["--provider", "scripted", "--model", "calculator@1B", "--task", "arithmetic:digits=1-2"]
 OPTIONS += ["--prompting", "plain", "--limit", "3", "--seed", "5", "--no-cache"]

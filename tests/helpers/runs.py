@@ -4,16 +4,14 @@ unit and e2e tests (no test module imports another's helpers)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from benchmark.schemas import Sample
 from providers.base import GenerateRequest, ScoreRequest
-from tests.conftest import ROOT
+from tests.conftest import ROOT, bench_argv, bench_env
 
 Key = tuple[str, str, str, str, str]
 
@@ -34,12 +32,8 @@ def complete_samples(out: Path) -> list[Sample]:
 
 def popen_bench(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """`bench ARGS` as a process of its own (this checkout's code), its output appended to `log`."""
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", **env}
-    code = "from benchmark.cli import main\nmain()"
     with open(log, "ab") as sink:
-        return subprocess.Popen(
-            [sys.executable, "-c", code, *args], cwd=ROOT, env=full_env, stdout=sink, stderr=sink
-        )
+        return subprocess.Popen(bench_argv(*args), cwd=ROOT, env=bench_env(env), stdout=sink, stderr=sink)
 
 
 def wait_for(condition: Callable[[], object], what: str, limit: float = 120.0) -> None:

@@ -7,17 +7,16 @@ import json
 import os
 import pty
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from benchmark.schemas import Sample
 from tasks import create
+from tests.conftest import ROOT, bench_argv
 from tests.helpers.summary import rows_with_results
 
 EXAMPLE = "tasks/traps/gambles_example.yaml"
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_list_shows_every_phenomenon_with_versions_and_chance(cli) -> None:
@@ -84,8 +83,7 @@ def _on_a_terminal(*args: str) -> bytes:
     """What `bench ARGS` writes to stdout when stdout is a terminal (a pseudo-terminal here)."""
     leader, follower = pty.openpty()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    code = "from benchmark.cli import main\nmain()"
-    with subprocess.Popen([sys.executable, "-c", code, *args], stdout=follower, env=env) as proc:
+    with subprocess.Popen(bench_argv(*args), stdout=follower, env=env) as proc:
         os.close(follower)
         shown = b""
         with contextlib.suppress(OSError):  # EIO once the child has closed the terminal

@@ -13,8 +13,8 @@ import yaml
 
 from benchmark.schemas import Instance
 from tasks import Task, create, load_file
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
 DATA = ROOT / "tests" / "data"
 
 GENERATED = [

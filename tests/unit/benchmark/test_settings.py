@@ -15,7 +15,7 @@ from benchmark.cli import run as run_command
 from benchmark.errors import BenchError, UsageError
 from benchmark.runconfig import MAX_ATTEMPTS
 from benchmark.runner import ModelSpec, Runner, RunPlan, plan_run
-from benchmark.schemas import RunSettings
+from benchmark.settings import RunSettings
 
 
 def _from_command_line(words: list[str]) -> RunSettings:

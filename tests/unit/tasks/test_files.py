@@ -15,9 +15,9 @@ from benchmark.errors import UsageError
 from benchmark.schemas import Instance
 from tasks.files import FileTask, export_prize_jsonl, load_task_file, validate_task_file
 from tasks.hindsight_neglect import CLASSES, Gamble
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
-DATA = Path(__file__).resolve().parents[2] / "data"
+DATA = ROOT / "tests" / "data"
 EXAMPLE = ROOT / "tasks" / "traps" / "gambles_example.yaml"
 
 

@@ -24,9 +24,9 @@ import yaml
 import tasks
 from benchmark.errors import UsageError
 from benchmark.families import load_family
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
-DATA = Path(__file__).resolve().parents[2] / "data"
+DATA = ROOT / "tests" / "data"
 
 BENCH_JSONL = "".join(
     json.dumps(record) + "\n"
